@@ -1,0 +1,181 @@
+//! What the CLI prints: short human lines, or with `--json` the core's serialised types (the
+//! stable shapes documented in the README), one JSON document per command on stdout.
+
+use serde::Serialize;
+use tributary_core::connections_api::{Disconnected, ProviderInfo};
+use tributary_core::domain::{Activity, Connection, ProviderKind, Summary, SyncRun};
+
+pub struct Out {
+    pub json: bool,
+}
+
+fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map_or_else(|| "never".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+}
+
+impl Out {
+    fn print_json(&self, value: &impl Serialize) {
+        match serde_json::to_string_pretty(value) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("error[internal]: could not serialise output: {e}"),
+        }
+    }
+
+    pub fn message(&self, text: &str) {
+        if self.json {
+            self.print_json(&serde_json::json!({ "message": text }));
+        } else {
+            println!("{text}");
+        }
+    }
+
+    pub fn providers(&self, providers: &[ProviderInfo]) {
+        if self.json {
+            return self.print_json(&providers);
+        }
+        for p in providers {
+            let c = &p.capabilities;
+            println!(
+                "{:<14} {:<28} {:<11} credentials: {:<3} connected: {:<3} {}",
+                p.provider.as_str(),
+                c.display_name,
+                if c.implemented { "available" } else { "planned" },
+                if p.credentials_configured { "yes" } else { "no" },
+                if p.connected { "yes" } else { "no" },
+                c.history_window_days.map_or_else(String::new, |d| format!("(history: {d} days)")),
+            );
+        }
+    }
+
+    pub fn connections(&self, connections: &[Connection]) {
+        if self.json {
+            return self.print_json(&connections);
+        }
+        if connections.is_empty() {
+            println!("no connections yet: try `tributary connect strava`");
+        }
+        for c in connections {
+            println!(
+                "{:<14} {:<13} {:<8} user: {:<20} last sync: {}{}",
+                c.provider.as_str(),
+                c.state.as_str(),
+                if c.enabled { "on" } else { "off" },
+                c.username.as_deref().unwrap_or("-"),
+                when(c.last_sync_at),
+                c.last_sync_error.as_deref().map_or_else(String::new, |e| format!("  error: {e}")),
+            );
+        }
+    }
+
+    pub fn connected(&self, c: &Connection) {
+        if self.json {
+            return self.print_json(c);
+        }
+        println!(
+            "{}: {} ({}), user {}{}",
+            c.provider,
+            c.state,
+            if c.enabled { "on" } else { "off" },
+            c.username.as_deref().unwrap_or("-"),
+            c.last_sync_error.as_deref().map_or_else(String::new, |e| format!(" — {e}")),
+        );
+    }
+
+    pub fn sync_runs(&self, runs: &[(ProviderKind, SyncRun)]) {
+        if self.json {
+            let runs: Vec<&SyncRun> = runs.iter().map(|(_, r)| r).collect();
+            return self.print_json(&runs);
+        }
+        for (provider, r) in runs {
+            let n = r.counters;
+            println!(
+                "{provider}: {} — fetched {}, created {}, updated {}, skipped {}, failed {} ({} API calls){}",
+                r.status, n.fetched, n.created, n.updated, n.skipped, n.failed, r.api_calls,
+                r.error_message.as_deref().map_or_else(String::new, |e| format!("\n  {e}")),
+            );
+        }
+    }
+
+    pub fn history(&self, runs: &[SyncRun]) {
+        if self.json {
+            return self.print_json(&runs);
+        }
+        println!("{:>5}  {:<23} {:<11} {:<13} {:>7} {:>7} {:>7} {:>7} {:>6} {:>5}",
+            "id", "started", "status", "trigger", "fetched", "created", "updated", "skipped", "failed", "calls");
+        for r in runs {
+            let n = r.counters;
+            println!(
+                "{:>5}  {:<23} {:<11} {:<13} {:>7} {:>7} {:>7} {:>7} {:>6} {:>5}{}",
+                r.id, when(Some(r.started_at)), r.status.as_str(), r.trigger.as_str(),
+                n.fetched, n.created, n.updated, n.skipped, n.failed, r.api_calls,
+                r.error_message.as_deref().map_or_else(String::new, |e| format!("  {e}")),
+            );
+        }
+    }
+
+    pub fn status(&self, c: &Connection, latest: Option<&SyncRun>) {
+        if self.json {
+            return self.print_json(&serde_json::json!({ "connection": c, "latest_sync": latest }));
+        }
+        self.connected(c);
+        if let Some(until) = c.rate_limited_until {
+            println!("  rate-limited; continues at {}", when(Some(until)));
+        }
+        match latest {
+            Some(r) => self.history(std::slice::from_ref(r)),
+            None => println!("  never synced"),
+        }
+    }
+
+    pub fn disconnected(&self, d: &Disconnected) {
+        if self.json {
+            return self.print_json(d);
+        }
+        println!(
+            "{}: disconnected; {}; {} activities deleted",
+            d.provider,
+            match &d.revoke_error {
+                None if d.revoked_at_provider => "access revoked at the provider".to_owned(),
+                None => "no tokens were stored".to_owned(),
+                Some(e) => format!("revoking at the provider failed ({e}); revoke it there by hand"),
+            },
+            d.activities_deleted,
+        );
+    }
+
+    pub fn activities(&self, activities: &[Activity]) {
+        if self.json {
+            return self.print_json(&activities);
+        }
+        for a in activities {
+            let d = &a.data;
+            println!(
+                "{:<20} {:<10} {:<13} {:>8.2} km {:>6} min  {}",
+                when(Some(d.start_utc)).trim_end_matches(" UTC"),
+                a.provider.as_str(),
+                d.sport.as_str(),
+                d.distance_m.unwrap_or(0.0) / 1000.0,
+                d.elapsed_seconds.unwrap_or(0) / 60,
+                d.name.as_deref().unwrap_or(""),
+            );
+        }
+    }
+
+    pub fn summary(&self, s: &Summary) {
+        if self.json {
+            return self.print_json(s);
+        }
+        println!(
+            "{} connections ({} on, {} need attention), {} activities, {} sync runs, last sync {}",
+            s.total_connections, s.enabled_connections, s.attention_needed, s.total_activities,
+            s.total_syncs, when(s.last_sync_at),
+        );
+        for c in &s.connections {
+            println!(
+                "  {:<14} {:<13} {:>6} activities  {} runs ({} ok, {} failed)  last: {}",
+                c.provider.as_str(), c.state.as_str(), c.activities, c.total_syncs,
+                c.successful_syncs, c.failed_syncs, c.last_status.map_or("-", |s| s.as_str()),
+            );
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The connections façade: the old server's connection routes (list, get, get by provider,
+//! toggle, delete), the available-providers list and the summary.
+
+use crate::domain::{Activity, Connection, ConnectionSummary, ProviderKind, Summary};
+use crate::events::CoreEvent;
+use crate::providers::{Call, Capabilities, Meter};
+use crate::{Core, Error, Result, store};
+use serde::Serialize;
+
+/// One provider as the "available providers" list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderInfo {
+    /// Provider.
+    pub provider: ProviderKind,
+    /// What it can do and how it connects.
+    pub capabilities: Capabilities,
+    /// Whether API credentials (client id, and secret where required) are configured.
+    pub credentials_configured: bool,
+    /// Whether the athlete has connected it.
+    pub connected: bool,
+}
+
+/// What a disconnect did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Disconnected {
+    /// Provider.
+    pub provider: ProviderKind,
+    /// Whether the provider confirmed the revocation.
+    pub revoked_at_provider: bool,
+    /// Why revocation failed, if it did (the local disconnect happens regardless).
+    pub revoke_error: Option<String>,
+    /// Activities deleted (0 when they were kept).
+    pub activities_deleted: u64,
+}
+
+impl Core {
+    /// All connections of the athlete.
+    pub async fn list_connections(&self) -> Result<Vec<Connection>> {
+        store::connections::list(self.inner.store.pool(), self.inner.athlete_id).await
+    }
+
+    /// One connection by id.
+    pub async fn get_connection(&self, id: i64) -> Result<Connection> {
+        store::connections::get(self.inner.store.pool(), id)
+            .await?
+            .filter(|c| c.athlete_id == self.inner.athlete_id)
+            .ok_or_else(|| Error::not_found(format!("connection {id}")))
+    }
+
+    /// The athlete's connection to `provider`.
+    pub async fn get_connection_by_provider(&self, provider: ProviderKind) -> Result<Connection> {
+        store::connections::get_by_provider(self.inner.store.pool(), self.inner.athlete_id, provider)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("a {provider} connection")))
+    }
+
+    /// Flip a connection's toggle; switching off cancels its running sync.
+    pub async fn toggle_connection(&self, provider: ProviderKind) -> Result<Connection> {
+        let current = self.get_connection_by_provider(provider).await?;
+        if current.enabled {
+            self.cancel_sync(provider).await;
+        }
+        let now = self.now();
+        let updated = store::connections::set_enabled(self.inner.store.pool(), current.id, !current.enabled, now)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("a {provider} connection")))?;
+        self.emit(CoreEvent::ConnectionChanged { provider, state: updated.state });
+        Ok(updated)
+    }
+
+    /// Disconnect: stop its sync, revoke at the provider (best effort), wipe the keyring entry,
+    /// then delete the row and its history; its activities are deleted unless `keep_activities`.
+    pub async fn disconnect(&self, provider: ProviderKind, keep_activities: bool) -> Result<Disconnected> {
+        let connection = self.get_connection_by_provider(provider).await?;
+        self.cancel_sync(provider).await;
+        let mut revoke_error = None;
+        let mut revoked = false;
+        if let Some(tokens) = self.load_tokens(provider).await? {
+            let revocation = async {
+                let client = self.inner.registry.get(provider)?;
+                let creds = self.client_credentials(provider).await?;
+                let meter = Meter::default();
+                let call = Call { token: Some(&tokens.access), meter: &meter, clock: self.inner.deps.clock.as_ref() };
+                client.revoke(&call, &creds).await
+            };
+            match revocation.await {
+                Ok(()) => revoked = true,
+                Err(e) => {
+                    tracing::warn!(%provider, error = %e, "revocation at the provider failed");
+                    revoke_error = Some(e.to_string());
+                }
+            }
+        }
+        self.delete_tokens(provider).await?;
+        let mut tx = self.inner.store.begin().await?;
+        let activities_deleted = match keep_activities {
+            true => 0,
+            false => store::activities::delete_for_provider(&mut *tx, provider).await?,
+        };
+        store::connections::delete(&mut *tx, connection.id).await?;
+        tx.commit().await?;
+        self.emit(CoreEvent::ConnectionRemoved { provider });
+        Ok(Disconnected { provider, revoked_at_provider: revoked, revoke_error, activities_deleted })
+    }
+
+    /// Every provider, with capabilities, whether credentials are configured and whether it is
+    /// connected.
+    pub async fn available_providers(&self) -> Result<Vec<ProviderInfo>> {
+        let connected: Vec<ProviderKind> =
+            self.list_connections().await?.into_iter().map(|c| c.provider).collect();
+        let mut out = Vec::new();
+        for (provider, capabilities) in self.inner.registry.described() {
+            let credentials_configured = capabilities.implemented && self.has_credentials(provider).await;
+            out.push(ProviderInfo {
+                provider,
+                capabilities: capabilities.clone(),
+                credentials_configured,
+                connected: connected.contains(&provider),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Figures across all the athlete's connections.
+    pub async fn summary(&self) -> Result<Summary> {
+        let pool = self.inner.store.pool();
+        let mut lines = Vec::new();
+        for c in self.list_connections().await? {
+            let (total, ok, failed): (i64, i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*), COALESCE(SUM(status = 'success'), 0), COALESCE(SUM(status = 'failed'), 0)
+                 FROM sync_history WHERE connection_id = ?1",
+            )
+            .bind(c.id)
+            .fetch_one(pool)
+            .await?;
+            let last = store::sync_history::latest(pool, c.id).await?;
+            lines.push(ConnectionSummary {
+                provider: c.provider,
+                state: c.state,
+                enabled: c.enabled,
+                last_sync_at: c.last_sync_at,
+                activities: store::activities::count(pool, Some(c.provider)).await?,
+                total_syncs: total,
+                successful_syncs: ok,
+                failed_syncs: failed,
+                last_status: last.map(|r| r.status),
+            });
+        }
+        use crate::domain::ConnectionState as S;
+        let attention = |s: S| matches!(s, S::NeedsReauth | S::ScopeMissing | S::Deprecated | S::Error);
+        Ok(Summary {
+            total_connections: lines.len() as i64,
+            enabled_connections: lines.iter().filter(|l| l.enabled).count() as i64,
+            attention_needed: lines.iter().filter(|l| attention(l.state)).count() as i64,
+            total_activities: store::activities::count(pool, None).await?,
+            total_syncs: lines.iter().map(|l| l.total_syncs).sum(),
+            last_sync_at: lines.iter().filter_map(|l| l.last_sync_at).max(),
+            connections: lines,
+        })
+    }
+
+    /// Activities across providers, newest first.
+    pub async fn list_activities(
+        &self,
+        provider: Option<ProviderKind>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Activity>> {
+        if !(1..=1000).contains(&limit) || offset < 0 {
+            return Err(Error::Validation("limit must be 1..=1000 and offset ≥ 0".to_owned()));
+        }
+        store::activities::list(self.inner.store.pool(), provider, limit, offset).await
+    }
+}

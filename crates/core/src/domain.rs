@@ -1,0 +1,372 @@
+//! Pure domain types shared by the store, the providers, the sync engine and the front ends.
+//!
+//! Everything here is safe to show a front end: no type in this module holds a secret.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Declares a closed, string-backed enum with `as_str`, `FromStr`, `Display` and `ALL`.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The stored and serialised form.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = crate::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(crate::Error::Validation(format!(
+                        concat!("unknown ", stringify!($name), " '{}' (expected one of: {})"),
+                        other,
+                        [$($text),+].join(", ")
+                    ))),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// The closed set of providers. The key of connections, secrets, events and the UI.
+    ProviderKind {
+        /// Strava API v3.
+        Strava = "strava",
+        /// Garmin Connect Developer Program.
+        Garmin = "garmin",
+        /// Polar AccessLink v3.
+        Polar = "polar",
+        /// COROS Open API.
+        Coros = "coros",
+        /// Wahoo Cloud API.
+        Wahoo = "wahoo",
+        /// Google Health API (the successor of the Fitbit Web API).
+        GoogleHealth = "google_health",
+    }
+}
+
+string_enum! {
+    /// Where a connection stands, and so which action the athlete is offered.
+    ConnectionState {
+        /// Syncing normally.
+        Active = "active",
+        /// Toggled off by the athlete.
+        Disabled = "disabled",
+        /// Refresh failed or the token was revoked: connect again.
+        NeedsReauth = "needs_reauth",
+        /// The athlete unticked a scope we need.
+        ScopeMissing = "scope_missing",
+        /// The provider's budget is spent until `rate_limited_until`.
+        RateLimited = "rate_limited",
+        /// The provider API is gone.
+        Deprecated = "deprecated",
+        /// The last sync failed for another reason.
+        Error = "error",
+    }
+}
+
+string_enum! {
+    /// Status of one sync run. Every run ends in a status other than `Running`.
+    SyncStatus {
+        /// In progress.
+        Running = "running",
+        /// Everything fetched was stored.
+        Success = "success",
+        /// Stopped early (rate limit) or some records could not be stored; resumable.
+        Partial = "partial",
+        /// Stopped by an error.
+        Failed = "failed",
+        /// Stopped by the athlete.
+        Cancelled = "cancelled",
+        /// Found `running` after its process died.
+        Interrupted = "interrupted",
+    }
+}
+
+string_enum! {
+    /// What started a sync run.
+    SyncTrigger {
+        /// The athlete asked.
+        Manual = "manual",
+        /// The background schedule.
+        Scheduled = "scheduled",
+        /// App start-up.
+        Startup = "startup",
+        /// Right after connecting.
+        AfterConnect = "after_connect",
+    }
+}
+
+string_enum! {
+    /// Normalised sport types.
+    Sport {
+        /// Running (road, track, treadmill).
+        Run = "run",
+        /// Trail running.
+        TrailRun = "trail_run",
+        /// Cycling outdoors.
+        Ride = "ride",
+        /// Indoor/virtual cycling.
+        VirtualRide = "virtual_ride",
+        /// Swimming.
+        Swim = "swim",
+        /// Walking.
+        Walk = "walk",
+        /// Hiking.
+        Hike = "hike",
+        /// Rowing.
+        Row = "row",
+        /// Skiing of any kind.
+        Ski = "ski",
+        /// Strength training.
+        Strength = "strength",
+        /// Anything else.
+        Other = "other",
+    }
+}
+
+impl SyncStatus {
+    /// Whether a run with this status has ended.
+    pub fn is_terminal(self) -> bool {
+        self != Self::Running
+    }
+}
+
+/// The default athlete created on first run (the old server's `user_id`).
+pub const DEFAULT_ATHLETE_ID: i64 = 1;
+
+/// One row of `provider_connections`. Holds no token.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Connection {
+    /// Row id.
+    pub id: i64,
+    /// Owning athlete.
+    pub athlete_id: i64,
+    /// Provider.
+    pub provider: ProviderKind,
+    /// The athlete's id at the provider.
+    pub provider_user_id: Option<String>,
+    /// Username at the provider.
+    pub username: Option<String>,
+    /// Email, where the provider shares it.
+    pub email: Option<String>,
+    /// Provider-specific profile (JSON).
+    pub provider_profile: Option<serde_json::Value>,
+    /// Scopes the athlete granted.
+    pub granted_scopes: Vec<String>,
+    /// When the access token expires (the token itself lives in the keyring).
+    pub token_expires_at: Option<DateTime<Utc>>,
+    /// The athlete's toggle.
+    pub enabled: bool,
+    /// Current state.
+    pub state: ConnectionState,
+    /// When a rate-limited connection may continue.
+    pub rate_limited_until: Option<DateTime<Utc>>,
+    /// When the last sync run ended.
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// The last sync's error, if it failed.
+    pub last_sync_error: Option<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a (re)connect writes to `provider_connections`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectionProfile {
+    /// The athlete's id at the provider.
+    pub provider_user_id: Option<String>,
+    /// Username at the provider.
+    pub username: Option<String>,
+    /// Email, where the provider shares it.
+    pub email: Option<String>,
+    /// Provider-specific profile (JSON).
+    pub provider_profile: Option<serde_json::Value>,
+}
+
+/// A partial update of a connection; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectionUpdate {
+    /// New state.
+    pub state: Option<ConnectionState>,
+    /// New rate-limit horizon (`Some(None)` clears it).
+    pub rate_limited_until: Option<Option<DateTime<Utc>>>,
+    /// New granted scopes.
+    pub granted_scopes: Option<Vec<String>>,
+    /// New token expiry (`Some(None)` clears it).
+    pub token_expires_at: Option<Option<DateTime<Utc>>>,
+    /// New last error (`Some(None)` clears it).
+    pub last_sync_error: Option<Option<String>>,
+}
+
+/// The five counters of a run. Invariant: `fetched = created + updated + skipped + failed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCounters {
+    /// Provider records seen in this run.
+    pub fetched: i64,
+    /// New rows.
+    pub created: i64,
+    /// Rows whose content changed.
+    pub updated: i64,
+    /// Seen and unchanged.
+    pub skipped: i64,
+    /// Seen but not storable (reason recorded in `sync_failures`).
+    pub failed: i64,
+}
+
+impl SyncCounters {
+    /// Add another batch's counters.
+    pub fn add(&mut self, other: Self) {
+        self.fetched += other.fetched;
+        self.created += other.created;
+        self.updated += other.updated;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+    }
+
+    /// Whether the invariant holds.
+    pub fn is_balanced(&self) -> bool {
+        self.fetched == self.created + self.updated + self.skipped + self.failed
+    }
+}
+
+/// One row of `sync_history`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SyncRun {
+    /// Row id.
+    pub id: i64,
+    /// The connection synced.
+    pub connection_id: i64,
+    /// What started it.
+    pub trigger: SyncTrigger,
+    /// Status.
+    pub status: SyncStatus,
+    /// Started.
+    pub started_at: DateTime<Utc>,
+    /// Ended (None while running).
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Counters.
+    pub counters: SyncCounters,
+    /// API calls made.
+    pub api_calls: i64,
+    /// Rate-limit quota left when it ended, if the provider reports one.
+    pub rate_limit_remaining: Option<i64>,
+    /// Readable error.
+    pub error_message: Option<String>,
+    /// Provider-defined resume point.
+    pub cursor: Option<String>,
+}
+
+/// A normalised activity as the providers' mappers produce it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewActivity {
+    /// The provider's id for it (as text; ids can exceed i64 on some providers).
+    pub provider_activity_id: String,
+    /// Sport.
+    pub sport: Sport,
+    /// Title.
+    pub name: Option<String>,
+    /// Start, UTC.
+    pub start_utc: DateTime<Utc>,
+    /// Local offset from UTC at the start, in seconds.
+    pub utc_offset_seconds: Option<i32>,
+    /// Elapsed seconds.
+    pub elapsed_seconds: Option<i64>,
+    /// Moving seconds.
+    pub moving_seconds: Option<i64>,
+    /// Distance in metres.
+    pub distance_m: Option<f64>,
+    /// Elevation gain in metres.
+    pub elevation_gain_m: Option<f64>,
+    /// Average heart rate (bpm).
+    pub avg_heart_rate: Option<f64>,
+    /// Maximum heart rate (bpm).
+    pub max_heart_rate: Option<f64>,
+    /// Energy (kcal).
+    pub calories: Option<f64>,
+    /// Average power (W).
+    pub avg_power_w: Option<f64>,
+    /// Maximum power (W).
+    pub max_power_w: Option<f64>,
+    /// Recording device.
+    pub device: Option<String>,
+    /// The provider's record as received.
+    pub raw: serde_json::Value,
+}
+
+/// A stored activity.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Activity {
+    /// Row id.
+    pub id: i64,
+    /// Connection it came through.
+    pub connection_id: i64,
+    /// Provider.
+    pub provider: ProviderKind,
+    /// The normalised fields and raw JSON.
+    #[serde(flatten)]
+    pub data: NewActivity,
+}
+
+/// Per-connection figures for the summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConnectionSummary {
+    /// Provider.
+    pub provider: ProviderKind,
+    /// State.
+    pub state: ConnectionState,
+    /// Toggle.
+    pub enabled: bool,
+    /// Last sync end.
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// Activities stored from it.
+    pub activities: i64,
+    /// Runs recorded.
+    pub total_syncs: i64,
+    /// Runs that ended `success`.
+    pub successful_syncs: i64,
+    /// Runs that ended `failed`.
+    pub failed_syncs: i64,
+    /// Status of the latest run.
+    pub last_status: Option<SyncStatus>,
+}
+
+/// The summary across all connections of an athlete.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Connections.
+    pub total_connections: i64,
+    /// Connections switched on.
+    pub enabled_connections: i64,
+    /// Connections in a state that needs the athlete (`needs_reauth`, `scope_missing`, `deprecated`, `error`).
+    pub attention_needed: i64,
+    /// Activities stored.
+    pub total_activities: i64,
+    /// Sync runs recorded.
+    pub total_syncs: i64,
+    /// Most recent sync end across connections.
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// One line per connection.
+    pub connections: Vec<ConnectionSummary>,
+}

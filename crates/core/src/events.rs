@@ -1,0 +1,85 @@
+//! Events the core emits for front ends (dashboard, tray, CLI progress).
+//!
+//! The core never knows who listens: the shell injects an [`EventSink`]. Events carry no secrets.
+
+use crate::domain::{ConnectionState, ProviderKind, SyncCounters, SyncStatus};
+use serde::Serialize;
+use std::sync::Mutex;
+
+/// Something front ends may want to show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CoreEvent {
+    /// A sync run started.
+    SyncStarted {
+        /// The run.
+        sync_id: i64,
+        /// Its provider.
+        provider: ProviderKind,
+    },
+    /// A page was committed.
+    SyncProgress {
+        /// The run.
+        sync_id: i64,
+        /// Its provider.
+        provider: ProviderKind,
+        /// Counters so far.
+        counters: SyncCounters,
+    },
+    /// A run reached a terminal status.
+    SyncFinished {
+        /// The run.
+        sync_id: i64,
+        /// Its provider.
+        provider: ProviderKind,
+        /// Terminal status.
+        status: SyncStatus,
+        /// Final counters.
+        counters: SyncCounters,
+        /// Readable error, if any.
+        error: Option<String>,
+    },
+    /// A connection was created, updated or changed state.
+    ConnectionChanged {
+        /// Provider concerned.
+        provider: ProviderKind,
+        /// Its state now.
+        state: ConnectionState,
+    },
+    /// A connection was removed.
+    ConnectionRemoved {
+        /// Provider concerned.
+        provider: ProviderKind,
+    },
+}
+
+/// Receives core events. Implementations must not block.
+pub trait EventSink: Send + Sync + 'static {
+    /// Deliver one event.
+    fn emit(&self, event: CoreEvent);
+}
+
+/// Drops every event.
+#[derive(Debug, Default)]
+pub struct NoopSink;
+
+impl EventSink for NoopSink {
+    fn emit(&self, _event: CoreEvent) {}
+}
+
+/// Keeps every event (tests).
+#[derive(Debug, Default)]
+pub struct CollectingSink(Mutex<Vec<CoreEvent>>);
+
+impl CollectingSink {
+    /// Everything emitted so far.
+    pub fn events(&self) -> Vec<CoreEvent> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+impl EventSink for CollectingSink {
+    fn emit(&self, event: CoreEvent) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(event);
+    }
+}

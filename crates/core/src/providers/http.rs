@@ -1,0 +1,189 @@
+//! The HTTP policy every provider shares: timeouts, retries with backoff and jitter for transient
+//! failures, API-call counting, and a rate-budget gate that refuses to call a provider whose budget
+//! is known to be spent (so a 429 never turns into a retry storm).
+
+use crate::clock::Clock;
+use crate::config::RetryPolicy;
+use crate::domain::ProviderKind;
+use crate::secrets::Sensitive;
+use crate::{Error, Result};
+use chrono::{DateTime, Utc};
+use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, StatusCode};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// A provider's remaining budget, read from its rate-limit headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateBudget {
+    /// Requests left in the tightest window.
+    pub remaining: i64,
+    /// When that window resets.
+    pub resets_at: DateTime<Utc>,
+}
+
+/// Parses a provider's rate-limit headers.
+pub type RateParser = fn(&HeaderMap, DateTime<Utc>) -> Option<RateBudget>;
+
+/// Counts one run's API calls and tracks the provider's budget as seen in responses.
+#[derive(Debug, Default)]
+pub struct Meter {
+    calls: AtomicI64,
+    budget: Mutex<Option<RateBudget>>,
+}
+
+impl Meter {
+    /// API calls made so far (attempts that reached the network).
+    pub fn calls(&self) -> i64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// The last budget the provider reported.
+    pub fn budget(&self) -> Option<RateBudget> {
+        *self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn observe(&self, budget: Option<RateBudget>) {
+        if let Some(budget) = budget {
+            *self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(budget);
+        }
+    }
+}
+
+/// What one provider call needs besides its arguments.
+pub struct Call<'a> {
+    /// Bearer token for API calls (None for token-endpoint calls).
+    pub token: Option<&'a Sensitive<String>>,
+    /// Where calls and budget are recorded.
+    pub meter: &'a Meter,
+    /// The clock (budget windows, backoff jitter).
+    pub clock: &'a dyn Clock,
+}
+
+/// A response read to the end.
+#[derive(Debug)]
+pub struct Response {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The body as text, cut to a length fit for an error message.
+    pub fn body_excerpt(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let mut excerpt: String = text.chars().take(300).collect();
+        if text.chars().count() > 300 {
+            excerpt.push('…');
+        }
+        excerpt
+    }
+
+    /// Parse the body as JSON into `T`, or explain what was wrong with it.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, provider: ProviderKind) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::Provider {
+            provider,
+            status: None,
+            message: format!("malformed response ({e}): {}", self.body_excerpt()),
+        })
+    }
+}
+
+/// A provider's HTTP client with the shared policy.
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    provider: ProviderKind,
+    retry: RetryPolicy,
+    rate: RateParser,
+}
+
+impl Http {
+    /// Wrap the shared client for one provider.
+    pub fn new(
+        client: reqwest::Client,
+        provider: ProviderKind,
+        retry: RetryPolicy,
+        rate: RateParser,
+    ) -> Self {
+        Self { client, provider, retry, rate }
+    }
+
+    /// Which provider this client talks to.
+    pub fn provider(&self) -> ProviderKind {
+        self.provider
+    }
+
+    /// Send a request built by `build` (called once per attempt), retrying transport failures and
+    /// 5xx with exponential backoff and jitter. Any other status is returned for the provider to
+    /// classify. Refuses without calling when the known budget is spent.
+    pub async fn send(
+        &self,
+        call: &Call<'_>,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+    ) -> Result<Response> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if let Some(budget) = call.meter.budget() {
+                if budget.remaining <= 0 && budget.resets_at > call.clock.now() {
+                    return Err(Error::RateLimited { provider: self.provider, until: budget.resets_at });
+                }
+            }
+            let mut request = build(&self.client);
+            if let Some(token) = call.token {
+                request = request.bearer_auth(token.expose());
+            }
+            call.meter.calls.fetch_add(1, Ordering::Relaxed);
+            let outcome = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    call.meter.observe((self.rate)(&headers, call.clock.now()));
+                    match response.bytes().await {
+                        Ok(body) => Ok(Response { status, headers, body: body.to_vec() }),
+                        Err(source) => Err(Error::Network { provider: self.provider, source }),
+                    }
+                }
+                Err(source) => Err(Error::Network { provider: self.provider, source }),
+            };
+            let retryable = match &outcome {
+                Ok(response) => response.status.is_server_error(),
+                Err(error) => error.is_transient(),
+            };
+            if !retryable || attempt >= self.retry.attempts {
+                return match outcome {
+                    Ok(response) if response.status.is_server_error() => Err(Error::Provider {
+                        provider: self.provider,
+                        status: Some(response.status.as_u16()),
+                        message: format!(
+                            "server error after {attempt} attempts: {}",
+                            response.body_excerpt()
+                        ),
+                    }),
+                    other => other,
+                };
+            }
+            let delay = self.retry.delay(attempt, call.clock.now());
+            tracing::warn!(provider = %self.provider, attempt, ?delay, "transient failure, retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// The shared classification of a non-success status. Providers refine it where their API
+    /// says more (e.g. a missing scope behind a 401).
+    /// `rate_reset` is when the provider's budget refills, for a 429.
+    pub fn classify(&self, response: &Response, rate_reset: DateTime<Utc>) -> Error {
+        let provider = self.provider;
+        let body = response.body_excerpt();
+        match response.status {
+            StatusCode::UNAUTHORIZED => Error::NeedsReauth { provider, reason: body },
+            StatusCode::GONE => Error::Deprecated { provider, message: body },
+            StatusCode::TOO_MANY_REQUESTS => Error::RateLimited { provider, until: rate_reset },
+            status => Error::Provider { provider, status: Some(status.as_u16()), message: body },
+        }
+    }
+}

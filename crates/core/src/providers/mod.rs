@@ -1,0 +1,250 @@
+//! Provider clients: one module per provider behind the one [`Provider`] trait.
+//!
+//! Shared code (the engine, the OAuth flow, the store) only ever talks to `dyn Provider` and reads
+//! its [`Capabilities`]; it never matches on which provider it is. Adding a provider means one new
+//! module and one line in [`Registry::new`]. Provider modules are stateless apart from their HTTP
+//! client and endpoints: tokens are passed in, and refresh/retry policy belongs to the engine.
+
+pub mod http;
+pub mod oauth;
+pub mod strava;
+
+mod planned;
+
+use crate::config::Config;
+use crate::domain::{ConnectionProfile, NewActivity, ProviderKind};
+use crate::secrets::Sensitive;
+use crate::{Error, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use url::Url;
+
+pub use http::{Call, Http, Meter, RateBudget};
+
+/// How the client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// `client_id` and `client_secret` in the form body.
+    SecretInBody,
+    /// HTTP Basic with `client_id:client_secret`.
+    Basic,
+    /// A public client: `client_id` only, secured by PKCE.
+    PublicPkce,
+}
+
+/// What a provider does with refresh tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshStyle {
+    /// No refresh token: a long-lived access token; 401 means connect again.
+    None,
+    /// Refresh tokens may rotate: persist the new one before using the new access token.
+    Rotating,
+}
+
+/// How activities reach us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// We list them from the provider's API.
+    Pull,
+    /// The provider pushes to a server; we read a relay's inbox.
+    PushInbox,
+}
+
+/// One rate-limit window, as documented.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RateLimitWindow {
+    /// Human label, e.g. "15 min".
+    pub window: &'static str,
+    /// Requests allowed in the window.
+    pub limit: u32,
+    /// Who shares the budget: "app" (all users of one client id) or "user".
+    pub shared_by: &'static str,
+}
+
+/// Everything shared code and the UI need to know about a provider, as one value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Capabilities {
+    /// Name shown to the athlete.
+    pub display_name: &'static str,
+    /// Token endpoint authentication.
+    pub client_auth: ClientAuth,
+    /// Whether the authorize request carries a PKCE S256 challenge.
+    pub pkce: bool,
+    /// Whether a client secret must be configured before connecting.
+    pub client_secret_required: bool,
+    /// Refresh behaviour.
+    pub refresh: RefreshStyle,
+    /// Pull or push.
+    pub delivery: Delivery,
+    /// How far back the API lets us read, if limited.
+    pub history_window_days: Option<u32>,
+    /// How many days an incremental sync re-scans behind the newest stored activity.
+    pub overlap_days: u32,
+    /// Scopes requested at connect.
+    pub scopes: Vec<&'static str>,
+    /// Documented rate limits.
+    pub rate_limits: Vec<RateLimitWindow>,
+    /// Host used in loopback redirect URIs (`127.0.0.1` per RFC 8252, or `localhost` where the
+    /// provider only matches a registered domain).
+    pub loopback_host: &'static str,
+    /// Whether this build can connect and sync it (the others are described, not yet wired).
+    pub implemented: bool,
+}
+
+/// A client id and, where the provider needs one, its secret.
+#[derive(Debug, Clone)]
+pub struct ClientCredentials {
+    /// The client id (not secret).
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: Option<Sensitive<String>>,
+}
+
+/// What an authorize URL is built from.
+#[derive(Debug, Clone)]
+pub struct AuthorizeParams<'a> {
+    /// Where the provider sends the athlete back.
+    pub redirect_uri: &'a str,
+    /// Our CSRF `state`.
+    pub state: &'a str,
+    /// PKCE S256 challenge, when the provider takes one.
+    pub pkce_challenge: Option<&'a str>,
+}
+
+/// Tokens and facts from a token endpoint.
+#[derive(Debug, Clone)]
+pub struct TokenGrant {
+    /// Access token.
+    pub access_token: Sensitive<String>,
+    /// Refresh token, if issued (a rotated one replaces the old).
+    pub refresh_token: Option<Sensitive<String>>,
+    /// Access-token expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Granted scopes, if the token endpoint reports them.
+    pub scopes: Option<Vec<String>>,
+}
+
+/// Where to list from: a provider-defined resume cursor, or a fresh start from `since`.
+#[derive(Debug, Clone, Default)]
+pub struct ListRequest {
+    /// Resume point from a previous page or an unfinished run (opaque, provider-defined).
+    pub cursor: Option<String>,
+    /// For a fresh run: only activities that started after this instant (None = full history).
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// A record the provider sent that we could not turn into an activity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unmappable {
+    /// The provider's id, if it had one.
+    pub provider_activity_id: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+/// One page of activities.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityPage {
+    /// The records, mapped or not.
+    pub items: Vec<Result<NewActivity, Unmappable>>,
+    /// Where the next page starts; `None` when this was the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One provider's client.
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// Which provider.
+    fn kind(&self) -> ProviderKind;
+    /// Its capabilities.
+    fn capabilities(&self) -> Capabilities;
+    /// The authorize URL to open in the system browser.
+    fn authorize_url(&self, creds: &ClientCredentials, params: &AuthorizeParams<'_>) -> Result<Url>;
+    /// Which required scopes are missing from what the athlete granted (empty = all fine).
+    fn missing_scopes(&self, granted: &[String]) -> Vec<String>;
+    /// Swap an authorization code for tokens.
+    async fn exchange_code(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        code: &str,
+        redirect_uri: &str,
+        pkce_verifier: Option<&Sensitive<String>>,
+    ) -> Result<TokenGrant>;
+    /// Swap a refresh token for new tokens.
+    async fn refresh(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        refresh_token: &Sensitive<String>,
+    ) -> Result<TokenGrant>;
+    /// Read the athlete's profile with a fresh access token.
+    async fn fetch_profile(&self, call: &Call<'_>) -> Result<ConnectionProfile>;
+    /// Revoke our access at the provider (disconnect).
+    async fn revoke(&self, call: &Call<'_>, creds: &ClientCredentials) -> Result<()>;
+    /// List one page of activities.
+    async fn list_activities(&self, call: &Call<'_>, request: &ListRequest) -> Result<ActivityPage>;
+}
+
+/// The providers this build knows, keyed by kind.
+pub struct Registry {
+    clients: BTreeMap<ProviderKind, Arc<dyn Provider>>,
+    described: BTreeMap<ProviderKind, Capabilities>,
+}
+
+impl Registry {
+    /// Build every provider from configuration. The one place that lists provider modules.
+    pub fn new(config: &Config, http: &reqwest::Client) -> Result<Self> {
+        let settings = |kind| config.provider(kind);
+        let mut registry = Self { clients: BTreeMap::new(), described: BTreeMap::new() };
+        registry.add(Arc::new(strava::Strava::new(
+            &settings(ProviderKind::Strava),
+            Http::new(http.clone(), ProviderKind::Strava, config.retry, strava::rate_budget),
+        )?));
+        for (kind, capabilities) in planned::described() {
+            registry.described.entry(kind).or_insert(capabilities);
+        }
+        Ok(registry)
+    }
+
+    /// A registry of exactly these clients (tests).
+    pub fn with(clients: Vec<Arc<dyn Provider>>) -> Self {
+        let mut registry = Self { clients: BTreeMap::new(), described: BTreeMap::new() };
+        for client in clients {
+            registry.add(client);
+        }
+        registry
+    }
+
+    fn add(&mut self, client: Arc<dyn Provider>) {
+        self.described.insert(client.kind(), client.capabilities());
+        self.clients.insert(client.kind(), client);
+    }
+
+    /// The client for `kind`, or a clear error if this build cannot sync it yet.
+    pub fn get(&self, kind: ProviderKind) -> Result<Arc<dyn Provider>> {
+        self.clients.get(&kind).cloned().ok_or_else(|| {
+            Error::Validation(format!("{kind} is not supported by this build of Tributary yet"))
+        })
+    }
+
+    /// Every provider with its capabilities, implemented or not.
+    pub fn described(&self) -> impl Iterator<Item = (ProviderKind, &Capabilities)> {
+        self.described.iter().map(|(k, c)| (*k, c))
+    }
+}
+
+/// Endpoint resolution shared by provider constructors: configuration overrides the default.
+pub(crate) fn endpoint(configured: Option<&Url>, default: &str) -> Result<Url> {
+    match configured {
+        Some(url) => Ok(url.clone()),
+        None => Url::parse(default)
+            .map_err(|e| Error::Validation(format!("bad built-in endpoint {default}: {e}"))),
+    }
+}

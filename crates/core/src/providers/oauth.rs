@@ -1,0 +1,146 @@
+//! Token-endpoint calls shared by providers that follow RFC 6749 closely enough.
+//!
+//! PKCE pairs and `state` values come from the `oauth2` crate (reviewed randomness and S256). The
+//! token calls themselves are ours: providers deviate from the RFC in ways the crate's typed
+//! client fights (Strava's `expires_at` and non-RFC error bodies, Polar's token without refresh,
+//! COROS' result codes inside HTTP 200), and they must go through the shared HTTP policy
+//! (retries, call counting) like every other request.
+
+use super::http::{Call, Http, Response};
+use super::{ClientAuth, ClientCredentials, TokenGrant};
+use crate::secrets::Sensitive;
+use crate::{Error, Result};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde::Deserialize;
+use url::Url;
+
+/// A fresh PKCE S256 pair: (challenge, verifier).
+pub fn pkce_pair() -> (String, Sensitive<String>) {
+    let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+    (challenge.as_str().to_owned(), Sensitive::new(verifier.secret().clone()))
+}
+
+/// A fresh, unguessable `state` value.
+pub fn new_state() -> String {
+    oauth2::CsrfToken::new_random().secret().clone()
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_in: Option<i64>,
+    expires_at: Option<i64>,
+    scope: Option<String>,
+}
+
+/// POST a token request (`grant_type` and its fields in `form`) and read the standard fields.
+/// A 400/401 answer means the grant or the client was refused: the former needs the athlete to
+/// connect again, the latter is a configuration problem, and the message says which.
+pub async fn token_request(
+    http: &Http,
+    call: &Call<'_>,
+    url: &Url,
+    creds: &ClientCredentials,
+    auth: ClientAuth,
+    form: &[(&str, &str)],
+) -> Result<TokenGrant> {
+    let provider = http.provider();
+    let secret = creds.client_secret.as_ref().map(|s| s.expose().as_str());
+    let response = http
+        .send(call, |client| {
+            let mut fields: Vec<(&str, &str)> = form.to_vec();
+            let request = client.post(url.clone()).header("Accept", "application/json");
+            match auth {
+                ClientAuth::Basic => {
+                    return request.basic_auth(&creds.client_id, secret).form(&fields);
+                }
+                ClientAuth::SecretInBody => {
+                    fields.push(("client_id", &creds.client_id));
+                    if let Some(secret) = secret {
+                        fields.push(("client_secret", secret));
+                    }
+                }
+                ClientAuth::PublicPkce => fields.push(("client_id", &creds.client_id)),
+            }
+            request.form(&fields)
+        })
+        .await?;
+    if !response.status.is_success() {
+        return Err(token_error(http, &response));
+    }
+    let body: TokenBody = response.json(provider)?;
+    let now = call.clock.now();
+    Ok(TokenGrant {
+        access_token: Sensitive::new(body.access_token),
+        refresh_token: body.refresh_token.map(Sensitive::new),
+        expires_at: expiry(now, body.expires_at, body.expires_in),
+        scopes: body.scope.map(|s| split_scope(&s)),
+    })
+}
+
+fn token_error(http: &Http, response: &Response) -> Error {
+    let provider = http.provider();
+    let body = response.body_excerpt();
+    let status = response.status.as_u16();
+    if status == 400 || status == 401 {
+        let lower = body.to_ascii_lowercase();
+        if lower.contains("invalid_client") || lower.contains("client_id") || lower.contains("client_secret") {
+            return Error::Provider {
+                provider,
+                status: Some(status),
+                message: format!("the API credentials (client id/secret) were refused: {body}"),
+            };
+        }
+        return Error::NeedsReauth { provider, reason: format!("the provider refused the grant: {body}") };
+    }
+    http.classify(response, DateTime::<Utc>::MIN_UTC)
+}
+
+/// Expiry from `expires_at` (epoch seconds, preferred: no clock skew) or `expires_in`.
+fn expiry(now: DateTime<Utc>, expires_at: Option<i64>, expires_in: Option<i64>) -> Option<DateTime<Utc>> {
+    expires_at
+        .and_then(|at| Utc.timestamp_opt(at, 0).single())
+        .or_else(|| expires_in.map(|secs| now + Duration::seconds(secs)))
+}
+
+/// Split a scope string on spaces or commas (Strava uses commas, the RFC spaces).
+pub fn split_scope(scope: &str) -> Vec<String> {
+    scope.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_challenge_is_the_s256_of_its_verifier() {
+        let (challenge, verifier) = pkce_pair();
+        let recomputed = oauth2::PkceCodeChallenge::from_code_verifier_sha256(
+            &oauth2::PkceCodeVerifier::new(verifier.expose().clone()),
+        );
+        assert_eq!(challenge, recomputed.as_str());
+        assert_ne!(pkce_pair().0, challenge, "every flow gets a new pair");
+    }
+
+    #[test]
+    fn states_are_unique_and_long() {
+        let (a, b) = (new_state(), new_state());
+        assert_ne!(a, b);
+        assert!(a.len() >= 22, "at least 128 bits of randomness: {a}");
+    }
+
+    #[test]
+    fn expiry_prefers_the_absolute_time() {
+        let now = Utc.timestamp_opt(1_000, 0).unwrap();
+        assert_eq!(expiry(now, Some(5_000), Some(10)), Utc.timestamp_opt(5_000, 0).single());
+        assert_eq!(expiry(now, None, Some(10)), Utc.timestamp_opt(1_010, 0).single());
+        assert_eq!(expiry(now, None, None), None);
+    }
+
+    #[test]
+    fn scopes_split_on_commas_and_spaces() {
+        assert_eq!(split_scope("read,activity:read_all"), ["read", "activity:read_all"]);
+        assert_eq!(split_scope("a b"), ["a", "b"]);
+    }
+}

@@ -1,0 +1,146 @@
+//! Strava wire → Tributary domain. Pure functions, unit-tested on captured-shape payloads.
+
+use super::wire;
+use crate::domain::{ConnectionProfile, NewActivity, Sport};
+use crate::providers::Unmappable;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// Map one list item; the raw record is kept whole.
+pub(super) fn activity(raw: Value) -> Result<NewActivity, Unmappable> {
+    let id_hint = raw.get("id").map(|id| id.to_string());
+    let fail = |reason: String| Unmappable { provider_activity_id: id_hint.clone(), reason };
+    let wire: wire::Activity =
+        serde_json::from_value(raw.clone()).map_err(|e| fail(format!("unexpected field type: {e}")))?;
+    let id = wire.id.ok_or_else(|| fail("the activity has no id".to_owned()))?;
+    let start = wire.start_date.as_deref().ok_or_else(|| fail("the activity has no start_date".to_owned()))?;
+    let start_utc = DateTime::parse_from_rfc3339(start)
+        .map_err(|e| fail(format!("start_date '{start}' is not RFC 3339: {e}")))?
+        .with_timezone(&Utc);
+    let sport_name = wire.sport_type.as_deref().or(wire.legacy_type.as_deref()).unwrap_or("");
+    Ok(NewActivity {
+        provider_activity_id: id.to_string(),
+        sport: sport(sport_name),
+        name: wire.name,
+        start_utc,
+        // Strava sends the offset in seconds as a float (e.g. 3600.0).
+        utc_offset_seconds: wire.utc_offset.map(|s| s.round() as i32),
+        elapsed_seconds: wire.elapsed_time,
+        moving_seconds: wire.moving_time,
+        distance_m: wire.distance,
+        elevation_gain_m: wire.total_elevation_gain,
+        avg_heart_rate: wire.average_heartrate,
+        max_heart_rate: wire.max_heartrate,
+        // Calories come only in the detail view; we do not guess them from kilojoules.
+        calories: wire.calories,
+        avg_power_w: wire.average_watts,
+        max_power_w: wire.max_watts,
+        device: wire.device_name,
+        raw,
+    })
+}
+
+/// Strava `sport_type` (or the legacy `type`) → our sport.
+pub(super) fn sport(name: &str) -> Sport {
+    match name {
+        "Run" | "VirtualRun" => Sport::Run,
+        "TrailRun" => Sport::TrailRun,
+        "Ride" | "MountainBikeRide" | "GravelRide" | "EBikeRide" | "EMountainBikeRide" | "Velomobile" => {
+            Sport::Ride
+        }
+        "VirtualRide" => Sport::VirtualRide,
+        "Swim" => Sport::Swim,
+        "Walk" => Sport::Walk,
+        "Hike" => Sport::Hike,
+        "Rowing" | "VirtualRow" => Sport::Row,
+        "AlpineSki" | "BackcountrySki" | "NordicSki" | "RollerSki" => Sport::Ski,
+        "WeightTraining" | "Crossfit" => Sport::Strength,
+        _ => Sport::Other,
+    }
+}
+
+/// The athlete profile → connection columns.
+pub(super) fn profile(raw: Value) -> Result<ConnectionProfile, String> {
+    let athlete: wire::Athlete =
+        serde_json::from_value(raw.clone()).map_err(|e| format!("unexpected athlete profile: {e}"))?;
+    let full_name = [athlete.firstname.as_deref(), athlete.lastname.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(ConnectionProfile {
+        provider_user_id: Some(athlete.id.to_string()),
+        username: athlete.username.filter(|u| !u.is_empty()).or(Some(full_name).filter(|n| !n.is_empty())),
+        email: None, // Strava removed the email from every scope in 2019.
+        provider_profile: Some(raw),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run() -> Value {
+        json!({
+            "id": 12_345_678_901_i64, "name": "Morning Run", "sport_type": "TrailRun", "type": "Run",
+            "start_date": "2026-05-01T06:30:00Z", "start_date_local": "2026-05-01T08:30:00Z",
+            "utc_offset": 7200.0, "elapsed_time": 3700, "moving_time": 3600, "distance": 10012.5,
+            "total_elevation_gain": 211.0, "has_heartrate": true, "average_heartrate": 148.2,
+            "max_heartrate": 175.0, "device_name": "Garmin Forerunner 965"
+        })
+    }
+
+    #[test]
+    fn maps_a_summary_activity() {
+        let a = activity(run()).unwrap();
+        assert_eq!(a.provider_activity_id, "12345678901", "int64 ids survive as text");
+        assert_eq!(a.sport, Sport::TrailRun, "sport_type wins over the legacy type");
+        assert_eq!(a.start_utc.to_rfc3339(), "2026-05-01T06:30:00+00:00");
+        assert_eq!(a.utc_offset_seconds, Some(7200));
+        assert_eq!((a.elapsed_seconds, a.moving_seconds), (Some(3700), Some(3600)));
+        assert_eq!(a.distance_m, Some(10012.5));
+        assert_eq!(a.max_heart_rate, Some(175.0));
+        assert_eq!(a.calories, None, "list items carry no calories");
+        assert_eq!(a.raw["start_date_local"], "2026-05-01T08:30:00Z", "raw JSON kept whole");
+    }
+
+    #[test]
+    fn falls_back_to_the_legacy_type_and_tolerates_nulls() {
+        let mut raw = run();
+        raw["sport_type"] = Value::Null;
+        raw["type"] = json!("Ride");
+        raw["average_heartrate"] = Value::Null;
+        let a = activity(raw).unwrap();
+        assert_eq!(a.sport, Sport::Ride);
+        assert_eq!(a.avg_heart_rate, None);
+    }
+
+    #[test]
+    fn unknown_sports_are_other_not_errors() {
+        assert_eq!(sport("Kitesurf"), Sport::Other);
+        assert_eq!(sport("VirtualRide"), Sport::VirtualRide);
+    }
+
+    #[test]
+    fn garbage_records_are_reported_with_a_reason() {
+        let no_start = activity(json!({"id": 7, "name": "x"})).unwrap_err();
+        assert_eq!(no_start.provider_activity_id.as_deref(), Some("7"));
+        assert!(no_start.reason.contains("start_date"), "{}", no_start.reason);
+
+        let bad_type = activity(json!({"id": 8, "distance": "far", "start_date": "2026-01-01T00:00:00Z"}))
+            .unwrap_err();
+        assert!(bad_type.reason.contains("unexpected field type"), "{}", bad_type.reason);
+
+        let bad_date = activity(json!({"id": 9, "start_date": "yesterday"})).unwrap_err();
+        assert!(bad_date.reason.contains("RFC 3339"), "{}", bad_date.reason);
+    }
+
+    #[test]
+    fn profile_prefers_username_then_full_name() {
+        let p = profile(json!({"id": 99, "username": "", "firstname": "Ada", "lastname": "L"})).unwrap();
+        assert_eq!(p.provider_user_id.as_deref(), Some("99"));
+        assert_eq!(p.username.as_deref(), Some("Ada L"));
+        assert!(profile(json!({"name": "no id"})).is_err());
+    }
+}

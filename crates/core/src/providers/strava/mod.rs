@@ -1,0 +1,341 @@
+//! Strava API v3: OAuth2 authorization code (secret required, no PKCE), 6 h access tokens with
+//! refresh tokens that may rotate, `/athlete/activities` paged by `before`/`after`, and app-wide
+//! 15-minute and daily budgets reported in `X-RateLimit-*` / `X-ReadRateLimit-*`.
+//! Facts and sources: `shared/providers.md`, section 1.
+
+mod map;
+mod wire;
+
+use super::http::{Call, Http, RateBudget, Response};
+use super::oauth::{split_scope, token_request};
+use super::{
+    ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
+    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint,
+};
+use crate::config::ProviderSettings;
+use crate::domain::{ConnectionProfile, ProviderKind};
+use crate::secrets::Sensitive;
+use crate::{Error, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+const KIND: ProviderKind = ProviderKind::Strava;
+/// Strava's maximum page size.
+const PER_PAGE: usize = 200;
+/// We need to read activities; `activity:read_all` also covers "Only You" ones.
+const ACTIVITY_SCOPES: [&str; 2] = ["activity:read_all", "activity:read"];
+
+/// The Strava client.
+pub struct Strava {
+    http: Http,
+    auth_url: Url,
+    token_url: Url,
+    api_url: Url,
+}
+
+/// Where a listing stands: pages walk back in time by `before` (the oldest start seen so far),
+/// optionally bounded below by `after`. Stable under uploads that arrive mid-sync, unlike page
+/// numbers, and resumable after a crash.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+struct Cursor {
+    before: Option<i64>,
+    after: Option<i64>,
+}
+
+impl Strava {
+    /// Build from settings (defaults: the real Strava endpoints).
+    pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
+        Ok(Self {
+            http,
+            auth_url: endpoint(settings.auth_url.as_ref(), "https://www.strava.com/oauth/authorize")?,
+            token_url: endpoint(settings.token_url.as_ref(), "https://www.strava.com/oauth/token")?,
+            api_url: endpoint(settings.api_url.as_ref(), "https://www.strava.com/api/v3")?,
+        })
+    }
+
+    fn api(&self, path: &str) -> Url {
+        let mut url = self.api_url.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}/{path}"));
+        url
+    }
+
+    /// The legacy deauthorize endpoint sits next to the token endpoint.
+    fn deauthorize_url(&self) -> Url {
+        let mut url = self.token_url.clone();
+        let path = url.path().trim_end_matches('/');
+        let parent = path.rsplit_once('/').map_or("", |(p, _)| p).to_owned();
+        url.set_path(&format!("{parent}/deauthorize"));
+        url
+    }
+
+    fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
+        let body = String::from_utf8_lossy(&response.body);
+        // A 401 that names a permission is a scope the athlete unticked, not a dead token.
+        if response.status == StatusCode::UNAUTHORIZED && body.contains("_permission") {
+            return Error::ScopeMissing { provider: KIND, missing: ACTIVITY_SCOPES[0].to_owned() };
+        }
+        let now = call.clock.now();
+        let reset = rate_budget(&response.headers, now)
+            .filter(|b| b.remaining <= 0)
+            .map_or_else(|| next_quarter_hour(now), |b| b.resets_at);
+        self.http.classify(response, reset)
+    }
+}
+
+#[async_trait]
+impl Provider for Strava {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    fn authorize_url(&self, creds: &ClientCredentials, params: &AuthorizeParams<'_>) -> Result<Url> {
+        let mut url = self.auth_url.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", &creds.client_id)
+            .append_pair("redirect_uri", params.redirect_uri)
+            .append_pair("response_type", "code")
+            .append_pair("approval_prompt", "auto")
+            .append_pair("scope", &capabilities().scopes.join(","))
+            .append_pair("state", params.state);
+        Ok(url)
+    }
+
+    fn missing_scopes(&self, granted: &[String]) -> Vec<String> {
+        if granted.iter().any(|g| ACTIVITY_SCOPES.contains(&g.as_str())) {
+            Vec::new()
+        } else {
+            vec![ACTIVITY_SCOPES[0].to_owned()]
+        }
+    }
+
+    async fn exchange_code(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        code: &str,
+        _redirect_uri: &str,
+        _pkce_verifier: Option<&Sensitive<String>>,
+    ) -> Result<TokenGrant> {
+        let form = [("grant_type", "authorization_code"), ("code", code)];
+        token_request(&self.http, call, &self.token_url, creds, ClientAuth::SecretInBody, &form).await
+    }
+
+    async fn refresh(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        refresh_token: &Sensitive<String>,
+    ) -> Result<TokenGrant> {
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose().as_str())];
+        token_request(&self.http, call, &self.token_url, creds, ClientAuth::SecretInBody, &form).await
+    }
+
+    async fn fetch_profile(&self, call: &Call<'_>) -> Result<ConnectionProfile> {
+        let url = self.api("athlete");
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        map::profile(response.json(KIND)?)
+            .map_err(|message| Error::Provider { provider: KIND, status: None, message })
+    }
+
+    async fn revoke(&self, call: &Call<'_>, _creds: &ClientCredentials) -> Result<()> {
+        let url = self.deauthorize_url();
+        let token = call.token.map(|t| t.expose().clone()).unwrap_or_default();
+        let response = self
+            .http
+            .send(&Call { token: None, ..*call }, |c| c.post(url.clone()).form(&[("access_token", &token)]))
+            .await?;
+        // 401: the token is already dead, which is what revoking wants.
+        if response.status.is_success() || response.status == StatusCode::UNAUTHORIZED {
+            Ok(())
+        } else {
+            Err(self.fail(call, &response))
+        }
+    }
+
+    async fn list_activities(&self, call: &Call<'_>, request: &ListRequest) -> Result<ActivityPage> {
+        let cursor = match &request.cursor {
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                Error::Validation(format!("unreadable Strava resume cursor ({e}): {text}"))
+            })?,
+            None => Cursor { before: None, after: request.since.map(|s| s.timestamp()) },
+        };
+        let mut url = self.api("athlete/activities");
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("per_page", &PER_PAGE.to_string());
+            // Always bound `before` so pages come newest first; `after` alone may flip the order.
+            let before = cursor.before.unwrap_or_else(|| call.clock.now().timestamp() + 86_400);
+            query.append_pair("before", &before.to_string());
+            if let Some(after) = cursor.after {
+                query.append_pair("after", &after.to_string());
+            }
+        }
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        let records: Vec<Value> = response.json(KIND)?;
+        let full_page = records.len() >= PER_PAGE;
+        let items: Vec<_> = records.into_iter().map(map::activity).collect();
+        let oldest = items.iter().filter_map(|i| i.as_ref().ok()).map(|a| a.start_utc.timestamp()).min();
+        let next_cursor = match (full_page, oldest) {
+            (true, Some(oldest)) => {
+                Some(serde_json::to_string(&Cursor { before: Some(oldest), after: cursor.after })
+                    .map_err(|e| Error::Validation(e.to_string()))?)
+            }
+            // A full page with no readable start cannot move the cursor: stop rather than loop.
+            _ => None,
+        };
+        Ok(ActivityPage { items, next_cursor })
+    }
+}
+
+/// Strava's capabilities.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        display_name: "Strava",
+        client_auth: ClientAuth::SecretInBody,
+        pkce: false,
+        client_secret_required: true,
+        refresh: RefreshStyle::Rotating,
+        delivery: Delivery::Pull,
+        history_window_days: None,
+        overlap_days: 7,
+        scopes: vec!["read", "activity:read_all", "profile:read_all"],
+        rate_limits: vec![
+            RateLimitWindow { window: "15 min", limit: 200, shared_by: "app" },
+            RateLimitWindow { window: "day", limit: 2000, shared_by: "app" },
+            RateLimitWindow { window: "15 min (read)", limit: 100, shared_by: "app" },
+            RateLimitWindow { window: "day (read)", limit: 1000, shared_by: "app" },
+        ],
+        // Strava matches the registered callback domain only; `localhost` is the usual one.
+        loopback_host: "localhost",
+        implemented: true,
+    }
+}
+
+/// Read `X-RateLimit-*` and `X-ReadRateLimit-*` ("15min,daily" pairs) into the tightest budget.
+/// The 15-minute window resets at :00/:15/:30/:45, the daily one at midnight UTC.
+pub fn rate_budget(headers: &HeaderMap, now: DateTime<Utc>) -> Option<RateBudget> {
+    let pair = |name: &str| -> Option<(i64, i64)> {
+        let text = headers.get(name)?.to_str().ok()?;
+        let (a, b) = text.split_once(',')?;
+        Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+    };
+    let mut tightest: Option<RateBudget> = None;
+    for (limit, usage) in [
+        ("x-ratelimit-limit", "x-ratelimit-usage"),
+        ("x-readratelimit-limit", "x-readratelimit-usage"),
+    ] {
+        let (Some((short_limit, day_limit)), Some((short_used, day_used))) = (pair(limit), pair(usage))
+        else {
+            continue;
+        };
+        for budget in [
+            RateBudget { remaining: short_limit - short_used, resets_at: next_quarter_hour(now) },
+            RateBudget { remaining: day_limit - day_used, resets_at: next_midnight(now) },
+        ] {
+            let tighter = tightest.is_none_or(|t| {
+                (budget.remaining, std::cmp::Reverse(budget.resets_at))
+                    < (t.remaining, std::cmp::Reverse(t.resets_at))
+            });
+            // When both windows are spent, the later reset is the one that matters.
+            if tighter {
+                tightest = Some(budget);
+            }
+        }
+    }
+    tightest.map(|b| RateBudget { remaining: b.remaining.max(0), ..b })
+}
+
+fn next_quarter_hour(now: DateTime<Utc>) -> DateTime<Utc> {
+    let quarter = Duration::minutes(15);
+    now.duration_trunc(quarter).map_or(now + quarter, |start| start + quarter)
+}
+
+fn next_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
+    let date = now.date_naive() + Duration::days(1);
+    Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
+}
+
+/// Scopes from the redirect (Strava reports the granted list there, comma-separated).
+pub fn granted_from_redirect(scope: &str) -> Vec<String> {
+    split_scope(scope)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn at(h: u32, m: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, h, m, s).unwrap()
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn windows_reset_on_quarter_hours_and_midnight() {
+        assert_eq!(next_quarter_hour(at(10, 7, 30)), at(10, 15, 0));
+        assert_eq!(next_quarter_hour(at(10, 45, 0)), at(11, 0, 0));
+        assert_eq!(next_midnight(at(23, 59, 59)), Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn the_read_bucket_can_be_the_tightest() {
+        let h = headers(&[
+            ("x-ratelimit-limit", "200,2000"),
+            ("x-ratelimit-usage", "10,100"),
+            ("x-readratelimit-limit", "100,1000"),
+            ("x-readratelimit-usage", "97,120"),
+        ]);
+        let budget = rate_budget(&h, at(10, 7, 0)).unwrap();
+        assert_eq!(budget, RateBudget { remaining: 3, resets_at: at(10, 15, 0) });
+    }
+
+    #[test]
+    fn a_spent_daily_budget_waits_for_midnight() {
+        let h = headers(&[("x-ratelimit-limit", "200,2000"), ("x-ratelimit-usage", "200,2000")]);
+        let budget = rate_budget(&h, at(10, 7, 0)).unwrap();
+        assert_eq!(budget.remaining, 0);
+        assert_eq!(budget.resets_at, Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn missing_or_garbled_headers_give_no_budget() {
+        assert_eq!(rate_budget(&HeaderMap::new(), at(1, 0, 0)), None);
+        let h = headers(&[("x-ratelimit-limit", "lots"), ("x-ratelimit-usage", "10,100")]);
+        assert_eq!(rate_budget(&h, at(1, 0, 0)), None);
+    }
+
+    #[test]
+    fn deauthorize_sits_beside_the_token_endpoint() {
+        let settings = ProviderSettings {
+            token_url: Some(Url::parse("http://127.0.0.1:9/strava/oauth/token").unwrap()),
+            ..ProviderSettings::default()
+        };
+        let http = Http::new(reqwest::Client::new(), KIND, Default::default(), rate_budget);
+        let strava = Strava::new(&settings, http).unwrap();
+        assert_eq!(strava.deauthorize_url().as_str(), "http://127.0.0.1:9/strava/oauth/deauthorize");
+        assert_eq!(strava.api("athlete").as_str(), "https://www.strava.com/api/v3/athlete");
+    }
+}

@@ -1,0 +1,120 @@
+//! The SQLite store: one file, WAL, foreign keys on, migrations embedded from `migrations/`.
+//!
+//! One module per table. Functions take an executor (`&SqlitePool` or a transaction), so the sync
+//! engine can commit a page of activities together with its run's progress. Times are stored as
+//! INTEGER milliseconds UTC; enums as TEXT through their `as_str`/`FromStr`.
+//!
+//! Queries use sqlx's runtime-checked `query_as` with `FromRow` rows rather than the compile-time
+//! `query!` macros: the macros need a committed `.sqlx/` cache kept fresh by `sqlx-cli`, a tool
+//! whose install costs minutes on CI's two cores. Every query here is exercised by the store tests
+//! on a real SQLite file, which catches what the macros would.
+
+pub mod activities;
+pub mod athletes;
+pub mod connections;
+pub mod sync_history;
+
+use crate::{Error, Result};
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The migrations, embedded at build time from the workspace's `migrations/`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// The database handle.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `path` and bring its schema up to date. When the
+    /// file already exists and migrations are pending, it is copied to `<path>.bak-<n>` first.
+    pub async fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        // SQLite has one writer; a few readers are plenty for a desktop app.
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let store = Self { pool, path: path.to_owned() };
+        store.backup_if_migrating().await?;
+        MIGRATOR.run(&store.pool).await?;
+        Ok(store)
+    }
+
+    /// The pool, for executing store functions.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Start a transaction.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Close the pool, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn backup_if_migrating(&self) -> Result<()> {
+        let has_table: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        if has_table.is_none() {
+            return Ok(()); // a new database: nothing to protect
+        }
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        let embedded = i64::try_from(MIGRATOR.iter().count()).unwrap_or(i64::MAX);
+        if applied >= embedded {
+            return Ok(());
+        }
+        let backup = self.path.with_extension(format!("db.bak-{applied}"));
+        // VACUUM INTO writes a consistent copy even with a WAL in use.
+        sqlx::query("VACUUM INTO ?1")
+            .bind(backup.to_string_lossy().into_owned())
+            .execute(&self.pool)
+            .await?;
+        tracing::info!(backup = %backup.display(), "backed up the database before migrating");
+        Ok(())
+    }
+}
+
+/// Milliseconds since the epoch, as stored.
+pub(crate) fn to_ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+/// Back from stored milliseconds.
+pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
+/// Parse a stored enum, reporting a corrupt value as a database error.
+pub(crate) fn parse_enum<T: std::str::FromStr>(column: &str, value: &str) -> Result<T> {
+    value.parse().map_err(|_| {
+        Error::Db(sqlx::Error::Decode(format!("bad value '{value}' in column {column}").into()))
+    })
+}

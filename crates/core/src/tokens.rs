@@ -1,0 +1,222 @@
+//! Tokens and client credentials in the secret store, and refresh.
+//!
+//! Refresh is single-flight per connection (one lock per provider connection), and a new token pair
+//! is written to the keyring before the new access token is used, so a crash between the two can
+//! never leave us holding only a refresh token the provider has already retired. When a refresh is
+//! refused, the keyring is read again before the connection is declared dead: another process may
+//! have rotated the pair under us.
+
+use crate::domain::{Connection, ConnectionUpdate, ProviderKind};
+use crate::providers::{Call, ClientCredentials, Meter, Provider, RefreshStyle, TokenGrant};
+use crate::secrets::Sensitive;
+use crate::{Core, Error, Result, store};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Refresh this long before expiry.
+const REFRESH_MARGIN: Duration = Duration::minutes(5);
+
+/// One refresh lock per connection.
+#[derive(Default)]
+pub(crate) struct RefreshLocks(Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>);
+
+impl RefreshLocks {
+    fn for_connection(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(id).or_default().clone()
+    }
+}
+
+/// A connection's tokens, as kept in the keyring.
+#[derive(Clone, Debug)]
+pub struct StoredTokens {
+    /// Access token.
+    pub access: Sensitive<String>,
+    /// Refresh token.
+    pub refresh: Option<Sensitive<String>>,
+    /// Access-token expiry.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl StoredTokens {
+    /// Tokens from a grant; `previous_refresh` is kept when the grant carries no new one.
+    pub(crate) fn from_grant(grant: TokenGrant, previous_refresh: Option<Sensitive<String>>) -> Self {
+        Self {
+            access: grant.access_token,
+            // A refresh answer without a refresh token means "keep using the old one".
+            refresh: grant.refresh_token.or(previous_refresh),
+            expires_at: grant.expires_at,
+        }
+    }
+
+    fn encode(&self) -> Sensitive<String> {
+        Sensitive::new(
+            json!({
+                "access_token": self.access.expose(),
+                "refresh_token": self.refresh.as_ref().map(Sensitive::expose),
+                "expires_at": self.expires_at.map(|t| t.timestamp()),
+            })
+            .to_string(),
+        )
+    }
+
+    fn decode(text: &Sensitive<String>) -> Result<Self> {
+        let value: Value = serde_json::from_str(text.expose())
+            .map_err(|_| Error::SecretStore("the stored tokens are unreadable".to_owned()))?;
+        let string = |k: &str| value.get(k).and_then(Value::as_str).map(|s| Sensitive::new(s.to_owned()));
+        Ok(Self {
+            access: string("access_token")
+                .ok_or_else(|| Error::SecretStore("the stored tokens have no access token".to_owned()))?,
+            refresh: string("refresh_token"),
+            expires_at: value
+                .get("expires_at")
+                .and_then(Value::as_i64)
+                .and_then(|t| Utc.timestamp_opt(t, 0).single()),
+        })
+    }
+}
+
+/// Keyring key of a connection's tokens.
+pub fn token_key(athlete_id: i64, provider: ProviderKind) -> String {
+    format!("athlete-{athlete_id}/{provider}/tokens")
+}
+
+fn client_id_key(provider: ProviderKind) -> String {
+    format!("client/{provider}/id")
+}
+
+fn client_secret_key(provider: ProviderKind) -> String {
+    format!("client/{provider}/secret")
+}
+
+impl Core {
+    /// Store a provider's API credentials (client id and secret) in the keyring. Environment
+    /// variables, when set, take precedence.
+    pub async fn set_client_credentials(
+        &self,
+        provider: ProviderKind,
+        client_id: &str,
+        client_secret: Option<&Sensitive<String>>,
+    ) -> Result<()> {
+        if client_id.trim().is_empty() {
+            return Err(Error::Validation("the client id is empty".to_owned()));
+        }
+        let secrets = &self.inner.deps.secrets;
+        secrets.set(&client_id_key(provider), &Sensitive::new(client_id.trim().to_owned())).await?;
+        match client_secret {
+            Some(secret) => secrets.set(&client_secret_key(provider), secret).await,
+            None => secrets.delete(&client_secret_key(provider)).await,
+        }
+    }
+
+    /// The API credentials for `provider`: environment first, then the keyring.
+    pub async fn client_credentials(&self, provider: ProviderKind) -> Result<ClientCredentials> {
+        let settings = self.inner.config.provider(provider);
+        let secrets = &self.inner.deps.secrets;
+        let client_id = match settings.client_id {
+            Some(id) => id,
+            None => match secrets.get(&client_id_key(provider)).await? {
+                Some(id) => id.expose().clone(),
+                None => return Err(missing_credentials(provider)),
+            },
+        };
+        let client_secret = match settings.client_secret {
+            Some(secret) => Some(secret),
+            None => secrets.get(&client_secret_key(provider)).await?,
+        };
+        let required = self.inner.registry.get(provider)?.capabilities().client_secret_required;
+        if required && client_secret.is_none() {
+            return Err(missing_credentials(provider));
+        }
+        Ok(ClientCredentials { client_id, client_secret })
+    }
+
+    /// Whether credentials are configured, without failing on a missing keyring.
+    pub(crate) async fn has_credentials(&self, provider: ProviderKind) -> bool {
+        self.client_credentials(provider).await.is_ok()
+    }
+
+    pub(crate) async fn save_tokens(&self, provider: ProviderKind, tokens: &StoredTokens) -> Result<()> {
+        let key = token_key(self.inner.athlete_id, provider);
+        self.inner.deps.secrets.set(&key, &tokens.encode()).await
+    }
+
+    pub(crate) async fn load_tokens(&self, provider: ProviderKind) -> Result<Option<StoredTokens>> {
+        let key = token_key(self.inner.athlete_id, provider);
+        self.inner.deps.secrets.get(&key).await?.as_ref().map(StoredTokens::decode).transpose()
+    }
+
+    pub(crate) async fn delete_tokens(&self, provider: ProviderKind) -> Result<()> {
+        self.inner.deps.secrets.delete(&token_key(self.inner.athlete_id, provider)).await
+    }
+
+    /// A usable access token for `connection`, refreshing it first when it is about to expire,
+    /// or when `rejected` (a token the provider just answered 401 to) is still the stored one.
+    pub(crate) async fn access_token(
+        &self,
+        connection: &Connection,
+        provider: &dyn Provider,
+        meter: &Meter,
+        rejected: Option<&Sensitive<String>>,
+    ) -> Result<Sensitive<String>> {
+        let kind = connection.provider;
+        let lock = self.inner.tokens.for_connection(connection.id);
+        let _single_flight = lock.lock().await;
+        let tokens = self.load_tokens(kind).await?.ok_or_else(|| Error::NeedsReauth {
+            provider: kind,
+            reason: "no tokens are stored for this connection".to_owned(),
+        })?;
+        let now = self.now();
+        let expiring = tokens.expires_at.is_some_and(|at| at - REFRESH_MARGIN <= now);
+        let was_rejected = rejected.is_some_and(|r| r == &tokens.access);
+        if rejected.is_some() && !was_rejected {
+            return Ok(tokens.access); // someone refreshed while we waited for the lock
+        }
+        if !expiring && !was_rejected {
+            return Ok(tokens.access);
+        }
+        let Some(refresh_token) = tokens.refresh.clone() else {
+            if provider.capabilities().refresh == RefreshStyle::None && !was_rejected {
+                return Ok(tokens.access);
+            }
+            return Err(Error::NeedsReauth {
+                provider: kind,
+                reason: "the access token expired and there is no refresh token".to_owned(),
+            });
+        };
+        let creds = self.client_credentials(kind).await?;
+        let call = Call { token: None, meter, clock: self.inner.deps.clock.as_ref() };
+        match provider.refresh(&call, &creds, &refresh_token).await {
+            Ok(grant) => {
+                let fresh = StoredTokens::from_grant(grant, Some(refresh_token));
+                // Persist before use: the provider may already have retired the old refresh token.
+                self.save_tokens(kind, &fresh).await?;
+                let change = ConnectionUpdate { token_expires_at: Some(fresh.expires_at), ..Default::default() };
+                store::connections::update(self.inner.store.pool(), connection.id, &change, now).await?;
+                Ok(fresh.access)
+            }
+            Err(Error::NeedsReauth { provider, reason }) => {
+                // Re-read before declaring the link dead: another process may have rotated it.
+                match self.load_tokens(kind).await? {
+                    Some(current) if current.refresh.as_ref() != Some(&refresh_token) => Ok(current.access),
+                    _ => Err(Error::NeedsReauth { provider, reason }),
+                }
+            }
+            Err(other) => Err(other),
+        }
+    }
+}
+
+fn missing_credentials(provider: ProviderKind) -> Error {
+    let var = provider.as_str().to_uppercase();
+    Error::CredentialsMissing {
+        provider,
+        hint: format!(
+            "register your own API application with {provider}, then set \
+             TRIBUTARY_{var}_CLIENT_ID and TRIBUTARY_{var}_CLIENT_SECRET (or run \
+             `tributary credentials {provider}`); or try the sandbox with --sandbox"
+        ),
+    }
+}

@@ -1,0 +1,190 @@
+//! Deterministic activity generator: the same `(count, seed)` gives the same activities on every
+//! machine and every version. It uses its own SplitMix64 rather than a `rand` generator because
+//! `rand` does not promise the same stream across releases, and reproducibility is the point.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{Value, json};
+
+/// The newest generated activity starts before this instant: a fixed anchor, not "now", so that
+/// runs on different days see the same data.
+pub fn anchor() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap_or_default()
+}
+
+/// First id handed out; above i32::MAX like real Strava ids.
+pub const FIRST_ID: i64 = 12_000_000_000;
+
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.unit()
+    }
+}
+
+/// A generated workout, provider-neutral; each provider's twin renders it in its own format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workout {
+    /// Index (0 = oldest).
+    pub index: usize,
+    /// Strava sport_type.
+    pub sport: &'static str,
+    /// Start, UTC.
+    pub start: DateTime<Utc>,
+    /// Offset of local time, seconds.
+    pub utc_offset: i32,
+    /// Timezone label.
+    pub timezone: &'static str,
+    /// Elapsed seconds.
+    pub elapsed: i64,
+    /// Moving seconds.
+    pub moving: i64,
+    /// Metres.
+    pub distance: f64,
+    /// Metres climbed.
+    pub elevation: f64,
+    /// Heart rate (avg, max), absent for some.
+    pub heart_rate: Option<(f64, f64)>,
+    /// Power (avg, max) for rides with a meter.
+    pub power: Option<(f64, f64)>,
+    /// Recording device.
+    pub device: &'static str,
+    /// Title.
+    pub name: String,
+}
+
+const ZONES: [(i32, &str); 4] = [
+    (3600, "(GMT+01:00) Europe/Paris"),
+    (0, "(GMT+00:00) Europe/London"),
+    (-18000, "(GMT-05:00) America/New_York"),
+    (34200, "(GMT+09:30) Australia/Adelaide"),
+];
+const DEVICES: [&str; 4] = ["Garmin Forerunner 965", "Wahoo ELEMNT BOLT", "COROS PACE 3", "Polar Vantage V3"];
+
+/// `count` workouts spread over `years` before [`anchor`], oldest first.
+pub fn workouts(count: usize, seed: u64, years: u32) -> Vec<Workout> {
+    let mut rng = SplitMix64(seed);
+    let span = Duration::days(365 * i64::from(years.max(1)));
+    let start_of_span = anchor() - span;
+    let step = span.num_seconds() as f64 / count.max(1) as f64;
+    (0..count)
+        .map(|index| {
+            let jitter = rng.range(0.0, step * 0.8);
+            let day_start = start_of_span + Duration::seconds((index as f64 * step + jitter) as i64);
+            let roll = rng.unit();
+            let (sport, speed, hr) = match roll {
+                r if r < 0.45 => ("Run", rng.range(2.6, 4.2), true),
+                r if r < 0.55 => ("TrailRun", rng.range(2.0, 3.2), true),
+                r if r < 0.78 => ("Ride", rng.range(6.0, 10.0), true),
+                r if r < 0.83 => ("VirtualRide", rng.range(7.0, 10.0), true),
+                r if r < 0.93 => ("Swim", rng.range(0.7, 1.3), false),
+                r if r < 0.97 => ("Hike", rng.range(1.0, 1.6), true),
+                _ => ("WeightTraining", 0.0, true),
+            };
+            let moving = rng.range(1200.0, 7200.0) as i64;
+            let elapsed = moving + rng.range(0.0, 600.0) as i64;
+            let distance = (speed * moving as f64 * 10.0).round() / 10.0;
+            let (utc_offset, timezone) = ZONES[(rng.next() % ZONES.len() as u64) as usize];
+            let avg_hr = rng.range(120.0, 160.0).round();
+            let heart_rate = (hr && rng.unit() > 0.1).then(|| (avg_hr, avg_hr + rng.range(10.0, 30.0).round()));
+            let power = matches!(sport, "Ride" | "VirtualRide").then(|| {
+                let avg = rng.range(150.0, 260.0).round();
+                (avg, avg + rng.range(200.0, 500.0).round())
+            });
+            let elevation = match sport {
+                "Swim" | "VirtualRide" | "WeightTraining" => 0.0,
+                _ => (distance / 1000.0 * rng.range(2.0, 25.0)).round(),
+            };
+            Workout {
+                index,
+                sport,
+                start: day_start,
+                utc_offset,
+                timezone,
+                elapsed,
+                moving,
+                distance,
+                elevation,
+                heart_rate,
+                power,
+                device: DEVICES[(rng.next() % DEVICES.len() as u64) as usize],
+                name: format!("{} #{}", sport, index + 1),
+            }
+        })
+        .collect()
+}
+
+/// A workout as a Strava `SummaryActivity`.
+pub fn strava_json(w: &Workout, edit: u32) -> Value {
+    let local = w.start + Duration::seconds(i64::from(w.utc_offset));
+    let mut name = w.name.clone();
+    if edit > 0 {
+        name = format!("{name} (edited {edit}x)");
+    }
+    json!({
+        "resource_state": 2,
+        "athlete": {"id": crate::strava::ATHLETE_ID, "resource_state": 1},
+        "id": FIRST_ID + w.index as i64,
+        "name": name,
+        "sport_type": w.sport,
+        "type": if w.sport == "TrailRun" { "Run" } else { w.sport },
+        "start_date": w.start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        // Strava writes local wall time with a misleading "Z".
+        "start_date_local": local.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "timezone": w.timezone,
+        "utc_offset": f64::from(w.utc_offset),
+        "elapsed_time": w.elapsed,
+        "moving_time": w.moving,
+        "distance": w.distance,
+        "total_elevation_gain": w.elevation,
+        "has_heartrate": w.heart_rate.is_some(),
+        "average_heartrate": w.heart_rate.map(|h| h.0),
+        "max_heartrate": w.heart_rate.map(|h| h.1),
+        "average_watts": w.power.map(|p| p.0),
+        "max_watts": w.power.map(|p| p.1),
+        "device_watts": w.power.is_some(),
+        "kilojoules": w.power.map(|p| (p.0 * w.moving as f64 / 1000.0).round()),
+        "trainer": w.sport == "VirtualRide",
+        "commute": false,
+        "manual": false,
+        "private": false,
+        "device_name": w.device,
+        "upload_id": 9_000_000_000_i64 + w.index as i64,
+        "external_id": format!("{}.fit", FIRST_ID + w.index as i64),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_data_and_seeds_differ() {
+        assert_eq!(workouts(50, 7, 3), workouts(50, 7, 3));
+        assert_ne!(workouts(50, 7, 3), workouts(50, 8, 3));
+    }
+
+    #[test]
+    fn workouts_are_ordered_within_the_span_and_plausible() {
+        let w = workouts(500, 1, 3);
+        assert!(w.windows(2).all(|p| p[0].start < p[1].start), "strictly increasing starts");
+        assert!(w.first().unwrap().start >= anchor() - Duration::days(3 * 365));
+        assert!(w.last().unwrap().start < anchor());
+        assert!(w.iter().all(|x| x.moving <= x.elapsed && x.distance >= 0.0));
+        let sports: std::collections::BTreeSet<_> = w.iter().map(|x| x.sport).collect();
+        assert!(sports.len() >= 5, "a mix of sports: {sports:?}");
+    }
+}

@@ -1,0 +1,207 @@
+//! `tributary-sandbox`: a loopback emulator of the fitness providers' OAuth and activity APIs,
+//! with a deterministic data generator and a control API to inject faults.
+//!
+//! It serves tests, benchmarks and the demo mode. Each provider lives under its own path prefix
+//! (`/strava/...`), so one port serves all of them. State that must outlive a process (issued
+//! tokens, the data set's parameters, edits) is saved to a JSON file when one is given, which is
+//! how `tributary --sandbox connect` in one command and `sync` in the next see the same sandbox.
+//!
+//! Control API (JSON):
+//! - `POST /_control/faults` `{"provider":"strava","kind":"429|500|malformed|revoke|slow|truncated","count":1,"delay_ms":0}`
+//!   queues faults served to the next API calls (`revoke` kills every token instead).
+//! - `POST /_control/expire_tokens` makes every access token expire now (to exercise refresh).
+//! - `POST /_control/activities` `{"count":N,"seed":S}` regenerates the data set.
+//! - `POST /_control/edit` `{"index":i}` edits one activity (its name changes).
+//! - `POST /_control/budget` `{"short":n,"daily":m}` sets the Strava read budgets.
+//! - `GET /_control/state` reports counts (activities, live tokens, calls served).
+
+pub mod generate;
+mod state;
+pub mod strava;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use state::{Fault, FaultKind, Shared};
+
+/// Client id the sandbox accepts (demo mode configures it).
+pub const DEMO_CLIENT_ID: &str = "tributary-demo";
+/// Client secret the sandbox accepts. Not a secret: it only opens the local emulator.
+pub const DEMO_CLIENT_SECRET: &str = "sandbox-not-a-secret";
+
+/// How to build the sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Activities to generate.
+    pub activities: usize,
+    /// Generator seed.
+    pub seed: u64,
+    /// Years the activities span.
+    pub years: u32,
+    /// Where to keep state between processes (None: in memory only).
+    pub state_file: Option<PathBuf>,
+    /// Strava read budget per 15 minutes.
+    pub budget_short: u32,
+    /// Strava read budget per day.
+    pub budget_daily: u32,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            activities: 250,
+            seed: 42,
+            years: 3,
+            state_file: None,
+            budget_short: 100,
+            budget_daily: 1000,
+        }
+    }
+}
+
+/// A running sandbox. Dropping it stops the server.
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// One provider's endpoints in the sandbox.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// Authorize page.
+    pub auth_url: String,
+    /// Token endpoint.
+    pub token_url: String,
+    /// API base.
+    pub api_url: String,
+}
+
+impl Sandbox {
+    /// Start on `127.0.0.1:port` (0 = any free port).
+    pub async fn start(config: SandboxConfig, port: u16) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::load(config)?);
+        let app = router(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "sandbox server failed");
+            }
+        });
+        Ok(Self { addr, shared, stop: Some(stop), task: Some(task) })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The sandbox's state (tests inspect and steer it directly).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The endpoints of `provider` (`"strava"`, ...), if the sandbox emulates it.
+    pub fn endpoints(&self, provider: &str) -> Option<Endpoints> {
+        let base = self.base_url();
+        match provider {
+            "strava" => Some(Endpoints {
+                auth_url: format!("{base}/strava/oauth/authorize"),
+                token_url: format!("{base}/strava/oauth/token"),
+                api_url: format!("{base}/strava/api/v3"),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Stop serving and wait for the server to end.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .nest("/strava", strava::router())
+        .route("/_control/faults", post(control_faults))
+        .route("/_control/expire_tokens", post(control_expire))
+        .route("/_control/activities", post(control_activities))
+        .route("/_control/edit", post(control_edit))
+        .route("/_control/budget", post(control_budget))
+        .route("/_control/state", get(control_state))
+        .with_state(shared)
+}
+
+async fn control_faults(State(s): State<Arc<Shared>>, axum::Json(fault): axum::Json<Fault>) -> &'static str {
+    s.inject(fault);
+    "ok"
+}
+
+async fn control_expire(State(s): State<Arc<Shared>>) -> &'static str {
+    s.expire_tokens();
+    "ok"
+}
+
+#[derive(Deserialize)]
+struct Regenerate {
+    count: usize,
+    seed: Option<u64>,
+}
+
+async fn control_activities(State(s): State<Arc<Shared>>, axum::Json(r): axum::Json<Regenerate>) -> &'static str {
+    s.regenerate(r.count, r.seed);
+    "ok"
+}
+
+#[derive(Deserialize)]
+struct Edit {
+    index: usize,
+}
+
+async fn control_edit(State(s): State<Arc<Shared>>, axum::Json(e): axum::Json<Edit>) -> &'static str {
+    s.edit(e.index);
+    "ok"
+}
+
+#[derive(Deserialize)]
+struct Budget {
+    short: u32,
+    daily: u32,
+}
+
+async fn control_budget(State(s): State<Arc<Shared>>, axum::Json(b): axum::Json<Budget>) -> &'static str {
+    s.set_budget(b.short, b.daily);
+    "ok"
+}
+
+async fn control_state(State(s): State<Arc<Shared>>) -> axum::Json<serde_json::Value> {
+    axum::Json(s.report())
+}

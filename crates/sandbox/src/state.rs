@@ -1,0 +1,313 @@
+//! The sandbox's state: issued codes and tokens, the data set, queued faults, usage counters.
+
+use crate::SandboxConfig;
+use crate::generate::{self, Workout};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+/// What a queued fault does to the next API call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// 429 with rate-limit headers showing a spent budget.
+    #[serde(rename = "429")]
+    RateLimit,
+    /// 500.
+    #[serde(rename = "500")]
+    ServerError,
+    /// 200 with a body that is not JSON.
+    Malformed,
+    /// 200 with JSON cut off half way.
+    Truncated,
+    /// Every token is revoked (as if the athlete removed the app at the provider).
+    Revoke,
+    /// The response is delayed by `delay_ms`.
+    Slow,
+}
+
+/// A fault to serve.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fault {
+    /// Provider path prefix it applies to (`strava`).
+    pub provider: String,
+    /// What happens.
+    pub kind: FaultKind,
+    /// How many calls it affects.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Delay for `slow`.
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// An issued access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessGrant {
+    /// Provider.
+    pub provider: String,
+    /// Granted scopes.
+    pub scope: String,
+    /// Expiry, epoch seconds.
+    pub expires_at: i64,
+    /// The refresh token issued with it.
+    pub refresh_token: String,
+}
+
+/// An issued authorization code (single use, 10 minutes).
+#[derive(Debug, Clone)]
+pub struct CodeGrant {
+    /// Provider.
+    pub provider: String,
+    /// Client it was issued to.
+    pub client_id: String,
+    /// Scopes approved.
+    pub scope: String,
+    /// Expiry.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What survives between processes.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Persisted {
+    count: usize,
+    seed: u64,
+    years: u32,
+    edits: BTreeMap<usize, u32>,
+    access: HashMap<String, AccessGrant>,
+    refresh: HashMap<String, String>, // refresh token → provider
+    budget_short: u32,
+    budget_daily: u32,
+    next_token: u64,
+}
+
+/// Mutable sandbox state.
+pub struct World {
+    persisted: Persisted,
+    /// Workouts, oldest first.
+    pub workouts: Vec<Workout>,
+    /// Outstanding authorization codes.
+    pub codes: HashMap<String, CodeGrant>,
+    /// Queued faults.
+    pub faults: VecDeque<Fault>,
+    /// API calls served, per provider.
+    pub calls: BTreeMap<String, u64>,
+    /// Usage in the current (15-minute window start, day) buckets.
+    usage: (DateTime<Utc>, u32, DateTime<Utc>, u32),
+}
+
+/// The sandbox's state behind one lock, saved to `state_file` after changes that must persist.
+pub struct Shared {
+    world: Mutex<World>,
+    state_file: Option<PathBuf>,
+}
+
+impl Shared {
+    pub(crate) fn load(config: SandboxConfig) -> std::io::Result<Self> {
+        let persisted = match &config.state_file {
+            Some(path) if path.exists() => {
+                let text = std::fs::read_to_string(path)?;
+                serde_json::from_str(&text).map_err(std::io::Error::other)?
+            }
+            _ => Persisted {
+                count: config.activities,
+                seed: config.seed,
+                years: config.years,
+                budget_short: config.budget_short,
+                budget_daily: config.budget_daily,
+                ..Persisted::default()
+            },
+        };
+        let workouts = generate::workouts(persisted.count, persisted.seed, persisted.years);
+        let epoch = DateTime::<Utc>::UNIX_EPOCH;
+        let shared = Self {
+            world: Mutex::new(World {
+                persisted,
+                workouts,
+                codes: HashMap::new(),
+                faults: VecDeque::new(),
+                calls: BTreeMap::new(),
+                usage: (epoch, 0, epoch, 0),
+            }),
+            state_file: config.state_file,
+        };
+        shared.save(&shared.world());
+        Ok(shared)
+    }
+
+    /// Lock the world.
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Write the persisted part (best effort: a read-only disk only loses persistence).
+    pub fn save(&self, world: &World) {
+        if let Some(path) = &self.state_file {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let tmp = path.with_extension("tmp");
+            let written = serde_json::to_string_pretty(&world.persisted)
+                .map_err(std::io::Error::other)
+                .and_then(|text| std::fs::write(&tmp, text))
+                .and_then(|()| std::fs::rename(&tmp, path));
+            if let Err(e) = written {
+                tracing::warn!(error = %e, path = %path.display(), "could not save sandbox state");
+            }
+        }
+    }
+
+    pub(crate) fn inject(&self, fault: Fault) {
+        let mut world = self.world();
+        if fault.kind == FaultKind::Revoke {
+            world.revoke_all(&fault.provider);
+            self.save(&world);
+        } else {
+            world.faults.push_back(fault);
+        }
+    }
+
+    pub(crate) fn expire_tokens(&self) {
+        let mut world = self.world();
+        for grant in world.persisted.access.values_mut() {
+            grant.expires_at = 0;
+        }
+        self.save(&world);
+    }
+
+    pub(crate) fn regenerate(&self, count: usize, seed: Option<u64>) {
+        let mut world = self.world();
+        world.persisted.count = count;
+        if let Some(seed) = seed {
+            world.persisted.seed = seed;
+        }
+        world.persisted.edits.clear();
+        world.workouts = generate::workouts(count, world.persisted.seed, world.persisted.years);
+        self.save(&world);
+    }
+
+    pub(crate) fn edit(&self, index: usize) {
+        let mut world = self.world();
+        *world.persisted.edits.entry(index).or_default() += 1;
+        self.save(&world);
+    }
+
+    pub(crate) fn set_budget(&self, short: u32, daily: u32) {
+        let mut world = self.world();
+        world.persisted.budget_short = short;
+        world.persisted.budget_daily = daily;
+        world.usage.1 = 0;
+        world.usage.3 = 0;
+        self.save(&world);
+    }
+
+    pub(crate) fn report(&self) -> serde_json::Value {
+        let world = self.world();
+        serde_json::json!({
+            "activities": world.workouts.len(),
+            "live_access_tokens": world.persisted.access.len(),
+            "live_refresh_tokens": world.persisted.refresh.len(),
+            "calls": world.calls,
+            "queued_faults": world.faults.len(),
+        })
+    }
+}
+
+impl World {
+    /// How many times activity `index` was edited.
+    pub fn edits(&self, index: usize) -> u32 {
+        self.persisted.edits.get(&index).copied().unwrap_or(0)
+    }
+
+    /// A fresh opaque token.
+    pub fn new_token(&mut self, prefix: &str) -> String {
+        self.persisted.next_token += 1;
+        // Unguessable enough for a loopback emulator, and unique across restarts.
+        let salt = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        format!("{prefix}-{}-{salt:x}", self.persisted.next_token)
+    }
+
+    /// Record an access + refresh pair.
+    pub fn issue(&mut self, provider: &str, scope: &str, lifetime: Duration) -> (String, AccessGrant) {
+        let access = self.new_token("sbx-at");
+        let refresh = self.new_token("sbx-rt");
+        let grant = AccessGrant {
+            provider: provider.to_owned(),
+            scope: scope.to_owned(),
+            expires_at: (Utc::now() + lifetime).timestamp(),
+            refresh_token: refresh.clone(),
+        };
+        self.persisted.access.insert(access.clone(), grant.clone());
+        self.persisted.refresh.insert(refresh, provider.to_owned());
+        (access, grant)
+    }
+
+    /// The grant behind an access token, if it is live.
+    pub fn access(&self, token: &str) -> Option<&AccessGrant> {
+        self.persisted.access.get(token).filter(|g| g.expires_at > Utc::now().timestamp())
+    }
+
+    /// The access token issued with `refresh`, if the refresh token is live.
+    pub fn by_refresh(&self, refresh: &str) -> Option<(String, AccessGrant)> {
+        self.persisted.refresh.get(refresh)?;
+        self.persisted
+            .access
+            .iter()
+            .find(|(_, g)| g.refresh_token == refresh)
+            .map(|(t, g)| (t.clone(), g.clone()))
+    }
+
+    /// Retire an access token and its refresh token.
+    pub fn retire(&mut self, access: &str) {
+        if let Some(grant) = self.persisted.access.remove(access) {
+            self.persisted.refresh.remove(&grant.refresh_token);
+        }
+    }
+
+    /// Revoke every token of `provider`.
+    pub fn revoke_all(&mut self, provider: &str) {
+        self.persisted.access.retain(|_, g| g.provider != provider);
+        self.persisted.refresh.retain(|_, p| p != provider);
+    }
+
+    /// Take the next queued fault for `provider`.
+    pub fn take_fault(&mut self, provider: &str) -> Option<Fault> {
+        let position = self.faults.iter().position(|f| f.provider == provider)?;
+        let fault = self.faults.get_mut(position)?;
+        let taken = fault.clone();
+        fault.count = fault.count.saturating_sub(1);
+        if fault.count == 0 {
+            self.faults.remove(position);
+        }
+        Some(taken)
+    }
+
+    /// Count one API call against the windows; returns (limits, usages) after counting, and
+    /// whether the call is over budget.
+    pub fn spend(&mut self, now: DateTime<Utc>) -> ((u32, u32), (u32, u32), bool) {
+        let window = now.duration_trunc(Duration::minutes(15)).unwrap_or(now);
+        let day = now.duration_trunc(Duration::days(1)).unwrap_or(now);
+        if self.usage.0 != window {
+            self.usage.0 = window;
+            self.usage.1 = 0;
+        }
+        if self.usage.2 != day {
+            self.usage.2 = day;
+            self.usage.3 = 0;
+        }
+        let limits = (self.persisted.budget_short, self.persisted.budget_daily);
+        // Rejected requests still count toward the daily limit, as on Strava.
+        self.usage.3 += 1;
+        let over = self.usage.1 >= limits.0 || self.usage.3 > limits.1;
+        if !over {
+            self.usage.1 += 1;
+        }
+        (limits, (self.usage.1, self.usage.3.min(limits.1)), over)
+    }
+}
