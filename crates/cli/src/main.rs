@@ -15,6 +15,7 @@ use tributary_core::config::ProviderSettings;
 use tributary_core::domain::{ConnectionState, ProviderKind, SyncStatus, SyncTrigger};
 use tributary_core::events::{CoreEvent, EventSink};
 use tributary_core::secrets::{KeyringStore, Sensitive};
+use tributary_core::sync::SyncMode;
 use tributary_core::{Config, Core, Deps, Error};
 use tributary_sandbox::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Sandbox, SandboxConfig};
 
@@ -66,6 +67,9 @@ enum Command {
         /// Sync every enabled connection.
         #[arg(long, conflicts_with = "provider")]
         all: bool,
+        /// Re-read the whole history instead of the recent overlap window.
+        #[arg(long)]
+        full: bool,
     },
     /// A connection's sync history, newest first.
     History {
@@ -117,9 +121,16 @@ struct Progress;
 
 impl EventSink for Progress {
     fn emit(&self, event: CoreEvent) {
-        if let CoreEvent::SyncProgress { provider, counters, .. } = event {
+        if let CoreEvent::SyncProgress {
+            provider, counters, ..
+        } = event
+        {
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{provider}: {} fetched so far ({} new)", counters.fetched, counters.created);
+            let _ = writeln!(
+                err,
+                "{provider}: {} fetched so far ({} new)",
+                counters.fetched, counters.created
+            );
         }
     }
 }
@@ -153,13 +164,16 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         for &kind in ProviderKind::ALL {
             if let Some(endpoints) = running.endpoints(kind.as_str()) {
                 let url = |s: &str| s.parse().ok();
-                config.providers.insert(kind, ProviderSettings {
-                    client_id: Some(DEMO_CLIENT_ID.to_owned()),
-                    client_secret: Some(Sensitive::new(DEMO_CLIENT_SECRET.to_owned())),
-                    auth_url: url(&endpoints.auth_url),
-                    token_url: url(&endpoints.token_url),
-                    api_url: url(&endpoints.api_url),
-                });
+                config.providers.insert(
+                    kind,
+                    ProviderSettings {
+                        client_id: Some(DEMO_CLIENT_ID.to_owned()),
+                        client_secret: Some(Sensitive::new(DEMO_CLIENT_SECRET.to_owned())),
+                        auth_url: url(&endpoints.auth_url),
+                        token_url: url(&endpoints.token_url),
+                        api_url: url(&endpoints.api_url),
+                    },
+                );
             }
         }
         sandbox = Some(running);
@@ -194,7 +208,10 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
     match command {
         Command::Providers => out.providers(&core.available_providers().await?),
         Command::Connections => out.connections(&core.list_connections().await?),
-        Command::Connect { provider, no_browser } => {
+        Command::Connect {
+            provider,
+            no_browser,
+        } => {
             let cancel = CancellationToken::new();
             let on_ctrl_c = cancel.clone();
             tokio::spawn(async move {
@@ -207,15 +224,20 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
                     provider,
                     |request| {
                         let mut err = std::io::stderr().lock();
-                        let _ = writeln!(err, "Open this URL to connect {provider} (waiting for the redirect):");
+                        let _ = writeln!(
+                            err,
+                            "Open this URL to connect {provider} (waiting for the redirect):"
+                        );
                         // The URL alone on stdout, for scripts.
                         let mut stdout = std::io::stdout().lock();
                         let _ = writeln!(stdout, "{}", request.authorize_url);
                         let _ = stdout.flush();
-                        if !no_browser {
-                            if let Err(e) = opener::open_browser(&request.authorize_url) {
-                                let _ = writeln!(err, "(could not open a browser: {e}; open the URL by hand)");
-                            }
+                        if !no_browser && let Err(e) = opener::open_browser(&request.authorize_url)
+                        {
+                            let _ = writeln!(
+                                err,
+                                "(could not open a browser: {e}; open the URL by hand)"
+                            );
                         }
                     },
                     cancel,
@@ -226,17 +248,25 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Credentials { provider, client_id } => {
+        Command::Credentials {
+            provider,
+            client_id,
+        } => {
             let mut secret = String::new();
-            std::io::stdin()
-                .read_line(&mut secret)
-                .map_err(|e| Error::Validation(format!("could not read the secret from stdin: {e}")))?;
+            std::io::stdin().read_line(&mut secret).map_err(|e| {
+                Error::Validation(format!("could not read the secret from stdin: {e}"))
+            })?;
             let secret = secret.trim();
             let secret = (!secret.is_empty()).then(|| Sensitive::new(secret.to_owned()));
-            core.set_client_credentials(provider, &client_id, secret.as_ref()).await?;
+            core.set_client_credentials(provider, &client_id, secret.as_ref())
+                .await?;
             out.message(&format!("stored {provider} API credentials in the keyring"));
         }
-        Command::Sync { provider, all } => {
+        Command::Sync {
+            provider,
+            all,
+            full,
+        } => {
             let targets: Vec<ProviderKind> = match (provider, all) {
                 (Some(p), _) => vec![p],
                 (None, _) => core
@@ -250,7 +280,12 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
             let mut runs = Vec::new();
             let mut failed = false;
             for target in targets {
-                let run = core.sync(target, SyncTrigger::Manual).await?;
+                let mode = if full {
+                    SyncMode::Full
+                } else {
+                    SyncMode::Incremental
+                };
+                let run = core.sync(target, SyncTrigger::Manual, mode).await?;
                 failed |= matches!(run.status, SyncStatus::Failed | SyncStatus::Interrupted);
                 runs.push((target, run));
             }
@@ -259,7 +294,11 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::History { provider, limit, offset } => {
+        Command::History {
+            provider,
+            limit,
+            offset,
+        } => {
             out.history(&core.sync_history(provider, limit, offset).await?);
         }
         Command::Status { provider } => {
@@ -268,10 +307,17 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
             out.status(&connection, latest.as_ref());
         }
         Command::Toggle { provider } => out.connected(&core.toggle_connection(provider).await?),
-        Command::Disconnect { provider, keep_activities } => {
+        Command::Disconnect {
+            provider,
+            keep_activities,
+        } => {
             out.disconnected(&core.disconnect(provider, keep_activities).await?);
         }
-        Command::Activities { limit, offset, provider } => {
+        Command::Activities {
+            limit,
+            offset,
+            provider,
+        } => {
             out.activities(&core.list_activities(provider, limit, offset).await?);
         }
         Command::Summary => out.summary(&core.summary().await?),

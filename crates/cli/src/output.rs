@@ -5,18 +5,30 @@ use serde::Serialize;
 use tributary_core::connections_api::{Disconnected, ProviderInfo};
 use tributary_core::domain::{Activity, Connection, ProviderKind, Summary, SyncRun};
 
+/// `println!` that tolerates a closed stdout (`tributary ... | head`): output is best effort,
+/// a panic on EPIPE is not.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 pub struct Out {
     pub json: bool,
 }
 
 fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    t.map_or_else(|| "never".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+    t.map_or_else(
+        || "never".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    )
 }
 
 impl Out {
     fn print_json(&self, value: &impl Serialize) {
         match serde_json::to_string_pretty(value) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => say!("{text}"),
             Err(e) => eprintln!("error[internal]: could not serialise output: {e}"),
         }
     }
@@ -25,7 +37,7 @@ impl Out {
         if self.json {
             self.print_json(&serde_json::json!({ "message": text }));
         } else {
-            println!("{text}");
+            say!("{text}");
         }
     }
 
@@ -35,14 +47,23 @@ impl Out {
         }
         for p in providers {
             let c = &p.capabilities;
-            println!(
+            say!(
                 "{:<14} {:<28} {:<11} credentials: {:<3} connected: {:<3} {}",
                 p.provider.as_str(),
                 c.display_name,
-                if c.implemented { "available" } else { "planned" },
-                if p.credentials_configured { "yes" } else { "no" },
+                if c.implemented {
+                    "available"
+                } else {
+                    "planned"
+                },
+                if p.credentials_configured {
+                    "yes"
+                } else {
+                    "no"
+                },
                 if p.connected { "yes" } else { "no" },
-                c.history_window_days.map_or_else(String::new, |d| format!("(history: {d} days)")),
+                c.history_window_days
+                    .map_or_else(String::new, |d| format!("(history: {d} days)")),
             );
         }
     }
@@ -52,17 +73,19 @@ impl Out {
             return self.print_json(&connections);
         }
         if connections.is_empty() {
-            println!("no connections yet: try `tributary connect strava`");
+            say!("no connections yet: try `tributary connect strava`");
         }
         for c in connections {
-            println!(
+            say!(
                 "{:<14} {:<13} {:<8} user: {:<20} last sync: {}{}",
                 c.provider.as_str(),
                 c.state.as_str(),
                 if c.enabled { "on" } else { "off" },
                 c.username.as_deref().unwrap_or("-"),
                 when(c.last_sync_at),
-                c.last_sync_error.as_deref().map_or_else(String::new, |e| format!("  error: {e}")),
+                c.last_sync_error
+                    .as_deref()
+                    .map_or_else(String::new, |e| format!("  error: {e}")),
             );
         }
     }
@@ -71,13 +94,15 @@ impl Out {
         if self.json {
             return self.print_json(c);
         }
-        println!(
+        say!(
             "{}: {} ({}), user {}{}",
             c.provider,
             c.state,
             if c.enabled { "on" } else { "off" },
             c.username.as_deref().unwrap_or("-"),
-            c.last_sync_error.as_deref().map_or_else(String::new, |e| format!(" — {e}")),
+            c.last_sync_error
+                .as_deref()
+                .map_or_else(String::new, |e| format!(" — {e}")),
         );
     }
 
@@ -88,10 +113,18 @@ impl Out {
         }
         for (provider, r) in runs {
             let n = r.counters;
-            println!(
+            say!(
                 "{provider}: {} — fetched {}, created {}, updated {}, skipped {}, failed {} ({} API calls){}",
-                r.status, n.fetched, n.created, n.updated, n.skipped, n.failed, r.api_calls,
-                r.error_message.as_deref().map_or_else(String::new, |e| format!("\n  {e}")),
+                r.status,
+                n.fetched,
+                n.created,
+                n.updated,
+                n.skipped,
+                n.failed,
+                r.api_calls,
+                r.error_message
+                    .as_deref()
+                    .map_or_else(String::new, |e| format!("\n  {e}")),
             );
         }
     }
@@ -100,15 +133,36 @@ impl Out {
         if self.json {
             return self.print_json(&runs);
         }
-        println!("{:>5}  {:<23} {:<11} {:<13} {:>7} {:>7} {:>7} {:>7} {:>6} {:>5}",
-            "id", "started", "status", "trigger", "fetched", "created", "updated", "skipped", "failed", "calls");
+        say!(
+            "{:>5}  {:<23} {:<11} {:<13} {:>7} {:>7} {:>7} {:>7} {:>6} {:>5}",
+            "id",
+            "started",
+            "status",
+            "trigger",
+            "fetched",
+            "created",
+            "updated",
+            "skipped",
+            "failed",
+            "calls"
+        );
         for r in runs {
             let n = r.counters;
-            println!(
+            say!(
                 "{:>5}  {:<23} {:<11} {:<13} {:>7} {:>7} {:>7} {:>7} {:>6} {:>5}{}",
-                r.id, when(Some(r.started_at)), r.status.as_str(), r.trigger.as_str(),
-                n.fetched, n.created, n.updated, n.skipped, n.failed, r.api_calls,
-                r.error_message.as_deref().map_or_else(String::new, |e| format!("  {e}")),
+                r.id,
+                when(Some(r.started_at)),
+                r.status.as_str(),
+                r.trigger.as_str(),
+                n.fetched,
+                n.created,
+                n.updated,
+                n.skipped,
+                n.failed,
+                r.api_calls,
+                r.error_message
+                    .as_deref()
+                    .map_or_else(String::new, |e| format!("  {e}")),
             );
         }
     }
@@ -119,11 +173,11 @@ impl Out {
         }
         self.connected(c);
         if let Some(until) = c.rate_limited_until {
-            println!("  rate-limited; continues at {}", when(Some(until)));
+            say!("  rate-limited; continues at {}", when(Some(until)));
         }
         match latest {
             Some(r) => self.history(std::slice::from_ref(r)),
-            None => println!("  never synced"),
+            None => say!("  never synced"),
         }
     }
 
@@ -131,13 +185,14 @@ impl Out {
         if self.json {
             return self.print_json(d);
         }
-        println!(
+        say!(
             "{}: disconnected; {}; {} activities deleted",
             d.provider,
             match &d.revoke_error {
                 None if d.revoked_at_provider => "access revoked at the provider".to_owned(),
                 None => "no tokens were stored".to_owned(),
-                Some(e) => format!("revoking at the provider failed ({e}); revoke it there by hand"),
+                Some(e) =>
+                    format!("revoking at the provider failed ({e}); revoke it there by hand"),
             },
             d.activities_deleted,
         );
@@ -149,7 +204,7 @@ impl Out {
         }
         for a in activities {
             let d = &a.data;
-            println!(
+            say!(
                 "{:<20} {:<10} {:<13} {:>8.2} km {:>6} min  {}",
                 when(Some(d.start_utc)).trim_end_matches(" UTC"),
                 a.provider.as_str(),
@@ -165,16 +220,25 @@ impl Out {
         if self.json {
             return self.print_json(s);
         }
-        println!(
+        say!(
             "{} connections ({} on, {} need attention), {} activities, {} sync runs, last sync {}",
-            s.total_connections, s.enabled_connections, s.attention_needed, s.total_activities,
-            s.total_syncs, when(s.last_sync_at),
+            s.total_connections,
+            s.enabled_connections,
+            s.attention_needed,
+            s.total_activities,
+            s.total_syncs,
+            when(s.last_sync_at),
         );
         for c in &s.connections {
-            println!(
+            say!(
                 "  {:<14} {:<13} {:>6} activities  {} runs ({} ok, {} failed)  last: {}",
-                c.provider.as_str(), c.state.as_str(), c.activities, c.total_syncs,
-                c.successful_syncs, c.failed_syncs, c.last_status.map_or("-", |s| s.as_str()),
+                c.provider.as_str(),
+                c.state.as_str(),
+                c.activities,
+                c.total_syncs,
+                c.successful_syncs,
+                c.failed_syncs,
+                c.last_status.map_or("-", |s| s.as_str()),
             );
         }
     }

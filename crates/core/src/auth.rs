@@ -67,7 +67,9 @@ pub(crate) struct PendingFlows(Mutex<HashMap<String, PendingFlow>>);
 
 impl PendingFlows {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PendingFlow>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -86,7 +88,10 @@ fn parse_redirect(text: &str) -> Result<Redirect> {
     let url = Url::parse(text.trim()).map_err(|_| bad("it is not a URL"))?;
     let deep_link_provider = match url.scheme() {
         DEEP_LINK_SCHEME => {
-            let segments: Vec<&str> = url.path_segments().map(Iterator::collect).unwrap_or_default();
+            let segments: Vec<&str> = url
+                .path_segments()
+                .map(Iterator::collect)
+                .unwrap_or_default();
             match (url.host_str(), segments.as_slice()) {
                 (Some("oauth"), [provider, "callback"]) => Some((*provider).to_owned()),
                 _ => return Err(bad("expected tributary://oauth/<provider>/callback")),
@@ -104,12 +109,18 @@ fn parse_redirect(text: &str) -> Result<Redirect> {
     let mut query: HashMap<String, String> = HashMap::new();
     for (key, value) in url.query_pairs() {
         // A parameter given twice is an attempt to confuse the parser: refuse it.
-        if query.insert(key.clone().into_owned(), value.into_owned()).is_some() {
+        if query
+            .insert(key.clone().into_owned(), value.into_owned())
+            .is_some()
+        {
             return Err(bad(&format!("parameter '{key}' appears twice")));
         }
     }
-    let state = query.remove("state").filter(|s| !s.is_empty()).ok_or_else(|| bad("it has no state"))?;
-    let mut base = url.clone();
+    let state = query
+        .remove("state")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("it has no state"))?;
+    let mut base = url;
     base.set_query(None);
     base.set_fragment(None);
     Ok(Redirect {
@@ -125,9 +136,15 @@ fn parse_redirect(text: &str) -> Result<Redirect> {
 impl Core {
     /// Start connecting `provider`: returns the URL to open. Fails early when the provider has no
     /// API credentials configured.
-    pub async fn begin_connect(&self, provider: ProviderKind, target: RedirectTarget) -> Result<AuthRequest> {
+    pub async fn begin_connect(
+        &self,
+        provider: ProviderKind,
+        target: RedirectTarget,
+    ) -> Result<AuthRequest> {
         let client = self.inner.registry.get(provider)?;
         let creds = self.client_credentials(provider).await?;
+        // Fail before the athlete approves anything if the tokens could not be kept.
+        self.inner.deps.secrets.check().await?;
         let capabilities = client.capabilities();
         let redirect_uri = match target {
             RedirectTarget::Loopback { port } => {
@@ -161,12 +178,20 @@ impl Core {
         let mut flows = self.inner.flows.lock();
         flows.retain(|_, f| f.expires_at > now);
         flows.insert(state, flow);
-        Ok(AuthRequest { provider, authorize_url: authorize_url.into(), redirect_uri, expires_at })
+        Ok(AuthRequest {
+            provider,
+            authorize_url: authorize_url.into(),
+            redirect_uri,
+            expires_at,
+        })
     }
 
     /// Forget every pending authorization for `provider` (the athlete cancelled).
     pub fn cancel_connect(&self, provider: ProviderKind) {
-        self.inner.flows.lock().retain(|_, f| f.provider != provider);
+        self.inner
+            .flows
+            .lock()
+            .retain(|_, f| f.provider != provider);
     }
 
     /// Complete a flow from its redirect URL (deep link or loopback): check it, exchange the code,
@@ -175,11 +200,17 @@ impl Core {
         let redirect = parse_redirect(url)?;
         let now = self.now();
         // Take the flow out first: a state is single use even when the rest of the link is bad.
-        let flow = self.inner.flows.lock().remove(&redirect.state).ok_or_else(|| {
-            Error::InvalidRedirect(
-                "this sign-in link is unknown or was already used; start connecting again".to_owned(),
-            )
-        })?;
+        let flow = self
+            .inner
+            .flows
+            .lock()
+            .remove(&redirect.state)
+            .ok_or_else(|| {
+                Error::InvalidRedirect(
+                    "this sign-in link is unknown or was already used; start connecting again"
+                        .to_owned(),
+                )
+            })?;
         let provider = flow.provider;
         if flow.expires_at <= now {
             return Err(Error::InvalidRedirect(format!(
@@ -187,7 +218,10 @@ impl Core {
             )));
         }
         if redirect.base != flow.redirect_uri
-            || redirect.deep_link_provider.as_deref().is_some_and(|p| p != provider.as_str())
+            || redirect
+                .deep_link_provider
+                .as_deref()
+                .is_some_and(|p| p != provider.as_str())
         {
             return Err(Error::InvalidRedirect(format!(
                 "this sign-in link does not belong to the {provider} request that was started"
@@ -207,9 +241,19 @@ impl Core {
         let creds = self.client_credentials(provider).await?;
         let meter = Meter::default();
         let clock = self.inner.deps.clock.as_ref();
-        let call = Call { token: None, meter: &meter, clock };
+        let call = Call {
+            token: None,
+            meter: &meter,
+            clock,
+        };
         let grant = client
-            .exchange_code(&call, &creds, &code, flow.redirect_uri.as_str(), flow.pkce_verifier.as_ref())
+            .exchange_code(
+                &call,
+                &creds,
+                &code,
+                flow.redirect_uri.as_str(),
+                flow.pkce_verifier.as_ref(),
+            )
             .await?;
         let granted = grant
             .scopes
@@ -219,7 +263,11 @@ impl Core {
         let missing = client.missing_scopes(&granted);
         let tokens = StoredTokens::from_grant(grant, None);
         let profile = client
-            .fetch_profile(&Call { token: Some(&tokens.access), meter: &meter, clock })
+            .fetch_profile(&Call {
+                token: Some(&tokens.access),
+                meter: &meter,
+                clock,
+            })
             .await?;
 
         // Keyring first, then the row: if the row fails, the tokens are removed again, so a
@@ -229,16 +277,28 @@ impl Core {
         let athlete = self.inner.athlete_id;
         let saved = async {
             let mut connection = store::connections::upsert(
-                pool, athlete, provider, &profile, &granted, tokens.expires_at, now,
+                pool,
+                athlete,
+                provider,
+                &profile,
+                &granted,
+                tokens.expires_at,
+                now,
             )
             .await?;
+            store::activities::adopt(pool, provider, connection.id).await?;
             if !missing.is_empty() {
                 let change = ConnectionUpdate {
                     state: Some(ConnectionState::ScopeMissing),
-                    last_sync_error: Some(Some(format!("missing permission: {}", missing.join(", ")))),
+                    last_sync_error: Some(Some(format!(
+                        "missing permission: {}",
+                        missing.join(", ")
+                    ))),
                     ..Default::default()
                 };
-                if let Some(updated) = store::connections::update(pool, connection.id, &change, now).await? {
+                if let Some(updated) =
+                    store::connections::update(pool, connection.id, &change, now).await?
+                {
                     connection = updated;
                 }
             }
@@ -254,7 +314,10 @@ impl Core {
                 return Err(e);
             }
         };
-        self.emit(CoreEvent::ConnectionChanged { provider, state: connection.state });
+        self.emit(CoreEvent::ConnectionChanged {
+            provider,
+            state: connection.state,
+        });
         Ok(connection)
     }
 
@@ -270,10 +333,17 @@ impl Core {
         let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
             .map_err(|e| Error::io("cannot open a loopback port for the sign-in", e))?;
-        let port = listener.local_addr().map_err(|e| Error::io("loopback port", e))?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::io("loopback port", e))?
+            .port();
         // `localhost` may resolve to ::1 in the browser: listen there too when we can.
-        let v6 = tokio::net::TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))).await.ok();
-        let request = self.begin_connect(provider, RedirectTarget::Loopback { port }).await?;
+        let v6 = tokio::net::TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port)))
+            .await
+            .ok();
+        let request = self
+            .begin_connect(provider, RedirectTarget::Loopback { port })
+            .await?;
 
         let (tx, mut rx) = mpsc::channel::<(String, oneshot::Sender<String>)>(1);
         let redirect_uri = request.redirect_uri.clone();
@@ -295,7 +365,9 @@ impl Core {
         }
         on_authorize(&request);
 
-        let ttl = (request.expires_at - self.now()).to_std().unwrap_or_default();
+        let ttl = (request.expires_at - self.now())
+            .to_std()
+            .unwrap_or_default();
         let outcome = tokio::select! {
             received = rx.recv() => match received {
                 Some((url, reply)) => {
@@ -337,11 +409,18 @@ async fn callback(
     if tx.send((url, reply_tx)).await.is_err() {
         return page("This sign-in is already finished.");
     }
-    page(&reply_rx.await.unwrap_or_else(|_| "Tributary stopped waiting.".to_owned()))
+    page(
+        &reply_rx
+            .await
+            .unwrap_or_else(|_| "Tributary stopped waiting.".to_owned()),
+    )
 }
 
 fn page(message: &str) -> Html<String> {
-    let escaped = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let escaped = message
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
     Html(format!(
         "<!doctype html><meta charset=utf-8><title>Tributary</title>\
          <body style=\"font-family:sans-serif;margin:3em\"><p>{escaped}</p></body>"
@@ -354,10 +433,15 @@ mod tests {
 
     #[test]
     fn parses_deep_links_and_loopback_redirects() {
-        let deep = parse_redirect("tributary://oauth/strava/callback?state=s1&code=c1&scope=read").unwrap();
+        let deep = parse_redirect("tributary://oauth/strava/callback?state=s1&code=c1&scope=read")
+            .unwrap();
         assert_eq!(deep.deep_link_provider.as_deref(), Some("strava"));
-        assert_eq!((deep.state.as_str(), deep.code.as_deref()), ("s1", Some("c1")));
-        let lo = parse_redirect("http://127.0.0.1:4567/callback?state=s2&error=access_denied").unwrap();
+        assert_eq!(
+            (deep.state.as_str(), deep.code.as_deref()),
+            ("s1", Some("c1"))
+        );
+        let lo =
+            parse_redirect("http://127.0.0.1:4567/callback?state=s2&error=access_denied").unwrap();
         assert_eq!(lo.base.as_str(), "http://127.0.0.1:4567/callback");
         assert_eq!(lo.error.as_deref(), Some("access_denied"));
     }
@@ -376,8 +460,14 @@ mod tests {
             "tributary://oauth/strava/callback?state=&code=c",
             "tributary://oauth/strava/callback?state=a&state=b&code=c",
         ] {
-            let err = parse_redirect(bad).err().unwrap_or_else(|| panic!("accepted {bad:?}"));
-            assert_eq!(err.code(), crate::ErrorCode::InvalidRedirect, "{bad:?}: {err}");
+            let err = parse_redirect(bad)
+                .err()
+                .unwrap_or_else(|| panic!("accepted {bad:?}"));
+            assert_eq!(
+                err.code(),
+                crate::ErrorCode::InvalidRedirect,
+                "{bad:?}: {err}"
+            );
         }
     }
 }

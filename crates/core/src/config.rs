@@ -27,7 +27,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { attempts: 4, base: Duration::from_millis(500), max: Duration::from_secs(8) }
+        Self {
+            attempts: 4,
+            base: Duration::from_millis(500),
+            max: Duration::from_secs(8),
+        }
     }
 }
 
@@ -35,7 +39,10 @@ impl RetryPolicy {
     /// Backoff before retry number `attempt` (1-based), with up to 50% jitter so that many
     /// clients do not retry in step.
     pub fn delay(&self, attempt: u32, now: DateTime<Utc>) -> Duration {
-        let exp = self.base.saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(self.max);
+        let exp = self
+            .base
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+            .min(self.max);
         let spread = u64::try_from(exp.as_millis() / 2).unwrap_or(0).max(1);
         let jitter = u64::from(now.timestamp_subsec_nanos()) % spread;
         exp + Duration::from_millis(jitter)
@@ -154,9 +161,16 @@ mod tests {
         ]);
         let config = Config::from_lookup(|k| env.get(k).map(|v| (*v).to_owned())).unwrap();
         assert_eq!(config.database_path(), PathBuf::from("/tmp/t/tributary.db"));
-        assert_eq!(config.provider(ProviderKind::Strava).client_id.as_deref(), Some("42"));
         assert_eq!(
-            config.provider(ProviderKind::GoogleHealth).api_url.unwrap().as_str(),
+            config.provider(ProviderKind::Strava).client_id.as_deref(),
+            Some("42")
+        );
+        assert_eq!(
+            config
+                .provider(ProviderKind::GoogleHealth)
+                .api_url
+                .unwrap()
+                .as_str(),
             "http://127.0.0.1:9/gh",
             "GOOGLE_HEALTH is the upper-cased provider key"
         );
@@ -168,15 +182,26 @@ mod tests {
             (k == "TRIBUTARY_STRAVA_TOKEN_URL").then(|| "not a url".to_owned())
         })
         .unwrap_err();
-        assert!(err.to_string().contains("TRIBUTARY_STRAVA_TOKEN_URL"), "{err}");
+        assert!(
+            err.to_string().contains("TRIBUTARY_STRAVA_TOKEN_URL"),
+            "{err}"
+        );
     }
 
     #[test]
     fn backoff_grows_and_is_capped() {
-        let policy = RetryPolicy { attempts: 5, base: Duration::from_millis(100), max: Duration::from_millis(300) };
+        let policy = RetryPolicy {
+            attempts: 5,
+            base: Duration::from_millis(100),
+            max: Duration::from_millis(300),
+        };
         let now = DateTime::<Utc>::UNIX_EPOCH;
         assert_eq!(policy.delay(1, now), Duration::from_millis(100));
         assert_eq!(policy.delay(2, now), Duration::from_millis(200));
-        assert_eq!(policy.delay(5, now), Duration::from_millis(300), "capped at max");
+        assert_eq!(
+            policy.delay(5, now),
+            Duration::from_millis(300),
+            "capped at max"
+        );
     }
 }

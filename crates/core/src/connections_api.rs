@@ -49,9 +49,13 @@ impl Core {
 
     /// The athlete's connection to `provider`.
     pub async fn get_connection_by_provider(&self, provider: ProviderKind) -> Result<Connection> {
-        store::connections::get_by_provider(self.inner.store.pool(), self.inner.athlete_id, provider)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("a {provider} connection")))
+        store::connections::get_by_provider(
+            self.inner.store.pool(),
+            self.inner.athlete_id,
+            provider,
+        )
+        .await?
+        .ok_or_else(|| Error::not_found(format!("a {provider} connection")))
     }
 
     /// Flip a connection's toggle; switching off cancels its running sync.
@@ -61,16 +65,28 @@ impl Core {
             self.cancel_sync(provider).await;
         }
         let now = self.now();
-        let updated = store::connections::set_enabled(self.inner.store.pool(), current.id, !current.enabled, now)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("a {provider} connection")))?;
-        self.emit(CoreEvent::ConnectionChanged { provider, state: updated.state });
+        let updated = store::connections::set_enabled(
+            self.inner.store.pool(),
+            current.id,
+            !current.enabled,
+            now,
+        )
+        .await?
+        .ok_or_else(|| Error::not_found(format!("a {provider} connection")))?;
+        self.emit(CoreEvent::ConnectionChanged {
+            provider,
+            state: updated.state,
+        });
         Ok(updated)
     }
 
     /// Disconnect: stop its sync, revoke at the provider (best effort), wipe the keyring entry,
     /// then delete the row and its history; its activities are deleted unless `keep_activities`.
-    pub async fn disconnect(&self, provider: ProviderKind, keep_activities: bool) -> Result<Disconnected> {
+    pub async fn disconnect(
+        &self,
+        provider: ProviderKind,
+        keep_activities: bool,
+    ) -> Result<Disconnected> {
         let connection = self.get_connection_by_provider(provider).await?;
         self.cancel_sync(provider).await;
         let mut revoke_error = None;
@@ -80,7 +96,11 @@ impl Core {
                 let client = self.inner.registry.get(provider)?;
                 let creds = self.client_credentials(provider).await?;
                 let meter = Meter::default();
-                let call = Call { token: Some(&tokens.access), meter: &meter, clock: self.inner.deps.clock.as_ref() };
+                let call = Call {
+                    token: Some(&tokens.access),
+                    meter: &meter,
+                    clock: self.inner.deps.clock.as_ref(),
+                };
                 client.revoke(&call, &creds).await
             };
             match revocation.await {
@@ -100,17 +120,27 @@ impl Core {
         store::connections::delete(&mut *tx, connection.id).await?;
         tx.commit().await?;
         self.emit(CoreEvent::ConnectionRemoved { provider });
-        Ok(Disconnected { provider, revoked_at_provider: revoked, revoke_error, activities_deleted })
+        Ok(Disconnected {
+            provider,
+            revoked_at_provider: revoked,
+            revoke_error,
+            activities_deleted,
+        })
     }
 
     /// Every provider, with capabilities, whether credentials are configured and whether it is
     /// connected.
     pub async fn available_providers(&self) -> Result<Vec<ProviderInfo>> {
-        let connected: Vec<ProviderKind> =
-            self.list_connections().await?.into_iter().map(|c| c.provider).collect();
+        let connected: Vec<ProviderKind> = self
+            .list_connections()
+            .await?
+            .into_iter()
+            .map(|c| c.provider)
+            .collect();
         let mut out = Vec::new();
         for (provider, capabilities) in self.inner.registry.described() {
-            let credentials_configured = capabilities.implemented && self.has_credentials(provider).await;
+            let credentials_configured =
+                capabilities.implemented && self.has_credentials(provider).await;
             out.push(ProviderInfo {
                 provider,
                 capabilities: capabilities.clone(),
@@ -147,7 +177,12 @@ impl Core {
             });
         }
         use crate::domain::ConnectionState as S;
-        let attention = |s: S| matches!(s, S::NeedsReauth | S::ScopeMissing | S::Deprecated | S::Error);
+        let attention = |s: S| {
+            matches!(
+                s,
+                S::NeedsReauth | S::ScopeMissing | S::Deprecated | S::Error
+            )
+        };
         Ok(Summary {
             total_connections: lines.len() as i64,
             enabled_connections: lines.iter().filter(|l| l.enabled).count() as i64,
@@ -167,7 +202,9 @@ impl Core {
         offset: i64,
     ) -> Result<Vec<Activity>> {
         if !(1..=1000).contains(&limit) || offset < 0 {
-            return Err(Error::Validation("limit must be 1..=1000 and offset ≥ 0".to_owned()));
+            return Err(Error::Validation(
+                "limit must be 1..=1000 and offset ≥ 0".to_owned(),
+            ));
         }
         store::activities::list(self.inner.store.pool(), provider, limit, offset).await
     }

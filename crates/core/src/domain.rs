@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 /// Declares a closed, string-backed enum with `as_str`, `FromStr`, `Display` and `ALL`.
 macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident ($label:literal) { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
@@ -31,7 +31,7 @@ macro_rules! string_enum {
                 match s {
                     $($text => Ok(Self::$variant),)+
                     other => Err(crate::Error::Validation(format!(
-                        concat!("unknown ", stringify!($name), " '{}' (expected one of: {})"),
+                        concat!("unknown ", $label, " '{}' (expected one of: {})"),
                         other,
                         [$($text),+].join(", ")
                     ))),
@@ -49,7 +49,7 @@ macro_rules! string_enum {
 
 string_enum! {
     /// The closed set of providers. The key of connections, secrets, events and the UI.
-    ProviderKind {
+    ProviderKind ("provider") {
         /// Strava API v3.
         Strava = "strava",
         /// Garmin Connect Developer Program.
@@ -67,7 +67,7 @@ string_enum! {
 
 string_enum! {
     /// Where a connection stands, and so which action the athlete is offered.
-    ConnectionState {
+    ConnectionState ("connection state") {
         /// Syncing normally.
         Active = "active",
         /// Toggled off by the athlete.
@@ -87,7 +87,7 @@ string_enum! {
 
 string_enum! {
     /// Status of one sync run. Every run ends in a status other than `Running`.
-    SyncStatus {
+    SyncStatus ("sync status") {
         /// In progress.
         Running = "running",
         /// Everything fetched was stored.
@@ -105,7 +105,7 @@ string_enum! {
 
 string_enum! {
     /// What started a sync run.
-    SyncTrigger {
+    SyncTrigger ("sync trigger") {
         /// The athlete asked.
         Manual = "manual",
         /// The background schedule.
@@ -119,7 +119,7 @@ string_enum! {
 
 string_enum! {
     /// Normalised sport types.
-    Sport {
+    Sport ("sport") {
         /// Running (road, track, treadmill).
         Run = "run",
         /// Trail running.

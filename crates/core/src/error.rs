@@ -204,7 +204,10 @@ impl Error {
     }
 
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Self::Io { context: context.into(), source }
+        Self::Io {
+            context: context.into(),
+            source,
+        }
     }
 }
 
@@ -214,20 +217,43 @@ mod tests {
 
     #[test]
     fn codes_serialise_as_their_stable_strings() {
-        for code in [ErrorCode::NeedsReauth, ErrorCode::InvalidRedirect, ErrorCode::Internal] {
+        for code in [
+            ErrorCode::NeedsReauth,
+            ErrorCode::InvalidRedirect,
+            ErrorCode::Internal,
+        ] {
             let json = serde_json::to_string(&code).unwrap();
-            assert_eq!(json, format!("\"{}\"", code.as_str()), "serde and as_str must agree");
+            assert_eq!(
+                json,
+                format!("\"{}\"", code.as_str()),
+                "serde and as_str must agree"
+            );
         }
     }
 
     #[test]
     fn only_server_side_and_transport_failures_are_transient() {
         let p = ProviderKind::Strava;
-        let five = Error::Provider { provider: p, status: Some(503), message: String::new() };
-        let four = Error::Provider { provider: p, status: Some(400), message: String::new() };
-        let garbage = Error::Provider { provider: p, status: None, message: String::new() };
+        let five = Error::Provider {
+            provider: p,
+            status: Some(503),
+            message: String::new(),
+        };
+        let four = Error::Provider {
+            provider: p,
+            status: Some(400),
+            message: String::new(),
+        };
+        let garbage = Error::Provider {
+            provider: p,
+            status: None,
+            message: String::new(),
+        };
         assert!(five.is_transient(), "5xx is worth retrying");
         assert!(!four.is_transient(), "4xx will fail the same way again");
-        assert!(!garbage.is_transient(), "a malformed payload will not parse on retry");
+        assert!(
+            !garbage.is_transient(),
+            "a malformed payload will not parse on retry"
+        );
     }
 }

@@ -74,12 +74,18 @@ pub struct CollectingSink(Mutex<Vec<CoreEvent>>);
 impl CollectingSink {
     /// Everything emitted so far.
     pub fn events(&self) -> Vec<CoreEvent> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 
 impl EventSink for CollectingSink {
     fn emit(&self, event: CoreEvent) {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(event);
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(event);
     }
 }

@@ -73,7 +73,11 @@ impl Core {
     }
 
     /// [`Core::open`] with a given provider registry (tests use scripted providers).
-    pub async fn open_with_registry(config: Config, deps: Deps, registry: Registry) -> Result<Self> {
+    pub async fn open_with_registry(
+        config: Config,
+        deps: Deps,
+        registry: Registry,
+    ) -> Result<Self> {
         let store = Store::open(&config.database_path()).await?;
         store::athletes::ensure(store.pool(), DEFAULT_ATHLETE_ID, "Me", deps.clock.now()).await?;
         let core = Self {
@@ -90,7 +94,10 @@ impl Core {
         };
         let recovered = core.recover_interrupted(None).await?;
         if recovered > 0 {
-            tracing::info!(recovered, "marked runs left running by a stopped process as interrupted");
+            tracing::info!(
+                recovered,
+                "marked runs left running by a stopped process as interrupted"
+            );
         }
         Ok(core)
     }

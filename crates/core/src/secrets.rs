@@ -58,7 +58,9 @@ impl KeyringStore {
     /// Entries go under `service` (e.g. `tributary`, or `tributary-sandbox` for demo mode, so
     /// demo tokens never mix with real ones).
     pub fn new(service: impl Into<String>) -> Self {
-        Self { service: service.into() }
+        Self {
+            service: service.into(),
+        }
     }
 
     async fn with_entry<T: Send + 'static>(
@@ -88,7 +90,8 @@ impl SecretStore for KeyringStore {
 
     async fn set(&self, key: &str, value: &Sensitive<String>) -> Result<()> {
         let value = value.clone();
-        self.with_entry(key, move |entry| entry.set_password(value.expose())).await
+        self.with_entry(key, move |entry| entry.set_password(value.expose()))
+            .await
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
@@ -127,7 +130,9 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Keys currently held (tests assert that disconnect wipes them).
@@ -145,7 +150,8 @@ impl SecretStore for MemoryStore {
     }
 
     async fn set(&self, key: &str, value: &Sensitive<String>) -> Result<()> {
-        self.entries().insert(key.to_owned(), value.expose().clone());
+        self.entries()
+            .insert(key.to_owned(), value.expose().clone());
         Ok(())
     }
 
@@ -189,6 +195,9 @@ mod tests {
     async fn unavailable_store_says_what_to_install() {
         let err = UnavailableStore.check().await.unwrap_err();
         assert_eq!(err.code(), crate::ErrorCode::SecretStore);
-        assert!(err.to_string().contains("gnome-keyring"), "actionable message: {err}");
+        assert!(
+            err.to_string().contains("gnome-keyring"),
+            "actionable message: {err}"
+        );
     }
 }

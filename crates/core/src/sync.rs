@@ -36,7 +36,9 @@ struct RunSlot {
 
 impl Runs {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, RunSlot>> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) async fn cancel_all_and_wait(&self) {
@@ -66,7 +68,10 @@ impl SyncHandle {
         let outcome = self.done.wait_for(Option::is_some).await.map(|r| r.clone());
         match outcome {
             Ok(Some(run)) => Ok(run),
-            _ => Err(Error::Validation(format!("sync run {} ended without a result", self.sync_id))),
+            _ => Err(Error::Validation(format!(
+                "sync run {} ended without a result",
+                self.sync_id
+            ))),
         }
     }
 }
@@ -75,13 +80,18 @@ impl SyncHandle {
 struct RunLock(#[allow(dead_code)] File);
 
 fn lock_path(core: &Core, connection_id: i64) -> PathBuf {
-    core.inner.config.data_dir.join("locks").join(format!("connection-{connection_id}.lock"))
+    core.inner
+        .config
+        .data_dir
+        .join("locks")
+        .join(format!("connection-{connection_id}.lock"))
 }
 
 fn try_lock(core: &Core, connection_id: i64) -> Result<Option<RunLock>> {
     let path = lock_path(core, connection_id);
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     }
     let file = OpenOptions::new()
         .create(true)
@@ -94,6 +104,18 @@ fn try_lock(core: &Core, connection_id: i64) -> Result<Option<RunLock>> {
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => Err(Error::io(format!("cannot lock {}", path.display()), e)),
     }
+}
+
+/// How much a run reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// Resume an unfinished run, else re-scan the provider's overlap window behind the newest
+    /// stored activity (late uploads, edits). The default: cheap on rate budgets.
+    #[default]
+    Incremental,
+    /// Read the whole history again (reconciliation); unchanged records count as skipped.
+    Full,
 }
 
 /// How a run ended, before it is written down.
@@ -136,7 +158,12 @@ impl Core {
 
     /// Start syncing `provider` in the background. Returns at once with the run's id; progress
     /// and the end arrive as events, or through [`SyncHandle::wait`].
-    pub async fn start_sync(&self, provider: ProviderKind, trigger: SyncTrigger) -> Result<SyncHandle> {
+    pub async fn start_sync(
+        &self,
+        provider: ProviderKind,
+        trigger: SyncTrigger,
+        mode: SyncMode,
+    ) -> Result<SyncHandle> {
         let connection = self.get_connection_by_provider(provider).await?;
         if !connection.enabled {
             return Err(Error::Validation(format!(
@@ -158,10 +185,15 @@ impl Core {
         self.recover_interrupted(Some(connection.id)).await?;
 
         let pool = self.inner.store.pool();
-        let cursor = store::sync_history::resume_cursor(pool, connection.id).await?;
-        let since = match &cursor {
-            Some(_) => None,
-            None => store::activities::latest_start(pool, provider)
+        let cursor = match mode {
+            SyncMode::Incremental => {
+                store::sync_history::resume_cursor(pool, connection.id).await?
+            }
+            SyncMode::Full => None,
+        };
+        let since = match (&cursor, mode) {
+            (Some(_), _) | (None, SyncMode::Full) => None,
+            (None, SyncMode::Incremental) => store::activities::latest_start(pool, provider)
                 .await?
                 .map(|t| t - Duration::days(i64::from(client.capabilities().overlap_days))),
         };
@@ -171,7 +203,11 @@ impl Core {
 
         let cancel = CancellationToken::new();
         let (done_tx, done_rx) = watch::channel(None);
-        let slot = RunSlot { provider, cancel: cancel.clone(), done: done_rx.clone() };
+        let slot = RunSlot {
+            provider,
+            cancel: cancel.clone(),
+            done: done_rx.clone(),
+        };
         {
             let mut runs = self.inner.runs.lock();
             if runs.contains_key(&connection.id) {
@@ -180,38 +216,71 @@ impl Core {
                 let core = self.clone();
                 tokio::spawn(async move {
                     let _ = store::sync_history::complete(
-                        core.inner.store.pool(), run.id, SyncStatus::Cancelled, 0, None,
-                        Some("another sync of this connection started first"), core.now(),
-                    ).await;
+                        core.inner.store.pool(),
+                        run.id,
+                        SyncStatus::Cancelled,
+                        0,
+                        None,
+                        Some("another sync of this connection started first"),
+                        core.now(),
+                    )
+                    .await;
                 });
                 return Err(Error::AlreadyRunning { provider });
             }
             runs.insert(connection.id, slot);
         }
-        self.emit(CoreEvent::SyncStarted { sync_id: run.id, provider });
+        self.emit(CoreEvent::SyncStarted {
+            sync_id: run.id,
+            provider,
+        });
 
         let core = self.clone();
         let sync_id = run.id;
         tokio::spawn(async move {
             let meter = Meter::default();
             let request = ListRequest { cursor, since };
-            let ending = core.run_pages(&connection, client.as_ref(), sync_id, request, &meter, &cancel).await;
+            let ending = core
+                .run_pages(
+                    &connection,
+                    client.as_ref(),
+                    sync_id,
+                    request,
+                    &meter,
+                    &cancel,
+                )
+                .await;
             let finished = core.finish(&connection, sync_id, ending, &meter).await;
             core.inner.runs.lock().remove(&connection.id);
             drop(run_lock);
             let _ = done_tx.send(finished); // nobody waiting is fine
         });
-        Ok(SyncHandle { sync_id, provider, done: done_rx })
+        Ok(SyncHandle {
+            sync_id,
+            provider,
+            done: done_rx,
+        })
     }
 
     /// Sync `provider` and wait for the run to end.
-    pub async fn sync(&self, provider: ProviderKind, trigger: SyncTrigger) -> Result<SyncRun> {
-        self.start_sync(provider, trigger).await?.wait().await
+    pub async fn sync(
+        &self,
+        provider: ProviderKind,
+        trigger: SyncTrigger,
+        mode: SyncMode,
+    ) -> Result<SyncRun> {
+        self.start_sync(provider, trigger, mode).await?.wait().await
     }
 
     /// Cancel `provider`'s running sync, if any, and wait until it has recorded `cancelled`.
     pub async fn cancel_sync(&self, provider: ProviderKind) -> bool {
-        let slot = self.inner.runs.lock().values().find(|s| s.provider == provider).cloned();
+        let slot = self
+            .inner
+            .runs
+            .lock()
+            .values()
+            .find(|s| s.provider == provider)
+            .cloned();
         match slot {
             Some(mut slot) => {
                 slot.cancel.cancel();
@@ -223,9 +292,16 @@ impl Core {
     }
 
     /// A connection's sync history, newest first.
-    pub async fn sync_history(&self, provider: ProviderKind, limit: i64, offset: i64) -> Result<Vec<SyncRun>> {
+    pub async fn sync_history(
+        &self,
+        provider: ProviderKind,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<SyncRun>> {
         if !(1..=500).contains(&limit) || offset < 0 {
-            return Err(Error::Validation("limit must be 1..=500 and offset ≥ 0".to_owned()));
+            return Err(Error::Validation(
+                "limit must be 1..=500 and offset ≥ 0".to_owned(),
+            ));
         }
         let connection = self.get_connection_by_provider(provider).await?;
         store::sync_history::history(self.inner.store.pool(), connection.id, limit, offset).await
@@ -266,20 +342,47 @@ impl Core {
                         (Error::RateLimited { .. }, true) => SyncStatus::Partial,
                         _ => SyncStatus::Failed,
                     };
-                    return Ending { status, error: Some(error) };
+                    return Ending {
+                        status,
+                        error: Some(error),
+                    };
                 }
             };
             let next = page.next_cursor.clone();
-            match self.commit_page(connection, sync_id, page, meter, next.as_deref()).await {
+            match self
+                .commit_page(connection, sync_id, page, meter, next.as_deref())
+                .await
+            {
                 Ok(counters) => totals.add(counters),
-                Err(error) => return Ending { status: SyncStatus::Failed, error: Some(error) },
+                Err(error) => {
+                    return Ending {
+                        status: SyncStatus::Failed,
+                        error: Some(error),
+                    };
+                }
             }
-            self.emit(CoreEvent::SyncProgress { sync_id, provider: connection.provider, counters: totals });
+            self.emit(CoreEvent::SyncProgress {
+                sync_id,
+                provider: connection.provider,
+                counters: totals,
+            });
             match next {
-                Some(cursor) => request = ListRequest { cursor: Some(cursor), since: None },
+                Some(cursor) => {
+                    request = ListRequest {
+                        cursor: Some(cursor),
+                        since: None,
+                    }
+                }
                 None => {
-                    let status = if totals.failed > 0 { SyncStatus::Partial } else { SyncStatus::Success };
-                    return Ending { status, error: None };
+                    let status = if totals.failed > 0 {
+                        SyncStatus::Partial
+                    } else {
+                        SyncStatus::Success
+                    };
+                    return Ending {
+                        status,
+                        error: None,
+                    };
                 }
             }
         }
@@ -295,11 +398,26 @@ impl Core {
     ) -> Result<ActivityPage> {
         let clock = self.inner.deps.clock.as_ref();
         let token = self.access_token(connection, client, meter, None).await?;
-        let call = Call { token: Some(&token), meter, clock };
+        let call = Call {
+            token: Some(&token),
+            meter,
+            clock,
+        };
         match client.list_activities(&call, request).await {
             Err(Error::NeedsReauth { .. }) => {
-                let token = self.access_token(connection, client, meter, Some(&token)).await?;
-                client.list_activities(&Call { token: Some(&token), meter, clock }, request).await
+                let token = self
+                    .access_token(connection, client, meter, Some(&token))
+                    .await?;
+                client
+                    .list_activities(
+                        &Call {
+                            token: Some(&token),
+                            meter,
+                            clock,
+                        },
+                        request,
+                    )
+                    .await
             }
             other => other,
         }
@@ -320,7 +438,15 @@ impl Core {
             counters.fetched += 1;
             match item {
                 Ok(activity) => {
-                    match store::activities::upsert(&mut tx, connection.id, connection.provider, &activity, now).await? {
+                    match store::activities::upsert(
+                        &mut tx,
+                        connection.id,
+                        connection.provider,
+                        &activity,
+                        now,
+                    )
+                    .await?
+                    {
                         Upserted::Created => counters.created += 1,
                         Upserted::Updated => counters.updated += 1,
                         Upserted::Skipped => counters.skipped += 1,
@@ -339,36 +465,63 @@ impl Core {
             }
         }
         let remaining = meter.budget().map(|b| b.remaining);
-        store::sync_history::record_page(&mut *tx, sync_id, &counters, meter.calls(), remaining, next_cursor, now)
-            .await?;
+        store::sync_history::record_page(
+            &mut *tx,
+            sync_id,
+            &counters,
+            meter.calls(),
+            remaining,
+            next_cursor,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(counters)
     }
 
     /// Write the run's terminal status and the connection's new state.
-    async fn finish(&self, connection: &Connection, sync_id: i64, ending: Ending, meter: &Meter) -> Option<SyncRun> {
+    async fn finish(
+        &self,
+        connection: &Connection,
+        sync_id: i64,
+        ending: Ending,
+        meter: &Meter,
+    ) -> Option<SyncRun> {
         let provider = connection.provider;
         let now = self.now();
         let pool = self.inner.store.pool();
         let message = ending.error.as_ref().map(ToString::to_string);
         let (state, until) = match &ending.error {
             None => (Some(ConnectionState::Active), None),
-            Some(Error::RateLimited { until, .. }) => (Some(ConnectionState::RateLimited), Some(*until)),
+            Some(Error::RateLimited { until, .. }) => {
+                (Some(ConnectionState::RateLimited), Some(*until))
+            }
             Some(Error::NeedsReauth { .. }) => (Some(ConnectionState::NeedsReauth), None),
             Some(Error::ScopeMissing { .. }) => (Some(ConnectionState::ScopeMissing), None),
             Some(Error::Deprecated { .. }) => (Some(ConnectionState::Deprecated), None),
             Some(Error::Cancelled) => (None, None),
             Some(_) => (Some(ConnectionState::Error), None),
         };
-        let state = if ending.status == SyncStatus::Cancelled { None } else { state };
+        let state = if ending.status == SyncStatus::Cancelled {
+            None
+        } else {
+            state
+        };
         let remaining = meter.budget().map(|b| b.remaining);
         let result = async {
             let run = store::sync_history::complete(
-                pool, sync_id, ending.status, meter.calls(), remaining, message.as_deref(), now,
+                pool,
+                sync_id,
+                ending.status,
+                meter.calls(),
+                remaining,
+                message.as_deref(),
+                now,
             )
             .await?;
             if ending.status != SyncStatus::Cancelled {
-                store::connections::record_sync(pool, connection.id, now, message.as_deref()).await?;
+                store::connections::record_sync(pool, connection.id, now, message.as_deref())
+                    .await?;
             }
             if let Some(state) = state {
                 let change = ConnectionUpdate {

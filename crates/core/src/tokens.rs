@@ -24,7 +24,10 @@ pub(crate) struct RefreshLocks(Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>)
 
 impl RefreshLocks {
     fn for_connection(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut locks = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         locks.entry(id).or_default().clone()
     }
 }
@@ -42,7 +45,10 @@ pub struct StoredTokens {
 
 impl StoredTokens {
     /// Tokens from a grant; `previous_refresh` is kept when the grant carries no new one.
-    pub(crate) fn from_grant(grant: TokenGrant, previous_refresh: Option<Sensitive<String>>) -> Self {
+    pub(crate) fn from_grant(
+        grant: TokenGrant,
+        previous_refresh: Option<Sensitive<String>>,
+    ) -> Self {
         Self {
             access: grant.access_token,
             // A refresh answer without a refresh token means "keep using the old one".
@@ -65,10 +71,16 @@ impl StoredTokens {
     fn decode(text: &Sensitive<String>) -> Result<Self> {
         let value: Value = serde_json::from_str(text.expose())
             .map_err(|_| Error::SecretStore("the stored tokens are unreadable".to_owned()))?;
-        let string = |k: &str| value.get(k).and_then(Value::as_str).map(|s| Sensitive::new(s.to_owned()));
+        let string = |k: &str| {
+            value
+                .get(k)
+                .and_then(Value::as_str)
+                .map(|s| Sensitive::new(s.to_owned()))
+        };
         Ok(Self {
-            access: string("access_token")
-                .ok_or_else(|| Error::SecretStore("the stored tokens have no access token".to_owned()))?,
+            access: string("access_token").ok_or_else(|| {
+                Error::SecretStore("the stored tokens have no access token".to_owned())
+            })?,
             refresh: string("refresh_token"),
             expires_at: value
                 .get("expires_at")
@@ -104,7 +116,12 @@ impl Core {
             return Err(Error::Validation("the client id is empty".to_owned()));
         }
         let secrets = &self.inner.deps.secrets;
-        secrets.set(&client_id_key(provider), &Sensitive::new(client_id.trim().to_owned())).await?;
+        secrets
+            .set(
+                &client_id_key(provider),
+                &Sensitive::new(client_id.trim().to_owned()),
+            )
+            .await?;
         match client_secret {
             Some(secret) => secrets.set(&client_secret_key(provider), secret).await,
             None => secrets.delete(&client_secret_key(provider)).await,
@@ -126,11 +143,19 @@ impl Core {
             Some(secret) => Some(secret),
             None => secrets.get(&client_secret_key(provider)).await?,
         };
-        let required = self.inner.registry.get(provider)?.capabilities().client_secret_required;
+        let required = self
+            .inner
+            .registry
+            .get(provider)?
+            .capabilities()
+            .client_secret_required;
         if required && client_secret.is_none() {
             return Err(missing_credentials(provider));
         }
-        Ok(ClientCredentials { client_id, client_secret })
+        Ok(ClientCredentials {
+            client_id,
+            client_secret,
+        })
     }
 
     /// Whether credentials are configured, without failing on a missing keyring.
@@ -138,18 +163,33 @@ impl Core {
         self.client_credentials(provider).await.is_ok()
     }
 
-    pub(crate) async fn save_tokens(&self, provider: ProviderKind, tokens: &StoredTokens) -> Result<()> {
+    pub(crate) async fn save_tokens(
+        &self,
+        provider: ProviderKind,
+        tokens: &StoredTokens,
+    ) -> Result<()> {
         let key = token_key(self.inner.athlete_id, provider);
         self.inner.deps.secrets.set(&key, &tokens.encode()).await
     }
 
     pub(crate) async fn load_tokens(&self, provider: ProviderKind) -> Result<Option<StoredTokens>> {
         let key = token_key(self.inner.athlete_id, provider);
-        self.inner.deps.secrets.get(&key).await?.as_ref().map(StoredTokens::decode).transpose()
+        self.inner
+            .deps
+            .secrets
+            .get(&key)
+            .await?
+            .as_ref()
+            .map(StoredTokens::decode)
+            .transpose()
     }
 
     pub(crate) async fn delete_tokens(&self, provider: ProviderKind) -> Result<()> {
-        self.inner.deps.secrets.delete(&token_key(self.inner.athlete_id, provider)).await
+        self.inner
+            .deps
+            .secrets
+            .delete(&token_key(self.inner.athlete_id, provider))
+            .await
     }
 
     /// A usable access token for `connection`, refreshing it first when it is about to expire,
@@ -164,12 +204,17 @@ impl Core {
         let kind = connection.provider;
         let lock = self.inner.tokens.for_connection(connection.id);
         let _single_flight = lock.lock().await;
-        let tokens = self.load_tokens(kind).await?.ok_or_else(|| Error::NeedsReauth {
-            provider: kind,
-            reason: "no tokens are stored for this connection".to_owned(),
-        })?;
+        let tokens = self
+            .load_tokens(kind)
+            .await?
+            .ok_or_else(|| Error::NeedsReauth {
+                provider: kind,
+                reason: "no tokens are stored for this connection".to_owned(),
+            })?;
         let now = self.now();
-        let expiring = tokens.expires_at.is_some_and(|at| at - REFRESH_MARGIN <= now);
+        let expiring = tokens
+            .expires_at
+            .is_some_and(|at| at - REFRESH_MARGIN <= now);
         let was_rejected = rejected.is_some_and(|r| r == &tokens.access);
         if rejected.is_some() && !was_rejected {
             return Ok(tokens.access); // someone refreshed while we waited for the lock
@@ -187,20 +232,30 @@ impl Core {
             });
         };
         let creds = self.client_credentials(kind).await?;
-        let call = Call { token: None, meter, clock: self.inner.deps.clock.as_ref() };
+        let call = Call {
+            token: None,
+            meter,
+            clock: self.inner.deps.clock.as_ref(),
+        };
         match provider.refresh(&call, &creds, &refresh_token).await {
             Ok(grant) => {
                 let fresh = StoredTokens::from_grant(grant, Some(refresh_token));
                 // Persist before use: the provider may already have retired the old refresh token.
                 self.save_tokens(kind, &fresh).await?;
-                let change = ConnectionUpdate { token_expires_at: Some(fresh.expires_at), ..Default::default() };
-                store::connections::update(self.inner.store.pool(), connection.id, &change, now).await?;
+                let change = ConnectionUpdate {
+                    token_expires_at: Some(fresh.expires_at),
+                    ..Default::default()
+                };
+                store::connections::update(self.inner.store.pool(), connection.id, &change, now)
+                    .await?;
                 Ok(fresh.access)
             }
             Err(Error::NeedsReauth { provider, reason }) => {
                 // Re-read before declaring the link dead: another process may have rotated it.
                 match self.load_tokens(kind).await? {
-                    Some(current) if current.refresh.as_ref() != Some(&refresh_token) => Ok(current.access),
+                    Some(current) if current.refresh.as_ref() != Some(&refresh_token) => {
+                        Ok(current.access)
+                    }
                     _ => Err(Error::NeedsReauth { provider, reason }),
                 }
             }

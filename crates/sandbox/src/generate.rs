@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 /// The newest generated activity starts before this instant: a fixed anchor, not "now", so that
 /// runs on different days see the same data.
 pub fn anchor() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().unwrap_or_default()
+    Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 /// First id handed out; above i32::MAX like real Strava ids.
@@ -72,7 +74,12 @@ const ZONES: [(i32, &str); 4] = [
     (-18000, "(GMT-05:00) America/New_York"),
     (34200, "(GMT+09:30) Australia/Adelaide"),
 ];
-const DEVICES: [&str; 4] = ["Garmin Forerunner 965", "Wahoo ELEMNT BOLT", "COROS PACE 3", "Polar Vantage V3"];
+const DEVICES: [&str; 4] = [
+    "Garmin Forerunner 965",
+    "Wahoo ELEMNT BOLT",
+    "COROS PACE 3",
+    "Polar Vantage V3",
+];
 
 /// `count` workouts spread over `years` before [`anchor`], oldest first.
 pub fn workouts(count: usize, seed: u64, years: u32) -> Vec<Workout> {
@@ -83,7 +90,8 @@ pub fn workouts(count: usize, seed: u64, years: u32) -> Vec<Workout> {
     (0..count)
         .map(|index| {
             let jitter = rng.range(0.0, step * 0.8);
-            let day_start = start_of_span + Duration::seconds((index as f64 * step + jitter) as i64);
+            let day_start =
+                start_of_span + Duration::seconds((index as f64 * step + jitter) as i64);
             let roll = rng.unit();
             let (sport, speed, hr) = match roll {
                 r if r < 0.45 => ("Run", rng.range(2.6, 4.2), true),
@@ -99,7 +107,8 @@ pub fn workouts(count: usize, seed: u64, years: u32) -> Vec<Workout> {
             let distance = (speed * moving as f64 * 10.0).round() / 10.0;
             let (utc_offset, timezone) = ZONES[(rng.next() % ZONES.len() as u64) as usize];
             let avg_hr = rng.range(120.0, 160.0).round();
-            let heart_rate = (hr && rng.unit() > 0.1).then(|| (avg_hr, avg_hr + rng.range(10.0, 30.0).round()));
+            let heart_rate =
+                (hr && rng.unit() > 0.1).then(|| (avg_hr, avg_hr + rng.range(10.0, 30.0).round()));
             let power = matches!(sport, "Ride" | "VirtualRide").then(|| {
                 let avg = rng.range(150.0, 260.0).round();
                 (avg, avg + rng.range(200.0, 500.0).round())
@@ -180,7 +189,10 @@ mod tests {
     #[test]
     fn workouts_are_ordered_within_the_span_and_plausible() {
         let w = workouts(500, 1, 3);
-        assert!(w.windows(2).all(|p| p[0].start < p[1].start), "strictly increasing starts");
+        assert!(
+            w.windows(2).all(|p| p[0].start < p[1].start),
+            "strictly increasing starts"
+        );
         assert!(w.first().unwrap().start >= anchor() - Duration::days(3 * 365));
         assert!(w.last().unwrap().start < anchor());
         assert!(w.iter().all(|x| x.moving <= x.elapsed && x.distance >= 0.0));

@@ -7,7 +7,7 @@
 //! how `tributary --sandbox connect` in one command and `sync` in the next see the same sandbox.
 //!
 //! Control API (JSON):
-//! - `POST /_control/faults` `{"provider":"strava","kind":"429|500|malformed|revoke|slow|truncated","count":1,"delay_ms":0}`
+//! - `POST /_control/faults` `{"provider":"strava","kind":"429|500|malformed|truncated|bad_record|revoke|slow","count":1,"delay_ms":0}`
 //!   queues faults served to the next API calls (`revoke` kills every token instead).
 //! - `POST /_control/expire_tokens` makes every access token expire now (to exercise refresh).
 //! - `POST /_control/activities` `{"count":N,"seed":S}` regenerates the data set.
@@ -103,7 +103,12 @@ impl Sandbox {
                 tracing::error!(error = %e, "sandbox server failed");
             }
         });
-        Ok(Self { addr, shared, stop: Some(stop), task: Some(task) })
+        Ok(Self {
+            addr,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -160,7 +165,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-async fn control_faults(State(s): State<Arc<Shared>>, axum::Json(fault): axum::Json<Fault>) -> &'static str {
+async fn control_faults(
+    State(s): State<Arc<Shared>>,
+    axum::Json(fault): axum::Json<Fault>,
+) -> &'static str {
     s.inject(fault);
     "ok"
 }
@@ -176,7 +184,10 @@ struct Regenerate {
     seed: Option<u64>,
 }
 
-async fn control_activities(State(s): State<Arc<Shared>>, axum::Json(r): axum::Json<Regenerate>) -> &'static str {
+async fn control_activities(
+    State(s): State<Arc<Shared>>,
+    axum::Json(r): axum::Json<Regenerate>,
+) -> &'static str {
     s.regenerate(r.count, r.seed);
     "ok"
 }
@@ -186,7 +197,10 @@ struct Edit {
     index: usize,
 }
 
-async fn control_edit(State(s): State<Arc<Shared>>, axum::Json(e): axum::Json<Edit>) -> &'static str {
+async fn control_edit(
+    State(s): State<Arc<Shared>>,
+    axum::Json(e): axum::Json<Edit>,
+) -> &'static str {
     s.edit(e.index);
     "ok"
 }
@@ -197,7 +211,10 @@ struct Budget {
     daily: u32,
 }
 
-async fn control_budget(State(s): State<Arc<Shared>>, axum::Json(b): axum::Json<Budget>) -> &'static str {
+async fn control_budget(
+    State(s): State<Arc<Shared>>,
+    axum::Json(b): axum::Json<Budget>,
+) -> &'static str {
     s.set_budget(b.short, b.daily);
     "ok"
 }

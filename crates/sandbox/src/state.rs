@@ -26,6 +26,8 @@ pub enum FaultKind {
     Revoke,
     /// The response is delayed by `delay_ms`.
     Slow,
+    /// The page carries one extra record that cannot be read (no usable start time).
+    BadRecord,
 }
 
 /// A fault to serve.
@@ -143,7 +145,9 @@ impl Shared {
 
     /// Lock the world.
     pub fn world(&self) -> MutexGuard<'_, World> {
-        self.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Write the persisted part (best effort: a read-only disk only loses persistence).
@@ -234,7 +238,12 @@ impl World {
     }
 
     /// Record an access + refresh pair.
-    pub fn issue(&mut self, provider: &str, scope: &str, lifetime: Duration) -> (String, AccessGrant) {
+    pub fn issue(
+        &mut self,
+        provider: &str,
+        scope: &str,
+        lifetime: Duration,
+    ) -> (String, AccessGrant) {
         let access = self.new_token("sbx-at");
         let refresh = self.new_token("sbx-rt");
         let grant = AccessGrant {
@@ -250,7 +259,10 @@ impl World {
 
     /// The grant behind an access token, if it is live.
     pub fn access(&self, token: &str) -> Option<&AccessGrant> {
-        self.persisted.access.get(token).filter(|g| g.expires_at > Utc::now().timestamp())
+        self.persisted
+            .access
+            .get(token)
+            .filter(|g| g.expires_at > Utc::now().timestamp())
     }
 
     /// The access token issued with `refresh`, if the refresh token is live.

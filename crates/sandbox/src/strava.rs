@@ -39,15 +39,31 @@ fn error(status: StatusCode, resource: &str, field: &str, code: &str, message: &
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
     if q.get("client_id").map(String::as_str) != Some(DEMO_CLIENT_ID) {
-        return error(StatusCode::BAD_REQUEST, "Application", "client_id", "invalid", "Bad Request");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Application",
+            "client_id",
+            "invalid",
+            "Bad Request",
+        );
     }
-    if q.get("response_type").map(String::as_str) != Some("code") || !q.contains_key("redirect_uri") {
-        return error(StatusCode::BAD_REQUEST, "Application", "redirect_uri", "invalid", "Bad Request");
+    if q.get("response_type").map(String::as_str) != Some("code") || !q.contains_key("redirect_uri")
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Application",
+            "redirect_uri",
+            "invalid",
+            "Bad Request",
+        );
     }
     let link = |decision: &str, scope: Option<&str>| {
         let mut params: Vec<(String, String)> = q.clone().into_iter().collect();
@@ -57,7 +73,9 @@ async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
             params.retain(|(k, _)| k != "scope");
             params.push(("scope".into(), scope.into()));
         }
-        let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
         escape(&format!("approve?{query}"))
     };
     Html(format!(
@@ -75,12 +93,27 @@ async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
     .into_response()
 }
 
-async fn approve(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn approve(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let Some(redirect_uri) = q.get("redirect_uri") else {
-        return error(StatusCode::BAD_REQUEST, "Application", "redirect_uri", "invalid", "Bad Request");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Application",
+            "redirect_uri",
+            "invalid",
+            "Bad Request",
+        );
     };
     let Ok(mut target) = url::Url::parse(redirect_uri) else {
-        return error(StatusCode::BAD_REQUEST, "Application", "redirect_uri", "invalid", "Bad Request");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Application",
+            "redirect_uri",
+            "invalid",
+            "Bad Request",
+        );
     };
     {
         let mut pairs = target.query_pairs_mut();
@@ -93,12 +126,15 @@ async fn approve(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, S
             let mut world = s.world();
             let code = world.new_token("sbx-code");
             let scope = q.get("scope").cloned().unwrap_or_default();
-            world.codes.insert(code.clone(), crate::state::CodeGrant {
-                provider: PROVIDER.to_owned(),
-                client_id: q.get("client_id").cloned().unwrap_or_default(),
-                scope: scope.clone(),
-                expires_at: Utc::now() + Duration::minutes(10),
-            });
+            world.codes.insert(
+                code.clone(),
+                crate::state::CodeGrant {
+                    provider: PROVIDER.to_owned(),
+                    client_id: q.get("client_id").cloned().unwrap_or_default(),
+                    scope: scope.clone(),
+                    expires_at: Utc::now() + Duration::minutes(10),
+                },
+            );
             pairs.append_pair("code", &code);
             // Strava reports the scopes actually granted in the redirect.
             pairs.append_pair("scope", &scope);
@@ -131,12 +167,26 @@ fn token_body(access: &str, grant: &crate::state::AccessGrant, with_athlete: boo
 }
 
 async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let bad_client = || error(StatusCode::BAD_REQUEST, "Application", "client_id", "invalid", "Bad Request");
+    let bad_client = || {
+        error(
+            StatusCode::BAD_REQUEST,
+            "Application",
+            "client_id",
+            "invalid",
+            "Bad Request",
+        )
+    };
     if f.get("client_id").map(String::as_str) != Some(DEMO_CLIENT_ID) {
         return bad_client();
     }
     if f.get("client_secret").map(String::as_str) != Some(DEMO_CLIENT_SECRET) {
-        return error(StatusCode::BAD_REQUEST, "Application", "client_secret", "invalid", "Bad Request");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Application",
+            "client_secret",
+            "invalid",
+            "Bad Request",
+        );
     }
     let mut world = s.world();
     match f.get("grant_type").map(String::as_str) {
@@ -144,10 +194,25 @@ async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, Strin
             let code = f.get("code").cloned().unwrap_or_default();
             // Single use: the code is gone whether or not the rest succeeds.
             let Some(grant) = world.codes.remove(&code) else {
-                return error(StatusCode::BAD_REQUEST, "AuthorizationCode", "code", "invalid", "Bad Request");
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "AuthorizationCode",
+                    "code",
+                    "invalid",
+                    "Bad Request",
+                );
             };
-            if grant.expires_at < Utc::now() || grant.provider != PROVIDER || grant.client_id != DEMO_CLIENT_ID {
-                return error(StatusCode::BAD_REQUEST, "AuthorizationCode", "code", "invalid", "Bad Request");
+            if grant.expires_at < Utc::now()
+                || grant.provider != PROVIDER
+                || grant.client_id != DEMO_CLIENT_ID
+            {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "AuthorizationCode",
+                    "code",
+                    "invalid",
+                    "Bad Request",
+                );
             }
             let (access, issued) = world.issue(PROVIDER, &grant.scope, ACCESS_LIFETIME);
             s.save(&world);
@@ -156,7 +221,13 @@ async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, Strin
         Some("refresh_token") => {
             let refresh = f.get("refresh_token").cloned().unwrap_or_default();
             let Some((access, grant)) = world.by_refresh(&refresh) else {
-                return error(StatusCode::BAD_REQUEST, "RefreshToken", "refresh_token", "invalid", "Bad Request");
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "RefreshToken",
+                    "refresh_token",
+                    "invalid",
+                    "Bad Request",
+                );
             };
             // More than an hour left: Strava hands back the same token.
             if grant.expires_at - Utc::now().timestamp() > 3600 {
@@ -167,15 +238,30 @@ async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, Strin
             s.save(&world);
             token_body(&access, &issued, false)
         }
-        _ => error(StatusCode::BAD_REQUEST, "GrantType", "grant_type", "invalid", "Bad Request"),
+        _ => error(
+            StatusCode::BAD_REQUEST,
+            "GrantType",
+            "grant_type",
+            "invalid",
+            "Bad Request",
+        ),
     }
 }
 
-async fn deauthorize(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, String>>) -> Response {
+async fn deauthorize(
+    State(s): State<Arc<Shared>>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let mut world = s.world();
     let token = f.get("access_token").cloned().unwrap_or_default();
     if world.access(&token).is_none() {
-        return error(StatusCode::UNAUTHORIZED, "Athlete", "access_token", "invalid", "Authorization Error");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "Athlete",
+            "access_token",
+            "invalid",
+            "Authorization Error",
+        );
     }
     world.revoke_all(PROVIDER);
     s.save(&world);
@@ -183,7 +269,7 @@ async fn deauthorize(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String,
 }
 
 /// Check the bearer token, count the call, serve queued faults. `Ok(scope)` lets the call proceed.
-async fn gate(s: &Shared, headers: &HeaderMap) -> Result<(String, HeaderMap), Response> {
+async fn gate(s: &Shared, headers: &HeaderMap) -> Result<(String, HeaderMap, bool), Response> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -201,10 +287,19 @@ async fn gate(s: &Shared, headers: &HeaderMap) -> Result<(String, HeaderMap), Re
             }
         };
         // The overall bucket is twice the read bucket, as in Strava's defaults.
-        put("x-ratelimit-limit", format!("{},{}", short_limit * 2, daily_limit * 2));
+        put(
+            "x-ratelimit-limit",
+            format!("{},{}", short_limit * 2, daily_limit * 2),
+        );
         put("x-ratelimit-usage", format!("{short_used},{daily_used}"));
-        put("x-readratelimit-limit", format!("{short_limit},{daily_limit}"));
-        put("x-readratelimit-usage", format!("{short_used},{daily_used}"));
+        put(
+            "x-readratelimit-limit",
+            format!("{short_limit},{daily_limit}"),
+        );
+        put(
+            "x-readratelimit-usage",
+            format!("{short_used},{daily_used}"),
+        );
         let scope = world.access(&token).map(|g| g.scope.clone());
         (world.take_fault(PROVIDER), rate, over, scope)
     };
@@ -218,24 +313,41 @@ async fn gate(s: &Shared, headers: &HeaderMap) -> Result<(String, HeaderMap), Re
     if over {
         return Err(spent_429(rate_headers));
     }
+    let bad_record = fault
+        .as_ref()
+        .is_some_and(|f| f.kind == FaultKind::BadRecord);
     if let Some(fault) = fault {
         match fault.kind {
             FaultKind::RateLimit => return Err(spent_429(rate_headers)),
             FaultKind::ServerError => {
-                return Err((StatusCode::INTERNAL_SERVER_ERROR, rate_headers, "upstream exploded").into_response());
+                return Err((
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    rate_headers,
+                    "upstream exploded",
+                )
+                    .into_response());
             }
             FaultKind::Malformed => {
-                return Err((StatusCode::OK, rate_headers, "<html>definitely not json</html>").into_response());
+                return Err((
+                    StatusCode::OK,
+                    rate_headers,
+                    "<html>definitely not json</html>",
+                )
+                    .into_response());
             }
             FaultKind::Truncated => {
-                return Err((StatusCode::OK, rate_headers, "[{\"id\": 1, \"name\": \"cut").into_response());
+                return Err(
+                    (StatusCode::OK, rate_headers, "[{\"id\": 1, \"name\": \"cut").into_response(),
+                );
             }
-            FaultKind::Slow => tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms)).await,
-            FaultKind::Revoke => {}
+            FaultKind::Slow => {
+                tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms)).await
+            }
+            FaultKind::Revoke | FaultKind::BadRecord => {}
         }
     }
     match scope {
-        Some(scope) => Ok((scope, rate_headers)),
+        Some(scope) => Ok((scope, rate_headers, bad_record)),
         None => Err((
             StatusCode::UNAUTHORIZED,
             rate_headers,
@@ -247,7 +359,7 @@ async fn gate(s: &Shared, headers: &HeaderMap) -> Result<(String, HeaderMap), Re
 
 async fn athlete(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     match gate(&s, &headers).await {
-        Ok((_, rate)) => (rate, axum::Json(athlete_summary())).into_response(),
+        Ok((_, rate, _)) => (rate, axum::Json(athlete_summary())).into_response(),
         Err(response) => response,
     }
 }
@@ -260,12 +372,19 @@ struct ListQuery {
     per_page: Option<usize>,
 }
 
-async fn activities(State(s): State<Arc<Shared>>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
-    let (scope, rate) = match gate(&s, &headers).await {
+async fn activities(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let (scope, rate, bad_record) = match gate(&s, &headers).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
-    if !scope.split(',').any(|s| s == "activity:read" || s == "activity:read_all") {
+    if !scope
+        .split(',')
+        .any(|s| s == "activity:read" || s == "activity:read_all")
+    {
         let body = json!({"message": "Authorization Error", "errors": [{"resource": "AccessToken", "field": "activity:read_permission", "code": "missing"}]});
         return (StatusCode::UNAUTHORIZED, rate, axum::Json(body)).into_response();
     }
@@ -282,11 +401,14 @@ async fn activities(State(s): State<Arc<Shared>>, headers: HeaderMap, Query(q): 
     if !(q.after.is_some() && q.before.is_none()) {
         selected.reverse();
     }
-    let body: Vec<Value> = selected
+    let mut body: Vec<Value> = selected
         .into_iter()
         .skip((page - 1) * per_page)
         .take(per_page)
         .map(|w| strava_json(w, world.edits(w.index)))
         .collect();
+    if bad_record {
+        body.push(json!({"id": 1, "name": "corrupt upload", "start_date": "yesterday", "distance": 5000.0}));
+    }
     (rate, axum::Json(body)).into_response()
 }

@@ -40,12 +40,18 @@ impl Meter {
 
     /// The last budget the provider reported.
     pub fn budget(&self) -> Option<RateBudget> {
-        *self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self
+            .budget
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn observe(&self, budget: Option<RateBudget>) {
         if let Some(budget) = budget {
-            *self.budget.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(budget);
+            *self
+                .budget
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(budget);
         }
     }
 }
@@ -109,7 +115,12 @@ impl Http {
         retry: RetryPolicy,
         rate: RateParser,
     ) -> Self {
-        Self { client, provider, retry, rate }
+        Self {
+            client,
+            provider,
+            retry,
+            rate,
+        }
     }
 
     /// Which provider this client talks to.
@@ -128,10 +139,14 @@ impl Http {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            if let Some(budget) = call.meter.budget() {
-                if budget.remaining <= 0 && budget.resets_at > call.clock.now() {
-                    return Err(Error::RateLimited { provider: self.provider, until: budget.resets_at });
-                }
+            if let Some(budget) = call.meter.budget()
+                && budget.remaining <= 0
+                && budget.resets_at > call.clock.now()
+            {
+                return Err(Error::RateLimited {
+                    provider: self.provider,
+                    until: budget.resets_at,
+                });
             }
             let mut request = build(&self.client);
             if let Some(token) = call.token {
@@ -144,11 +159,21 @@ impl Http {
                     let headers = response.headers().clone();
                     call.meter.observe((self.rate)(&headers, call.clock.now()));
                     match response.bytes().await {
-                        Ok(body) => Ok(Response { status, headers, body: body.to_vec() }),
-                        Err(source) => Err(Error::Network { provider: self.provider, source }),
+                        Ok(body) => Ok(Response {
+                            status,
+                            headers,
+                            body: body.to_vec(),
+                        }),
+                        Err(source) => Err(Error::Network {
+                            provider: self.provider,
+                            source,
+                        }),
                     }
                 }
-                Err(source) => Err(Error::Network { provider: self.provider, source }),
+                Err(source) => Err(Error::Network {
+                    provider: self.provider,
+                    source,
+                }),
             };
             let retryable = match &outcome {
                 Ok(response) => response.status.is_server_error(),
@@ -180,10 +205,23 @@ impl Http {
         let provider = self.provider;
         let body = response.body_excerpt();
         match response.status {
-            StatusCode::UNAUTHORIZED => Error::NeedsReauth { provider, reason: body },
-            StatusCode::GONE => Error::Deprecated { provider, message: body },
-            StatusCode::TOO_MANY_REQUESTS => Error::RateLimited { provider, until: rate_reset },
-            status => Error::Provider { provider, status: Some(status.as_u16()), message: body },
+            StatusCode::UNAUTHORIZED => Error::NeedsReauth {
+                provider,
+                reason: body,
+            },
+            StatusCode::GONE => Error::Deprecated {
+                provider,
+                message: body,
+            },
+            StatusCode::TOO_MANY_REQUESTS => Error::RateLimited {
+                provider,
+                until: rate_reset,
+            },
+            status => Error::Provider {
+                provider,
+                status: Some(status.as_u16()),
+                message: body,
+            },
         }
     }
 }

@@ -165,7 +165,8 @@ pub trait Provider: Send + Sync + 'static {
     /// Its capabilities.
     fn capabilities(&self) -> Capabilities;
     /// The authorize URL to open in the system browser.
-    fn authorize_url(&self, creds: &ClientCredentials, params: &AuthorizeParams<'_>) -> Result<Url>;
+    fn authorize_url(&self, creds: &ClientCredentials, params: &AuthorizeParams<'_>)
+    -> Result<Url>;
     /// Which required scopes are missing from what the athlete granted (empty = all fine).
     fn missing_scopes(&self, granted: &[String]) -> Vec<String>;
     /// Swap an authorization code for tokens.
@@ -189,7 +190,8 @@ pub trait Provider: Send + Sync + 'static {
     /// Revoke our access at the provider (disconnect).
     async fn revoke(&self, call: &Call<'_>, creds: &ClientCredentials) -> Result<()>;
     /// List one page of activities.
-    async fn list_activities(&self, call: &Call<'_>, request: &ListRequest) -> Result<ActivityPage>;
+    async fn list_activities(&self, call: &Call<'_>, request: &ListRequest)
+    -> Result<ActivityPage>;
 }
 
 /// The providers this build knows, keyed by kind.
@@ -202,10 +204,18 @@ impl Registry {
     /// Build every provider from configuration. The one place that lists provider modules.
     pub fn new(config: &Config, http: &reqwest::Client) -> Result<Self> {
         let settings = |kind| config.provider(kind);
-        let mut registry = Self { clients: BTreeMap::new(), described: BTreeMap::new() };
+        let mut registry = Self {
+            clients: BTreeMap::new(),
+            described: BTreeMap::new(),
+        };
         registry.add(Arc::new(strava::Strava::new(
             &settings(ProviderKind::Strava),
-            Http::new(http.clone(), ProviderKind::Strava, config.retry, strava::rate_budget),
+            Http::new(
+                http.clone(),
+                ProviderKind::Strava,
+                config.retry,
+                strava::rate_budget,
+            ),
         )?));
         for (kind, capabilities) in planned::described() {
             registry.described.entry(kind).or_insert(capabilities);
@@ -215,7 +225,10 @@ impl Registry {
 
     /// A registry of exactly these clients (tests).
     pub fn with(clients: Vec<Arc<dyn Provider>>) -> Self {
-        let mut registry = Self { clients: BTreeMap::new(), described: BTreeMap::new() };
+        let mut registry = Self {
+            clients: BTreeMap::new(),
+            described: BTreeMap::new(),
+        };
         for client in clients {
             registry.add(client);
         }
@@ -230,7 +243,9 @@ impl Registry {
     /// The client for `kind`, or a clear error if this build cannot sync it yet.
     pub fn get(&self, kind: ProviderKind) -> Result<Arc<dyn Provider>> {
         self.clients.get(&kind).cloned().ok_or_else(|| {
-            Error::Validation(format!("{kind} is not supported by this build of Tributary yet"))
+            Error::Validation(format!(
+                "{kind} is not supported by this build of Tributary yet"
+            ))
         })
     }
 

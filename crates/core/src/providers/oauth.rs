@@ -17,7 +17,10 @@ use url::Url;
 /// A fresh PKCE S256 pair: (challenge, verifier).
 pub fn pkce_pair() -> (String, Sensitive<String>) {
     let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
-    (challenge.as_str().to_owned(), Sensitive::new(verifier.secret().clone()))
+    (
+        challenge.as_str().to_owned(),
+        Sensitive::new(verifier.secret().clone()),
+    )
 }
 
 /// A fresh, unguessable `state` value.
@@ -50,7 +53,9 @@ pub async fn token_request(
     let response = http
         .send(call, |client| {
             let mut fields: Vec<(&str, &str)> = form.to_vec();
-            let request = client.post(url.clone()).header("Accept", "application/json");
+            let request = client
+                .post(url.clone())
+                .header("Accept", "application/json");
             match auth {
                 ClientAuth::Basic => {
                     return request.basic_auth(&creds.client_id, secret).form(&fields);
@@ -85,20 +90,30 @@ fn token_error(http: &Http, response: &Response) -> Error {
     let status = response.status.as_u16();
     if status == 400 || status == 401 {
         let lower = body.to_ascii_lowercase();
-        if lower.contains("invalid_client") || lower.contains("client_id") || lower.contains("client_secret") {
+        if lower.contains("invalid_client")
+            || lower.contains("client_id")
+            || lower.contains("client_secret")
+        {
             return Error::Provider {
                 provider,
                 status: Some(status),
                 message: format!("the API credentials (client id/secret) were refused: {body}"),
             };
         }
-        return Error::NeedsReauth { provider, reason: format!("the provider refused the grant: {body}") };
+        return Error::NeedsReauth {
+            provider,
+            reason: format!("the provider refused the grant: {body}"),
+        };
     }
     http.classify(response, DateTime::<Utc>::MIN_UTC)
 }
 
 /// Expiry from `expires_at` (epoch seconds, preferred: no clock skew) or `expires_in`.
-fn expiry(now: DateTime<Utc>, expires_at: Option<i64>, expires_in: Option<i64>) -> Option<DateTime<Utc>> {
+fn expiry(
+    now: DateTime<Utc>,
+    expires_at: Option<i64>,
+    expires_in: Option<i64>,
+) -> Option<DateTime<Utc>> {
     expires_at
         .and_then(|at| Utc.timestamp_opt(at, 0).single())
         .or_else(|| expires_in.map(|secs| now + Duration::seconds(secs)))
@@ -106,7 +121,11 @@ fn expiry(now: DateTime<Utc>, expires_at: Option<i64>, expires_in: Option<i64>) 
 
 /// Split a scope string on spaces or commas (Strava uses commas, the RFC spaces).
 pub fn split_scope(scope: &str) -> Vec<String> {
-    scope.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    scope
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]
@@ -133,14 +152,23 @@ mod tests {
     #[test]
     fn expiry_prefers_the_absolute_time() {
         let now = Utc.timestamp_opt(1_000, 0).unwrap();
-        assert_eq!(expiry(now, Some(5_000), Some(10)), Utc.timestamp_opt(5_000, 0).single());
-        assert_eq!(expiry(now, None, Some(10)), Utc.timestamp_opt(1_010, 0).single());
+        assert_eq!(
+            expiry(now, Some(5_000), Some(10)),
+            Utc.timestamp_opt(5_000, 0).single()
+        );
+        assert_eq!(
+            expiry(now, None, Some(10)),
+            Utc.timestamp_opt(1_010, 0).single()
+        );
         assert_eq!(expiry(now, None, None), None);
     }
 
     #[test]
     fn scopes_split_on_commas_and_spaces() {
-        assert_eq!(split_scope("read,activity:read_all"), ["read", "activity:read_all"]);
+        assert_eq!(
+            split_scope("read,activity:read_all"),
+            ["read", "activity:read_all"]
+        );
         assert_eq!(split_scope("a b"), ["a", "b"]);
     }
 }

@@ -6,81 +6,100 @@ use super::{Capabilities, ClientAuth, Delivery, RateLimitWindow, RefreshStyle};
 use crate::domain::ProviderKind;
 
 pub(super) fn described() -> Vec<(ProviderKind, Capabilities)> {
-    let window = |window, limit, shared_by| RateLimitWindow { window, limit, shared_by };
+    let window = |window, limit, shared_by| RateLimitWindow {
+        window,
+        limit,
+        shared_by,
+    };
     vec![
-        (ProviderKind::Garmin, Capabilities {
-            display_name: "Garmin",
-            client_auth: ClientAuth::SecretInBody,
-            pkce: true,
-            client_secret_required: true,
-            refresh: RefreshStyle::Rotating, // reported to rotate [3P]
-            delivery: Delivery::PushInbox,
-            history_window_days: Some(30), // backfill windows of ~30 days [3P]
-            overlap_days: 2,
-            scopes: vec![],
-            rate_limits: vec![window("1 min", 100, "app")], // [3P]
-            loopback_host: "127.0.0.1",
-            implemented: false,
-        }),
-        (ProviderKind::Polar, Capabilities {
-            display_name: "Polar",
-            client_auth: ClientAuth::Basic,
-            pkce: false,
-            client_secret_required: true,
-            refresh: RefreshStyle::None,
-            delivery: Delivery::Pull,
-            history_window_days: Some(30),
-            overlap_days: 30,
-            scopes: vec!["accesslink.read_all"],
-            rate_limits: vec![window("15 min", 500, "app"), window("24 h", 5000, "app")],
-            loopback_host: "127.0.0.1",
-            implemented: false,
-        }),
-        (ProviderKind::Coros, Capabilities {
-            display_name: "COROS",
-            client_auth: ClientAuth::SecretInBody,
-            pkce: false,
-            client_secret_required: true,
-            refresh: RefreshStyle::Rotating, // rotation [unverified]
-            delivery: Delivery::Pull,
-            history_window_days: Some(90),
-            overlap_days: 3,
-            scopes: vec![],
-            rate_limits: vec![window("1 min", 1000, "app")], // [3P]
-            loopback_host: "127.0.0.1",
-            implemented: false,
-        }),
-        (ProviderKind::Wahoo, Capabilities {
-            display_name: "Wahoo",
-            client_auth: ClientAuth::PublicPkce,
-            pkce: true,
-            client_secret_required: false,
-            refresh: RefreshStyle::Rotating,
-            delivery: Delivery::Pull,
-            history_window_days: None,
-            overlap_days: 0,
-            scopes: vec!["workouts_read", "user_read", "offline_data"],
-            rate_limits: vec![
-                window("5 min", 200, "app"),
-                window("1 h", 1000, "app"),
-                window("day", 5000, "app"),
-            ],
-            loopback_host: "127.0.0.1",
-            implemented: false,
-        }),
-        (ProviderKind::GoogleHealth, Capabilities {
-            display_name: "Fitbit (Google Health API)",
-            client_auth: ClientAuth::PublicPkce,
-            pkce: true,
-            client_secret_required: false,
-            refresh: RefreshStyle::Rotating,
-            delivery: Delivery::Pull,
-            history_window_days: None,
-            overlap_days: 3,
-            scopes: vec![],
-            rate_limits: vec![window("1 min", 300, "user")],
-            loopback_host: "127.0.0.1",
-            implemented: false,
-        }),
+        (
+            ProviderKind::Garmin,
+            Capabilities {
+                display_name: "Garmin",
+                client_auth: ClientAuth::SecretInBody,
+                pkce: true,
+                client_secret_required: true,
+                refresh: RefreshStyle::Rotating, // reported to rotate [3P]
+                delivery: Delivery::PushInbox,
+                history_window_days: Some(30), // backfill windows of ~30 days [3P]
+                overlap_days: 2,
+                scopes: vec![],
+                rate_limits: vec![window("1 min", 100, "app")], // [3P]
+                loopback_host: "127.0.0.1",
+                implemented: false,
+            },
+        ),
+        (
+            ProviderKind::Polar,
+            Capabilities {
+                display_name: "Polar",
+                client_auth: ClientAuth::Basic,
+                pkce: false,
+                client_secret_required: true,
+                refresh: RefreshStyle::None,
+                delivery: Delivery::Pull,
+                history_window_days: Some(30),
+                overlap_days: 30,
+                scopes: vec!["accesslink.read_all"],
+                rate_limits: vec![window("15 min", 500, "app"), window("24 h", 5000, "app")],
+                loopback_host: "127.0.0.1",
+                implemented: false,
+            },
+        ),
+        (
+            ProviderKind::Coros,
+            Capabilities {
+                display_name: "COROS",
+                client_auth: ClientAuth::SecretInBody,
+                pkce: false,
+                client_secret_required: true,
+                refresh: RefreshStyle::Rotating, // rotation [unverified]
+                delivery: Delivery::Pull,
+                history_window_days: Some(90),
+                overlap_days: 3,
+                scopes: vec![],
+                rate_limits: vec![window("1 min", 1000, "app")], // [3P]
+                loopback_host: "127.0.0.1",
+                implemented: false,
+            },
+        ),
+        (
+            ProviderKind::Wahoo,
+            Capabilities {
+                display_name: "Wahoo",
+                client_auth: ClientAuth::PublicPkce,
+                pkce: true,
+                client_secret_required: false,
+                refresh: RefreshStyle::Rotating,
+                delivery: Delivery::Pull,
+                history_window_days: None,
+                overlap_days: 0,
+                scopes: vec!["workouts_read", "user_read", "offline_data"],
+                rate_limits: vec![
+                    window("5 min", 200, "app"),
+                    window("1 h", 1000, "app"),
+                    window("day", 5000, "app"),
+                ],
+                loopback_host: "127.0.0.1",
+                implemented: false,
+            },
+        ),
+        (
+            ProviderKind::GoogleHealth,
+            Capabilities {
+                display_name: "Fitbit (Google Health API)",
+                client_auth: ClientAuth::PublicPkce,
+                pkce: true,
+                client_secret_required: false,
+                refresh: RefreshStyle::Rotating,
+                delivery: Delivery::Pull,
+                history_window_days: None,
+                overlap_days: 3,
+                scopes: vec![],
+                rate_limits: vec![window("1 min", 300, "user")],
+                loopback_host: "127.0.0.1",
+                implemented: false,
+            },
+        ),
     ]
 }

@@ -1,8 +1,8 @@
 //! `activities`: one row per provider activity, unique on (provider, provider_activity_id).
 
 use super::{from_ms, parse_enum, to_ms};
-use crate::domain::{Activity, NewActivity, ProviderKind};
 use crate::Result;
+use crate::domain::{Activity, NewActivity, ProviderKind};
 use chrono::{DateTime, Utc};
 use sqlx::{SqliteConnection, SqliteExecutor};
 
@@ -157,10 +157,12 @@ pub async fn list(
 
 /// How many activities are stored (optionally for one provider).
 pub async fn count(db: impl SqliteExecutor<'_>, provider: Option<ProviderKind>) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM activities WHERE (?1 IS NULL OR provider = ?1)")
-        .bind(provider.map(ProviderKind::as_str))
-        .fetch_one(db)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM activities WHERE (?1 IS NULL OR provider = ?1)")
+            .bind(provider.map(ProviderKind::as_str))
+            .fetch_one(db)
+            .await?,
+    )
 }
 
 /// The start of the newest activity stored for a provider (the incremental sync's high-water mark).
@@ -177,10 +179,29 @@ pub async fn latest_start(
 }
 
 /// Delete every activity of a provider; returns how many.
-pub async fn delete_for_provider(db: impl SqliteExecutor<'_>, provider: ProviderKind) -> Result<u64> {
+pub async fn delete_for_provider(
+    db: impl SqliteExecutor<'_>,
+    provider: ProviderKind,
+) -> Result<u64> {
     let done = sqlx::query("DELETE FROM activities WHERE provider = ?1")
         .bind(provider.as_str())
         .execute(db)
         .await?;
+    Ok(done.rows_affected())
+}
+
+/// Re-attach a provider's detached activities (kept at a disconnect) to its new connection.
+pub async fn adopt(
+    db: impl SqliteExecutor<'_>,
+    provider: ProviderKind,
+    connection_id: i64,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE activities SET connection_id = ?2 WHERE provider = ?1 AND connection_id IS NULL",
+    )
+    .bind(provider.as_str())
+    .bind(connection_id)
+    .execute(db)
+    .await?;
     Ok(done.rows_affected())
 }

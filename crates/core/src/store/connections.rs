@@ -1,8 +1,10 @@
 //! `provider_connections`: one row per (athlete, provider). Tokens are never here.
 
 use super::{from_ms, parse_enum, to_ms};
-use crate::domain::{Connection, ConnectionProfile, ConnectionState, ConnectionUpdate, ProviderKind};
 use crate::Result;
+use crate::domain::{
+    Connection, ConnectionProfile, ConnectionState, ConnectionUpdate, ProviderKind,
+};
 use chrono::{DateTime, Utc};
 use sqlx::SqliteExecutor;
 
@@ -36,7 +38,9 @@ impl Row {
             username: self.username,
             email: self.email,
             // The column is CHECKed with json_valid, so this parse cannot fail on our own writes.
-            provider_profile: self.provider_profile.and_then(|p| serde_json::from_str(&p).ok()),
+            provider_profile: self
+                .provider_profile
+                .and_then(|p| serde_json::from_str(&p).ok()),
             granted_scopes: split_scopes(&self.granted_scopes),
             token_expires_at: self.token_expires_at.map(from_ms),
             enabled: self.enabled != 0,
@@ -64,7 +68,11 @@ macro_rules! connection_columns {
 
 /// All connections of an athlete, in provider order.
 pub async fn list(db: impl SqliteExecutor<'_>, athlete_id: i64) -> Result<Vec<Connection>> {
-    let rows: Vec<Row> = sqlx::query_as(concat!("SELECT ", connection_columns!(), " FROM provider_connections WHERE athlete_id = ?1 ORDER BY provider"))
+    let rows: Vec<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        connection_columns!(),
+        " FROM provider_connections WHERE athlete_id = ?1 ORDER BY provider"
+    ))
     .bind(athlete_id)
     .fetch_all(db)
     .await?;
@@ -73,11 +81,14 @@ pub async fn list(db: impl SqliteExecutor<'_>, athlete_id: i64) -> Result<Vec<Co
 
 /// One connection by id.
 pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Connection>> {
-    let row: Option<Row> =
-        sqlx::query_as(concat!("SELECT ", connection_columns!(), " FROM provider_connections WHERE id = ?1"))
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        connection_columns!(),
+        " FROM provider_connections WHERE id = ?1"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
     row.map(Row::into_domain).transpose()
 }
 
@@ -87,7 +98,11 @@ pub async fn get_by_provider(
     athlete_id: i64,
     provider: ProviderKind,
 ) -> Result<Option<Connection>> {
-    let row: Option<Row> = sqlx::query_as(concat!("SELECT ", connection_columns!(), " FROM provider_connections WHERE athlete_id = ?1 AND provider = ?2"))
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        connection_columns!(),
+        " FROM provider_connections WHERE athlete_id = ?1 AND provider = ?2"
+    ))
     .bind(athlete_id)
     .bind(provider.as_str())
     .fetch_optional(db)
@@ -143,7 +158,8 @@ pub async fn update(
     change: &ConnectionUpdate,
     now: DateTime<Utc>,
 ) -> Result<Option<Connection>> {
-    let row: Option<Row> = sqlx::query_as(concat!("UPDATE provider_connections SET
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "UPDATE provider_connections SET
              state = COALESCE(?2, state),
              rate_limited_until = CASE WHEN ?3 THEN ?4 ELSE rate_limited_until END,
              granted_scopes = COALESCE(?5, granted_scopes),
@@ -151,7 +167,10 @@ pub async fn update(
              last_sync_error = CASE WHEN ?8 THEN ?9 ELSE last_sync_error END,
              updated_at = ?10
          WHERE id = ?1
-         RETURNING ", connection_columns!(), ""))
+         RETURNING ",
+        connection_columns!(),
+        ""
+    ))
     .bind(id)
     .bind(change.state.map(ConnectionState::as_str))
     .bind(change.rate_limited_until.is_some())
@@ -174,10 +193,14 @@ pub async fn set_enabled(
     enabled: bool,
     now: DateTime<Utc>,
 ) -> Result<Option<Connection>> {
-    let row: Option<Row> = sqlx::query_as(concat!("UPDATE provider_connections
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "UPDATE provider_connections
          SET enabled = ?2, state = CASE WHEN ?2 THEN 'active' ELSE 'disabled' END, updated_at = ?3
          WHERE id = ?1
-         RETURNING ", connection_columns!(), ""))
+         RETURNING ",
+        connection_columns!(),
+        ""
+    ))
     .bind(id)
     .bind(enabled)
     .bind(to_ms(now))
@@ -207,6 +230,9 @@ pub async fn record_sync(
 
 /// Delete a connection (its sync history and activities go with it, by cascade).
 pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> Result<bool> {
-    let done = sqlx::query("DELETE FROM provider_connections WHERE id = ?1").bind(id).execute(db).await?;
+    let done = sqlx::query("DELETE FROM provider_connections WHERE id = ?1")
+        .bind(id)
+        .execute(db)
+        .await?;
     Ok(done.rows_affected() > 0)
 }

@@ -48,8 +48,14 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         // SQLite has one writer; a few readers are plenty for a desktop app.
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        let store = Self { pool, path: path.to_owned() };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        let store = Self {
+            pool,
+            path: path.to_owned(),
+        };
         store.backup_if_migrating().await?;
         MIGRATOR.run(&store.pool).await?;
         Ok(store)
@@ -109,12 +115,16 @@ pub(crate) fn to_ms(at: DateTime<Utc>) -> i64 {
 
 /// Back from stored milliseconds.
 pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
 }
 
 /// Parse a stored enum, reporting a corrupt value as a database error.
 pub(crate) fn parse_enum<T: std::str::FromStr>(column: &str, value: &str) -> Result<T> {
     value.parse().map_err(|_| {
-        Error::Db(sqlx::Error::Decode(format!("bad value '{value}' in column {column}").into()))
+        Error::Db(sqlx::Error::Decode(
+            format!("bad value '{value}' in column {column}").into(),
+        ))
     })
 }

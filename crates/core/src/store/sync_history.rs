@@ -123,7 +123,9 @@ pub async fn record_page(
     .await?;
     if done.rows_affected() == 0 {
         // Another process declared this run dead; do not write into a finished row.
-        return Err(Error::Validation(format!("sync run {id} is no longer running")));
+        return Err(Error::Validation(format!(
+            "sync run {id} is no longer running"
+        )));
     }
     Ok(())
 }
@@ -139,10 +141,14 @@ pub async fn complete(
     now: DateTime<Utc>,
 ) -> Result<Option<SyncRun>> {
     debug_assert!(status.is_terminal(), "complete() needs a terminal status");
-    let row: Option<Row> = sqlx::query_as(concat!("UPDATE sync_history SET status = ?2, completed_at = ?3, api_calls = ?4,
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "UPDATE sync_history SET status = ?2, completed_at = ?3, api_calls = ?4,
              rate_limit_remaining = COALESCE(?5, rate_limit_remaining), error_message = ?6
          WHERE id = ?1 AND status = 'running'
-         RETURNING ", run_columns!(), ""))
+         RETURNING ",
+        run_columns!(),
+        ""
+    ))
     .bind(id)
     .bind(status.as_str())
     .bind(to_ms(now))
@@ -183,8 +189,12 @@ pub async fn history(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<SyncRun>> {
-    let rows: Vec<Row> = sqlx::query_as(concat!("SELECT ", run_columns!(), " FROM sync_history WHERE connection_id = ?1
-         ORDER BY started_at DESC, id DESC LIMIT ?2 OFFSET ?3"))
+    let rows: Vec<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        run_columns!(),
+        " FROM sync_history WHERE connection_id = ?1
+         ORDER BY started_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+    ))
     .bind(connection_id)
     .bind(limit)
     .bind(offset)
@@ -200,16 +210,22 @@ pub async fn latest(db: impl SqliteExecutor<'_>, connection_id: i64) -> Result<O
 
 /// One run by id.
 pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<SyncRun>> {
-    let row: Option<Row> =
-        sqlx::query_as(concat!("SELECT ", run_columns!(), " FROM sync_history WHERE id = ?1"))
-            .bind(id)
-            .fetch_optional(db)
-            .await?;
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        run_columns!(),
+        " FROM sync_history WHERE id = ?1"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
     row.map(Row::into_domain).transpose()
 }
 
 /// The cursor to resume from: the latest run's, if that run stopped before finishing.
-pub async fn resume_cursor(db: impl SqliteExecutor<'_>, connection_id: i64) -> Result<Option<String>> {
+pub async fn resume_cursor(
+    db: impl SqliteExecutor<'_>,
+    connection_id: i64,
+) -> Result<Option<String>> {
     let cursor: Option<Option<String>> = sqlx::query_scalar(
         "SELECT cursor FROM sync_history WHERE connection_id = ?1 AND status != 'running'
          ORDER BY started_at DESC, id DESC LIMIT 1",
@@ -227,17 +243,22 @@ pub async fn record_failure(
     provider_activity_id: Option<&str>,
     reason: &str,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO sync_failures (sync_id, provider_activity_id, reason) VALUES (?1, ?2, ?3)")
-        .bind(sync_id)
-        .bind(provider_activity_id)
-        .bind(reason)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sync_failures (sync_id, provider_activity_id, reason) VALUES (?1, ?2, ?3)",
+    )
+    .bind(sync_id)
+    .bind(provider_activity_id)
+    .bind(reason)
+    .execute(db)
+    .await?;
     Ok(())
 }
 
 /// The reasons recorded for a run's failed records.
-pub async fn failures(db: impl SqliteExecutor<'_>, sync_id: i64) -> Result<Vec<(Option<String>, String)>> {
+pub async fn failures(
+    db: impl SqliteExecutor<'_>,
+    sync_id: i64,
+) -> Result<Vec<(Option<String>, String)>> {
     Ok(sqlx::query_as(
         "SELECT provider_activity_id, reason FROM sync_failures WHERE sync_id = ?1 ORDER BY id",
     )

@@ -9,15 +9,27 @@ use serde_json::Value;
 /// Map one list item; the raw record is kept whole.
 pub(super) fn activity(raw: Value) -> Result<NewActivity, Unmappable> {
     let id_hint = raw.get("id").map(|id| id.to_string());
-    let fail = |reason: String| Unmappable { provider_activity_id: id_hint.clone(), reason };
-    let wire: wire::Activity =
-        serde_json::from_value(raw.clone()).map_err(|e| fail(format!("unexpected field type: {e}")))?;
-    let id = wire.id.ok_or_else(|| fail("the activity has no id".to_owned()))?;
-    let start = wire.start_date.as_deref().ok_or_else(|| fail("the activity has no start_date".to_owned()))?;
+    let fail = |reason: String| Unmappable {
+        provider_activity_id: id_hint.clone(),
+        reason,
+    };
+    let wire: wire::Activity = serde_json::from_value(raw.clone())
+        .map_err(|e| fail(format!("unexpected field type: {e}")))?;
+    let id = wire
+        .id
+        .ok_or_else(|| fail("the activity has no id".to_owned()))?;
+    let start = wire
+        .start_date
+        .as_deref()
+        .ok_or_else(|| fail("the activity has no start_date".to_owned()))?;
     let start_utc = DateTime::parse_from_rfc3339(start)
         .map_err(|e| fail(format!("start_date '{start}' is not RFC 3339: {e}")))?
         .with_timezone(&Utc);
-    let sport_name = wire.sport_type.as_deref().or(wire.legacy_type.as_deref()).unwrap_or("");
+    let sport_name = wire
+        .sport_type
+        .as_deref()
+        .or(wire.legacy_type.as_deref())
+        .unwrap_or("");
     Ok(NewActivity {
         provider_activity_id: id.to_string(),
         sport: sport(sport_name),
@@ -45,9 +57,8 @@ pub(super) fn sport(name: &str) -> Sport {
     match name {
         "Run" | "VirtualRun" => Sport::Run,
         "TrailRun" => Sport::TrailRun,
-        "Ride" | "MountainBikeRide" | "GravelRide" | "EBikeRide" | "EMountainBikeRide" | "Velomobile" => {
-            Sport::Ride
-        }
+        "Ride" | "MountainBikeRide" | "GravelRide" | "EBikeRide" | "EMountainBikeRide"
+        | "Velomobile" => Sport::Ride,
         "VirtualRide" => Sport::VirtualRide,
         "Swim" => Sport::Swim,
         "Walk" => Sport::Walk,
@@ -61,8 +72,8 @@ pub(super) fn sport(name: &str) -> Sport {
 
 /// The athlete profile → connection columns.
 pub(super) fn profile(raw: Value) -> Result<ConnectionProfile, String> {
-    let athlete: wire::Athlete =
-        serde_json::from_value(raw.clone()).map_err(|e| format!("unexpected athlete profile: {e}"))?;
+    let athlete: wire::Athlete = serde_json::from_value(raw.clone())
+        .map_err(|e| format!("unexpected athlete profile: {e}"))?;
     let full_name = [athlete.firstname.as_deref(), athlete.lastname.as_deref()]
         .into_iter()
         .flatten()
@@ -70,7 +81,10 @@ pub(super) fn profile(raw: Value) -> Result<ConnectionProfile, String> {
         .join(" ");
     Ok(ConnectionProfile {
         provider_user_id: Some(athlete.id.to_string()),
-        username: athlete.username.filter(|u| !u.is_empty()).or(Some(full_name).filter(|n| !n.is_empty())),
+        username: athlete
+            .username
+            .filter(|u| !u.is_empty())
+            .or(Some(full_name).filter(|n| !n.is_empty())),
         email: None, // Strava removed the email from every scope in 2019.
         provider_profile: Some(raw),
     })
@@ -94,15 +108,28 @@ mod tests {
     #[test]
     fn maps_a_summary_activity() {
         let a = activity(run()).unwrap();
-        assert_eq!(a.provider_activity_id, "12345678901", "int64 ids survive as text");
-        assert_eq!(a.sport, Sport::TrailRun, "sport_type wins over the legacy type");
+        assert_eq!(
+            a.provider_activity_id, "12345678901",
+            "int64 ids survive as text"
+        );
+        assert_eq!(
+            a.sport,
+            Sport::TrailRun,
+            "sport_type wins over the legacy type"
+        );
         assert_eq!(a.start_utc.to_rfc3339(), "2026-05-01T06:30:00+00:00");
         assert_eq!(a.utc_offset_seconds, Some(7200));
-        assert_eq!((a.elapsed_seconds, a.moving_seconds), (Some(3700), Some(3600)));
+        assert_eq!(
+            (a.elapsed_seconds, a.moving_seconds),
+            (Some(3700), Some(3600))
+        );
         assert_eq!(a.distance_m, Some(10012.5));
         assert_eq!(a.max_heart_rate, Some(175.0));
         assert_eq!(a.calories, None, "list items carry no calories");
-        assert_eq!(a.raw["start_date_local"], "2026-05-01T08:30:00Z", "raw JSON kept whole");
+        assert_eq!(
+            a.raw["start_date_local"], "2026-05-01T08:30:00Z",
+            "raw JSON kept whole"
+        );
     }
 
     #[test]
@@ -126,11 +153,20 @@ mod tests {
     fn garbage_records_are_reported_with_a_reason() {
         let no_start = activity(json!({"id": 7, "name": "x"})).unwrap_err();
         assert_eq!(no_start.provider_activity_id.as_deref(), Some("7"));
-        assert!(no_start.reason.contains("start_date"), "{}", no_start.reason);
+        assert!(
+            no_start.reason.contains("start_date"),
+            "{}",
+            no_start.reason
+        );
 
-        let bad_type = activity(json!({"id": 8, "distance": "far", "start_date": "2026-01-01T00:00:00Z"}))
-            .unwrap_err();
-        assert!(bad_type.reason.contains("unexpected field type"), "{}", bad_type.reason);
+        let bad_type =
+            activity(json!({"id": 8, "distance": "far", "start_date": "2026-01-01T00:00:00Z"}))
+                .unwrap_err();
+        assert!(
+            bad_type.reason.contains("unexpected field type"),
+            "{}",
+            bad_type.reason
+        );
 
         let bad_date = activity(json!({"id": 9, "start_date": "yesterday"})).unwrap_err();
         assert!(bad_date.reason.contains("RFC 3339"), "{}", bad_date.reason);
@@ -138,7 +174,8 @@ mod tests {
 
     #[test]
     fn profile_prefers_username_then_full_name() {
-        let p = profile(json!({"id": 99, "username": "", "firstname": "Ada", "lastname": "L"})).unwrap();
+        let p = profile(json!({"id": 99, "username": "", "firstname": "Ada", "lastname": "L"}))
+            .unwrap();
         assert_eq!(p.provider_user_id.as_deref(), Some("99"));
         assert_eq!(p.username.as_deref(), Some("Ada L"));
         assert!(profile(json!({"name": "no id"})).is_err());

@@ -52,8 +52,14 @@ impl Strava {
     pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
         Ok(Self {
             http,
-            auth_url: endpoint(settings.auth_url.as_ref(), "https://www.strava.com/oauth/authorize")?,
-            token_url: endpoint(settings.token_url.as_ref(), "https://www.strava.com/oauth/token")?,
+            auth_url: endpoint(
+                settings.auth_url.as_ref(),
+                "https://www.strava.com/oauth/authorize",
+            )?,
+            token_url: endpoint(
+                settings.token_url.as_ref(),
+                "https://www.strava.com/oauth/token",
+            )?,
             api_url: endpoint(settings.api_url.as_ref(), "https://www.strava.com/api/v3")?,
         })
     }
@@ -78,7 +84,10 @@ impl Strava {
         let body = String::from_utf8_lossy(&response.body);
         // A 401 that names a permission is a scope the athlete unticked, not a dead token.
         if response.status == StatusCode::UNAUTHORIZED && body.contains("_permission") {
-            return Error::ScopeMissing { provider: KIND, missing: ACTIVITY_SCOPES[0].to_owned() };
+            return Error::ScopeMissing {
+                provider: KIND,
+                missing: ACTIVITY_SCOPES[0].to_owned(),
+            };
         }
         let now = call.clock.now();
         let reset = rate_budget(&response.headers, now)
@@ -98,7 +107,11 @@ impl Provider for Strava {
         capabilities()
     }
 
-    fn authorize_url(&self, creds: &ClientCredentials, params: &AuthorizeParams<'_>) -> Result<Url> {
+    fn authorize_url(
+        &self,
+        creds: &ClientCredentials,
+        params: &AuthorizeParams<'_>,
+    ) -> Result<Url> {
         let mut url = self.auth_url.clone();
         url.query_pairs_mut()
             .append_pair("client_id", &creds.client_id)
@@ -111,7 +124,10 @@ impl Provider for Strava {
     }
 
     fn missing_scopes(&self, granted: &[String]) -> Vec<String> {
-        if granted.iter().any(|g| ACTIVITY_SCOPES.contains(&g.as_str())) {
+        if granted
+            .iter()
+            .any(|g| ACTIVITY_SCOPES.contains(&g.as_str()))
+        {
             Vec::new()
         } else {
             vec![ACTIVITY_SCOPES[0].to_owned()]
@@ -127,7 +143,15 @@ impl Provider for Strava {
         _pkce_verifier: Option<&Sensitive<String>>,
     ) -> Result<TokenGrant> {
         let form = [("grant_type", "authorization_code"), ("code", code)];
-        token_request(&self.http, call, &self.token_url, creds, ClientAuth::SecretInBody, &form).await
+        token_request(
+            &self.http,
+            call,
+            &self.token_url,
+            creds,
+            ClientAuth::SecretInBody,
+            &form,
+        )
+        .await
     }
 
     async fn refresh(
@@ -136,8 +160,19 @@ impl Provider for Strava {
         creds: &ClientCredentials,
         refresh_token: &Sensitive<String>,
     ) -> Result<TokenGrant> {
-        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose().as_str())];
-        token_request(&self.http, call, &self.token_url, creds, ClientAuth::SecretInBody, &form).await
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose().as_str()),
+        ];
+        token_request(
+            &self.http,
+            call,
+            &self.token_url,
+            creds,
+            ClientAuth::SecretInBody,
+            &form,
+        )
+        .await
     }
 
     async fn fetch_profile(&self, call: &Call<'_>) -> Result<ConnectionProfile> {
@@ -146,8 +181,11 @@ impl Provider for Strava {
         if !response.status.is_success() {
             return Err(self.fail(call, &response));
         }
-        map::profile(response.json(KIND)?)
-            .map_err(|message| Error::Provider { provider: KIND, status: None, message })
+        map::profile(response.json(KIND)?).map_err(|message| Error::Provider {
+            provider: KIND,
+            status: None,
+            message,
+        })
     }
 
     async fn revoke(&self, call: &Call<'_>, _creds: &ClientCredentials) -> Result<()> {
@@ -155,7 +193,13 @@ impl Provider for Strava {
         let token = call.token.map(|t| t.expose().clone()).unwrap_or_default();
         let response = self
             .http
-            .send(&Call { token: None, ..*call }, |c| c.post(url.clone()).form(&[("access_token", &token)]))
+            .send(
+                &Call {
+                    token: None,
+                    ..*call
+                },
+                |c| c.post(url.clone()).form(&[("access_token", &token)]),
+            )
             .await?;
         // 401: the token is already dead, which is what revoking wants.
         if response.status.is_success() || response.status == StatusCode::UNAUTHORIZED {
@@ -165,19 +209,28 @@ impl Provider for Strava {
         }
     }
 
-    async fn list_activities(&self, call: &Call<'_>, request: &ListRequest) -> Result<ActivityPage> {
+    async fn list_activities(
+        &self,
+        call: &Call<'_>,
+        request: &ListRequest,
+    ) -> Result<ActivityPage> {
         let cursor = match &request.cursor {
             Some(text) => serde_json::from_str(text).map_err(|e| {
                 Error::Validation(format!("unreadable Strava resume cursor ({e}): {text}"))
             })?,
-            None => Cursor { before: None, after: request.since.map(|s| s.timestamp()) },
+            None => Cursor {
+                before: None,
+                after: request.since.map(|s| s.timestamp()),
+            },
         };
         let mut url = self.api("athlete/activities");
         {
             let mut query = url.query_pairs_mut();
             query.append_pair("per_page", &PER_PAGE.to_string());
             // Always bound `before` so pages come newest first; `after` alone may flip the order.
-            let before = cursor.before.unwrap_or_else(|| call.clock.now().timestamp() + 86_400);
+            let before = cursor
+                .before
+                .unwrap_or_else(|| call.clock.now().timestamp() + 86_400);
             query.append_pair("before", &before.to_string());
             if let Some(after) = cursor.after {
                 query.append_pair("after", &after.to_string());
@@ -190,12 +243,19 @@ impl Provider for Strava {
         let records: Vec<Value> = response.json(KIND)?;
         let full_page = records.len() >= PER_PAGE;
         let items: Vec<_> = records.into_iter().map(map::activity).collect();
-        let oldest = items.iter().filter_map(|i| i.as_ref().ok()).map(|a| a.start_utc.timestamp()).min();
+        let oldest = items
+            .iter()
+            .filter_map(|i| i.as_ref().ok())
+            .map(|a| a.start_utc.timestamp())
+            .min();
         let next_cursor = match (full_page, oldest) {
-            (true, Some(oldest)) => {
-                Some(serde_json::to_string(&Cursor { before: Some(oldest), after: cursor.after })
-                    .map_err(|e| Error::Validation(e.to_string()))?)
-            }
+            (true, Some(oldest)) => Some(
+                serde_json::to_string(&Cursor {
+                    before: Some(oldest),
+                    after: cursor.after,
+                })
+                .map_err(|e| Error::Validation(e.to_string()))?,
+            ),
             // A full page with no readable start cannot move the cursor: stop rather than loop.
             _ => None,
         };
@@ -216,10 +276,26 @@ pub fn capabilities() -> Capabilities {
         overlap_days: 7,
         scopes: vec!["read", "activity:read_all", "profile:read_all"],
         rate_limits: vec![
-            RateLimitWindow { window: "15 min", limit: 200, shared_by: "app" },
-            RateLimitWindow { window: "day", limit: 2000, shared_by: "app" },
-            RateLimitWindow { window: "15 min (read)", limit: 100, shared_by: "app" },
-            RateLimitWindow { window: "day (read)", limit: 1000, shared_by: "app" },
+            RateLimitWindow {
+                window: "15 min",
+                limit: 200,
+                shared_by: "app",
+            },
+            RateLimitWindow {
+                window: "day",
+                limit: 2000,
+                shared_by: "app",
+            },
+            RateLimitWindow {
+                window: "15 min (read)",
+                limit: 100,
+                shared_by: "app",
+            },
+            RateLimitWindow {
+                window: "day (read)",
+                limit: 1000,
+                shared_by: "app",
+            },
         ],
         // Strava matches the registered callback domain only; `localhost` is the usual one.
         loopback_host: "localhost",
@@ -240,13 +316,20 @@ pub fn rate_budget(headers: &HeaderMap, now: DateTime<Utc>) -> Option<RateBudget
         ("x-ratelimit-limit", "x-ratelimit-usage"),
         ("x-readratelimit-limit", "x-readratelimit-usage"),
     ] {
-        let (Some((short_limit, day_limit)), Some((short_used, day_used))) = (pair(limit), pair(usage))
+        let (Some((short_limit, day_limit)), Some((short_used, day_used))) =
+            (pair(limit), pair(usage))
         else {
             continue;
         };
         for budget in [
-            RateBudget { remaining: short_limit - short_used, resets_at: next_quarter_hour(now) },
-            RateBudget { remaining: day_limit - day_used, resets_at: next_midnight(now) },
+            RateBudget {
+                remaining: short_limit - short_used,
+                resets_at: next_quarter_hour(now),
+            },
+            RateBudget {
+                remaining: day_limit - day_used,
+                resets_at: next_midnight(now),
+            },
         ] {
             let tighter = tightest.is_none_or(|t| {
                 (budget.remaining, std::cmp::Reverse(budget.resets_at))
@@ -258,12 +341,16 @@ pub fn rate_budget(headers: &HeaderMap, now: DateTime<Utc>) -> Option<RateBudget
             }
         }
     }
-    tightest.map(|b| RateBudget { remaining: b.remaining.max(0), ..b })
+    tightest.map(|b| RateBudget {
+        remaining: b.remaining.max(0),
+        ..b
+    })
 }
 
 fn next_quarter_hour(now: DateTime<Utc>) -> DateTime<Utc> {
     let quarter = Duration::minutes(15);
-    now.duration_trunc(quarter).map_or(now + quarter, |start| start + quarter)
+    now.duration_trunc(quarter)
+        .map_or(now + quarter, |start| start + quarter)
 }
 
 fn next_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
@@ -297,7 +384,10 @@ mod tests {
     fn windows_reset_on_quarter_hours_and_midnight() {
         assert_eq!(next_quarter_hour(at(10, 7, 30)), at(10, 15, 0));
         assert_eq!(next_quarter_hour(at(10, 45, 0)), at(11, 0, 0));
-        assert_eq!(next_midnight(at(23, 59, 59)), Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap());
+        assert_eq!(
+            next_midnight(at(23, 59, 59)),
+            Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap()
+        );
     }
 
     #[test]
@@ -309,21 +399,36 @@ mod tests {
             ("x-readratelimit-usage", "97,120"),
         ]);
         let budget = rate_budget(&h, at(10, 7, 0)).unwrap();
-        assert_eq!(budget, RateBudget { remaining: 3, resets_at: at(10, 15, 0) });
+        assert_eq!(
+            budget,
+            RateBudget {
+                remaining: 3,
+                resets_at: at(10, 15, 0)
+            }
+        );
     }
 
     #[test]
     fn a_spent_daily_budget_waits_for_midnight() {
-        let h = headers(&[("x-ratelimit-limit", "200,2000"), ("x-ratelimit-usage", "200,2000")]);
+        let h = headers(&[
+            ("x-ratelimit-limit", "200,2000"),
+            ("x-ratelimit-usage", "200,2000"),
+        ]);
         let budget = rate_budget(&h, at(10, 7, 0)).unwrap();
         assert_eq!(budget.remaining, 0);
-        assert_eq!(budget.resets_at, Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap());
+        assert_eq!(
+            budget.resets_at,
+            Utc.with_ymd_and_hms(2026, 11, 26, 0, 0, 0).unwrap()
+        );
     }
 
     #[test]
     fn missing_or_garbled_headers_give_no_budget() {
         assert_eq!(rate_budget(&HeaderMap::new(), at(1, 0, 0)), None);
-        let h = headers(&[("x-ratelimit-limit", "lots"), ("x-ratelimit-usage", "10,100")]);
+        let h = headers(&[
+            ("x-ratelimit-limit", "lots"),
+            ("x-ratelimit-usage", "10,100"),
+        ]);
         assert_eq!(rate_budget(&h, at(1, 0, 0)), None);
     }
 
@@ -333,9 +438,20 @@ mod tests {
             token_url: Some(Url::parse("http://127.0.0.1:9/strava/oauth/token").unwrap()),
             ..ProviderSettings::default()
         };
-        let http = Http::new(reqwest::Client::new(), KIND, Default::default(), rate_budget);
+        let http = Http::new(
+            reqwest::Client::new(),
+            KIND,
+            Default::default(),
+            rate_budget,
+        );
         let strava = Strava::new(&settings, http).unwrap();
-        assert_eq!(strava.deauthorize_url().as_str(), "http://127.0.0.1:9/strava/oauth/deauthorize");
-        assert_eq!(strava.api("athlete").as_str(), "https://www.strava.com/api/v3/athlete");
+        assert_eq!(
+            strava.deauthorize_url().as_str(),
+            "http://127.0.0.1:9/strava/oauth/deauthorize"
+        );
+        assert_eq!(
+            strava.api("athlete").as_str(),
+            "https://www.strava.com/api/v3/athlete"
+        );
     }
 }

@@ -1,0 +1,187 @@
+//! The `tributary` binary end to end on the sandbox: the acceptance flow of the walking skeleton
+//! (connect → approve → sync → history), across separate processes like a person would run them.
+
+// Test helpers panic by design: a failed set-up step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tributary");
+
+fn tributary(data: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--sandbox"])
+        .args(args)
+        .env("TRIBUTARY_DATA_DIR", data)
+        .env_remove("TRIBUTARY_LOG");
+    cmd
+}
+
+fn run(data: &std::path::Path, args: &[&str]) -> Output {
+    tributary(data, args).output().unwrap()
+}
+
+fn json(data: &std::path::Path, args: &[&str]) -> Value {
+    let out = run(data, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Play the athlete: follow the authorize page's link, deliver the redirect to the loopback.
+fn approve(authorize_url: &str) -> String {
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = client.get(authorize_url).send().unwrap().text().unwrap();
+    let marker = "id=\"approve\" href=\"";
+    let href = page[page.find(marker).unwrap() + marker.len()..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let base = authorize_url.split("/authorize").next().unwrap();
+    let redirect = client.get(format!("{base}/{href}")).send().unwrap();
+    let location = redirect.headers()["location"].to_str().unwrap().to_owned();
+    client.get(location).send().unwrap().text().unwrap()
+}
+
+#[test]
+#[ignore = "uses the real keyring; .ci/run runs it inside dbus-run-session with gnome-keyring"]
+fn connect_sync_history_across_invocations() {
+    let data = tempfile::tempdir().unwrap();
+    let mut connect = tributary(data.path(), &["connect", "strava", "--no-browser"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    let mut stdout = BufReader::new(connect.stdout.take().unwrap());
+    stdout.read_line(&mut url).unwrap();
+    assert!(
+        url.contains("/strava/oauth/authorize?"),
+        "the authorize URL on stdout: {url}"
+    );
+    let page = approve(url.trim());
+    assert!(page.contains("connected to strava"), "{page}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(connect.wait().unwrap().success());
+    assert!(rest.contains("strava: active"), "{rest}");
+
+    // A new process, a new sandbox port: tokens and data persisted.
+    let runs = json(data.path(), &["sync", "strava", "--json"]);
+    let first = &runs[0];
+    assert_eq!(first["status"], "success");
+    assert_eq!(
+        first["counters"]["created"], 250,
+        "the sandbox's activity count"
+    );
+    let history = json(data.path(), &["history", "strava", "--json"]);
+    assert_eq!(history.as_array().unwrap().len(), 1);
+    assert_eq!(history[0]["counters"]["created"], 250);
+
+    let again = json(data.path(), &["sync", "strava", "--json"]);
+    assert_eq!(again[0]["counters"]["created"], 0);
+    assert_eq!(
+        again[0]["counters"]["skipped"],
+        again[0]["counters"]["fetched"]
+    );
+    let full = json(data.path(), &["sync", "strava", "--full", "--json"]);
+    assert_eq!(
+        (
+            full[0]["counters"]["created"].clone(),
+            full[0]["counters"]["skipped"].clone()
+        ),
+        (0.into(), 250.into())
+    );
+
+    let status = json(data.path(), &["status", "strava", "--json"]);
+    assert_eq!(status["connection"]["state"], "active");
+    assert_eq!(
+        json(data.path(), &["activities", "--limit", "5", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        json(data.path(), &["summary", "--json"])["total_activities"],
+        250
+    );
+    assert_eq!(
+        json(data.path(), &["toggle", "strava", "--json"])["enabled"],
+        false
+    );
+    let refused = run(data.path(), &["sync", "strava"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).starts_with("error[validation]"));
+    assert_eq!(
+        json(data.path(), &["toggle", "strava", "--json"])["enabled"],
+        true
+    );
+    let gone = json(data.path(), &["disconnect", "strava", "--json"]);
+    assert_eq!(gone["revoked_at_provider"], true);
+    assert_eq!(
+        json(data.path(), &["connections", "--json"]),
+        Value::Array(vec![])
+    );
+}
+
+#[test]
+fn without_a_keyring_connect_fails_fast_with_advice_and_writes_nothing() {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = tributary(data.path(), &["connect", "strava", "--no-browser"])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "connect must not wait for a browser"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("error[secret_store]") && stderr.contains("gnome-keyring"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no authorize URL was handed out");
+    let connections = tributary(data.path(), &["connections", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&connections.stdout).unwrap(),
+        Value::Array(vec![])
+    );
+}
+
+#[test]
+fn bad_input_is_refused_with_a_code_and_a_non_zero_exit() {
+    let data = tempfile::tempdir().unwrap();
+    let unknown = run(data.path(), &["sync", "myspace"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown provider 'myspace'"));
+    let not_connected = run(data.path(), &["history", "strava"]);
+    assert!(String::from_utf8_lossy(&not_connected.stderr).starts_with("error[not_found]"));
+    let providers = json(data.path(), &["providers", "--json"]);
+    assert_eq!(providers.as_array().unwrap().len(), 6);
+    assert_eq!(providers[0]["provider"], "strava");
+}

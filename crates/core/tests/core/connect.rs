@@ -1,0 +1,335 @@
+//! Connecting: state/redirect checks, scope checks, keyring-first writes, loopback, disconnect.
+
+use crate::harness::{Harness, STRAVA, config};
+use chrono::Duration;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tributary_core::auth::RedirectTarget;
+use tributary_core::clock::ManualClock;
+use tributary_core::domain::ConnectionState;
+use tributary_core::events::NoopSink;
+use tributary_core::secrets::{MemoryStore, UnavailableStore};
+use tributary_core::{Core, Deps, ErrorCode};
+
+#[tokio::test]
+async fn connect_stores_tokens_in_the_vault_and_the_profile_in_the_database() {
+    let h = Harness::new(5).await;
+    let connection = h.connect().await;
+    assert_eq!(connection.state, ConnectionState::Active);
+    assert_eq!(connection.provider_user_id.as_deref(), Some("31415926"));
+    assert_eq!(connection.username.as_deref(), Some("sandbox_athlete"));
+    assert!(
+        connection
+            .granted_scopes
+            .contains(&"activity:read_all".to_owned())
+    );
+    assert!(
+        connection.token_expires_at.is_some(),
+        "the expiry is kept, the token is not"
+    );
+    assert_eq!(h.secrets.keys(), ["athlete-1/strava/tokens"]);
+    assert!(connection.provider_profile.unwrap()["firstname"] == "Sandy");
+}
+
+#[tokio::test]
+async fn a_replayed_redirect_is_rejected_and_changes_nothing() {
+    let h = Harness::new(5).await;
+    let request = h
+        .core
+        .begin_connect(STRAVA, RedirectTarget::DeepLink)
+        .await
+        .unwrap();
+    let redirect = h.approve(&request.authorize_url, "approve").await;
+    let first = h.core.complete_redirect(&redirect).await.unwrap();
+    let before = h.core.get_connection(first.id).await.unwrap();
+    let replay = h.core.complete_redirect(&redirect).await.unwrap_err();
+    assert_eq!(replay.code(), ErrorCode::InvalidRedirect, "{replay}");
+    assert_eq!(
+        h.core.get_connection(first.id).await.unwrap(),
+        before,
+        "nothing changed"
+    );
+}
+
+#[tokio::test]
+async fn unknown_forged_and_mismatched_redirects_are_rejected() {
+    let h = Harness::new(5).await;
+    let request = h
+        .core
+        .begin_connect(STRAVA, RedirectTarget::DeepLink)
+        .await
+        .unwrap();
+    let redirect = h.approve(&request.authorize_url, "approve").await;
+    let state = url::Url::parse(&redirect)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+
+    let forged = "tributary://oauth/strava/callback?state=made-up&code=x";
+    assert_eq!(
+        h.core.complete_redirect(forged).await.unwrap_err().code(),
+        ErrorCode::InvalidRedirect
+    );
+    // The right state on another provider's path: refused, and the state is spent.
+    let wrong_provider = format!("tributary://oauth/wahoo/callback?state={state}&code=x");
+    assert_eq!(
+        h.core
+            .complete_redirect(&wrong_provider)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidRedirect
+    );
+    assert_eq!(
+        h.core
+            .complete_redirect(&redirect)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::InvalidRedirect,
+        "a state is single use even when its first use was refused"
+    );
+    assert!(h.core.list_connections().await.unwrap().is_empty());
+    assert!(h.secrets.keys().is_empty(), "no token was stored");
+}
+
+#[tokio::test]
+async fn an_expired_request_is_rejected() {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let h = Harness::with(5, clock.clone(), Arc::new(MemoryStore::default())).await;
+    let request = h
+        .core
+        .begin_connect(STRAVA, RedirectTarget::DeepLink)
+        .await
+        .unwrap();
+    let redirect = h.approve(&request.authorize_url, "approve").await;
+    clock.advance(Duration::minutes(11));
+    let err = h.core.complete_redirect(&redirect).await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidRedirect);
+    assert!(err.to_string().contains("expired"), "{err}");
+}
+
+#[tokio::test]
+async fn declining_at_the_provider_changes_nothing() {
+    let h = Harness::new(5).await;
+    let request = h
+        .core
+        .begin_connect(STRAVA, RedirectTarget::DeepLink)
+        .await
+        .unwrap();
+    let redirect = h.approve(&request.authorize_url, "deny").await;
+    let err = h.core.complete_redirect(&redirect).await.unwrap_err();
+    assert!(err.to_string().contains("declined"), "{err}");
+    assert!(h.core.list_connections().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_unticked_activity_scope_is_shown_as_scope_missing() {
+    let h = Harness::new(5).await;
+    let request = h
+        .core
+        .begin_connect(STRAVA, RedirectTarget::DeepLink)
+        .await
+        .unwrap();
+    let redirect = h
+        .approve(&request.authorize_url, "approve-without-activities")
+        .await;
+    let connection = h.core.complete_redirect(&redirect).await.unwrap();
+    assert_eq!(connection.state, ConnectionState::ScopeMissing);
+    assert!(
+        connection
+            .last_sync_error
+            .unwrap()
+            .contains("activity:read_all")
+    );
+}
+
+#[tokio::test]
+async fn a_missing_keyring_fails_before_the_browser_opens_and_writes_nothing() {
+    let h = Harness::new(5).await;
+    let deps = Deps {
+        secrets: Arc::new(UnavailableStore),
+        clock: Arc::new(tributary_core::clock::SystemClock),
+        events: Arc::new(NoopSink),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let core = Core::open(config(dir.path(), &h.sandbox), deps)
+        .await
+        .unwrap();
+    let err = core
+        .begin_connect(STRAVA, RedirectTarget::DeepLink)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::SecretStore);
+    assert!(
+        err.to_string().contains("gnome-keyring"),
+        "says what to install: {err}"
+    );
+    assert!(core.list_connections().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn loopback_connect_receives_the_redirect_once_then_closes() {
+    let h = Harness::new(5).await;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let core = h.core.clone();
+    let task = tokio::spawn(async move {
+        core.connect_loopback(
+            STRAVA,
+            |r| {
+                let _ = tx.send(r.clone());
+            },
+            CancellationToken::new(),
+        )
+        .await
+    });
+    let request = rx.await.unwrap();
+    assert!(
+        request.redirect_uri.starts_with("http://localhost:"),
+        "Strava matches the localhost domain"
+    );
+    let redirect = h.approve(&request.authorize_url, "approve").await;
+    let page = h
+        .http
+        .get(&redirect)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("connected to strava"),
+        "the browser is told: {page}"
+    );
+    let connection = task.await.unwrap().unwrap();
+    assert_eq!(connection.state, ConnectionState::Active);
+    assert!(
+        h.http.get(&redirect).send().await.is_err(),
+        "the listener is closed after one flow"
+    );
+}
+
+#[tokio::test]
+async fn cancelling_a_loopback_connect_forgets_the_request() {
+    let h = Harness::new(5).await;
+    let cancel = CancellationToken::new();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let core = h.core.clone();
+    let stop = cancel.clone();
+    let task = tokio::spawn(async move {
+        core.connect_loopback(
+            STRAVA,
+            |r| {
+                let _ = tx.send(r.clone());
+            },
+            stop,
+        )
+        .await
+    });
+    let request = rx.await.unwrap();
+    let redirect = h.approve(&request.authorize_url, "approve").await;
+    cancel.cancel();
+    assert_eq!(
+        task.await.unwrap().unwrap_err().code(),
+        ErrorCode::Cancelled
+    );
+    let late = redirect.replace(&request.redirect_uri, "tributary://oauth/strava/callback");
+    assert_eq!(
+        h.core.complete_redirect(&late).await.unwrap_err().code(),
+        ErrorCode::InvalidRedirect
+    );
+}
+
+#[tokio::test]
+async fn disconnect_revokes_wipes_the_vault_and_removes_the_row() {
+    let h = Harness::new(30).await;
+    h.connect().await;
+    h.core
+        .sync(
+            STRAVA,
+            tributary_core::domain::SyncTrigger::Manual,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    let done = h.core.disconnect(STRAVA, false).await.unwrap();
+    assert!(done.revoked_at_provider, "{:?}", done.revoke_error);
+    assert_eq!(done.activities_deleted, 30);
+    assert_eq!(
+        h.sandbox_state().await["live_access_tokens"],
+        0,
+        "revoked at the provider"
+    );
+    assert!(h.secrets.keys().is_empty(), "keyring entries gone");
+    assert_eq!(
+        h.core
+            .get_connection_by_provider(STRAVA)
+            .await
+            .unwrap_err()
+            .code(),
+        ErrorCode::NotFound
+    );
+    assert!(
+        h.core
+            .list_activities(None, 10, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn disconnect_can_keep_activities_and_a_reconnect_adopts_them() {
+    let h = Harness::new(12).await;
+    h.connect().await;
+    h.core
+        .sync(
+            STRAVA,
+            tributary_core::domain::SyncTrigger::Manual,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    let done = h.core.disconnect(STRAVA, true).await.unwrap();
+    assert_eq!(done.activities_deleted, 0);
+    assert_eq!(
+        h.core.list_activities(None, 100, 0).await.unwrap().len(),
+        12
+    );
+    let again = h.connect().await;
+    let kept = h.core.list_activities(None, 100, 0).await.unwrap();
+    assert!(
+        kept.iter().all(|a| a.connection_id == again.id),
+        "the kept rows are re-attached"
+    );
+    let run = h
+        .core
+        .sync(
+            STRAVA,
+            tributary_core::domain::SyncTrigger::Manual,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.counters.created, 0, "no duplicates after reconnecting");
+}
+
+#[tokio::test]
+async fn providers_list_all_six_with_honest_capabilities() {
+    let h = Harness::new(1).await;
+    let providers = h.core.available_providers().await.unwrap();
+    assert_eq!(providers.len(), 6);
+    let strava = providers.iter().find(|p| p.provider == STRAVA).unwrap();
+    assert!(strava.credentials_configured && strava.capabilities.implemented);
+    assert!(!strava.capabilities.pkce && strava.capabilities.client_secret_required);
+    let planned = providers
+        .iter()
+        .filter(|p| !p.capabilities.implemented)
+        .count();
+    assert_eq!(planned, 5, "the other five are described, not pretended");
+    assert!(providers.iter().all(|p| !p.connected));
+}

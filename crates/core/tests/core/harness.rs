@@ -1,0 +1,195 @@
+//! A core on a fresh data directory, pointed at a fresh sandbox.
+
+use chrono::{TimeZone, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use tempfile::TempDir;
+use tributary_core::auth::RedirectTarget;
+use tributary_core::clock::{Clock, SystemClock};
+use tributary_core::config::{ProviderSettings, RetryPolicy};
+use tributary_core::domain::{Connection, ProviderKind};
+use tributary_core::events::CollectingSink;
+use tributary_core::secrets::{MemoryStore, SecretStore, Sensitive};
+use tributary_core::{Config, Core, Deps};
+use tributary_sandbox::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Sandbox, SandboxConfig};
+
+pub const STRAVA: ProviderKind = ProviderKind::Strava;
+
+pub struct Harness {
+    pub dir: TempDir,
+    pub sandbox: Sandbox,
+    pub core: Core,
+    pub secrets: Arc<MemoryStore>,
+    pub events: Arc<CollectingSink>,
+    pub http: reqwest::Client,
+}
+
+pub fn config(dir: &std::path::Path, sandbox: &Sandbox) -> Config {
+    let mut config = Config::new(dir);
+    let e = sandbox.endpoints("strava").unwrap();
+    config.providers.insert(
+        STRAVA,
+        ProviderSettings {
+            client_id: Some(DEMO_CLIENT_ID.to_owned()),
+            client_secret: Some(Sensitive::new(DEMO_CLIENT_SECRET.to_owned())),
+            auth_url: Some(e.auth_url.parse().unwrap()),
+            token_url: Some(e.token_url.parse().unwrap()),
+            api_url: Some(e.api_url.parse().unwrap()),
+        },
+    );
+    // Fast retries keep fault tests quick; the policy is the same code as in production.
+    config.retry = RetryPolicy {
+        attempts: 3,
+        base: Duration::from_millis(10),
+        max: Duration::from_millis(40),
+    };
+    config
+}
+
+impl Harness {
+    pub async fn new(activities: usize) -> Self {
+        Self::with(
+            activities,
+            Arc::new(SystemClock),
+            Arc::new(MemoryStore::default()),
+        )
+        .await
+    }
+
+    pub async fn with(activities: usize, clock: Arc<dyn Clock>, secrets: Arc<MemoryStore>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = Sandbox::start(
+            SandboxConfig {
+                activities,
+                ..SandboxConfig::default()
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let events = Arc::new(CollectingSink::default());
+        let deps = Deps {
+            secrets: secrets.clone(),
+            clock,
+            events: events.clone(),
+        };
+        let core = Core::open(config(dir.path(), &sandbox), deps)
+            .await
+            .unwrap();
+        Self {
+            dir,
+            sandbox,
+            core,
+            secrets,
+            events,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// Re-open the core on the same data directory (a restart).
+    pub async fn reopen(&self) -> Core {
+        let deps = Deps {
+            secrets: self.secrets.clone(),
+            clock: Arc::new(SystemClock),
+            events: self.events.clone(),
+        };
+        Core::open(config(self.dir.path(), &self.sandbox), deps)
+            .await
+            .unwrap()
+    }
+
+    /// Play the athlete on the sandbox's authorize page: returns the redirect URL it sends back.
+    pub async fn approve(&self, authorize_url: &str, choice: &str) -> String {
+        let page = self
+            .http
+            .get(authorize_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let marker = format!("id=\"{choice}\" href=\"");
+        let start = page
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {choice} link in {page}"))
+            + marker.len();
+        let href = page[start..]
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&amp;", "&");
+        let base = authorize_url.split("/authorize").next().unwrap();
+        let response = self
+            .http
+            .get(format!("{base}/{href}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_redirection(),
+            "approve redirects back to the app"
+        );
+        response.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    /// Connect Strava through the deep-link path.
+    pub async fn connect(&self) -> Connection {
+        let request = self
+            .core
+            .begin_connect(STRAVA, RedirectTarget::DeepLink)
+            .await
+            .unwrap();
+        let redirect = self.approve(&request.authorize_url, "approve").await;
+        self.core.complete_redirect(&redirect).await.unwrap()
+    }
+
+    pub async fn control(&self, path: &str, body: serde_json::Value) {
+        let url = format!("{}/_control/{path}", self.sandbox.base_url());
+        let response = self.http.post(url).json(&body).send().await.unwrap();
+        assert!(response.status().is_success(), "control {path}");
+    }
+
+    pub async fn fault(&self, kind: &str, count: u32) {
+        self.control(
+            "faults",
+            serde_json::json!({"provider": "strava", "kind": kind, "count": count}),
+        )
+        .await;
+    }
+
+    pub async fn sandbox_state(&self) -> serde_json::Value {
+        let url = format!("{}/_control/state", self.sandbox.base_url());
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stored_secret_values(&self) -> Vec<String> {
+        let mut values = Vec::new();
+        for key in self.secrets.keys() {
+            values.push(
+                self.secrets
+                    .get(&key)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .expose()
+                    .clone(),
+            );
+        }
+        values
+    }
+}
+
+pub fn at(y: i32, m: u32, d: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()
+}

@@ -1,0 +1,11 @@
+//! The core's integration tests: one binary (link time), real SQLite files, the sandbox on
+//! loopback for provider behaviour, and the in-memory vault (the real keyring has its own test).
+
+// Test helpers panic by design: a failed set-up step is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod connect;
+mod harness;
+mod keyring;
+mod store;
+mod sync;

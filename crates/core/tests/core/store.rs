@@ -1,0 +1,591 @@
+//! Store operations on a real SQLite file: every function of every table module.
+
+use crate::harness::at;
+use serde_json::json;
+use tributary_core::domain::{
+    ConnectionProfile, ConnectionState, ConnectionUpdate, NewActivity, ProviderKind, Sport,
+    SyncCounters, SyncStatus, SyncTrigger,
+};
+use tributary_core::store::activities::Upserted;
+use tributary_core::store::{Store, activities, athletes, connections, sync_history};
+
+const ME: i64 = 1;
+
+async fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+    athletes::ensure(store.pool(), ME, "Me", at(2026, 1, 1))
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+fn profile(user: &str) -> ConnectionProfile {
+    ConnectionProfile {
+        provider_user_id: Some(user.to_owned()),
+        username: Some(format!("{user}-name")),
+        email: None,
+        provider_profile: Some(json!({"id": user})),
+    }
+}
+
+fn activity(id: &str, day: u32) -> NewActivity {
+    NewActivity {
+        provider_activity_id: id.to_owned(),
+        sport: Sport::Run,
+        name: Some(format!("run {id}")),
+        start_utc: at(2026, 3, day),
+        utc_offset_seconds: Some(3600),
+        elapsed_seconds: Some(3000),
+        moving_seconds: Some(2900),
+        distance_m: Some(10_000.0),
+        elevation_gain_m: Some(50.0),
+        avg_heart_rate: Some(140.0),
+        max_heart_rate: None,
+        calories: None,
+        avg_power_w: None,
+        max_power_w: None,
+        device: Some("watch".to_owned()),
+        raw: json!({"id": id, "v": 1}),
+    }
+}
+
+#[tokio::test]
+async fn the_database_is_wal_with_foreign_keys() {
+    let (_dir, store) = store().await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!((mode.as_str(), fk), ("wal", 1));
+}
+
+#[tokio::test]
+async fn reconnecting_updates_the_same_row() {
+    let (_dir, store) = store().await;
+    let first = connections::upsert(
+        store.pool(),
+        ME,
+        ProviderKind::Strava,
+        &profile("a"),
+        &["read".into()],
+        None,
+        at(2026, 1, 2),
+    )
+    .await
+    .unwrap();
+    connections::set_enabled(store.pool(), first.id, false, at(2026, 1, 3))
+        .await
+        .unwrap();
+    let again = connections::upsert(
+        store.pool(),
+        ME,
+        ProviderKind::Strava,
+        &profile("b"),
+        &["read".into(), "activity:read_all".into()],
+        Some(at(2026, 1, 5)),
+        at(2026, 1, 4),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        again.id, first.id,
+        "the old server's upsert de-duplication: one row per provider"
+    );
+    assert_eq!(again.provider_user_id.as_deref(), Some("b"));
+    assert_eq!(again.granted_scopes, ["read", "activity:read_all"]);
+    assert!(
+        again.enabled && again.state == ConnectionState::Active,
+        "a reconnect switches it back on"
+    );
+    assert_eq!(again.created_at, at(2026, 1, 2), "creation time survives");
+    assert_eq!(connections::list(store.pool(), ME).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn get_list_update_toggle_and_delete() {
+    let (_dir, store) = store().await;
+    let pool = store.pool();
+    let s = connections::upsert(
+        pool,
+        ME,
+        ProviderKind::Strava,
+        &profile("s"),
+        &[],
+        None,
+        at(2026, 1, 1),
+    )
+    .await
+    .unwrap();
+    let w = connections::upsert(
+        pool,
+        ME,
+        ProviderKind::Wahoo,
+        &profile("w"),
+        &[],
+        None,
+        at(2026, 1, 1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        connections::get(pool, w.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .provider,
+        ProviderKind::Wahoo
+    );
+    assert_eq!(
+        connections::get_by_provider(pool, ME, ProviderKind::Strava)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        s.id
+    );
+    assert!(
+        connections::get_by_provider(pool, ME, ProviderKind::Polar)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let listed: Vec<_> = connections::list(pool, ME)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.provider)
+        .collect();
+    assert_eq!(listed, [ProviderKind::Strava, ProviderKind::Wahoo]);
+
+    let change = ConnectionUpdate {
+        state: Some(ConnectionState::RateLimited),
+        rate_limited_until: Some(Some(at(2026, 1, 9))),
+        last_sync_error: Some(Some("slow down".into())),
+        ..Default::default()
+    };
+    let updated = connections::update(pool, s.id, &change, at(2026, 1, 8))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (updated.state, updated.rate_limited_until),
+        (ConnectionState::RateLimited, Some(at(2026, 1, 9)))
+    );
+    assert_eq!(updated.last_sync_error.as_deref(), Some("slow down"));
+    let cleared = ConnectionUpdate {
+        rate_limited_until: Some(None),
+        ..Default::default()
+    };
+    let updated = connections::update(pool, s.id, &cleared, at(2026, 1, 8))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        updated.rate_limited_until, None,
+        "Some(None) clears a field"
+    );
+    assert_eq!(
+        updated.last_sync_error.as_deref(),
+        Some("slow down"),
+        "None leaves it alone"
+    );
+
+    let off = connections::set_enabled(pool, s.id, false, at(2026, 1, 10))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((off.enabled, off.state), (false, ConnectionState::Disabled));
+    connections::record_sync(pool, s.id, at(2026, 1, 11), Some("boom"))
+        .await
+        .unwrap();
+    let synced = connections::get(pool, s.id).await.unwrap().unwrap();
+    assert_eq!(
+        (synced.last_sync_at, synced.last_sync_error.as_deref()),
+        (Some(at(2026, 1, 11)), Some("boom"))
+    );
+
+    assert!(connections::delete(pool, w.id).await.unwrap());
+    assert!(
+        !connections::delete(pool, w.id).await.unwrap(),
+        "deleting twice reports nothing deleted"
+    );
+    assert!(
+        connections::update(pool, w.id, &change, at(2026, 1, 1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn the_schema_refuses_what_the_domain_forbids() {
+    let (_dir, store) = store().await;
+    let bad_provider = sqlx::query(
+        "INSERT INTO provider_connections (athlete_id, provider, created_at, updated_at) VALUES (1, 'myspace', 0, 0)",
+    )
+    .execute(store.pool())
+    .await;
+    assert!(bad_provider.is_err(), "provider is a closed set");
+    let bad_json = sqlx::query(
+        "INSERT INTO provider_connections (athlete_id, provider, provider_profile, created_at, updated_at)
+         VALUES (1, 'strava', '{not json', 0, 0)",
+    )
+    .execute(store.pool())
+    .await;
+    assert!(bad_json.is_err(), "provider_profile must be JSON");
+}
+
+#[tokio::test]
+async fn sync_runs_start_record_complete_and_page_newest_first() {
+    let (_dir, store) = store().await;
+    let pool = store.pool();
+    let c = connections::upsert(
+        pool,
+        ME,
+        ProviderKind::Strava,
+        &profile("s"),
+        &[],
+        None,
+        at(2026, 1, 1),
+    )
+    .await
+    .unwrap();
+    let run = sync_history::start(pool, c.id, SyncTrigger::Manual, None, at(2026, 2, 1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, SyncStatus::Running);
+    assert!(
+        sync_history::start(pool, c.id, SyncTrigger::Scheduled, None, at(2026, 2, 1))
+            .await
+            .unwrap()
+            .is_none(),
+        "one running run per connection, enforced by the database"
+    );
+    let page = SyncCounters {
+        fetched: 5,
+        created: 3,
+        updated: 1,
+        skipped: 0,
+        failed: 1,
+    };
+    sync_history::record_page(
+        pool,
+        run.id,
+        &page,
+        2,
+        Some(90),
+        Some("{\"before\":1}"),
+        at(2026, 2, 1),
+    )
+    .await
+    .unwrap();
+    let done = sync_history::complete(
+        pool,
+        run.id,
+        SyncStatus::Partial,
+        2,
+        None,
+        Some("1 bad record"),
+        at(2026, 2, 2),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(done.counters, page);
+    assert_eq!(
+        (done.api_calls, done.rate_limit_remaining),
+        (2, Some(90)),
+        "remaining kept when the end reports none"
+    );
+    assert_eq!(done.completed_at, Some(at(2026, 2, 2)));
+    assert!(
+        sync_history::complete(
+            pool,
+            run.id,
+            SyncStatus::Success,
+            0,
+            None,
+            None,
+            at(2026, 2, 3)
+        )
+        .await
+        .unwrap()
+        .is_none(),
+        "a finished run is never overwritten"
+    );
+    assert!(
+        sync_history::record_page(pool, run.id, &page, 0, None, None, at(2026, 2, 3))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        sync_history::resume_cursor(pool, c.id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("{\"before\":1}")
+    );
+
+    for day in 3..=6 {
+        let r = sync_history::start(pool, c.id, SyncTrigger::Scheduled, None, at(2026, 2, day))
+            .await
+            .unwrap()
+            .unwrap();
+        sync_history::complete(
+            pool,
+            r.id,
+            SyncStatus::Success,
+            1,
+            None,
+            None,
+            at(2026, 2, day),
+        )
+        .await
+        .unwrap();
+    }
+    let newest = sync_history::history(pool, c.id, 2, 0).await.unwrap();
+    assert_eq!(
+        newest.iter().map(|r| r.started_at).collect::<Vec<_>>(),
+        [at(2026, 2, 6), at(2026, 2, 5)]
+    );
+    let older = sync_history::history(pool, c.id, 2, 2).await.unwrap();
+    assert_eq!(
+        older.iter().map(|r| r.started_at).collect::<Vec<_>>(),
+        [at(2026, 2, 4), at(2026, 2, 3)]
+    );
+    assert_eq!(
+        sync_history::latest(pool, c.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .started_at,
+        at(2026, 2, 6)
+    );
+    assert_eq!(
+        sync_history::resume_cursor(pool, c.id).await.unwrap(),
+        None,
+        "a success leaves nothing to resume"
+    );
+}
+
+#[tokio::test]
+async fn counters_that_do_not_add_up_are_refused() {
+    let (_dir, store) = store().await;
+    let c = connections::upsert(
+        store.pool(),
+        ME,
+        ProviderKind::Strava,
+        &profile("s"),
+        &[],
+        None,
+        at(2026, 1, 1),
+    )
+    .await
+    .unwrap();
+    let run = sync_history::start(
+        store.pool(),
+        c.id,
+        SyncTrigger::Manual,
+        None,
+        at(2026, 2, 1),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let lie = SyncCounters {
+        fetched: 5,
+        created: 1,
+        updated: 0,
+        skipped: 0,
+        failed: 0,
+    };
+    let refused =
+        sync_history::record_page(store.pool(), run.id, &lie, 1, None, None, at(2026, 2, 1)).await;
+    assert!(
+        refused.is_err(),
+        "fetched = created + updated + skipped + failed is a CHECK"
+    );
+}
+
+#[tokio::test]
+async fn upserts_count_created_updated_and_skipped() {
+    let (_dir, store) = store().await;
+    let c = connections::upsert(
+        store.pool(),
+        ME,
+        ProviderKind::Strava,
+        &profile("s"),
+        &[],
+        None,
+        at(2026, 1, 1),
+    )
+    .await
+    .unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    let a = activity("1", 1);
+    assert_eq!(
+        activities::upsert(&mut conn, c.id, ProviderKind::Strava, &a, at(2026, 3, 2))
+            .await
+            .unwrap(),
+        Upserted::Created
+    );
+    assert_eq!(
+        activities::upsert(&mut conn, c.id, ProviderKind::Strava, &a, at(2026, 3, 3))
+            .await
+            .unwrap(),
+        Upserted::Skipped
+    );
+    let mut edited = a.clone();
+    edited.name = Some("renamed".into());
+    edited.raw = json!({"id": "1", "v": 2});
+    assert_eq!(
+        activities::upsert(
+            &mut conn,
+            c.id,
+            ProviderKind::Strava,
+            &edited,
+            at(2026, 3, 4)
+        )
+        .await
+        .unwrap(),
+        Upserted::Updated
+    );
+    activities::upsert(
+        &mut conn,
+        c.id,
+        ProviderKind::Strava,
+        &activity("2", 5),
+        at(2026, 3, 5),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+
+    assert_eq!(
+        activities::count(store.pool(), None).await.unwrap(),
+        2,
+        "unique on (provider, id)"
+    );
+    let listed = activities::list(store.pool(), Some(ProviderKind::Strava), 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(listed[0].data.provider_activity_id, "2", "newest first");
+    assert_eq!(listed[1].data.name.as_deref(), Some("renamed"));
+    assert_eq!(listed[1].data.raw["v"], 2);
+    assert_eq!(
+        activities::latest_start(store.pool(), ProviderKind::Strava)
+            .await
+            .unwrap(),
+        Some(at(2026, 3, 5))
+    );
+    assert!(
+        activities::list(store.pool(), Some(ProviderKind::Polar), 10, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        activities::delete_for_provider(store.pool(), ProviderKind::Strava)
+            .await
+            .unwrap(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_connection_cascades_to_its_history_and_detaches_activities() {
+    let (_dir, store) = store().await;
+    let pool = store.pool();
+    let c = connections::upsert(
+        pool,
+        ME,
+        ProviderKind::Strava,
+        &profile("s"),
+        &[],
+        None,
+        at(2026, 1, 1),
+    )
+    .await
+    .unwrap();
+    let run = sync_history::start(pool, c.id, SyncTrigger::Manual, None, at(2026, 2, 1))
+        .await
+        .unwrap()
+        .unwrap();
+    sync_history::record_failure(pool, run.id, Some("9"), "no start")
+        .await
+        .unwrap();
+    assert_eq!(
+        sync_history::failures(pool, run.id).await.unwrap(),
+        [(Some("9".to_owned()), "no start".to_owned())]
+    );
+    let mut conn = pool.acquire().await.unwrap();
+    activities::upsert(
+        &mut conn,
+        c.id,
+        ProviderKind::Strava,
+        &activity("1", 1),
+        at(2026, 3, 1),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+
+    assert!(connections::delete(pool, c.id).await.unwrap());
+    let runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sync_history")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sync_failures")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (runs, failures),
+        (0, 0),
+        "history and its failure reasons go with the connection"
+    );
+    let kept: Option<i64> = sqlx::query_scalar("SELECT connection_id FROM activities")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept, None,
+        "activities stay (detached) unless the athlete asks to delete them"
+    );
+}
+
+#[tokio::test]
+async fn reopening_a_database_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    {
+        let store = Store::open(&path).await.unwrap();
+        athletes::ensure(store.pool(), ME, "Me", at(2026, 1, 1))
+            .await
+            .unwrap();
+        connections::upsert(
+            store.pool(),
+            ME,
+            ProviderKind::Strava,
+            &profile("s"),
+            &[],
+            None,
+            at(2026, 1, 1),
+        )
+        .await
+        .unwrap();
+        store.close().await;
+    }
+    let store = Store::open(&path).await.unwrap();
+    assert_eq!(
+        connections::list(store.pool(), ME).await.unwrap().len(),
+        1,
+        "migrations are idempotent"
+    );
+}
