@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The README's test command: sets up, then runs every check and test CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-debian.sh test
+[ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
+start=$(date +%s)
+
+echo "== Formatting and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== The core never depends on tauri"
+if cargo tree -p tributary-core -e normal --prefix none | grep -i '^tauri'; then
+  echo "tributary-core depends on tauri" >&2
+  exit 1
+fi
+
+echo "== Tests (the keyring tests run against a real gnome-keyring in a private D-Bus session)"
+scripts/with-keyring.sh cargo test --workspace -- --include-ignored
+
+echo "== All checks passed in $(( $(date +%s) - start )) s"
