@@ -34,7 +34,7 @@ demo() {
   "$bin" --sandbox history strava
   echo "== Latest activities"
   "$bin" --sandbox activities --limit 5
-  echo "== Try: $bin --sandbox summary | connections | sync strava | activities --json"
+  echo "== Explore: $bin --sandbox summary | connections | activities --json (run scripts/run.sh again to reconnect and sync)"
 }
 export -f demo
 export bin

@@ -18,6 +18,12 @@ if cargo tree -p tributary-core -e normal --prefix none | grep -i '^tauri'; then
 fi
 
 echo "== Tests (the keyring tests run against a real gnome-keyring in a private D-Bus session)"
-scripts/with-keyring.sh cargo test --workspace -- --include-ignored
+log=$(mktemp)
+# --lib --bins --tests: every test target, without the (empty) doc-test pass and without benches.
+scripts/with-keyring.sh cargo test --workspace --lib --bins --tests -- --include-ignored 2>&1 | tee "$log"
+passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+rm -f "$log"
 
 echo "== All checks passed in $(( $(date +%s) - start )) s"
+echo "tests: $passed passed, $failed failed"
