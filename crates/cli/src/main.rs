@@ -6,18 +6,15 @@ mod output;
 
 use clap::{Parser, Subcommand};
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tributary_core::clock::SystemClock;
-use tributary_core::config::ProviderSettings;
 use tributary_core::domain::{ConnectionState, ProviderKind, SyncStatus, SyncTrigger};
 use tributary_core::events::{CoreEvent, EventSink};
 use tributary_core::secrets::{KeyringStore, Sensitive};
 use tributary_core::sync::SyncMode;
 use tributary_core::{Config, Core, Deps, Error};
-use tributary_sandbox::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Sandbox, SandboxConfig};
 
 /// Tributary: your training data from every provider, on your machine.
 #[derive(Parser)]
@@ -155,29 +152,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, Error> {
-    let mut config = Config::from_env()?;
-    let mut sandbox = None;
-    if cli.sandbox {
-        config.data_dir = config.data_dir.join("sandbox");
-        config.keyring_service = "tributary-sandbox".to_owned();
-        let running = start_sandbox(&config.data_dir, cli.sandbox_activities).await?;
-        for &kind in ProviderKind::ALL {
-            if let Some(endpoints) = running.endpoints(kind.as_str()) {
-                let url = |s: &str| s.parse().ok();
-                config.providers.insert(
-                    kind,
-                    ProviderSettings {
-                        client_id: Some(DEMO_CLIENT_ID.to_owned()),
-                        client_secret: Some(Sensitive::new(DEMO_CLIENT_SECRET.to_owned())),
-                        auth_url: url(&endpoints.auth_url),
-                        token_url: url(&endpoints.token_url),
-                        api_url: url(&endpoints.api_url),
-                    },
-                );
-            }
-        }
-        sandbox = Some(running);
-    }
+    let (config, sandbox) = if cli.sandbox {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let (config, sandbox) = tributary_core::demo::start(env, cli.sandbox_activities).await?;
+        (config, Some(sandbox))
+    } else {
+        (Config::from_env()?, None)
+    };
     let deps = Deps {
         secrets: Arc::new(KeyringStore::new(config.keyring_service.clone())),
         clock: Arc::new(SystemClock),
@@ -190,17 +171,6 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         sandbox.stop().await;
     }
     result
-}
-
-async fn start_sandbox(data_dir: &std::path::Path, activities: usize) -> Result<Sandbox, Error> {
-    let config = SandboxConfig {
-        activities,
-        state_file: Some(PathBuf::from(data_dir).join("sandbox-state.json")),
-        ..SandboxConfig::default()
-    };
-    Sandbox::start(config, 0)
-        .await
-        .map_err(|e| Error::Validation(format!("could not start the sandbox: {e}")))
 }
 
 async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, Error> {

@@ -43,6 +43,7 @@ pub enum RedirectTarget {
 /// A started authorization, to open in the system browser. Safe to show: it holds no secret
 /// (the PKCE verifier stays in the core).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AuthRequest {
     /// Provider.
     pub provider: ProviderKind,

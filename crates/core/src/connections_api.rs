@@ -9,6 +9,7 @@ use serde::Serialize;
 
 /// One provider as the "available providers" list shows it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ProviderInfo {
     /// Provider.
     pub provider: ProviderKind,
@@ -22,6 +23,7 @@ pub struct ProviderInfo {
 
 /// What a disconnect did.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Disconnected {
     /// Provider.
     pub provider: ProviderKind,

@@ -12,6 +12,7 @@ macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident ($label:literal) { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "specta", derive(specta::Type))]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
@@ -157,6 +158,7 @@ pub const DEFAULT_ATHLETE_ID: i64 = 1;
 
 /// One row of `provider_connections`. Holds no token.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Connection {
     /// Row id.
     pub id: i64,
@@ -222,6 +224,7 @@ pub struct ConnectionUpdate {
 
 /// The five counters of a run. Invariant: `fetched = created + updated + skipped + failed`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SyncCounters {
     /// Provider records seen in this run.
     pub fetched: i64,
@@ -253,6 +256,7 @@ impl SyncCounters {
 
 /// One row of `sync_history`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SyncRun {
     /// Row id.
     pub id: i64,
@@ -280,6 +284,7 @@ pub struct SyncRun {
 
 /// A normalised activity as the providers' mappers produce it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewActivity {
     /// The provider's id for it (as text; ids can exceed i64 on some providers).
     pub provider_activity_id: String,
@@ -317,6 +322,7 @@ pub struct NewActivity {
 
 /// A stored activity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Activity {
     /// Row id.
     pub id: i64,
@@ -331,6 +337,7 @@ pub struct Activity {
 
 /// Per-connection figures for the summary.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ConnectionSummary {
     /// Provider.
     pub provider: ProviderKind,
@@ -354,6 +361,7 @@ pub struct ConnectionSummary {
 
 /// The summary across all connections of an athlete.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Summary {
     /// Connections.
     pub total_connections: i64,

@@ -116,6 +116,7 @@ pub enum Error {
 /// Stable error codes: front ends branch on these, never on message text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum ErrorCode {
     /// See [`Error::NotFound`].
     NotFound,

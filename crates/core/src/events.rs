@@ -9,6 +9,7 @@ use std::sync::Mutex;
 /// Something front ends may want to show.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum CoreEvent {
     /// A sync run started.
     SyncStarted {

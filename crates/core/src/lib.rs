@@ -18,6 +18,8 @@ pub mod sync;
 pub mod tokens;
 
 pub mod connections_api;
+#[cfg(feature = "demo")]
+pub mod demo;
 
 pub use config::Config;
 pub use error::{Error, ErrorCode, Result};

@@ -109,6 +109,7 @@ fn try_lock(core: &Core, connection_id: i64) -> Result<Option<RunLock>> {
 /// How much a run reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum SyncMode {
     /// Resume an unfinished run, else re-scan the provider's overlap window behind the newest
     /// stored activity (late uploads, edits). The default: cheap on rate budgets.

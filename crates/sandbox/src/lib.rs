@@ -36,6 +36,9 @@ pub const DEMO_CLIENT_ID: &str = "tributary-demo";
 /// Client secret the sandbox accepts. Not a secret: it only opens the local emulator.
 pub const DEMO_CLIENT_SECRET: &str = "sandbox-not-a-secret";
 
+/// The providers this sandbox emulates, by their configuration key.
+pub const EMULATED: &[&str] = &["strava"];
+
 /// How to build the sandbox.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -132,6 +135,26 @@ impl Sandbox {
             }),
             _ => None,
         }
+    }
+
+    /// The configuration variables (`TRIBUTARY_<P>_CLIENT_ID`, `_CLIENT_SECRET`, `_AUTH_URL`,
+    /// `_TOKEN_URL`, `_API_URL`) that point Tributary at this sandbox with demo credentials.
+    pub fn config_vars(&self) -> std::collections::HashMap<String, String> {
+        let mut vars = std::collections::HashMap::new();
+        for provider in EMULATED {
+            let Some(e) = self.endpoints(provider) else { continue };
+            let prefix = format!("TRIBUTARY_{}_", provider.to_uppercase());
+            for (suffix, value) in [
+                ("CLIENT_ID", DEMO_CLIENT_ID.to_owned()),
+                ("CLIENT_SECRET", DEMO_CLIENT_SECRET.to_owned()),
+                ("AUTH_URL", e.auth_url),
+                ("TOKEN_URL", e.token_url),
+                ("API_URL", e.api_url),
+            ] {
+                vars.insert(format!("{prefix}{suffix}"), value);
+            }
+        }
+        vars
     }
 
     /// Stop serving and wait for the server to end.

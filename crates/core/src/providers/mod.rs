@@ -27,6 +27,7 @@ pub use http::{Call, Http, Meter, RateBudget};
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum ClientAuth {
     /// `client_id` and `client_secret` in the form body.
     SecretInBody,
@@ -39,6 +40,7 @@ pub enum ClientAuth {
 /// What a provider does with refresh tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum RefreshStyle {
     /// No refresh token: a long-lived access token; 401 means connect again.
     None,
@@ -49,6 +51,7 @@ pub enum RefreshStyle {
 /// How activities reach us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum Delivery {
     /// We list them from the provider's API.
     Pull,
@@ -58,6 +61,7 @@ pub enum Delivery {
 
 /// One rate-limit window, as documented.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RateLimitWindow {
     /// Human label, e.g. "15 min".
     pub window: &'static str,
@@ -69,6 +73,7 @@ pub struct RateLimitWindow {
 
 /// Everything shared code and the UI need to know about a provider, as one value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Capabilities {
     /// Name shown to the athlete.
     pub display_name: &'static str,

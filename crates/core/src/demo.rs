@@ -1,0 +1,28 @@
+//! Demo mode: the real core against the built-in provider sandbox, so a newcomer can run the app
+//! with no provider accounts. Its data, its sandbox state and its keyring entries are kept apart
+//! from real ones (`<data dir>/sandbox`, keyring service `tributary-sandbox`).
+
+use crate::{Config, Error, Result};
+use tributary_sandbox::{Sandbox, SandboxConfig};
+
+/// Start the sandbox (state kept in `<data dir>/sandbox/sandbox-state.json`, `activities`
+/// generated on first start) and return the configuration that points every emulated provider
+/// at it with demo credentials. Real environment settings apply to everything else.
+pub async fn start(env: impl Fn(&str) -> Option<String>, activities: usize) -> Result<(Config, Sandbox)> {
+    let data_dir = Config::from_lookup(&env)?.data_dir.join("sandbox");
+    let sandbox = Sandbox::start(
+        SandboxConfig {
+            activities,
+            state_file: Some(data_dir.join("sandbox-state.json")),
+            ..SandboxConfig::default()
+        },
+        0,
+    )
+    .await
+    .map_err(|e| Error::io("could not start the provider sandbox", e))?;
+    let vars = sandbox.config_vars();
+    let mut config = Config::from_lookup(|k| vars.get(k).cloned().or_else(|| env(k)))?;
+    config.data_dir = data_dir;
+    config.keyring_service = "tributary-sandbox".to_owned();
+    Ok((config, sandbox))
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# End-to-end tests: the real desktop app in a real WebKit window under Xvfb, driven through
+# tauri-driver and WebKitWebDriver, in sandbox mode, inside a private D-Bus session with a fresh
+# gnome-keyring. Assumes the app and UI are built (scripts/test.sh builds them first).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+work=$(mktemp -d)
+export TRIBUTARY_APP_BIN="$root/target/debug/tributary-desktop"
+export TRIBUTARY_DATA_DIR="$work/data" XDG_CONFIG_HOME="$work/config"
+export TRIBUTARY_MODE=sandbox
+# xdg-open hands web URLs to $BROWSER when no desktop environment is running: our stand-in.
+export BROWSER="$root/tests/e2e/fake-browser.sh"
+export TRIBUTARY_E2E_LOG="$work/browser.log"
+export TRIBUTARY_E2E_ARTIFACTS="$root/artifacts/e2e"
+mkdir -p "$TRIBUTARY_E2E_ARTIFACTS"
+
+export work
+xvfb-run -a -s "-screen 0 1280x800x24" scripts/with-keyring.sh tests/e2e/in-session.sh

@@ -1,0 +1,91 @@
+//! Connections: the old server's list/get/get-by-provider/delete/toggle routes, plus connecting.
+
+use crate::error::CommandResult;
+use crate::state::AppState;
+use tauri::{AppHandle, State};
+use tauri_plugin_opener::OpenerExt;
+use tributary_core::auth::{AuthRequest, RedirectTarget};
+use tributary_core::connections_api::{Disconnected, ProviderInfo};
+use tributary_core::domain::{Connection, ProviderKind, Summary};
+
+/// All connections.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_connections(state: State<'_, AppState>) -> CommandResult<Vec<Connection>> {
+    Ok(state.core.list_connections().await?)
+}
+
+/// One connection by id.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_connection(state: State<'_, AppState>, id: i64) -> CommandResult<Connection> {
+    Ok(state.core.get_connection(id).await?)
+}
+
+/// The connection to one provider.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_connection_by_provider(
+    state: State<'_, AppState>,
+    provider: ProviderKind,
+) -> CommandResult<Connection> {
+    Ok(state.core.get_connection_by_provider(provider).await?)
+}
+
+/// Revoke at the provider, wipe the keyring entries, delete the connection (and its activities
+/// unless `keep_activities`).
+#[tauri::command]
+#[specta::specta]
+pub async fn disconnect_connection(
+    state: State<'_, AppState>,
+    provider: ProviderKind,
+    keep_activities: bool,
+) -> CommandResult<Disconnected> {
+    Ok(state.core.disconnect(provider, keep_activities).await?)
+}
+
+/// Switch a connection off or on.
+#[tauri::command]
+#[specta::specta]
+pub async fn toggle_connection(state: State<'_, AppState>, provider: ProviderKind) -> CommandResult<Connection> {
+    Ok(state.core.toggle_connection(provider).await?)
+}
+
+/// The figures across connections.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_summary(state: State<'_, AppState>) -> CommandResult<Summary> {
+    Ok(state.core.summary().await?)
+}
+
+/// The six providers, their capabilities, and whether each is configured and connected.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_available_providers(state: State<'_, AppState>) -> CommandResult<Vec<ProviderInfo>> {
+    Ok(state.core.available_providers().await?)
+}
+
+/// Start connecting: opens the provider's consent page in the system browser. The redirect
+/// comes back as a deep link, handled in Rust; its outcome arrives as a `DeepLinkOutcome` event.
+#[tauri::command]
+#[specta::specta]
+pub async fn connect_provider(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    provider: ProviderKind,
+) -> CommandResult<AuthRequest> {
+    let request = state.core.begin_connect(provider, RedirectTarget::DeepLink).await?;
+    app.opener().open_url(&request.authorize_url, None::<&str>).map_err(|e| crate::error::CommandError {
+        code: tributary_core::ErrorCode::Internal,
+        message: format!("could not open the browser: {e}"),
+    })?;
+    Ok(request)
+}
+
+/// Forget a started connect (the athlete closed the browser tab).
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_connect(state: State<'_, AppState>, provider: ProviderKind) -> CommandResult<()> {
+    state.core.cancel_connect(provider);
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! Thin commands: each is one call into the core and an error conversion. One module per core
+//! domain, mirroring the core's façade.
+
+pub mod activities;
+pub mod connections;
+pub mod settings;
+pub mod sync;

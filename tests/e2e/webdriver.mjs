@@ -1,0 +1,84 @@
+// A minimal W3C WebDriver client over Node's fetch (undici keeps connections alive, which
+// tauri-driver needs: a new connection per command was seen failing with resets).
+// A W3C element reference is an object with one key (the spec's element identifier).
+const ref = (found) => Object.values(found)[0];
+
+export class Driver {
+  constructor(base) {
+    this.base = base;
+    this.session = null;
+  }
+
+  async call(method, path, body) {
+    const url = `${this.base}${this.session && !path.startsWith("/session") ? `/session/${this.session}` : ""}${path}`;
+    const response = await fetch(url, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await response.json();
+    if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json)}`);
+    return json.value;
+  }
+
+  async start(application, env, args) {
+    const options = { application, ...(env ? { env } : {}), ...(args ? { args } : {}) };
+    const value = await this.call("POST", "/session", {
+      capabilities: { alwaysMatch: { "tauri:options": options } },
+    });
+    this.session = value.sessionId;
+  }
+
+  async stop() {
+    if (this.session) await this.call("DELETE", `/session/${this.session}`).catch(() => {});
+    this.session = null;
+  }
+
+  async find(testid) {
+    const found = await this.call("POST", "/elements", { using: "css selector", value: `[data-testid="${testid}"]` });
+    return found.length ? ref(found[0]) : null;
+  }
+
+  async findAll(testid) {
+    const found = await this.call("POST", "/elements", { using: "css selector", value: `[data-testid="${testid}"]` });
+    return found.map(ref);
+  }
+
+  async text(testid) {
+    const el = await this.find(testid);
+    return el ? this.call("GET", `/element/${el}/text`) : null;
+  }
+
+  async attribute(el, name) {
+    return this.call("GET", `/element/${el}/attribute/${name}`);
+  }
+
+  async elementText(el) {
+    return this.call("GET", `/element/${el}/text`);
+  }
+
+  async click(testid) {
+    const el = await this.waitFor(() => this.find(testid), `${testid} to appear`);
+    await this.call("POST", `/element/${el}/click`, {});
+  }
+
+  async screenshot() {
+    return Buffer.from(await this.call("GET", "/screenshot"), "base64");
+  }
+
+  /** Poll `probe` until it returns something truthy. */
+  async waitFor(probe, what, timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    while (Date.now() < deadline) {
+      try {
+        last = await probe();
+        if (last) return last;
+      } catch (e) {
+        last = e;
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    throw new Error(`timed out waiting for ${what} (last: ${last})`);
+  }
+}
