@@ -1,42 +1,31 @@
 #!/usr/bin/env bash
-# The README's run command. Sets up, builds, then runs Tributary's main job with the CLI:
-# - with your own Strava API app configured (TRIBUTARY_STRAVA_CLIENT_ID/_SECRET): connects in
-#   your browser, syncs and shows the history;
-# - otherwise: the sandbox demo, where a script plays the athlete on the sandbox's consent page.
+# The README's run command. Sets up, builds, and opens the Tributary desktop app: against your own
+# provider API apps when their credentials are configured, otherwise in the labelled sandbox demo.
+#   scripts/run.sh --cli   runs the command-line demo instead (no display needed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh run
-[ -d "$HOME/.cargo/bin" ] && export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-2}
-cargo build --quiet --bin tributary
-bin=target/debug/tributary
 
-if [ -n "${TRIBUTARY_STRAVA_CLIENT_ID:-}" ] && [ -n "${TRIBUTARY_STRAVA_CLIENT_SECRET:-}" ]; then
-  "$bin" connect strava
-  "$bin" sync strava
-  exec "$bin" history strava
+if [ "${1:-}" = --cli ]; then
+  exec scripts/cli-demo.sh
 fi
 
-demo() {
-  local urlfile
-  urlfile=$(mktemp)
-  echo "== Sandbox demo: no provider credentials configured; using the built-in Strava emulator."
-  "$bin" --sandbox connect strava --no-browser >"$urlfile" &
-  local pid=$!
-  for _ in $(seq 100); do [ -s "$urlfile" ] && break; sleep 0.1; done
-  echo "== Playing the athlete: approving $(head -c 80 "$urlfile")…"
-  scripts/sandbox-approve.sh "$(head -1 "$urlfile")" >/dev/null
-  wait "$pid"
-  rm -f "$urlfile"
-  echo "== Sync"
-  "$bin" --sandbox sync strava
-  echo "== History"
-  "$bin" --sandbox history strava
-  echo "== Latest activities"
-  "$bin" --sandbox activities --limit 5
-  echo "== Explore: $bin --sandbox summary | connections | activities --json (run scripts/run.sh again to reconnect and sync)"
-}
-export -f demo
-export bin
-# The demo's tokens are fake: keep them in a throwaway keyring, never in your own.
-exec scripts/with-keyring.sh bash -c demo
+scripts/build-ui.sh
+cargo build --quiet -p tributary-desktop
+app=target/debug/tributary-desktop
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  echo "No display: the desktop app needs a graphical session. Try: scripts/run.sh --cli" >&2
+  exit 1
+fi
+# Use the desktop session's keyring when it has one; otherwise a throwaway one, so the demo
+# still runs (its tokens are fake anyway).
+if dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.ListActivatableNames 2>/dev/null | grep -q org.freedesktop.secrets \
+  || dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.ListNames 2>/dev/null | grep -q org.freedesktop.secrets; then
+  exec "$app"
+fi
+echo "No Secret Service in this session: using a throwaway keyring for this run." >&2
+exec scripts/with-keyring.sh "$app"

@@ -26,8 +26,14 @@ impl DeepLink {
     pub fn parse(url: &str) -> Self {
         match url::Url::parse(url) {
             Ok(u) if u.scheme() == "tributary" && u.host_str() == Some("oauth") => {
-                let provider = u.path_segments().and_then(|mut s| s.next()).and_then(|p| p.parse().ok());
-                Self::OAuthCallback { provider, url: url.to_owned() }
+                let provider = u
+                    .path_segments()
+                    .and_then(|mut s| s.next())
+                    .and_then(|p| p.parse().ok());
+                Self::OAuthCallback {
+                    provider,
+                    url: url.to_owned(),
+                }
             }
             _ => Self::Unknown(url.to_owned()),
         }
@@ -49,7 +55,11 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, urls: Vec<String>) {
                             let p = connection.provider;
                             tauri::async_runtime::spawn(async move {
                                 let started = core
-                                    .start_sync(p, tributary_core::domain::SyncTrigger::AfterConnect, Default::default())
+                                    .start_sync(
+                                        p,
+                                        tributary_core::domain::SyncTrigger::AfterConnect,
+                                        Default::default(),
+                                    )
                                     .await;
                                 if let Err(e) = started {
                                     tracing::warn!(provider = %p, error = %e, "first sync did not start");
@@ -61,7 +71,11 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, urls: Vec<String>) {
                                 message: format!("Connected to {}.", connection.provider),
                             }
                         }
-                        Err(e) => DeepLinkOutcome { ok: false, provider, message: e.to_string() },
+                        Err(e) => DeepLinkOutcome {
+                            ok: false,
+                            provider,
+                            message: e.to_string(),
+                        },
                     }
                 }
                 DeepLink::Unknown(url) => {
@@ -69,7 +83,9 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, urls: Vec<String>) {
                     DeepLinkOutcome {
                         ok: false,
                         provider: None,
-                        message: "Tributary received a link it does not understand; nothing changed.".to_owned(),
+                        message:
+                            "Tributary received a link it does not understand; nothing changed."
+                                .to_owned(),
                     }
                 }
             };
@@ -101,8 +117,14 @@ mod tests {
                 url: "tributary://oauth/strava/callback?state=s&code=c".into()
             }
         );
-        assert!(matches!(DeepLink::parse("tributary://oauth/myspace/callback"), DeepLink::OAuthCallback { provider: None, .. }));
-        assert!(matches!(DeepLink::parse("tributary://activity/42"), DeepLink::Unknown(_)));
+        assert!(matches!(
+            DeepLink::parse("tributary://oauth/myspace/callback"),
+            DeepLink::OAuthCallback { provider: None, .. }
+        ));
+        assert!(matches!(
+            DeepLink::parse("tributary://activity/42"),
+            DeepLink::Unknown(_)
+        ));
         assert!(matches!(DeepLink::parse("%%%"), DeepLink::Unknown(_)));
     }
 }

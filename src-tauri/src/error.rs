@@ -22,7 +22,10 @@ impl From<tributary_core::Error> for CommandError {
             source = cause.source();
         }
         tracing::warn!(code = error.code().as_str(), error = %chain, "command failed");
-        Self { code: error.code(), message: error.to_string() }
+        Self {
+            code: error.code(),
+            message: error.to_string(),
+        }
     }
 }
 
@@ -37,6 +40,9 @@ mod tests {
     fn serialises_as_code_and_message() {
         let error: CommandError = tributary_core::Error::Validation("nope".into()).into();
         let json = serde_json::to_value(error).unwrap();
-        assert_eq!(json, serde_json::json!({"code": "validation", "message": "nope"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "validation", "message": "nope"})
+        );
     }
 }

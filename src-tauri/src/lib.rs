@@ -56,9 +56,11 @@ pub fn run() {
             if let Ok(Some(urls)) = app.deep_link().get_current() {
                 deep_link::handle(&handle, urls.into_iter().map(String::from).collect());
             }
-            let on_open = handle.clone();
             app.deep_link().on_open_url(move |event| {
-                deep_link::handle(&on_open, event.urls().into_iter().map(String::from).collect());
+                deep_link::handle(
+                    &handle,
+                    event.urls().into_iter().map(String::from).collect(),
+                );
             });
             Ok(())
         })
@@ -92,7 +94,11 @@ async fn open_state(app: tauri::AppHandle) -> Result<AppState, Box<dyn std::erro
     if mode.as_deref() != Some("sandbox") {
         let config = Config::from_env()?;
         let core = Core::open(config.clone(), deps(&config.keyring_service)).await?;
-        let configured = core.available_providers().await?.iter().any(|p| p.credentials_configured);
+        let configured = core
+            .available_providers()
+            .await?
+            .iter()
+            .any(|p| p.credentials_configured);
         if configured || mode.as_deref() == Some("real") {
             return Ok(AppState::new(core, None));
         }

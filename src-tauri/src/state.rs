@@ -20,7 +20,11 @@ pub struct AppState {
 impl AppState {
     /// A state around a core.
     pub fn new(core: Core, sandbox: Option<Sandbox>) -> Self {
-        Self { core, sandbox, unseen_outcomes: Mutex::new(Vec::new()) }
+        Self {
+            core,
+            sandbox,
+            unseen_outcomes: Mutex::new(Vec::new()),
+        }
     }
 }
 

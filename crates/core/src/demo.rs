@@ -8,7 +8,10 @@ use tributary_sandbox::{Sandbox, SandboxConfig};
 /// Start the sandbox (state kept in `<data dir>/sandbox/sandbox-state.json`, `activities`
 /// generated on first start) and return the configuration that points every emulated provider
 /// at it with demo credentials. Real environment settings apply to everything else.
-pub async fn start(env: impl Fn(&str) -> Option<String>, activities: usize) -> Result<(Config, Sandbox)> {
+pub async fn start(
+    env: impl Fn(&str) -> Option<String>,
+    activities: usize,
+) -> Result<(Config, Sandbox)> {
     let data_dir = Config::from_lookup(&env)?.data_dir.join("sandbox");
     let sandbox = Sandbox::start(
         SandboxConfig {

@@ -142,7 +142,9 @@ impl Sandbox {
     pub fn config_vars(&self) -> std::collections::HashMap<String, String> {
         let mut vars = std::collections::HashMap::new();
         for provider in EMULATED {
-            let Some(e) = self.endpoints(provider) else { continue };
+            let Some(e) = self.endpoints(provider) else {
+                continue;
+            };
             let prefix = format!("TRIBUTARY_{}_", provider.to_uppercase());
             for (suffix, value) in [
                 ("CLIENT_ID", DEMO_CLIENT_ID.to_owned()),

@@ -47,7 +47,10 @@ pub async fn disconnect_connection(
 /// Switch a connection off or on.
 #[tauri::command]
 #[specta::specta]
-pub async fn toggle_connection(state: State<'_, AppState>, provider: ProviderKind) -> CommandResult<Connection> {
+pub async fn toggle_connection(
+    state: State<'_, AppState>,
+    provider: ProviderKind,
+) -> CommandResult<Connection> {
     Ok(state.core.toggle_connection(provider).await?)
 }
 
@@ -61,7 +64,9 @@ pub async fn get_summary(state: State<'_, AppState>) -> CommandResult<Summary> {
 /// The six providers, their capabilities, and whether each is configured and connected.
 #[tauri::command]
 #[specta::specta]
-pub async fn list_available_providers(state: State<'_, AppState>) -> CommandResult<Vec<ProviderInfo>> {
+pub async fn list_available_providers(
+    state: State<'_, AppState>,
+) -> CommandResult<Vec<ProviderInfo>> {
     Ok(state.core.available_providers().await?)
 }
 
@@ -74,18 +79,26 @@ pub async fn connect_provider(
     state: State<'_, AppState>,
     provider: ProviderKind,
 ) -> CommandResult<AuthRequest> {
-    let request = state.core.begin_connect(provider, RedirectTarget::DeepLink).await?;
-    app.opener().open_url(&request.authorize_url, None::<&str>).map_err(|e| crate::error::CommandError {
-        code: tributary_core::ErrorCode::Internal,
-        message: format!("could not open the browser: {e}"),
-    })?;
+    let request = state
+        .core
+        .begin_connect(provider, RedirectTarget::DeepLink)
+        .await?;
+    app.opener()
+        .open_url(&request.authorize_url, None::<&str>)
+        .map_err(|e| crate::error::CommandError {
+            code: tributary_core::ErrorCode::Internal,
+            message: format!("could not open the browser: {e}"),
+        })?;
     Ok(request)
 }
 
 /// Forget a started connect (the athlete closed the browser tab).
 #[tauri::command]
 #[specta::specta]
-pub async fn cancel_connect(state: State<'_, AppState>, provider: ProviderKind) -> CommandResult<()> {
+pub async fn cancel_connect(
+    state: State<'_, AppState>,
+    provider: ProviderKind,
+) -> CommandResult<()> {
     state.core.cancel_connect(provider);
     Ok(())
 }

@@ -12,7 +12,10 @@ use tributary_core::secrets::Sensitive;
 #[tauri::command]
 #[specta::specta]
 pub async fn get_app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
-    Ok(AppInfo { sandbox: state.sandbox.is_some(), version: env!("CARGO_PKG_VERSION").to_owned() })
+    Ok(AppInfo {
+        sandbox: state.sandbox.is_some(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
 }
 
 /// Store a provider's client id and secret in the keyring.
@@ -24,15 +27,25 @@ pub async fn set_provider_credentials(
     client_id: String,
     client_secret: Option<String>,
 ) -> CommandResult<()> {
-    let secret = client_secret.filter(|s| !s.trim().is_empty()).map(Sensitive::new);
-    Ok(state.core.set_client_credentials(provider, &client_id, secret.as_ref()).await?)
+    let secret = client_secret
+        .filter(|s| !s.trim().is_empty())
+        .map(Sensitive::new);
+    Ok(state
+        .core
+        .set_client_credentials(provider, &client_id, secret.as_ref())
+        .await?)
 }
 
 /// Deep-link outcomes the UI has not shown yet (e.g. from the link that started the app); each
 /// is returned once.
 #[tauri::command]
 #[specta::specta]
-pub async fn take_deep_link_outcomes(state: State<'_, AppState>) -> CommandResult<Vec<DeepLinkOutcome>> {
-    let mut unseen = state.unseen_outcomes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+pub async fn take_deep_link_outcomes(
+    state: State<'_, AppState>,
+) -> CommandResult<Vec<DeepLinkOutcome>> {
+    let mut unseen = state
+        .unseen_outcomes
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     Ok(std::mem::take(&mut *unseen))
 }

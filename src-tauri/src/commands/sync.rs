@@ -9,14 +9,25 @@ use tributary_core::sync::SyncMode;
 /// Start a sync and return its run id at once; progress and the end arrive as `CoreEventMessage`s.
 #[tauri::command]
 #[specta::specta]
-pub async fn start_sync(state: State<'_, AppState>, provider: ProviderKind, mode: SyncMode) -> CommandResult<i64> {
-    Ok(state.core.start_sync(provider, SyncTrigger::Manual, mode).await?.sync_id)
+pub async fn start_sync(
+    state: State<'_, AppState>,
+    provider: ProviderKind,
+    mode: SyncMode,
+) -> CommandResult<i64> {
+    Ok(state
+        .core
+        .start_sync(provider, SyncTrigger::Manual, mode)
+        .await?
+        .sync_id)
 }
 
 /// Cancel a provider's running sync; true if one was running.
 #[tauri::command]
 #[specta::specta]
-pub async fn cancel_sync(state: State<'_, AppState>, provider: ProviderKind) -> CommandResult<bool> {
+pub async fn cancel_sync(
+    state: State<'_, AppState>,
+    provider: ProviderKind,
+) -> CommandResult<bool> {
     Ok(state.core.cancel_sync(provider).await)
 }
 
@@ -35,6 +46,9 @@ pub async fn get_sync_history(
 /// The latest run of a connection, if any.
 #[tauri::command]
 #[specta::specta]
-pub async fn get_sync_status(state: State<'_, AppState>, provider: ProviderKind) -> CommandResult<Option<SyncRun>> {
+pub async fn get_sync_status(
+    state: State<'_, AppState>,
+    provider: ProviderKind,
+) -> CommandResult<Option<SyncRun>> {
     Ok(state.core.sync_status(provider).await?)
 }
