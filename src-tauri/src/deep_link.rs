@@ -25,7 +25,11 @@ impl DeepLink {
     /// Classify a URL the OS handed us.
     pub fn parse(url: &str) -> Self {
         match url::Url::parse(url) {
-            Ok(u) if u.scheme() == "tributary" && u.host_str() == Some("oauth") => {
+            // `oauth`, or a provider's registered callback domain (Strava: `localhost`).
+            Ok(u)
+                if u.scheme() == "tributary"
+                    && matches!(u.host_str(), Some("oauth" | "localhost")) =>
+            {
                 let provider = u
                     .path_segments()
                     .and_then(|mut s| s.next())

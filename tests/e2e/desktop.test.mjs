@@ -126,6 +126,20 @@ test("disconnect revokes and removes the connection", async () => {
   assert.equal(await driver.text("summary-activities"), "0");
 });
 
+test("Polar (Basic auth, no refresh token) connects and syncs through the same window", async () => {
+  await driver.click("connect-polar");
+  await driver.waitFor(async () => (await driver.text("state-polar")) === "Active", "Polar to turn active", 60_000);
+  await driver.waitFor(async () => / new/.test((await driver.text("last-sync-polar")) ?? ""), "Polar's first sync", 60_000);
+  await driver.click("history-polar");
+  const created = await driver.waitFor(async () => {
+    const cells = await driver.findAll("history-created");
+    return cells.length ? driver.elementText(cells[0]) : null;
+  }, "Polar's history");
+  assert.ok(Number(created) > 0, `Polar's last 30 days were imported (${created})`);
+  assert.equal(await driver.text("summary-activities"), created, "Strava is gone, so every activity is Polar's");
+  await shot("polar");
+});
+
 test("a cold start with a deep link hands it to the core (a stale link is refused)", async () => {
   await driver.stop();
   const started = Date.now();

@@ -13,6 +13,7 @@ const caps = (name: string, implemented: boolean): ProviderInfo["capabilities"] 
   scopes: ["activity:read_all"],
   rate_limits: [{ window: "15 min", limit: 200, shared_by: "app" }],
   loopback_host: "localhost",
+  deep_link_host: "localhost",
   implemented,
 });
 

@@ -36,7 +36,8 @@ pub enum RedirectTarget {
         /// The listener's port.
         port: u16,
     },
-    /// `tributary://oauth/<provider>/callback`.
+    /// `tributary://<deep link host>/<provider>/callback` (the host is `oauth` unless the
+    /// provider matches a registered callback domain).
     DeepLink,
 }
 
@@ -94,7 +95,9 @@ fn parse_redirect(text: &str) -> Result<Redirect> {
                 .map(Iterator::collect)
                 .unwrap_or_default();
             match (url.host_str(), segments.as_slice()) {
-                (Some("oauth"), [provider, "callback"]) => Some((*provider).to_owned()),
+                (Some("oauth" | "localhost"), [provider, "callback"]) => {
+                    Some((*provider).to_owned())
+                }
                 _ => return Err(bad("expected tributary://oauth/<provider>/callback")),
             }
         }
@@ -151,7 +154,12 @@ impl Core {
             RedirectTarget::Loopback { port } => {
                 format!("http://{}:{port}/callback", capabilities.loopback_host)
             }
-            RedirectTarget::DeepLink => format!("{DEEP_LINK_SCHEME}://oauth/{provider}/callback"),
+            RedirectTarget::DeepLink => {
+                format!(
+                    "{DEEP_LINK_SCHEME}://{}/{provider}/callback",
+                    capabilities.deep_link_host
+                )
+            }
         };
         let state = oauth::new_state();
         let (challenge, verifier) = match capabilities.pkce {
@@ -262,14 +270,13 @@ impl Core {
             .or_else(|| redirect.scope.as_deref().map(oauth::split_scope))
             .unwrap_or_default();
         let missing = client.missing_scopes(&granted);
+        let call = Call {
+            token: Some(&grant.access_token),
+            meter: &meter,
+            clock,
+        };
+        let profile = client.fetch_profile(&call, &grant).await?;
         let tokens = StoredTokens::from_grant(grant, None);
-        let profile = client
-            .fetch_profile(&Call {
-                token: Some(&tokens.access),
-                meter: &meter,
-                clock,
-            })
-            .await?;
 
         // Keyring first, then the row: if the row fails, the tokens are removed again, so a
         // failure leaves neither behind.

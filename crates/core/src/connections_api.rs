@@ -103,7 +103,9 @@ impl Core {
                     meter: &meter,
                     clock: self.inner.deps.clock.as_ref(),
                 };
-                client.revoke(&call, &creds).await
+                client
+                    .revoke(&call, &creds, connection.provider_user_id.as_deref())
+                    .await
             };
             match revocation.await {
                 Ok(()) => revoked = true,

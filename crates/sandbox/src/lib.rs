@@ -15,7 +15,9 @@
 //! - `POST /_control/budget` `{"short":n,"daily":m}` sets the Strava read budgets.
 //! - `GET /_control/state` reports counts (activities, live tokens, calls served).
 
+mod api;
 pub mod generate;
+pub mod polar;
 mod state;
 pub mod strava;
 
@@ -37,7 +39,7 @@ pub const DEMO_CLIENT_ID: &str = "tributary-demo";
 pub const DEMO_CLIENT_SECRET: &str = "sandbox-not-a-secret";
 
 /// The providers this sandbox emulates, by their configuration key.
-pub const EMULATED: &[&str] = &["strava"];
+pub const EMULATED: &[&str] = &["strava", "polar"];
 
 /// How to build the sandbox.
 #[derive(Debug, Clone)]
@@ -133,6 +135,11 @@ impl Sandbox {
                 token_url: format!("{base}/strava/oauth/token"),
                 api_url: format!("{base}/strava/api/v3"),
             }),
+            "polar" => Some(Endpoints {
+                auth_url: format!("{base}/polar/oauth2/authorization"),
+                token_url: format!("{base}/polar/oauth2/token"),
+                api_url: format!("{base}/polar"),
+            }),
             _ => None,
         }
     }
@@ -181,6 +188,7 @@ impl Drop for Sandbox {
 fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .nest("/strava", strava::router())
+        .nest("/polar", polar::router())
         .route("/_control/faults", post(control_faults))
         .route("/_control/expire_tokens", post(control_expire))
         .route("/_control/activities", post(control_activities))

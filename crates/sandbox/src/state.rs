@@ -60,6 +60,9 @@ pub struct AccessGrant {
     pub expires_at: i64,
     /// The refresh token issued with it.
     pub refresh_token: String,
+    /// The access token this one replaced, retired at this one's first use (Wahoo).
+    #[serde(default)]
+    pub replaces: Option<String>,
 }
 
 /// An issued authorization code (single use, 10 minutes).
@@ -71,6 +74,10 @@ pub struct CodeGrant {
     pub client_id: String,
     /// Scopes approved.
     pub scope: String,
+    /// The redirect URI the code was issued for.
+    pub redirect_uri: String,
+    /// PKCE S256 challenge, if the authorize request carried one.
+    pub code_challenge: Option<String>,
     /// Expiry.
     pub expires_at: DateTime<Utc>,
 }
@@ -84,6 +91,12 @@ struct Persisted {
     edits: BTreeMap<usize, u32>,
     access: HashMap<String, AccessGrant>,
     refresh: HashMap<String, String>, // refresh token → provider
+    /// Codes already exchanged, and the access token each produced (Polar: reuse revokes it).
+    #[serde(default)]
+    spent_codes: HashMap<String, String>,
+    /// Users registered with the partner (Polar's mandatory registration).
+    #[serde(default)]
+    registered: std::collections::BTreeSet<String>,
     budget_short: u32,
     budget_daily: u32,
     next_token: u64,
@@ -251,6 +264,7 @@ impl World {
             scope: scope.to_owned(),
             expires_at: (Utc::now() + lifetime).timestamp(),
             refresh_token: refresh.clone(),
+            replaces: None,
         };
         self.persisted.access.insert(access.clone(), grant.clone());
         self.persisted.refresh.insert(refresh, provider.to_owned());
@@ -263,6 +277,26 @@ impl World {
             .access
             .get(token)
             .filter(|g| g.expires_at > Utc::now().timestamp())
+    }
+
+    /// The live grant behind an access token issued by `provider`.
+    pub fn access_for(&self, token: &str, provider: &str) -> Option<&AccessGrant> {
+        self.access(token).filter(|g| g.provider == provider)
+    }
+
+    /// A token's first successful use retires the pair it replaced (Wahoo's rule; a no-op for
+    /// tokens that replaced nothing).
+    /// Returns whether anything changed.
+    pub fn first_use(&mut self, token: &str) -> bool {
+        let replaced = self
+            .persisted
+            .access
+            .get_mut(token)
+            .and_then(|g| g.replaces.take());
+        if let Some(old) = &replaced {
+            self.retire(old);
+        }
+        replaced.is_some()
     }
 
     /// The access token issued with `refresh`, if the refresh token is live.
@@ -280,6 +314,32 @@ impl World {
         if let Some(grant) = self.persisted.access.remove(access) {
             self.persisted.refresh.remove(&grant.refresh_token);
         }
+    }
+
+    /// Remember which access token a code produced; returns the earlier one if it was spent.
+    pub fn spend_code(&mut self, code: &str, access: Option<&str>) -> Option<String> {
+        match access {
+            Some(token) => self
+                .persisted
+                .spent_codes
+                .insert(code.to_owned(), token.to_owned()),
+            None => self.persisted.spent_codes.get(code).cloned(),
+        }
+    }
+
+    /// Register a user; false if already registered.
+    pub fn register(&mut self, user: &str) -> bool {
+        self.persisted.registered.insert(user.to_owned())
+    }
+
+    /// Whether a user is registered.
+    pub fn is_registered(&self, user: &str) -> bool {
+        self.persisted.registered.contains(user)
+    }
+
+    /// De-register a user; false if they were not registered.
+    pub fn deregister(&mut self, user: &str) -> bool {
+        self.persisted.registered.remove(user)
     }
 
     /// Revoke every token of `provider`.

@@ -4,13 +4,14 @@
 //! `/athlete/activities` with Strava's fields, units, `before`/`after`/`page`/`per_page` paging,
 //! rate-limit headers and 429s.
 
+use crate::api::Gated;
 use crate::generate::strava_json;
-use crate::state::{FaultKind, Shared};
+use crate::state::Shared;
 use crate::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use axum::Router;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{Duration, Utc};
 use serde::Deserialize;
@@ -38,13 +39,6 @@ fn error(status: StatusCode, resource: &str, field: &str, code: &str, message: &
     (status, axum::Json(body)).into_response()
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
     if q.get("client_id").map(String::as_str) != Some(DEMO_CLIENT_ID) {
         return error(
@@ -65,82 +59,23 @@ async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
             "Bad Request",
         );
     }
-    let link = |decision: &str, scope: Option<&str>| {
-        let mut params: Vec<(String, String)> = q.clone().into_iter().collect();
-        params.sort();
-        params.push(("decision".into(), decision.into()));
-        if let Some(scope) = scope {
-            params.retain(|(k, _)| k != "scope");
-            params.push(("scope".into(), scope.into()));
-        }
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(params)
-            .finish();
-        escape(&format!("approve?{query}"))
-    };
-    Html(format!(
-        "<!doctype html><meta charset=utf-8><title>Strava (sandbox) — Authorize</title>\
-         <h1>Authorize Tributary (sandbox)</h1>\
-         <p>Tributary would like to read your activities ({}).</p>\
-         <p><a id=\"approve\" href=\"{}\">Authorize</a> · \
-         <a id=\"approve-without-activities\" href=\"{}\">Authorize without activity access</a> · \
-         <a id=\"deny\" href=\"{}\">Cancel</a></p>",
-        escape(q.get("scope").map_or("", String::as_str)),
-        link("approve", None),
-        link("approve", Some("read")),
-        link("deny", None),
-    ))
-    .into_response()
+    crate::api::consent_page("Strava", &q, Some("read"))
 }
 
 async fn approve(
     State(s): State<Arc<Shared>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(redirect_uri) = q.get("redirect_uri") else {
-        return error(
+    // Strava reports the scopes actually granted in the redirect.
+    crate::api::approve(&s, PROVIDER, &q, true).unwrap_or_else(|| {
+        error(
             StatusCode::BAD_REQUEST,
             "Application",
             "redirect_uri",
             "invalid",
             "Bad Request",
-        );
-    };
-    let Ok(mut target) = url::Url::parse(redirect_uri) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "Application",
-            "redirect_uri",
-            "invalid",
-            "Bad Request",
-        );
-    };
-    {
-        let mut pairs = target.query_pairs_mut();
-        if let Some(state) = q.get("state") {
-            pairs.append_pair("state", state);
-        }
-        if q.get("decision").map(String::as_str) == Some("deny") {
-            pairs.append_pair("error", "access_denied");
-        } else {
-            let mut world = s.world();
-            let code = world.new_token("sbx-code");
-            let scope = q.get("scope").cloned().unwrap_or_default();
-            world.codes.insert(
-                code.clone(),
-                crate::state::CodeGrant {
-                    provider: PROVIDER.to_owned(),
-                    client_id: q.get("client_id").cloned().unwrap_or_default(),
-                    scope: scope.clone(),
-                    expires_at: Utc::now() + Duration::minutes(10),
-                },
-            );
-            pairs.append_pair("code", &code);
-            // Strava reports the scopes actually granted in the redirect.
-            pairs.append_pair("scope", &scope);
-        }
-    }
-    Redirect::to(target.as_str()).into_response()
+        )
+    })
 }
 
 fn athlete_summary() -> Value {
@@ -268,98 +203,46 @@ async fn deauthorize(
     axum::Json(json!({"access_token": token})).into_response()
 }
 
-/// Check the bearer token, count the call, serve queued faults. `Ok(scope)` lets the call proceed.
-async fn gate(s: &Shared, headers: &HeaderMap) -> Result<(String, HeaderMap, bool), Response> {
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .to_owned();
-    let (fault, rate_headers, over, scope) = {
-        let mut world = s.world();
-        *world.calls.entry(PROVIDER.to_owned()).or_default() += 1;
-        let ((short_limit, daily_limit), (short_used, daily_used), over) = world.spend(Utc::now());
-        let mut rate = HeaderMap::new();
-        let mut put = |name: &'static str, value: String| {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                rate.insert(name, v);
-            }
-        };
-        // The overall bucket is twice the read bucket, as in Strava's defaults.
-        put(
+/// Strava's rate-limit headers ("15min,daily" pairs; the overall bucket twice the read one).
+fn rate_headers(limits: (u32, u32), used: (u32, u32), spent: bool) -> HeaderMap {
+    let mut rate = HeaderMap::new();
+    let usage = if spent { limits } else { used };
+    for (name, value) in [
+        (
             "x-ratelimit-limit",
-            format!("{},{}", short_limit * 2, daily_limit * 2),
-        );
-        put("x-ratelimit-usage", format!("{short_used},{daily_used}"));
-        put(
+            format!("{},{}", limits.0 * 2, limits.1 * 2),
+        ),
+        ("x-ratelimit-usage", format!("{},{}", used.0, used.1)),
+        (
             "x-readratelimit-limit",
-            format!("{short_limit},{daily_limit}"),
-        );
-        put(
-            "x-readratelimit-usage",
-            format!("{short_used},{daily_used}"),
-        );
-        let scope = world.access(&token).map(|g| g.scope.clone());
-        (world.take_fault(PROVIDER), rate, over, scope)
-    };
-    let spent_429 = |mut rate: HeaderMap| {
-        if let Some(limit) = rate.get("x-readratelimit-limit").cloned() {
-            rate.insert("x-readratelimit-usage", limit); // show the window as spent
-        }
-        let body = json!({"message": "Rate Limit Exceeded", "errors": [{"resource": "Application", "field": "rate limit", "code": "exceeded"}]});
-        (StatusCode::TOO_MANY_REQUESTS, rate, axum::Json(body)).into_response()
-    };
-    if over {
-        return Err(spent_429(rate_headers));
-    }
-    let bad_record = fault
-        .as_ref()
-        .is_some_and(|f| f.kind == FaultKind::BadRecord);
-    if let Some(fault) = fault {
-        match fault.kind {
-            FaultKind::RateLimit => return Err(spent_429(rate_headers)),
-            FaultKind::ServerError => {
-                return Err((
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    rate_headers,
-                    "upstream exploded",
-                )
-                    .into_response());
-            }
-            FaultKind::Malformed => {
-                return Err((
-                    StatusCode::OK,
-                    rate_headers,
-                    "<html>definitely not json</html>",
-                )
-                    .into_response());
-            }
-            FaultKind::Truncated => {
-                return Err(
-                    (StatusCode::OK, rate_headers, "[{\"id\": 1, \"name\": \"cut").into_response(),
-                );
-            }
-            FaultKind::Slow => {
-                tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms)).await
-            }
-            FaultKind::Revoke | FaultKind::BadRecord => {}
+            format!("{},{}", limits.0, limits.1),
+        ),
+        ("x-readratelimit-usage", format!("{},{}", usage.0, usage.1)),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            rate.insert(name, v);
         }
     }
-    match scope {
-        Some(scope) => Ok((scope, rate_headers, bad_record)),
-        None => Err((
-            StatusCode::UNAUTHORIZED,
-            rate_headers,
-            axum::Json(json!({"message": "Authorization Error", "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}]})),
-        )
-            .into_response()),
-    }
+    rate
+}
+
+async fn gate(s: &Shared, headers: &HeaderMap) -> Result<Gated, Response> {
+    let rate_limited = || json!({"message": "Rate Limit Exceeded", "errors": [{"resource": "Application", "field": "rate limit", "code": "exceeded"}]});
+    let unauthorized = || json!({"message": "Authorization Error", "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}]});
+    crate::api::gate(
+        s,
+        headers,
+        PROVIDER,
+        rate_headers,
+        rate_limited,
+        unauthorized,
+    )
+    .await
 }
 
 async fn athlete(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     match gate(&s, &headers).await {
-        Ok((_, rate, _)) => (rate, axum::Json(athlete_summary())).into_response(),
+        Ok(g) => (g.rate, axum::Json(athlete_summary())).into_response(),
         Err(response) => response,
     }
 }
@@ -377,7 +260,11 @@ async fn activities(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let (scope, rate, bad_record) = match gate(&s, &headers).await {
+    let Gated {
+        scope,
+        rate,
+        bad_record,
+    } = match gate(&s, &headers).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };

@@ -135,6 +135,11 @@ export type Capabilities_Deserialize = {
 	 *  provider only matches a registered domain).
 	 */
 	loopback_host: string,
+	/**
+	 *  Host of the deep-link redirect, `tributary://<host>/<provider>/callback`: `oauth`, or the
+	 *  registered callback domain where the provider matches only that (Strava: `localhost`).
+	 */
+	deep_link_host: string,
 	/**  Whether this build can connect and sync it (the others are described, not yet wired). */
 	implemented: boolean,
 };
@@ -166,6 +171,11 @@ export type Capabilities_Serialize = {
 	 *  provider only matches a registered domain).
 	 */
 	loopback_host: string,
+	/**
+	 *  Host of the deep-link redirect, `tributary://<host>/<provider>/callback`: `oauth`, or the
+	 *  registered callback domain where the provider matches only that (Strava: `localhost`).
+	 */
+	deep_link_host: string,
 	/**  Whether this build can connect and sync it (the others are described, not yet wired). */
 	implemented: boolean,
 };

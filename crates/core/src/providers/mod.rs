@@ -7,6 +7,7 @@
 
 pub mod http;
 pub mod oauth;
+pub mod polar;
 pub mod strava;
 
 mod planned;
@@ -98,6 +99,9 @@ pub struct Capabilities {
     /// Host used in loopback redirect URIs (`127.0.0.1` per RFC 8252, or `localhost` where the
     /// provider only matches a registered domain).
     pub loopback_host: &'static str,
+    /// Host of the deep-link redirect, `tributary://<host>/<provider>/callback`: `oauth`, or the
+    /// registered callback domain where the provider matches only that (Strava: `localhost`).
+    pub deep_link_host: &'static str,
     /// Whether this build can connect and sync it (the others are described, not yet wired).
     pub implemented: bool,
 }
@@ -133,6 +137,8 @@ pub struct TokenGrant {
     pub expires_at: Option<DateTime<Utc>>,
     /// Granted scopes, if the token endpoint reports them.
     pub scopes: Option<Vec<String>>,
+    /// The rest of the token response, without the tokens (e.g. Polar's `x_user_id`).
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Where to list from: a provider-defined resume cursor, or a fresh start from `since`.
@@ -190,10 +196,17 @@ pub trait Provider: Send + Sync + 'static {
         creds: &ClientCredentials,
         refresh_token: &Sensitive<String>,
     ) -> Result<TokenGrant>;
-    /// Read the athlete's profile with a fresh access token.
-    async fn fetch_profile(&self, call: &Call<'_>) -> Result<ConnectionProfile>;
+    /// Finish connecting with a fresh access token: whatever registration the provider requires,
+    /// then the athlete's profile.
+    async fn fetch_profile(&self, call: &Call<'_>, grant: &TokenGrant)
+    -> Result<ConnectionProfile>;
     /// Revoke our access at the provider (disconnect).
-    async fn revoke(&self, call: &Call<'_>, creds: &ClientCredentials) -> Result<()>;
+    async fn revoke(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        provider_user_id: Option<&str>,
+    ) -> Result<()>;
     /// List one page of activities.
     async fn list_activities(&self, call: &Call<'_>, request: &ListRequest)
     -> Result<ActivityPage>;
@@ -220,6 +233,15 @@ impl Registry {
                 ProviderKind::Strava,
                 config.retry,
                 strava::rate_budget,
+            ),
+        )?));
+        registry.add(Arc::new(polar::Polar::new(
+            &settings(ProviderKind::Polar),
+            Http::new(
+                http.clone(),
+                ProviderKind::Polar,
+                config.retry,
+                polar::rate_budget,
             ),
         )?));
         for (kind, capabilities) in planned::described() {

@@ -35,6 +35,8 @@ struct TokenBody {
     expires_in: Option<i64>,
     expires_at: Option<i64>,
     scope: Option<String>,
+    #[serde(flatten)]
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// POST a token request (`grant_type` and its fields in `form`) and read the standard fields.
@@ -81,6 +83,7 @@ pub async fn token_request(
         refresh_token: body.refresh_token.map(Sensitive::new),
         expires_at: expiry(now, body.expires_at, body.expires_in),
         scopes: body.scope.map(|s| split_scope(&s)),
+        extra: body.extra,
     })
 }
 

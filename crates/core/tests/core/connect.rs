@@ -326,10 +326,24 @@ async fn providers_list_all_six_with_honest_capabilities() {
     let strava = providers.iter().find(|p| p.provider == STRAVA).unwrap();
     assert!(strava.credentials_configured && strava.capabilities.implemented);
     assert!(!strava.capabilities.pkce && strava.capabilities.client_secret_required);
-    let planned = providers
+    let implemented: Vec<_> = providers
         .iter()
-        .filter(|p| !p.capabilities.implemented)
-        .count();
-    assert_eq!(planned, 5, "the other five are described, not pretended");
+        .filter(|p| p.capabilities.implemented)
+        .map(|p| p.provider.as_str())
+        .collect();
+    assert_eq!(
+        implemented,
+        ["strava", "polar"],
+        "the others are described, not pretended"
+    );
+    let polar = providers
+        .iter()
+        .find(|p| p.provider.as_str() == "polar")
+        .unwrap();
+    assert_eq!(
+        polar.capabilities.client_auth,
+        tributary_core::providers::ClientAuth::Basic
+    );
+    assert_eq!(polar.capabilities.history_window_days, Some(30));
     assert!(providers.iter().all(|p| !p.connected));
 }

@@ -6,12 +6,12 @@ use std::time::Duration;
 use tempfile::TempDir;
 use tributary_core::auth::RedirectTarget;
 use tributary_core::clock::{Clock, SystemClock};
-use tributary_core::config::{ProviderSettings, RetryPolicy};
+use tributary_core::config::RetryPolicy;
 use tributary_core::domain::{Connection, ProviderKind};
 use tributary_core::events::CollectingSink;
-use tributary_core::secrets::{MemoryStore, SecretStore, Sensitive};
+use tributary_core::secrets::{MemoryStore, SecretStore};
 use tributary_core::{Config, Core, Deps};
-use tributary_sandbox::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Sandbox, SandboxConfig};
+use tributary_sandbox::{Sandbox, SandboxConfig};
 
 pub const STRAVA: ProviderKind = ProviderKind::Strava;
 
@@ -25,18 +25,10 @@ pub struct Harness {
 }
 
 pub fn config(dir: &std::path::Path, sandbox: &Sandbox) -> Config {
-    let mut config = Config::new(dir);
-    let e = sandbox.endpoints("strava").unwrap();
-    config.providers.insert(
-        STRAVA,
-        ProviderSettings {
-            client_id: Some(DEMO_CLIENT_ID.to_owned()),
-            client_secret: Some(Sensitive::new(DEMO_CLIENT_SECRET.to_owned())),
-            auth_url: Some(e.auth_url.parse().unwrap()),
-            token_url: Some(e.token_url.parse().unwrap()),
-            api_url: Some(e.api_url.parse().unwrap()),
-        },
-    );
+    // Every emulated provider, configured the way the app is: through the named variables.
+    let vars = sandbox.config_vars();
+    let mut config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    config.data_dir = dir.to_owned();
     // Fast retries keep fault tests quick; the policy is the same code as in production.
     config.retry = RetryPolicy {
         attempts: 3,
@@ -76,20 +68,21 @@ impl Harness {
         let core = Core::open(config(dir.path(), &sandbox), deps)
             .await
             .unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         Self {
             dir,
             sandbox,
             core,
             secrets,
             events,
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            http,
         }
     }
 
-    /// Re-open the core on the same data directory (a restart).
+    /// Re-open the core on the same data directory (a restart, or a second process).
     pub async fn reopen(&self) -> Core {
         let deps = Deps {
             secrets: self.secrets.clone(),
@@ -101,7 +94,7 @@ impl Harness {
             .unwrap()
     }
 
-    /// Play the athlete on the sandbox's authorize page: returns the redirect URL it sends back.
+    /// Play the athlete on the sandbox's consent page: returns the redirect URL it sends back.
     pub async fn approve(&self, authorize_url: &str, choice: &str) -> String {
         let page = self
             .http
@@ -122,7 +115,8 @@ impl Harness {
             .next()
             .unwrap()
             .replace("&amp;", "&");
-        let base = authorize_url.split("/authorize").next().unwrap();
+        // `/authorize` (Strava) or `/authorization` (Polar): the approve link sits beside it.
+        let base = authorize_url.split("/authoriz").next().unwrap();
         let response = self
             .http
             .get(format!("{base}/{href}"))
@@ -138,9 +132,14 @@ impl Harness {
 
     /// Connect Strava through the deep-link path.
     pub async fn connect(&self) -> Connection {
+        self.connect_to(STRAVA).await
+    }
+
+    /// Connect a provider through the deep-link path.
+    pub async fn connect_to(&self, provider: ProviderKind) -> Connection {
         let request = self
             .core
-            .begin_connect(STRAVA, RedirectTarget::DeepLink)
+            .begin_connect(provider, RedirectTarget::DeepLink)
             .await
             .unwrap();
         let redirect = self.approve(&request.authorize_url, "approve").await;
@@ -154,11 +153,12 @@ impl Harness {
     }
 
     pub async fn fault(&self, kind: &str, count: u32) {
-        self.control(
-            "faults",
-            serde_json::json!({"provider": "strava", "kind": kind, "count": count}),
-        )
-        .await;
+        self.fault_on("strava", kind, count).await;
+    }
+
+    pub async fn fault_on(&self, provider: &str, kind: &str, count: u32) {
+        let fault = serde_json::json!({"provider": provider, "kind": kind, "count": count});
+        self.control("faults", fault).await;
     }
 
     pub async fn sandbox_state(&self) -> serde_json::Value {

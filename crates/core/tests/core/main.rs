@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod connect;
+mod flows;
 mod harness;
 mod keyring;
+mod polar;
 mod store;
 mod sync;

@@ -175,7 +175,11 @@ impl Provider for Strava {
         .await
     }
 
-    async fn fetch_profile(&self, call: &Call<'_>) -> Result<ConnectionProfile> {
+    async fn fetch_profile(
+        &self,
+        call: &Call<'_>,
+        _grant: &TokenGrant,
+    ) -> Result<ConnectionProfile> {
         let url = self.api("athlete");
         let response = self.http.send(call, |c| c.get(url.clone())).await?;
         if !response.status.is_success() {
@@ -188,7 +192,12 @@ impl Provider for Strava {
         })
     }
 
-    async fn revoke(&self, call: &Call<'_>, _creds: &ClientCredentials) -> Result<()> {
+    async fn revoke(
+        &self,
+        call: &Call<'_>,
+        _creds: &ClientCredentials,
+        _provider_user_id: Option<&str>,
+    ) -> Result<()> {
         let url = self.deauthorize_url();
         let token = call.token.map(|t| t.expose().clone()).unwrap_or_default();
         let response = self
@@ -299,6 +308,8 @@ pub fn capabilities() -> Capabilities {
         ],
         // Strava matches the registered callback domain only; `localhost` is the usual one.
         loopback_host: "localhost",
+        // A custom scheme passes only as `scheme://<callback domain>/...`.
+        deep_link_host: "localhost",
         implemented: true,
     }
 }

@@ -1,0 +1,312 @@
+//! Polar AccessLink v3: OAuth2 with HTTP Basic on the token call, no PKCE, no refresh token (a
+//! long-lived access token; 401 means connect again), the mandatory user registration after
+//! connecting, and `/v3/exercises`, which returns the last 30 days in one unpaged list.
+//! Facts and sources: `shared/providers.md`, section 3.
+
+mod map;
+mod wire;
+
+use super::http::{Call, Http, RateBudget, Response};
+use super::oauth::token_request;
+use super::{
+    ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
+    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint,
+};
+use crate::config::ProviderSettings;
+use crate::domain::{ConnectionProfile, ProviderKind};
+use crate::secrets::Sensitive;
+use crate::{Error, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use url::Url;
+
+const KIND: ProviderKind = ProviderKind::Polar;
+
+/// The Polar client.
+pub struct Polar {
+    http: Http,
+    auth_url: Url,
+    token_url: Url,
+    api_url: Url,
+}
+
+impl Polar {
+    /// Build from settings (defaults: the real Polar endpoints).
+    pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
+        Ok(Self {
+            http,
+            auth_url: endpoint(
+                settings.auth_url.as_ref(),
+                "https://flow.polar.com/oauth2/authorization",
+            )?,
+            token_url: endpoint(
+                settings.token_url.as_ref(),
+                "https://polarremote.com/v2/oauth2/token",
+            )?,
+            api_url: endpoint(settings.api_url.as_ref(), "https://www.polaraccesslink.com")?,
+        })
+    }
+
+    fn api(&self, path: &str) -> Url {
+        let mut url = self.api_url.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}/v3/{path}"));
+        url
+    }
+
+    fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
+        let now = call.clock.now();
+        let reset = rate_budget(&response.headers, now)
+            .map_or(now + Duration::minutes(15), |b| b.resets_at);
+        self.http.classify(response, reset)
+    }
+}
+
+#[async_trait]
+impl Provider for Polar {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    fn authorize_url(
+        &self,
+        creds: &ClientCredentials,
+        params: &AuthorizeParams<'_>,
+    ) -> Result<Url> {
+        let mut url = self.auth_url.clone();
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &creds.client_id)
+            .append_pair("redirect_uri", params.redirect_uri)
+            .append_pair("scope", "accesslink.read_all")
+            .append_pair("state", params.state);
+        Ok(url)
+    }
+
+    fn missing_scopes(&self, _granted: &[String]) -> Vec<String> {
+        // Polar has one scope and reports consents through the registration instead.
+        Vec::new()
+    }
+
+    async fn exchange_code(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        code: &str,
+        redirect_uri: &str,
+        _pkce_verifier: Option<&Sensitive<String>>,
+    ) -> Result<TokenGrant> {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+        ];
+        token_request(
+            &self.http,
+            call,
+            &self.token_url,
+            creds,
+            ClientAuth::Basic,
+            &form,
+        )
+        .await
+    }
+
+    async fn refresh(
+        &self,
+        _call: &Call<'_>,
+        _creds: &ClientCredentials,
+        _refresh_token: &Sensitive<String>,
+    ) -> Result<TokenGrant> {
+        Err(Error::NeedsReauth {
+            provider: KIND,
+            reason: "Polar issues no refresh tokens".to_owned(),
+        })
+    }
+
+    async fn fetch_profile(
+        &self,
+        call: &Call<'_>,
+        grant: &TokenGrant,
+    ) -> Result<ConnectionProfile> {
+        let user_id = match grant.extra.get("x_user_id") {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::String(s)) => s.clone(),
+            _ => {
+                return Err(Error::Provider {
+                    provider: KIND,
+                    status: None,
+                    message: "the token response has no x_user_id".to_owned(),
+                });
+            }
+        };
+        // Registration is mandatory before any data call. 409 = already registered: fine.
+        let url = self.api("users");
+        let body = json!({ "member-id": format!("tributary-{user_id}") });
+        let registered = self
+            .http
+            .send(call, |c| c.post(url.clone()).json(&body))
+            .await?;
+        match registered.status {
+            s if s.is_success() || s == StatusCode::CONFLICT => {}
+            StatusCode::FORBIDDEN => {
+                return Err(Error::ScopeMissing {
+                    provider: KIND,
+                    missing:
+                        "Polar's mandatory consents (accept them in Polar Flow, then connect again)"
+                            .to_owned(),
+                });
+            }
+            _ => return Err(self.fail(call, &registered)),
+        }
+        let url = self.api(&format!("users/{user_id}"));
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        map::profile(response.json(KIND)?, &user_id).map_err(|message| Error::Provider {
+            provider: KIND,
+            status: None,
+            message,
+        })
+    }
+
+    async fn revoke(
+        &self,
+        call: &Call<'_>,
+        _creds: &ClientCredentials,
+        provider_user_id: Option<&str>,
+    ) -> Result<()> {
+        let user_id = provider_user_id.ok_or_else(|| {
+            Error::Validation("the Polar connection has no user id to de-register".to_owned())
+        })?;
+        let url = self.api(&format!("users/{user_id}"));
+        let response = self.http.send(call, |c| c.delete(url.clone())).await?;
+        // 401/404: the token or the registration is already gone, which is what we want.
+        match response.status {
+            s if s.is_success() || s == StatusCode::UNAUTHORIZED || s == StatusCode::NOT_FOUND => {
+                Ok(())
+            }
+            _ => Err(self.fail(call, &response)),
+        }
+    }
+
+    async fn list_activities(
+        &self,
+        call: &Call<'_>,
+        _request: &ListRequest,
+    ) -> Result<ActivityPage> {
+        // One unpaged list of the last 30 days: no cursor, no date filter to pass.
+        let url = self.api("exercises");
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        if response.status == StatusCode::NO_CONTENT {
+            return Ok(ActivityPage::default());
+        }
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        let records: Vec<Value> = response.json(KIND)?;
+        Ok(ActivityPage {
+            items: records.into_iter().map(map::exercise).collect(),
+            next_cursor: None,
+        })
+    }
+}
+
+/// Polar's capabilities.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        display_name: "Polar",
+        client_auth: ClientAuth::Basic,
+        pkce: false,
+        client_secret_required: true,
+        refresh: RefreshStyle::None,
+        delivery: Delivery::Pull,
+        history_window_days: Some(30),
+        // The whole window is re-read every time; the list is small.
+        overlap_days: 30,
+        scopes: vec!["accesslink.read_all"],
+        rate_limits: vec![
+            // Plus 20 per registered user (15 min) and 100 per user (24 h).
+            RateLimitWindow {
+                window: "15 min",
+                limit: 500,
+                shared_by: "app",
+            },
+            RateLimitWindow {
+                window: "24 h",
+                limit: 5000,
+                shared_by: "app",
+            },
+        ],
+        // Polar matches registered redirect URLs exactly; custom schemes are [unverified].
+        loopback_host: "localhost",
+        deep_link_host: "oauth",
+        implemented: true,
+    }
+}
+
+/// `RateLimit-Usage`, `RateLimit-Limit` and `RateLimit-Reset` ("short,long"; reset in seconds).
+pub fn rate_budget(headers: &HeaderMap, now: DateTime<Utc>) -> Option<RateBudget> {
+    let pair = |name: &str| -> Option<(i64, i64)> {
+        let (a, b) = headers.get(name)?.to_str().ok()?.split_once(',')?;
+        Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+    };
+    let (usage, limit, reset) = (
+        pair("ratelimit-usage")?,
+        pair("ratelimit-limit")?,
+        pair("ratelimit-reset")?,
+    );
+    let short = RateBudget {
+        remaining: (limit.0 - usage.0).max(0),
+        resets_at: now + Duration::seconds(reset.0),
+    };
+    let long = RateBudget {
+        remaining: (limit.1 - usage.1).max(0),
+        resets_at: now + Duration::seconds(reset.1),
+    };
+    // The spent window that resets last decides; otherwise the one with less left.
+    Some(match (short.remaining, long.remaining) {
+        (_, 0) => long,
+        (0, _) => short,
+        (s, l) if l < s => long,
+        _ => short,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn rate_headers_pick_the_binding_window() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("ratelimit-usage", HeaderValue::from_static("500,900"));
+        h.insert("ratelimit-limit", HeaderValue::from_static("520,5100"));
+        h.insert("ratelimit-reset", HeaderValue::from_static("300,80000"));
+        assert_eq!(
+            rate_budget(&h, now),
+            Some(RateBudget {
+                remaining: 20,
+                resets_at: now + Duration::seconds(300)
+            })
+        );
+        h.insert("ratelimit-usage", HeaderValue::from_static("10,5100"));
+        assert_eq!(
+            rate_budget(&h, now).unwrap().resets_at,
+            now + Duration::seconds(80_000),
+            "a spent day waits for the day"
+        );
+        assert_eq!(rate_budget(&HeaderMap::new(), now), None);
+    }
+}

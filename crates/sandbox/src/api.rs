@@ -1,0 +1,187 @@
+//! What every emulated API does before answering: check the bearer token, count the call against
+//! the app's budget (with the provider's own rate-limit headers), and serve a queued fault.
+
+use crate::state::{FaultKind, Shared};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde_json::Value;
+
+/// A call that may proceed.
+pub struct Gated {
+    /// Scopes of the token.
+    pub scope: String,
+    /// Rate-limit headers to send back.
+    pub rate: HeaderMap,
+    /// Whether to add an unreadable record to a list (the `bad_record` fault).
+    pub bad_record: bool,
+}
+
+/// Builds a provider's rate-limit headers from (limits, usage, spent).
+pub type RateHeaders = fn((u32, u32), (u32, u32), bool) -> HeaderMap;
+
+/// Check, count and maybe fail a call to `provider`'s API.
+pub async fn gate(
+    s: &Shared,
+    headers: &HeaderMap,
+    provider: &str,
+    rate_headers: RateHeaders,
+    rate_limited: impl Fn() -> Value,
+    unauthorized: impl Fn() -> Value,
+) -> Result<Gated, Response> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .unwrap_or_default()
+        .to_owned();
+    let (fault, rate, over, scope, spent_rate) = {
+        let mut world = s.world();
+        *world.calls.entry(provider.to_owned()).or_default() += 1;
+        let (limits, used, over) = world.spend(Utc::now());
+        let scope = world.access_for(&token, provider).map(|g| g.scope.clone());
+        if scope.is_some() && world.first_use(&token) {
+            s.save(&world);
+        }
+        (
+            world.take_fault(provider),
+            rate_headers(limits, used, false),
+            over,
+            scope,
+            rate_headers(limits, used, true),
+        )
+    };
+    let too_many = || {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            spent_rate.clone(),
+            axum::Json(rate_limited()),
+        )
+            .into_response()
+    };
+    if over {
+        return Err(too_many());
+    }
+    let bad_record = fault
+        .as_ref()
+        .is_some_and(|f| f.kind == FaultKind::BadRecord);
+    if let Some(fault) = fault {
+        match fault.kind {
+            FaultKind::RateLimit => return Err(too_many()),
+            FaultKind::ServerError => {
+                return Err(
+                    (StatusCode::INTERNAL_SERVER_ERROR, rate, "upstream exploded").into_response(),
+                );
+            }
+            FaultKind::Malformed => {
+                return Err(
+                    (StatusCode::OK, rate, "<html>definitely not json</html>").into_response()
+                );
+            }
+            FaultKind::Truncated => {
+                return Err((StatusCode::OK, rate, "[{\"id\": 1, \"name\": \"cut").into_response());
+            }
+            FaultKind::Slow => {
+                tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms)).await
+            }
+            FaultKind::Revoke | FaultKind::BadRecord => {}
+        }
+    }
+    match scope {
+        Some(scope) => Ok(Gated {
+            scope,
+            rate,
+            bad_record,
+        }),
+        None => Err((StatusCode::UNAUTHORIZED, rate, axum::Json(unauthorized())).into_response()),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A provider's consent page with links a script can follow: `approve`, `deny`, and, when the
+/// provider lets the athlete untick scopes, `approve-without-activities` (granting `narrow`).
+pub fn consent_page(
+    provider: &str,
+    q: &std::collections::HashMap<String, String>,
+    narrow: Option<&str>,
+) -> Response {
+    let link = |decision: &str, scope: Option<&str>| {
+        let mut params: Vec<(String, String)> = q.clone().into_iter().collect();
+        params.sort();
+        params.push(("decision".into(), decision.into()));
+        if let Some(scope) = scope {
+            params.retain(|(k, _)| k != "scope");
+            params.push(("scope".into(), scope.into()));
+        }
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        escape(&format!("approve?{query}"))
+    };
+    let narrower = narrow.map_or_else(String::new, |scope| {
+        format!(
+            " · <a id=\"approve-without-activities\" href=\"{}\">Authorize without activity access</a>",
+            link("approve", Some(scope))
+        )
+    });
+    axum::response::Html(format!(
+        "<!doctype html><meta charset=utf-8><title>{provider} (sandbox) — Authorize</title>\
+         <h1>Authorize Tributary on {provider} (sandbox)</h1>\
+         <p>Tributary would like to read your activities ({}).</p>\
+         <p><a id=\"approve\" href=\"{}\">Authorize</a>{narrower} · <a id=\"deny\" href=\"{}\">Cancel</a></p>",
+        escape(q.get("scope").map_or("", String::as_str)),
+        link("approve", None),
+        link("deny", None),
+    ))
+    .into_response()
+}
+
+/// The athlete's decision: redirect back with a fresh single-use code (10 minutes) and the
+/// `state`, or with `error=access_denied`. `None` when the redirect URI is unusable.
+pub fn approve(
+    s: &Shared,
+    provider: &str,
+    q: &std::collections::HashMap<String, String>,
+    report_scope: bool,
+) -> Option<Response> {
+    let redirect_uri = q.get("redirect_uri")?;
+    let mut target = url::Url::parse(redirect_uri).ok()?;
+    {
+        let mut pairs = target.query_pairs_mut();
+        if let Some(state) = q.get("state") {
+            pairs.append_pair("state", state);
+        }
+        if q.get("decision").map(String::as_str) == Some("deny") {
+            pairs.append_pair("error", "access_denied");
+        } else {
+            let mut world = s.world();
+            let code = world.new_token("sbx-code");
+            let scope = q.get("scope").cloned().unwrap_or_default();
+            world.codes.insert(
+                code.clone(),
+                crate::state::CodeGrant {
+                    provider: provider.to_owned(),
+                    client_id: q.get("client_id").cloned().unwrap_or_default(),
+                    scope: scope.clone(),
+                    redirect_uri: redirect_uri.clone(),
+                    code_challenge: q.get("code_challenge").cloned(),
+                    expires_at: Utc::now() + chrono::Duration::minutes(10),
+                },
+            );
+            pairs.append_pair("code", &code);
+            if report_scope {
+                pairs.append_pair("scope", &scope);
+            }
+        }
+    }
+    Some(axum::response::Redirect::to(target.as_str()).into_response())
+}

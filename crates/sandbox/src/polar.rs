@@ -1,0 +1,249 @@
+//! Polar AccessLink's twin: authorize page, token endpoint with Basic client authentication and
+//! single-use codes whose reuse revokes the tokens they produced, long-lived tokens without refresh,
+//! the mandatory registration (`POST /v3/users`: 200, then 409), de-registration, and
+//! `/v3/exercises` with the last 30 days in Polar's format and `RateLimit-*` headers.
+
+use crate::api::Gated;
+use crate::generate::polar_json;
+use crate::state::Shared;
+use crate::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The sandbox user's Polar id.
+pub const USER_ID: i64 = 2_718_281;
+const PROVIDER: &str = "polar";
+
+pub(crate) fn router() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/oauth2/authorization", get(authorize))
+        .route("/oauth2/approve", get(approve))
+        .route("/oauth2/token", post(token))
+        .route("/v3/users", post(register))
+        .route("/v3/users/{id}", get(user).delete(deregister))
+        .route("/v3/exercises", get(exercises))
+}
+
+fn oauth_error(error: &str) -> Response {
+    (StatusCode::BAD_REQUEST, axum::Json(json!({"error": error}))).into_response()
+}
+
+async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
+    if q.get("client_id").map(String::as_str) != Some(DEMO_CLIENT_ID)
+        || q.get("response_type").map(String::as_str) != Some("code")
+    {
+        return oauth_error("invalid_request");
+    }
+    crate::api::consent_page("Polar Flow", &q, None)
+}
+
+async fn approve(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    crate::api::approve(&s, PROVIDER, &q, false).unwrap_or_else(|| oauth_error("invalid_request"))
+}
+
+/// `Authorization: Basic base64(id:secret)` decoded, or nothing.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let encoded = headers
+        .get("authorization")?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let (id, secret) = std::str::from_utf8(&decoded).ok()?.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+async fn token(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    match basic_credentials(&headers) {
+        Some((id, secret)) if id == DEMO_CLIENT_ID && secret == DEMO_CLIENT_SECRET => {}
+        _ => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(json!({"error": "invalid_client"})),
+            )
+                .into_response();
+        }
+    }
+    if f.get("grant_type").map(String::as_str) != Some("authorization_code") {
+        return oauth_error("unsupported_grant_type");
+    }
+    let code = f.get("code").cloned().unwrap_or_default();
+    let mut world = s.world();
+    let Some(grant) = world.codes.remove(&code) else {
+        // Reusing a code deletes every token already issued for it.
+        if let Some(issued) = world.spend_code(&code, None) {
+            world.retire(&issued);
+            s.save(&world);
+        }
+        return oauth_error("invalid_grant");
+    };
+    let redirect_matches = f
+        .get("redirect_uri")
+        .is_none_or(|r| *r == grant.redirect_uri);
+    if grant.expires_at < Utc::now() || grant.provider != PROVIDER || !redirect_matches {
+        return oauth_error("invalid_grant");
+    }
+    let (access, issued) = world.issue(PROVIDER, &grant.scope, Duration::days(365));
+    world.spend_code(&code, Some(&access));
+    s.save(&world);
+    axum::Json(json!({
+        "access_token": access,
+        "token_type": "bearer",
+        "expires_in": (issued.expires_at - Utc::now().timestamp()).max(0),
+        "x_user_id": USER_ID,
+    }))
+    .into_response()
+}
+
+fn rate_headers(limits: (u32, u32), used: (u32, u32), spent: bool) -> HeaderMap {
+    let mut rate = HeaderMap::new();
+    let usage = if spent { limits } else { used };
+    let now = Utc::now();
+    let to_quarter = 900 - (now.timestamp() % 900);
+    let to_day = 86_400 - (now.timestamp() % 86_400);
+    for (name, value) in [
+        ("ratelimit-usage", format!("{},{}", usage.0, usage.1)),
+        ("ratelimit-limit", format!("{},{}", limits.0, limits.1)),
+        ("ratelimit-reset", format!("{to_quarter},{to_day}")),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            rate.insert(name, v);
+        }
+    }
+    rate
+}
+
+async fn gate(s: &Shared, headers: &HeaderMap) -> Result<Gated, Response> {
+    crate::api::gate(
+        s,
+        headers,
+        PROVIDER,
+        rate_headers,
+        || json!({"error": "rate limit exceeded"}),
+        || json!({"error": "unauthorized"}),
+    )
+    .await
+}
+
+async fn register(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> Response {
+    let g = match gate(&s, &headers).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    if body
+        .get("member-id")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            g.rate,
+            axum::Json(json!({"error": "member-id is required"})),
+        )
+            .into_response();
+    }
+    let mut world = s.world();
+    let fresh = world.register(&USER_ID.to_string());
+    s.save(&world);
+    if !fresh {
+        return (
+            StatusCode::CONFLICT,
+            g.rate,
+            axum::Json(json!({"error": "user already registered"})),
+        )
+            .into_response();
+    }
+    (g.rate, axum::Json(user_json())).into_response()
+}
+
+fn user_json() -> Value {
+    json!({
+        "polar-user-id": USER_ID, "member-id": format!("tributary-{USER_ID}"),
+        "registration-date": "2026-11-01T10:00:00.000Z", "first-name": "Pola", "last-name": "Sandbox",
+        "birthdate": "1990-04-01", "gender": "FEMALE", "weight": 58.0, "height": 168.0, "extra-info": []
+    })
+}
+
+async fn user(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match gate(&s, &headers).await {
+        Ok(g) if id == USER_ID.to_string() => (g.rate, axum::Json(user_json())).into_response(),
+        Ok(g) => (StatusCode::NOT_FOUND, g.rate).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn deregister(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match gate(&s, &headers).await {
+        Ok(g) => {
+            let mut world = s.world();
+            if !world.deregister(&id) {
+                return (StatusCode::NOT_FOUND, g.rate).into_response();
+            }
+            world.revoke_all(PROVIDER);
+            s.save(&world);
+            (StatusCode::NO_CONTENT, g.rate).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+async fn exercises(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    let Gated {
+        rate, bad_record, ..
+    } = match gate(&s, &headers).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let world = s.world();
+    if !world.is_registered(&USER_ID.to_string()) {
+        return (
+            StatusCode::FORBIDDEN,
+            rate,
+            axum::Json(json!({"error": "user not registered"})),
+        )
+            .into_response();
+    }
+    // Only the last 30 days (measured from the generator's fixed "now").
+    let since = crate::generate::anchor() - Duration::days(30);
+    let mut body: Vec<Value> = world
+        .workouts
+        .iter()
+        .filter(|w| w.start >= since)
+        .map(|w| polar_json(w, world.edits(w.index)))
+        .collect();
+    if bad_record {
+        body.push(
+            json!({"id": "broken", "start_time": "2026-10-30T08:30:00Z", "duration": "PT1H"}),
+        );
+    }
+    (rate, axum::Json(body)).into_response()
+}
