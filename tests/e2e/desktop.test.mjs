@@ -140,6 +140,18 @@ test("Polar (Basic auth, no refresh token) connects and syncs through the same w
   await shot("polar");
 });
 
+test("Wahoo (OAuth2 + PKCE, rotating refresh tokens) connects and syncs through the same window", async () => {
+  await driver.click("connect-wahoo");
+  await driver.waitFor(async () => (await driver.text("state-wahoo")) === "Active", "Wahoo to turn active", 60_000);
+  await driver.waitFor(async () => /250 new/.test((await driver.text("last-sync-wahoo")) ?? ""), "Wahoo's first sync", 60_000);
+  await driver.click("history-wahoo");
+  await driver.waitFor(async () => {
+    const cells = await driver.findAll("history-created");
+    return cells.length === 1 && (await driver.elementText(cells[0])) === String(SANDBOX_ACTIVITIES);
+  }, "Wahoo's history row with every sandbox workout");
+  await shot("wahoo");
+});
+
 test("a cold start with a deep link hands it to the core (a stale link is refused)", async () => {
   await driver.stop();
   const started = Date.now();

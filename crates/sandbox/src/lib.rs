@@ -20,6 +20,7 @@ pub mod generate;
 pub mod polar;
 mod state;
 pub mod strava;
+pub mod wahoo;
 
 use axum::Router;
 use axum::extract::State;
@@ -39,7 +40,7 @@ pub const DEMO_CLIENT_ID: &str = "tributary-demo";
 pub const DEMO_CLIENT_SECRET: &str = "sandbox-not-a-secret";
 
 /// The providers this sandbox emulates, by their configuration key.
-pub const EMULATED: &[&str] = &["strava", "polar"];
+pub const EMULATED: &[&str] = &["strava", "polar", "wahoo"];
 
 /// How to build the sandbox.
 #[derive(Debug, Clone)]
@@ -135,6 +136,11 @@ impl Sandbox {
                 token_url: format!("{base}/strava/oauth/token"),
                 api_url: format!("{base}/strava/api/v3"),
             }),
+            "wahoo" => Some(Endpoints {
+                auth_url: format!("{base}/wahoo/oauth/authorize"),
+                token_url: format!("{base}/wahoo/oauth/token"),
+                api_url: format!("{base}/wahoo"),
+            }),
             "polar" => Some(Endpoints {
                 auth_url: format!("{base}/polar/oauth2/authorization"),
                 token_url: format!("{base}/polar/oauth2/token"),
@@ -189,6 +195,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .nest("/strava", strava::router())
         .nest("/polar", polar::router())
+        .nest("/wahoo", wahoo::router())
         .route("/_control/faults", post(control_faults))
         .route("/_control/expire_tokens", post(control_expire))
         .route("/_control/activities", post(control_activities))

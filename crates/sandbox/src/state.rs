@@ -342,6 +342,30 @@ impl World {
         self.persisted.registered.remove(user)
     }
 
+    /// Wahoo's rotation: spend a refresh token (single use) and issue a new pair that retires the
+    /// old one at its first use. `None` if the refresh token is unknown or spent.
+    pub fn rotate(
+        &mut self,
+        refresh: &str,
+        lifetime: chrono::Duration,
+    ) -> Option<(String, AccessGrant)> {
+        let (old_access, grant) = self.by_refresh(refresh)?;
+        self.persisted.refresh.remove(refresh);
+        let (access, _) = self.issue(&grant.provider, &grant.scope, lifetime);
+        let issued = self.persisted.access.get_mut(&access)?;
+        issued.replaces = Some(old_access);
+        Some((access.clone(), issued.clone()))
+    }
+
+    /// Unrevoked access tokens of `provider`.
+    pub fn live_tokens(&self, provider: &str) -> usize {
+        self.persisted
+            .access
+            .values()
+            .filter(|g| g.provider == provider)
+            .count()
+    }
+
     /// Revoke every token of `provider`.
     pub fn revoke_all(&mut self, provider: &str) {
         self.persisted.access.retain(|_, g| g.provider != provider);

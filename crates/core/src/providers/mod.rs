@@ -9,6 +9,7 @@ pub mod http;
 pub mod oauth;
 pub mod polar;
 pub mod strava;
+pub mod wahoo;
 
 mod planned;
 
@@ -242,6 +243,15 @@ impl Registry {
                 ProviderKind::Polar,
                 config.retry,
                 polar::rate_budget,
+            ),
+        )?));
+        registry.add(Arc::new(wahoo::Wahoo::new(
+            &settings(ProviderKind::Wahoo),
+            Http::new(
+                http.clone(),
+                ProviderKind::Wahoo,
+                config.retry,
+                wahoo::rate_budget,
             ),
         )?));
         for (kind, capabilities) in planned::described() {

@@ -68,7 +68,13 @@ pub async fn token_request(
                         fields.push(("client_secret", secret));
                     }
                 }
-                ClientAuth::PublicPkce => fields.push(("client_id", &creds.client_id)),
+                ClientAuth::PublicPkce => {
+                    // PKCE secures the exchange; a secret, where one is configured, still goes.
+                    fields.push(("client_id", &creds.client_id));
+                    if let Some(secret) = secret {
+                        fields.push(("client_secret", secret));
+                    }
+                }
             }
             request.form(&fields)
         })

@@ -49,28 +49,6 @@ pub(super) fn described() -> Vec<(ProviderKind, Capabilities)> {
             },
         ),
         (
-            ProviderKind::Wahoo,
-            Capabilities {
-                display_name: "Wahoo",
-                client_auth: ClientAuth::PublicPkce,
-                pkce: true,
-                client_secret_required: false,
-                refresh: RefreshStyle::Rotating,
-                delivery: Delivery::Pull,
-                history_window_days: None,
-                overlap_days: 0,
-                scopes: vec!["workouts_read", "user_read", "offline_data"],
-                rate_limits: vec![
-                    window("5 min", 200, "app"),
-                    window("1 h", 1000, "app"),
-                    window("day", 5000, "app"),
-                ],
-                loopback_host: "127.0.0.1",
-                deep_link_host: "oauth",
-                implemented: false,
-            },
-        ),
-        (
             ProviderKind::GoogleHealth,
             Capabilities {
                 display_name: "Fitbit (Google Health API)",

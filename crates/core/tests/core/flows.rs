@@ -110,3 +110,8 @@ async fn strava_lives_a_full_life() {
 async fn polar_lives_a_full_life() {
     life(ProviderKind::Polar).await;
 }
+
+#[tokio::test]
+async fn wahoo_lives_a_full_life() {
+    life(ProviderKind::Wahoo).await;
+}

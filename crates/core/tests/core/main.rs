@@ -11,3 +11,4 @@ mod keyring;
 mod polar;
 mod store;
 mod sync;
+mod wahoo;

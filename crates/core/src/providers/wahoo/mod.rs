@@ -1,0 +1,348 @@
+//! Wahoo Cloud API: OAuth2 with PKCE (the secret is optional), 2 h access tokens, single-use
+//! refresh tokens that rotate (the engine refreshes only right before a call that needs it, one at
+//! a time per connection, and persists the new pair before using it: Wahoo caps live tokens at 10
+//! per user), `/v1/workouts` paged without a date filter, and per-app budgets in `X-RateLimit-*`.
+//! Facts and sources: `shared/providers.md`, section 5.
+
+mod map;
+mod wire;
+
+use super::http::{Call, Http, RateBudget, Response};
+use super::oauth::token_request;
+use super::{
+    ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
+    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint,
+};
+use crate::config::ProviderSettings;
+use crate::domain::{ConnectionProfile, ProviderKind};
+use crate::secrets::Sensitive;
+use crate::{Error, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+const KIND: ProviderKind = ProviderKind::Wahoo;
+const PER_PAGE: usize = 50;
+
+/// The Wahoo client.
+pub struct Wahoo {
+    http: Http,
+    auth_url: Url,
+    token_url: Url,
+    api_url: Url,
+}
+
+/// Pages come newest first with no date filter: walk them until one reaches below `since`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+struct Cursor {
+    page: u32,
+    since: Option<i64>,
+}
+
+impl Wahoo {
+    /// Build from settings (defaults: the real Wahoo endpoints).
+    pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
+        Ok(Self {
+            http,
+            auth_url: endpoint(
+                settings.auth_url.as_ref(),
+                "https://api.wahooligan.com/oauth/authorize",
+            )?,
+            token_url: endpoint(
+                settings.token_url.as_ref(),
+                "https://api.wahooligan.com/oauth/token",
+            )?,
+            api_url: endpoint(settings.api_url.as_ref(), "https://api.wahooligan.com")?,
+        })
+    }
+
+    fn api(&self, path: &str) -> Url {
+        let mut url = self.api_url.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}/v1/{path}"));
+        url
+    }
+
+    fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
+        let now = call.clock.now();
+        let reset =
+            rate_budget(&response.headers, now).map_or(now + Duration::minutes(5), |b| b.resets_at);
+        self.http.classify(response, reset)
+    }
+}
+
+#[async_trait]
+impl Provider for Wahoo {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    fn authorize_url(
+        &self,
+        creds: &ClientCredentials,
+        params: &AuthorizeParams<'_>,
+    ) -> Result<Url> {
+        let challenge = params.pkce_challenge.ok_or_else(|| {
+            Error::Validation("Wahoo connects with PKCE; no challenge was made".to_owned())
+        })?;
+        let mut url = self.auth_url.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", &creds.client_id)
+            .append_pair("redirect_uri", params.redirect_uri)
+            .append_pair("scope", &capabilities().scopes.join(" "))
+            .append_pair("response_type", "code")
+            .append_pair("state", params.state)
+            .append_pair("code_challenge", challenge)
+            .append_pair("code_challenge_method", "S256");
+        Ok(url)
+    }
+
+    fn missing_scopes(&self, granted: &[String]) -> Vec<String> {
+        // Wahoo reports granted scopes on the token; an empty report is not a refusal.
+        if granted.is_empty() || granted.iter().any(|g| g == "workouts_read") {
+            Vec::new()
+        } else {
+            vec!["workouts_read".to_owned()]
+        }
+    }
+
+    async fn exchange_code(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        code: &str,
+        redirect_uri: &str,
+        pkce_verifier: Option<&Sensitive<String>>,
+    ) -> Result<TokenGrant> {
+        let verifier = pkce_verifier
+            .ok_or_else(|| Error::Validation("Wahoo needs the PKCE verifier".to_owned()))?;
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier.expose().as_str()),
+        ];
+        token_request(
+            &self.http,
+            call,
+            &self.token_url,
+            creds,
+            ClientAuth::PublicPkce,
+            &form,
+        )
+        .await
+    }
+
+    async fn refresh(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        refresh_token: &Sensitive<String>,
+    ) -> Result<TokenGrant> {
+        // A failed refresh can be an opaque 400: token_request reads any 400 as "connect again".
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose().as_str()),
+        ];
+        token_request(
+            &self.http,
+            call,
+            &self.token_url,
+            creds,
+            ClientAuth::PublicPkce,
+            &form,
+        )
+        .await
+    }
+
+    async fn fetch_profile(
+        &self,
+        call: &Call<'_>,
+        _grant: &TokenGrant,
+    ) -> Result<ConnectionProfile> {
+        let url = self.api("user");
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        map::profile(response.json(KIND)?).map_err(|message| Error::Provider {
+            provider: KIND,
+            status: None,
+            message,
+        })
+    }
+
+    async fn revoke(
+        &self,
+        call: &Call<'_>,
+        _creds: &ClientCredentials,
+        _provider_user_id: Option<&str>,
+    ) -> Result<()> {
+        let url = self.api("permissions");
+        let response = self.http.send(call, |c| c.delete(url.clone())).await?;
+        if response.status.is_success() || response.status == StatusCode::UNAUTHORIZED {
+            Ok(())
+        } else {
+            Err(self.fail(call, &response))
+        }
+    }
+
+    async fn list_activities(
+        &self,
+        call: &Call<'_>,
+        request: &ListRequest,
+    ) -> Result<ActivityPage> {
+        let cursor = match &request.cursor {
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                Error::Validation(format!("unreadable Wahoo resume cursor ({e}): {text}"))
+            })?,
+            None => Cursor {
+                page: 1,
+                since: request.since.map(|s| s.timestamp()),
+            },
+        };
+        let mut url = self.api("workouts");
+        url.query_pairs_mut()
+            .append_pair("page", &cursor.page.to_string())
+            .append_pair("per_page", &PER_PAGE.to_string());
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        let list: wire::WorkoutList = response.json(KIND)?;
+        let seen_all = list
+            .total
+            .is_some_and(|total| u64::from(cursor.page) * PER_PAGE as u64 >= total);
+        let full_page = list.workouts.len() >= PER_PAGE && !seen_all;
+        let items: Vec<_> = list.workouts.into_iter().map(map::workout).collect();
+        let oldest = items
+            .iter()
+            .filter_map(|i| i.as_ref().ok())
+            .map(|a| a.start_utc.timestamp())
+            .min();
+        let reached_known =
+            matches!((cursor.since, oldest), (Some(since), Some(oldest)) if oldest < since);
+        let next_cursor = if full_page && !reached_known {
+            let next = Cursor {
+                page: cursor.page + 1,
+                ..cursor
+            };
+            Some(serde_json::to_string(&next).map_err(|e| Error::Validation(e.to_string()))?)
+        } else {
+            None
+        };
+        Ok(ActivityPage { items, next_cursor })
+    }
+}
+
+/// Wahoo's capabilities.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        display_name: "Wahoo",
+        client_auth: ClientAuth::PublicPkce,
+        pkce: true,
+        client_secret_required: false,
+        refresh: RefreshStyle::Rotating,
+        delivery: Delivery::Pull,
+        history_window_days: None,
+        overlap_days: 7,
+        scopes: vec!["user_read", "workouts_read", "offline_data"],
+        rate_limits: vec![
+            RateLimitWindow {
+                window: "5 min",
+                limit: 200,
+                shared_by: "app",
+            },
+            RateLimitWindow {
+                window: "1 h",
+                limit: 1000,
+                shared_by: "app",
+            },
+            RateLimitWindow {
+                window: "day",
+                limit: 5000,
+                shared_by: "app",
+            },
+        ],
+        // Custom-scheme and loopback rules for Wahoo redirect URIs are [unverified].
+        loopback_host: "localhost",
+        deep_link_host: "oauth",
+        implemented: true,
+    }
+}
+
+/// `X-RateLimit-Limit` / `-Remaining` ("day,hour,5min") and `-Reset` (seconds: one value, or
+/// one per window) into the tightest budget.
+pub fn rate_budget(headers: &HeaderMap, now: DateTime<Utc>) -> Option<RateBudget> {
+    let triple = |name: &str| -> Option<Vec<i64>> {
+        let text = headers.get(name)?.to_str().ok()?;
+        text.split(',').map(|v| v.trim().parse().ok()).collect()
+    };
+    let remaining = triple("x-ratelimit-remaining")?;
+    let resets = triple("x-ratelimit-reset").unwrap_or_default();
+    let windows = [Duration::days(1), Duration::hours(1), Duration::minutes(5)];
+    let mut best: Option<RateBudget> = None;
+    for (i, left) in remaining.iter().enumerate().take(3) {
+        let reset = resets
+            .get(i)
+            .or(resets.first())
+            .map_or(windows[i], |s| Duration::seconds(*s));
+        let budget = RateBudget {
+            remaining: (*left).max(0),
+            resets_at: now + reset,
+        };
+        let tighter = best.is_none_or(|b| {
+            (budget.remaining, std::cmp::Reverse(budget.resets_at))
+                < (b.remaining, std::cmp::Reverse(b.resets_at))
+        });
+        if tighter {
+            best = Some(budget);
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn the_five_minute_window_usually_binds() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 0).unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-ratelimit-limit",
+            HeaderValue::from_static("5000,1000,200"),
+        );
+        h.insert(
+            "x-ratelimit-remaining",
+            HeaderValue::from_static("4800,900,12"),
+        );
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_static("50000,2000,120"),
+        );
+        assert_eq!(
+            rate_budget(&h, now),
+            Some(RateBudget {
+                remaining: 12,
+                resets_at: now + Duration::seconds(120)
+            })
+        );
+        h.insert("x-ratelimit-remaining", HeaderValue::from_static("0,0,0"));
+        assert_eq!(
+            rate_budget(&h, now).unwrap().resets_at,
+            now + Duration::seconds(50_000),
+            "all spent: wait for the day"
+        );
+    }
+}

@@ -1,0 +1,118 @@
+//! Wahoo's particular rules, against its twin.
+
+use crate::harness::Harness;
+use tributary_core::auth::RedirectTarget;
+use tributary_core::domain::{ProviderKind, SyncStatus, SyncTrigger};
+use tributary_core::sync::SyncMode;
+
+const WAHOO: ProviderKind = ProviderKind::Wahoo;
+
+#[tokio::test]
+async fn the_authorize_request_carries_an_s256_challenge_and_the_twin_checks_it() {
+    let h = Harness::new(10).await;
+    let request = h
+        .core
+        .begin_connect(WAHOO, RedirectTarget::DeepLink)
+        .await
+        .unwrap();
+    let url = url::Url::parse(&request.authorize_url).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        q.get("code_challenge_method").map(String::as_str),
+        Some("S256")
+    );
+    assert_eq!(q["code_challenge"].len(), 43, "base64url of a SHA-256");
+    // A stolen code without the verifier is useless at the token endpoint.
+    let redirect = h.approve(&request.authorize_url, "approve").await;
+    let code = url::Url::parse(&redirect)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let e = h.sandbox.endpoints("wahoo").unwrap();
+    let stolen = h
+        .http
+        .post(&e.token_url)
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("client_id", tributary_sandbox::DEMO_CLIENT_ID),
+            ("redirect_uri", "tributary://oauth/wahoo/callback"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 400);
+}
+
+#[tokio::test]
+async fn rotation_keeps_a_single_live_token_however_often_it_refreshes() {
+    let h = Harness::new(60).await;
+    h.connect_to(WAHOO).await;
+    for round in 0..4 {
+        h.control("expire_tokens", serde_json::json!({})).await;
+        let run = h
+            .core
+            .sync(WAHOO, SyncTrigger::Manual, SyncMode::Incremental)
+            .await
+            .unwrap();
+        assert_eq!(
+            run.status,
+            SyncStatus::Success,
+            "round {round}: {:?}",
+            run.error_message
+        );
+        // The new pair retired the old one at its first use: never near Wahoo's cap of 10.
+        assert_eq!(
+            h.sandbox_state().await["live_access_tokens"],
+            1,
+            "round {round}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_token_is_not_refreshed_just_in_case() {
+    let h = Harness::new(60).await;
+    h.connect_to(WAHOO).await;
+    let before = h.stored_secret_values().await;
+    for _ in 0..3 {
+        h.core
+            .sync(WAHOO, SyncTrigger::Manual, SyncMode::Incremental)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        h.stored_secret_values().await,
+        before,
+        "no refresh while the token is valid"
+    );
+}
+
+#[tokio::test]
+async fn incremental_paging_stops_at_the_overlap_window() {
+    let h = Harness::new(400).await;
+    h.connect_to(WAHOO).await;
+    let first = h
+        .core
+        .sync(WAHOO, SyncTrigger::Manual, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.counters.created, first.api_calls),
+        (400, 8),
+        "400 workouts = 8 pages of 50"
+    );
+    let again = h
+        .core
+        .sync(WAHOO, SyncTrigger::Manual, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.api_calls, 1,
+        "the first page already reaches below the overlap window"
+    );
+    assert_eq!(again.counters.skipped, 50);
+}
