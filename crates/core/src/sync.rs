@@ -240,7 +240,11 @@ impl Core {
         let sync_id = run.id;
         tokio::spawn(async move {
             let meter = Meter::default();
-            let request = ListRequest { cursor, since };
+            let request = ListRequest {
+                cursor,
+                since,
+                provider_user_id: connection.provider_user_id.clone(),
+            };
             let ending = core
                 .run_pages(
                     &connection,
@@ -369,9 +373,11 @@ impl Core {
             });
             match next {
                 Some(cursor) => {
+                    // The cursor carries what `since` meant for the first page.
                     request = ListRequest {
                         cursor: Some(cursor),
                         since: None,
+                        ..request
                     }
                 }
                 None => {

@@ -237,7 +237,10 @@ impl Core {
             meter,
             clock: self.inner.deps.clock.as_ref(),
         };
-        match provider.refresh(&call, &creds, &refresh_token).await {
+        match provider
+            .refresh(&call, &creds, &refresh_token, &tokens.access)
+            .await
+        {
             Ok(grant) => {
                 let fresh = StoredTokens::from_grant(grant, Some(refresh_token));
                 // Persist before use: the provider may already have retired the old refresh token.

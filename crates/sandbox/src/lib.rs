@@ -16,6 +16,7 @@
 //! - `GET /_control/state` reports counts (activities, live tokens, calls served).
 
 mod api;
+pub mod coros;
 pub mod generate;
 pub mod polar;
 mod state;
@@ -40,7 +41,7 @@ pub const DEMO_CLIENT_ID: &str = "tributary-demo";
 pub const DEMO_CLIENT_SECRET: &str = "sandbox-not-a-secret";
 
 /// The providers this sandbox emulates, by their configuration key.
-pub const EMULATED: &[&str] = &["strava", "polar", "wahoo"];
+pub const EMULATED: &[&str] = &["strava", "polar", "wahoo", "coros"];
 
 /// How to build the sandbox.
 #[derive(Debug, Clone)]
@@ -141,6 +142,11 @@ impl Sandbox {
                 token_url: format!("{base}/wahoo/oauth/token"),
                 api_url: format!("{base}/wahoo"),
             }),
+            "coros" => Some(Endpoints {
+                auth_url: format!("{base}/coros/oauth2/authorize"),
+                token_url: format!("{base}/coros/oauth2/accesstoken"),
+                api_url: format!("{base}/coros"),
+            }),
             "polar" => Some(Endpoints {
                 auth_url: format!("{base}/polar/oauth2/authorization"),
                 token_url: format!("{base}/polar/oauth2/token"),
@@ -196,6 +202,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .nest("/strava", strava::router())
         .nest("/polar", polar::router())
         .nest("/wahoo", wahoo::router())
+        .nest("/coros", coros::router())
         .route("/_control/faults", post(control_faults))
         .route("/_control/expire_tokens", post(control_expire))
         .route("/_control/activities", post(control_activities))

@@ -357,6 +357,20 @@ impl World {
         Some((access.clone(), issued.clone()))
     }
 
+    /// COROS' refresh: the same pair lives `lifetime` longer. False if the refresh token is unknown.
+    pub fn extend(&mut self, refresh: &str, lifetime: chrono::Duration) -> bool {
+        let Some((access, _)) = self.by_refresh(refresh) else {
+            return false;
+        };
+        match self.persisted.access.get_mut(&access) {
+            Some(grant) => {
+                grant.expires_at = (Utc::now() + lifetime).timestamp();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Unrevoked access tokens of `provider`.
     pub fn live_tokens(&self, provider: &str) -> usize {
         self.persisted

@@ -164,16 +164,10 @@ impl Http {
                             headers,
                             body: body.to_vec(),
                         }),
-                        Err(source) => Err(Error::Network {
-                            provider: self.provider,
-                            source,
-                        }),
+                        Err(source) => Err(self.network(source)),
                     }
                 }
-                Err(source) => Err(Error::Network {
-                    provider: self.provider,
-                    source,
-                }),
+                Err(source) => Err(self.network(source)),
             };
             let retryable = match &outcome {
                 Ok(response) => response.status.is_server_error(),
@@ -195,6 +189,15 @@ impl Http {
             let delay = self.retry.delay(attempt, call.clock.now());
             tracing::warn!(provider = %self.provider, attempt, ?delay, "transient failure, retrying");
             tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// A transport error without its URL: some providers (COROS) carry the token in the query
+    /// string, and an error message ends up in logs and in `sync_history`.
+    fn network(&self, source: reqwest::Error) -> Error {
+        Error::Network {
+            provider: self.provider,
+            source: source.without_url(),
         }
     }
 

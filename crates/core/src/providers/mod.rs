@@ -5,6 +5,7 @@
 //! module and one line in [`Registry::new`]. Provider modules are stateless apart from their HTTP
 //! client and endpoints: tokens are passed in, and refresh/retry policy belongs to the engine.
 
+pub mod coros;
 pub mod http;
 pub mod oauth;
 pub mod polar;
@@ -149,6 +150,8 @@ pub struct ListRequest {
     pub cursor: Option<String>,
     /// For a fresh run: only activities that started after this instant (None = full history).
     pub since: Option<DateTime<Utc>>,
+    /// The athlete's id at the provider (COROS lists by `openId`).
+    pub provider_user_id: Option<String>,
 }
 
 /// A record the provider sent that we could not turn into an activity.
@@ -190,12 +193,14 @@ pub trait Provider: Send + Sync + 'static {
         redirect_uri: &str,
         pkce_verifier: Option<&Sensitive<String>>,
     ) -> Result<TokenGrant>;
-    /// Swap a refresh token for new tokens.
+    /// Swap a refresh token for new tokens. `access_token` is the current one, for providers whose
+    /// refresh extends it rather than issuing a new one (COROS).
     async fn refresh(
         &self,
         call: &Call<'_>,
         creds: &ClientCredentials,
         refresh_token: &Sensitive<String>,
+        access_token: &Sensitive<String>,
     ) -> Result<TokenGrant>;
     /// Finish connecting with a fresh access token: whatever registration the provider requires,
     /// then the athlete's profile.
@@ -243,6 +248,15 @@ impl Registry {
                 ProviderKind::Polar,
                 config.retry,
                 polar::rate_budget,
+            ),
+        )?));
+        registry.add(Arc::new(coros::Coros::new(
+            &settings(ProviderKind::Coros),
+            Http::new(
+                http.clone(),
+                ProviderKind::Coros,
+                config.retry,
+                coros::rate_budget,
             ),
         )?));
         registry.add(Arc::new(wahoo::Wahoo::new(

@@ -31,24 +31,6 @@ pub(super) fn described() -> Vec<(ProviderKind, Capabilities)> {
             },
         ),
         (
-            ProviderKind::Coros,
-            Capabilities {
-                display_name: "COROS",
-                client_auth: ClientAuth::SecretInBody,
-                pkce: false,
-                client_secret_required: true,
-                refresh: RefreshStyle::Rotating, // rotation [unverified]
-                delivery: Delivery::Pull,
-                history_window_days: Some(90),
-                overlap_days: 3,
-                scopes: vec![],
-                rate_limits: vec![window("1 min", 1000, "app")], // [3P]
-                loopback_host: "127.0.0.1",
-                deep_link_host: "oauth",
-                implemented: false,
-            },
-        ),
-        (
             ProviderKind::GoogleHealth,
             Capabilities {
                 display_name: "Fitbit (Google Health API)",

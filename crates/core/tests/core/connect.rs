@@ -333,7 +333,7 @@ async fn providers_list_all_six_with_honest_capabilities() {
         .collect();
     assert_eq!(
         implemented,
-        ["strava", "polar", "wahoo"],
+        ["strava", "polar", "coros", "wahoo"],
         "the others are described, not pretended"
     );
     let polar = providers

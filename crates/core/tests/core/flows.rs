@@ -9,14 +9,19 @@ use tributary_core::sync::SyncMode;
 /// Activities the twin serves for a data set of `count` (some providers only serve a window).
 fn served(provider: ProviderKind, count: usize) -> i64 {
     let all = tributary_sandbox::generate::workouts(count, 42, 3);
-    let window = match provider {
-        ProviderKind::Polar => Some(chrono::Duration::days(30)),
-        _ => None,
-    };
-    let since = window.map(|w| tributary_sandbox::generate::anchor() - w);
-    all.iter()
-        .filter(|w| since.is_none_or(|s| w.start >= s))
-        .count() as i64
+    match provider {
+        // The last 30 days, from the generator's fixed "now".
+        ProviderKind::Polar => {
+            let since = tributary_sandbox::generate::anchor() - chrono::Duration::days(30);
+            all.iter().filter(|w| w.start >= since).count() as i64
+        }
+        // About three months back from today, by calendar day.
+        ProviderKind::Coros => {
+            let floor = chrono::Utc::now().date_naive() - chrono::Duration::days(89);
+            all.iter().filter(|w| w.start.date_naive() >= floor).count() as i64
+        }
+        _ => all.len() as i64,
+    }
 }
 
 async fn life(provider: ProviderKind) {
@@ -114,4 +119,9 @@ async fn polar_lives_a_full_life() {
 #[tokio::test]
 async fn wahoo_lives_a_full_life() {
     life(ProviderKind::Wahoo).await;
+}
+
+#[tokio::test]
+async fn coros_lives_a_full_life() {
+    life(ProviderKind::Coros).await;
 }

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod connect;
+mod coros;
 mod flows;
 mod harness;
 mod keyring;

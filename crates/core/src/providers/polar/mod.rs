@@ -124,6 +124,7 @@ impl Provider for Polar {
         _call: &Call<'_>,
         _creds: &ClientCredentials,
         _refresh_token: &Sensitive<String>,
+        _access_token: &Sensitive<String>,
     ) -> Result<TokenGrant> {
         Err(Error::NeedsReauth {
             provider: KIND,

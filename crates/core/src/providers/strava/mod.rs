@@ -159,6 +159,7 @@ impl Provider for Strava {
         call: &Call<'_>,
         creds: &ClientCredentials,
         refresh_token: &Sensitive<String>,
+        _access_token: &Sensitive<String>,
     ) -> Result<TokenGrant> {
         let form = [
             ("grant_type", "refresh_token"),

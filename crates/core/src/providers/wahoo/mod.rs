@@ -145,6 +145,7 @@ impl Provider for Wahoo {
         call: &Call<'_>,
         creds: &ClientCredentials,
         refresh_token: &Sensitive<String>,
+        _access_token: &Sensitive<String>,
     ) -> Result<TokenGrant> {
         // A failed refresh can be an opaque 400: token_request reads any 400 as "connect again".
         let form = [
