@@ -247,7 +247,7 @@ pub fn wahoo_json(w: &Workout, edit: u32) -> Value {
         _ => 18,
     };
     let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S.000Z").to_string();
-    let summary = (w.index % 17 != 0).then(|| {
+    let summary = (!w.index.is_multiple_of(17)).then(|| {
         json!({
             "id": 500_000 + w.index,
             "ascent_accum": format!("{:.2}", w.elevation),
