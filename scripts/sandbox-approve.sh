@@ -8,7 +8,7 @@ choice=${2:-approve}
 page=$(curl -fsS "$url")
 href=$(printf '%s' "$page" | grep -o "id=\"$choice\" href=\"[^\"]*\"" | sed -e 's/.*href="//' -e 's/"$//' -e 's/&amp;/\&/g')
 [ -n "$href" ] || { echo "no '$choice' link on the authorize page" >&2; exit 1; }
-approve="${url%%/authoriz*}/$href"
+approve="$(dirname "${url%%\?*}")/$href"
 redirect=$(curl -fsS -o /dev/null -w '%{redirect_url}' "$approve")
 [ -n "$redirect" ] || { echo "the sandbox did not redirect" >&2; exit 1; }
 # Deliver the redirect to the waiting app; its answer is the page a browser would show.

@@ -9,6 +9,6 @@ log=${TRIBUTARY_E2E_LOG:-/dev/null}
 echo "browser: opened $url" >>"$log"
 page=$(curl -fsS "$url")
 href=$(printf '%s' "$page" | grep -o 'id="approve" href="[^"]*"' | sed -e 's/.*href="//' -e 's/"$//' -e 's/&amp;/\&/g')
-location=$(curl -fsS -o /dev/null -w '%{redirect_url}' "${url%%/authoriz*}/$href")
+location=$(curl -fsS -o /dev/null -w '%{redirect_url}' "$(dirname "${url%%\?*}")/$href")
 echo "browser: redirected to ${location%%\?*}" >>"$log"
 "$TRIBUTARY_APP_BIN" "$location" >>"$log" 2>&1 &

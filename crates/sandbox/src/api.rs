@@ -84,6 +84,10 @@ pub async fn gate(
             FaultKind::Truncated => {
                 return Err((StatusCode::OK, rate, "[{\"id\": 1, \"name\": \"cut").into_response());
             }
+            FaultKind::Gone => {
+                let body = serde_json::json!({"errors": [{"errorType": "gone", "message": "The Fitbit Web API has been retired."}], "success": false});
+                return Err((StatusCode::GONE, rate, axum::Json(body)).into_response());
+            }
             FaultKind::Slow => {
                 tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms)).await
             }

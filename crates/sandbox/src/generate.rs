@@ -312,6 +312,41 @@ pub fn coros_json(w: &Workout, edit: u32) -> Value {
     })
 }
 
+/// A workout as a Google Health exercise data point: RFC 3339 interval with a Duration-string
+/// offset, "Ns" durations, millimetres.
+pub fn google_health_json(w: &Workout, edit: u32) -> Value {
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let kind = match w.sport {
+        "Run" => "RUNNING",
+        "TrailRun" => "TRAIL_RUNNING",
+        "Ride" => "BIKING",
+        "VirtualRide" => "STATIONARY_BIKING",
+        "Swim" => "SWIMMING",
+        "Hike" => "HIKING",
+        _ => "WEIGHTLIFTING",
+    };
+    json!({
+        "name": format!("users/me/dataTypes/exercise/dataPoints/ex-{:06}", w.index),
+        "dataSource": {"device": {"displayName": "Pixel Watch 3"}, "platform": "FITBIT"},
+        "exercise": {
+            "exerciseType": kind,
+            "displayName": if edit > 0 { format!("{} (edited)", w.name) } else { w.name.clone() },
+            "interval": {
+                "startTime": stamp(w.start),
+                "endTime": stamp(w.start + Duration::seconds(w.elapsed)),
+                "startUtcOffset": format!("{}s", w.utc_offset),
+            },
+            "activeDuration": format!("{}s", w.moving),
+            "metricsSummary": {
+                "caloriesKcal": (w.moving as f64 * 0.18).round(),
+                "distanceMillimeters": (w.distance * 1000.0).round() as i64,
+                "averageHeartRateBeatsPerMinute": w.heart_rate.map(|h| h.0),
+                "elevationGainMillimeters": (w.elevation * 1000.0).round() as i64,
+            },
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 //! how `tributary --sandbox connect` in one command and `sync` in the next see the same sandbox.
 //!
 //! Control API (JSON):
-//! - `POST /_control/faults` `{"provider":"strava","kind":"429|500|malformed|truncated|bad_record|revoke|slow","count":1,"delay_ms":0}`
+//! - `POST /_control/faults` `{"provider":"strava","kind":"429|500|malformed|truncated|bad_record|gone|revoke|slow","count":1,"delay_ms":0}`
 //!   queues faults served to the next API calls (`revoke` kills every token instead).
 //! - `POST /_control/expire_tokens` makes every access token expire now (to exercise refresh).
 //! - `POST /_control/activities` `{"count":N,"seed":S}` regenerates the data set.
@@ -18,6 +18,7 @@
 mod api;
 pub mod coros;
 pub mod generate;
+pub mod google_health;
 pub mod polar;
 mod state;
 pub mod strava;
@@ -41,7 +42,7 @@ pub const DEMO_CLIENT_ID: &str = "tributary-demo";
 pub const DEMO_CLIENT_SECRET: &str = "sandbox-not-a-secret";
 
 /// The providers this sandbox emulates, by their configuration key.
-pub const EMULATED: &[&str] = &["strava", "polar", "wahoo", "coros"];
+pub const EMULATED: &[&str] = &["strava", "polar", "wahoo", "coros", "google_health"];
 
 /// How to build the sandbox.
 #[derive(Debug, Clone)]
@@ -142,6 +143,11 @@ impl Sandbox {
                 token_url: format!("{base}/wahoo/oauth/token"),
                 api_url: format!("{base}/wahoo"),
             }),
+            "google_health" => Some(Endpoints {
+                auth_url: format!("{base}/google_health/o/oauth2/v2/auth"),
+                token_url: format!("{base}/google_health/token"),
+                api_url: format!("{base}/google_health"),
+            }),
             "coros" => Some(Endpoints {
                 auth_url: format!("{base}/coros/oauth2/authorize"),
                 token_url: format!("{base}/coros/oauth2/accesstoken"),
@@ -203,6 +209,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .nest("/polar", polar::router())
         .nest("/wahoo", wahoo::router())
         .nest("/coros", coros::router())
+        .nest("/google_health", google_health::router())
         .route("/_control/faults", post(control_faults))
         .route("/_control/expire_tokens", post(control_expire))
         .route("/_control/activities", post(control_activities))

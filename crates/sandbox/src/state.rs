@@ -28,6 +28,8 @@ pub enum FaultKind {
     Slow,
     /// The page carries one extra record that cannot be read (no usable start time).
     BadRecord,
+    /// 410 Gone, as the retired legacy Fitbit Web API answers.
+    Gone,
 }
 
 /// A fault to serve.
@@ -368,6 +370,16 @@ impl World {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Point an existing refresh token at a new access token (Google keeps refresh tokens).
+    pub fn rebind_refresh(&mut self, access: &str, refresh: &str) {
+        if let Some(grant) = self.persisted.access.get_mut(access) {
+            let own = std::mem::replace(&mut grant.refresh_token, refresh.to_owned());
+            let provider = grant.provider.clone();
+            self.persisted.refresh.remove(&own);
+            self.persisted.refresh.insert(refresh.to_owned(), provider);
         }
     }
 

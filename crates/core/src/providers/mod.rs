@@ -6,6 +6,7 @@
 //! client and endpoints: tokens are passed in, and refresh/retry policy belongs to the engine.
 
 pub mod coros;
+pub mod google_health;
 pub mod http;
 pub mod oauth;
 pub mod polar;
@@ -257,6 +258,15 @@ impl Registry {
                 ProviderKind::Coros,
                 config.retry,
                 coros::rate_budget,
+            ),
+        )?));
+        registry.add(Arc::new(google_health::GoogleHealth::new(
+            &settings(ProviderKind::GoogleHealth),
+            Http::new(
+                http.clone(),
+                ProviderKind::GoogleHealth,
+                config.retry,
+                google_health::rate_budget,
             ),
         )?));
         registry.add(Arc::new(wahoo::Wahoo::new(

@@ -11,42 +11,22 @@ pub(super) fn described() -> Vec<(ProviderKind, Capabilities)> {
         limit,
         shared_by,
     };
-    vec![
-        (
-            ProviderKind::Garmin,
-            Capabilities {
-                display_name: "Garmin",
-                client_auth: ClientAuth::SecretInBody,
-                pkce: true,
-                client_secret_required: true,
-                refresh: RefreshStyle::Rotating, // reported to rotate [3P]
-                delivery: Delivery::PushInbox,
-                history_window_days: Some(30), // backfill windows of ~30 days [3P]
-                overlap_days: 2,
-                scopes: vec![],
-                rate_limits: vec![window("1 min", 100, "app")], // [3P]
-                loopback_host: "127.0.0.1",
-                deep_link_host: "oauth",
-                implemented: false,
-            },
-        ),
-        (
-            ProviderKind::GoogleHealth,
-            Capabilities {
-                display_name: "Fitbit (Google Health API)",
-                client_auth: ClientAuth::PublicPkce,
-                pkce: true,
-                client_secret_required: false,
-                refresh: RefreshStyle::Rotating,
-                delivery: Delivery::Pull,
-                history_window_days: None,
-                overlap_days: 3,
-                scopes: vec![],
-                rate_limits: vec![window("1 min", 300, "user")],
-                loopback_host: "127.0.0.1",
-                deep_link_host: "oauth",
-                implemented: false,
-            },
-        ),
-    ]
+    vec![(
+        ProviderKind::Garmin,
+        Capabilities {
+            display_name: "Garmin",
+            client_auth: ClientAuth::SecretInBody,
+            pkce: true,
+            client_secret_required: true,
+            refresh: RefreshStyle::Rotating, // reported to rotate [3P]
+            delivery: Delivery::PushInbox,
+            history_window_days: Some(30), // backfill windows of ~30 days [3P]
+            overlap_days: 2,
+            scopes: vec![],
+            rate_limits: vec![window("1 min", 100, "app")], // [3P]
+            loopback_host: "127.0.0.1",
+            deep_link_host: "oauth",
+            implemented: false,
+        },
+    )]
 }

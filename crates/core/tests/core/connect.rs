@@ -333,7 +333,7 @@ async fn providers_list_all_six_with_honest_capabilities() {
         .collect();
     assert_eq!(
         implemented,
-        ["strava", "polar", "coros", "wahoo"],
+        ["strava", "polar", "coros", "wahoo", "google_health"],
         "the others are described, not pretended"
     );
     let polar = providers

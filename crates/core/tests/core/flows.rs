@@ -125,3 +125,8 @@ async fn wahoo_lives_a_full_life() {
 async fn coros_lives_a_full_life() {
     life(ProviderKind::Coros).await;
 }
+
+#[tokio::test]
+async fn google_health_lives_a_full_life() {
+    life(ProviderKind::GoogleHealth).await;
+}

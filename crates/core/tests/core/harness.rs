@@ -115,14 +115,9 @@ impl Harness {
             .next()
             .unwrap()
             .replace("&amp;", "&");
-        // `/authorize` (Strava) or `/authorization` (Polar): the approve link sits beside it.
-        let base = authorize_url.split("/authoriz").next().unwrap();
-        let response = self
-            .http
-            .get(format!("{base}/{href}"))
-            .send()
-            .await
-            .unwrap();
+        // The link is relative to the consent page, as a browser resolves it.
+        let link = url::Url::parse(authorize_url).unwrap().join(&href).unwrap();
+        let response = self.http.get(link).send().await.unwrap();
         assert!(
             response.status().is_redirection(),
             "approve redirects back to the app"

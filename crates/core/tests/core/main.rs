@@ -7,6 +7,7 @@
 mod connect;
 mod coros;
 mod flows;
+mod google_health;
 mod harness;
 mod keyring;
 mod polar;

@@ -1,0 +1,313 @@
+//! Fitbit's successor, the Google Health API: Google OAuth for a desktop client (PKCE, loopback or
+//! deep-link redirect, `access_type=offline` for a refresh token; the secret of a "Desktop app"
+//! client is not confidential and optional here), partial scope grants detected at connect, and
+//! exercise data points with cursor paging (`pageToken`), "1800s" durations and millimetres.
+//! A connection still pointing at the legacy Fitbit Web API gets 410 Gone: the engine turns that
+//! into `deprecated`, and reconnecting moves it to the Google Health API.
+//! Facts and sources: `shared/providers.md`, section 6.
+
+mod map;
+mod wire;
+
+use super::http::{Call, Http, RateBudget, Response};
+use super::oauth::token_request;
+use super::{
+    ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
+    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint,
+};
+use crate::config::ProviderSettings;
+use crate::domain::{ConnectionProfile, ProviderKind};
+use crate::secrets::Sensitive;
+use crate::{Error, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+const KIND: ProviderKind = ProviderKind::GoogleHealth;
+const SCOPE_PREFIX: &str = "https://www.googleapis.com/auth/googlehealth";
+const EXERCISE_SCOPE: &str =
+    "https://www.googleapis.com/auth/googlehealth.activity_and_fitness.readonly";
+const PAGE_SIZE: usize = 100;
+
+/// The Google Health client.
+pub struct GoogleHealth {
+    http: Http,
+    auth_url: Url,
+    token_url: Url,
+    api_url: Url,
+}
+
+/// A page token is only valid with the same filter, so both travel together.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Cursor {
+    page_token: String,
+    since: Option<DateTime<Utc>>,
+}
+
+impl GoogleHealth {
+    /// Build from settings (defaults: Google's endpoints).
+    pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
+        Ok(Self {
+            http,
+            auth_url: endpoint(
+                settings.auth_url.as_ref(),
+                "https://accounts.google.com/o/oauth2/v2/auth",
+            )?,
+            token_url: endpoint(
+                settings.token_url.as_ref(),
+                "https://oauth2.googleapis.com/token",
+            )?,
+            api_url: endpoint(settings.api_url.as_ref(), "https://health.googleapis.com")?,
+        })
+    }
+
+    fn api(&self, path: &str) -> Url {
+        let mut url = self.api_url.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}/v4/{path}"));
+        url
+    }
+
+    /// `https://oauth2.googleapis.com/revoke`, beside the token endpoint.
+    fn revoke_url(&self) -> Url {
+        let mut url = self.token_url.clone();
+        let parent = url
+            .path()
+            .trim_end_matches('/')
+            .rsplit_once('/')
+            .map_or("", |(p, _)| p)
+            .to_owned();
+        url.set_path(&format!("{parent}/revoke"));
+        url
+    }
+
+    fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
+        if response.status == StatusCode::GONE {
+            return Error::Deprecated {
+                provider: KIND,
+                message: "this connection uses the retired Fitbit Web API (410 Gone since 2026-11-02); connect again to move it to the Google Health API".to_owned(),
+            };
+        }
+        self.http
+            .classify(response, call.clock.now() + Duration::minutes(1))
+    }
+}
+
+#[async_trait]
+impl Provider for GoogleHealth {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    fn authorize_url(
+        &self,
+        creds: &ClientCredentials,
+        params: &AuthorizeParams<'_>,
+    ) -> Result<Url> {
+        let challenge = params.pkce_challenge.ok_or_else(|| {
+            Error::Validation("Google desktop clients connect with PKCE".to_owned())
+        })?;
+        let mut url = self.auth_url.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", &creds.client_id)
+            .append_pair("redirect_uri", params.redirect_uri)
+            .append_pair("response_type", "code")
+            .append_pair("scope", &capabilities().scopes.join(" "))
+            .append_pair("state", params.state)
+            .append_pair("code_challenge", challenge)
+            .append_pair("code_challenge_method", "S256")
+            // A refresh token, every time (partial re-consent included).
+            .append_pair("access_type", "offline")
+            .append_pair("prompt", "consent");
+        Ok(url)
+    }
+
+    fn missing_scopes(&self, granted: &[String]) -> Vec<String> {
+        // Google reports what was granted; the athlete may untick the exercise scope.
+        if granted.iter().any(|g| g == EXERCISE_SCOPE) {
+            Vec::new()
+        } else {
+            vec![
+                EXERCISE_SCOPE
+                    .trim_start_matches(&format!("{SCOPE_PREFIX}."))
+                    .to_owned(),
+            ]
+        }
+    }
+
+    async fn exchange_code(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        code: &str,
+        redirect_uri: &str,
+        pkce_verifier: Option<&Sensitive<String>>,
+    ) -> Result<TokenGrant> {
+        let verifier = pkce_verifier
+            .ok_or_else(|| Error::Validation("Google needs the PKCE verifier".to_owned()))?;
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier.expose().as_str()),
+        ];
+        token_request(
+            &self.http,
+            call,
+            &self.token_url,
+            creds,
+            ClientAuth::PublicPkce,
+            &form,
+        )
+        .await
+    }
+
+    async fn refresh(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        refresh_token: &Sensitive<String>,
+        _access_token: &Sensitive<String>,
+    ) -> Result<TokenGrant> {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose().as_str()),
+        ];
+        token_request(
+            &self.http,
+            call,
+            &self.token_url,
+            creds,
+            ClientAuth::PublicPkce,
+            &form,
+        )
+        .await
+    }
+
+    async fn fetch_profile(
+        &self,
+        call: &Call<'_>,
+        _grant: &TokenGrant,
+    ) -> Result<ConnectionProfile> {
+        let url = self.api("users/me/identity");
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        map::profile(response.json(KIND)?).map_err(|message| Error::Provider {
+            provider: KIND,
+            status: None,
+            message,
+        })
+    }
+
+    async fn revoke(
+        &self,
+        call: &Call<'_>,
+        _creds: &ClientCredentials,
+        _provider_user_id: Option<&str>,
+    ) -> Result<()> {
+        let token = call.token.map(|t| t.expose().clone()).unwrap_or_default();
+        let url = self.revoke_url();
+        let response = self
+            .http
+            .send(
+                &Call {
+                    token: None,
+                    ..*call
+                },
+                |c| c.post(url.clone()).form(&[("token", &token)]),
+            )
+            .await?;
+        // 400 invalid_token: already revoked.
+        if response.status.is_success() || response.status == StatusCode::BAD_REQUEST {
+            Ok(())
+        } else {
+            Err(self.fail(call, &response))
+        }
+    }
+
+    async fn list_activities(
+        &self,
+        call: &Call<'_>,
+        request: &ListRequest,
+    ) -> Result<ActivityPage> {
+        let (page_token, since) = match &request.cursor {
+            Some(text) => {
+                let c: Cursor = serde_json::from_str(text).map_err(|e| {
+                    Error::Validation(format!(
+                        "unreadable Google Health resume cursor ({e}): {text}"
+                    ))
+                })?;
+                (Some(c.page_token), c.since)
+            }
+            None => (None, request.since),
+        };
+        let mut url = self.api("users/me/dataTypes/exercise/dataPoints");
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("pageSize", &PAGE_SIZE.to_string());
+            if let Some(since) = since {
+                let at = since.to_rfc3339_opts(SecondsFormat::Secs, true);
+                q.append_pair(
+                    "filter",
+                    &format!("exercise.interval.start_time >= \"{at}\""),
+                );
+            }
+            if let Some(token) = &page_token {
+                q.append_pair("pageToken", token);
+            }
+        }
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        let page: wire::DataPoints = response.json(KIND)?;
+        let next_cursor = page
+            .next_page_token
+            .filter(|t| !t.is_empty())
+            .map(|page_token| serde_json::to_string(&Cursor { page_token, since }))
+            .transpose()
+            .map_err(|e| Error::Validation(e.to_string()))?;
+        Ok(ActivityPage {
+            items: page.data_points.into_iter().map(map::exercise).collect(),
+            next_cursor,
+        })
+    }
+}
+
+/// Google Health's capabilities.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        display_name: "Fitbit (Google Health API)",
+        client_auth: ClientAuth::PublicPkce,
+        pkce: true,
+        client_secret_required: false,
+        refresh: RefreshStyle::Rotating,
+        delivery: Delivery::Pull,
+        history_window_days: None,
+        overlap_days: 3,
+        scopes: vec![EXERCISE_SCOPE],
+        rate_limits: vec![RateLimitWindow {
+            window: "1 min",
+            limit: 300,
+            shared_by: "user",
+        }],
+        // Google's desktop clients use loopback redirects on 127.0.0.1.
+        loopback_host: "127.0.0.1",
+        deep_link_host: "oauth",
+        implemented: true,
+    }
+}
+
+/// Google publishes no rate-limit headers; a 429 waits a minute.
+pub fn rate_budget(_headers: &HeaderMap, _now: DateTime<Utc>) -> Option<RateBudget> {
+    None
+}
