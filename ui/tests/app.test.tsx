@@ -138,6 +138,17 @@ describe("dashboard", () => {
     expect(root.querySelectorAll('[data-testid="history-row"]')).toHaveLength(1);
   });
 
+  it("a deprecated connection offers the one-click move, which connects again", async () => {
+    backend.list_connections = () => [{ ...strava, provider: "google_health", state: "deprecated", last_sync_error: "410 Gone" }];
+    render(<App />, root);
+    await flush();
+    expect($("state-google_health")?.textContent).toBe("Deprecated");
+    expect($("reauth-google_health")?.textContent).toBe("Move to Fitbit (Google Health API)");
+    await act(() => $("reauth-google_health")!.click());
+    await flush();
+    expect(calls.find((c) => c.cmd === "connect_provider")?.args).toEqual({ provider: "google_health" });
+  });
+
   it("disconnect asks first, then keeps or deletes activities as chosen", async () => {
     backend.list_connections = () => [strava];
     backend.disconnect_connection = () => ({ provider: "strava", revoked_at_provider: true, revoke_error: null, activities_deleted: 0 });

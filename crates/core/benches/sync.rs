@@ -16,10 +16,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tributary_core::auth::RedirectTarget;
 use tributary_core::clock::SystemClock;
-use tributary_core::config::ProviderSettings;
 use tributary_core::domain::{ProviderKind, SyncStatus, SyncTrigger};
 use tributary_core::events::NoopSink;
-use tributary_core::secrets::{MemoryStore, Sensitive};
+use tributary_core::secrets::MemoryStore;
 use tributary_core::sync::SyncMode;
 use tributary_core::{Config, Core, Deps};
 use tributary_sandbox::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Sandbox, SandboxConfig};
@@ -27,18 +26,10 @@ use tributary_sandbox::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Sandbox, SandboxConf
 const ROUNDS: usize = 3;
 
 async fn core_on(sandbox: &Sandbox, dir: &std::path::Path) -> Core {
-    let mut config = Config::new(dir);
-    let e = sandbox.endpoints("strava").unwrap();
-    config.providers.insert(
-        ProviderKind::Strava,
-        ProviderSettings {
-            client_id: Some(DEMO_CLIENT_ID.to_owned()),
-            client_secret: Some(Sensitive::new(DEMO_CLIENT_SECRET.to_owned())),
-            auth_url: Some(e.auth_url.parse().unwrap()),
-            token_url: Some(e.token_url.parse().unwrap()),
-            api_url: Some(e.api_url.parse().unwrap()),
-        },
-    );
+    // Pointed at the sandbox the way the app is: through the named variables.
+    let vars = sandbox.config_vars();
+    let mut config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    config.data_dir = dir.to_owned();
     let deps = Deps {
         secrets: Arc::new(MemoryStore::default()),
         clock: Arc::new(SystemClock),

@@ -2,7 +2,8 @@
 //!
 //! Every endpoint and credential can be set from the environment with one naming pattern,
 //! `TRIBUTARY_<PROVIDER>_{CLIENT_ID,CLIENT_SECRET,AUTH_URL,TOKEN_URL,API_URL}` (`<PROVIDER>` is
-//! `STRAVA`, `GARMIN`, `POLAR`, `COROS`, `WAHOO`, `GOOGLE_HEALTH`), plus `TRIBUTARY_DATA_DIR`.
+//! `STRAVA`, `GARMIN`, `POLAR`, `COROS`, `WAHOO`, `GOOGLE_HEALTH`), `TRIBUTARY_GARMIN_INBOX_URL`
+//! for the relay's inbox, plus `TRIBUTARY_DATA_DIR`.
 //! The same settings are how tests and the sandbox point the app elsewhere.
 
 use crate::domain::ProviderKind;
@@ -62,6 +63,8 @@ pub struct ProviderSettings {
     pub token_url: Option<Url>,
     /// API base.
     pub api_url: Option<Url>,
+    /// A relay's inbox for push-only providers (Garmin): `TRIBUTARY_<P>_INBOX_URL`.
+    pub inbox_url: Option<Url>,
 }
 
 /// The core's configuration.
@@ -130,6 +133,7 @@ impl Config {
                 auth_url: url("AUTH_URL")?,
                 token_url: url("TOKEN_URL")?,
                 api_url: url("API_URL")?,
+                inbox_url: url("INBOX_URL")?,
             };
             config.providers.insert(kind, settings);
         }

@@ -112,11 +112,12 @@ fn escape(s: &str) -> String {
 }
 
 /// A provider's consent page with links a script can follow: `approve`, `deny`, and, when the
-/// provider lets the athlete untick scopes, `approve-without-activities` (granting `narrow`).
+/// provider lets the athlete untick something, `approve-without-activities`, which grants only
+/// `narrow.0` and is labelled `narrow.1`.
 pub fn consent_page(
     provider: &str,
     q: &std::collections::HashMap<String, String>,
-    narrow: Option<&str>,
+    narrow: Option<(&str, &str)>,
 ) -> Response {
     let link = |decision: &str, scope: Option<&str>| {
         let mut params: Vec<(String, String)> = q.clone().into_iter().collect();
@@ -131,9 +132,9 @@ pub fn consent_page(
             .finish();
         escape(&format!("approve?{query}"))
     };
-    let narrower = narrow.map_or_else(String::new, |scope| {
+    let narrower = narrow.map_or_else(String::new, |(scope, label)| {
         format!(
-            " · <a id=\"approve-without-activities\" href=\"{}\">Authorize without activity access</a>",
+            " · <a id=\"approve-without-activities\" href=\"{}\">{label}</a>",
             link("approve", Some(scope))
         )
     });

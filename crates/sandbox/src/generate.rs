@@ -5,12 +5,12 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
 
-/// The newest generated activity starts before this instant: a fixed anchor, not "now", so that
-/// runs on different days see the same data.
-pub fn anchor() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
-        .single()
-        .unwrap_or_default()
+/// The default anchor: the newest generated activity starts before the start of `now`'s day.
+/// A sandbox fixes its anchor when it is created (and keeps it in its state file), so one data
+/// set never moves, while providers that only serve recent history (Polar's 30 days, COROS'
+/// three months, Garmin's backfill) always have data whatever the date.
+pub fn anchor_for(now: DateTime<Utc>) -> DateTime<Utc> {
+    Utc.from_utc_datetime(&now.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default())
 }
 
 /// First id handed out; above i32::MAX like real Strava ids.
@@ -81,11 +81,11 @@ const DEVICES: [&str; 4] = [
     "Polar Vantage V3",
 ];
 
-/// `count` workouts spread over `years` before [`anchor`], oldest first.
-pub fn workouts(count: usize, seed: u64, years: u32) -> Vec<Workout> {
+/// `count` workouts spread over `years` before `anchor`, oldest first.
+pub fn workouts(count: usize, seed: u64, years: u32, anchor: DateTime<Utc>) -> Vec<Workout> {
     let mut rng = SplitMix64(seed);
     let span = Duration::days(365 * i64::from(years.max(1)));
-    let start_of_span = anchor() - span;
+    let start_of_span = anchor - span;
     let step = span.num_seconds() as f64 / count.max(1) as f64;
     (0..count)
         .map(|index| {
@@ -347,19 +347,55 @@ pub fn google_health_json(w: &Workout, edit: u32) -> Value {
     })
 }
 
+/// A workout as the activity summary Garmin pushes: epoch seconds plus the local offset.
+pub fn garmin_json(w: &Workout, edit: u32) -> Value {
+    let kind = match w.sport {
+        "Run" => "RUNNING",
+        "TrailRun" => "TRAIL_RUNNING",
+        "Ride" => "ROAD_BIKING",
+        "VirtualRide" => "INDOOR_CYCLING",
+        "Swim" => "LAP_SWIMMING",
+        "Hike" => "HIKING",
+        _ => "STRENGTH_TRAINING",
+    };
+    let activity_id = 19_000_000_000_i64 + w.index as i64;
+    json!({
+        "userId": crate::garmin::USER_ID,
+        "summaryId": format!("{activity_id}"),
+        "activityId": activity_id,
+        "activityName": if edit > 0 { format!("{} (edited)", w.name) } else { w.name.clone() },
+        "activityType": kind,
+        "startTimeInSeconds": w.start.timestamp(),
+        "startTimeOffsetInSeconds": w.utc_offset,
+        "durationInSeconds": w.elapsed,
+        "distanceInMeters": w.distance,
+        "activeKilocalories": (w.moving as f64 * 0.18).round(),
+        "averageHeartRateInBeatsPerMinute": w.heart_rate.map(|h| h.0),
+        "maxHeartRateInBeatsPerMinute": w.heart_rate.map(|h| h.1),
+        "totalElevationGainInMeters": w.elevation,
+        "deviceName": "Forerunner 965",
+        "manual": false,
+        "isWebUpload": false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn anchor() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap()
+    }
+
     #[test]
     fn same_seed_same_data_and_seeds_differ() {
-        assert_eq!(workouts(50, 7, 3), workouts(50, 7, 3));
-        assert_ne!(workouts(50, 7, 3), workouts(50, 8, 3));
+        assert_eq!(workouts(50, 7, 3, anchor()), workouts(50, 7, 3, anchor()));
+        assert_ne!(workouts(50, 7, 3, anchor()), workouts(50, 8, 3, anchor()));
     }
 
     #[test]
     fn workouts_are_ordered_within_the_span_and_plausible() {
-        let w = workouts(500, 1, 3);
+        let w = workouts(500, 1, 3, anchor());
         assert!(
             w.windows(2).all(|p| p[0].start < p[1].start),
             "strictly increasing starts"
@@ -369,5 +405,14 @@ mod tests {
         assert!(w.iter().all(|x| x.moving <= x.elapsed && x.distance >= 0.0));
         let sports: std::collections::BTreeSet<_> = w.iter().map(|x| x.sport).collect();
         assert!(sports.len() >= 5, "a mix of sports: {sports:?}");
+    }
+
+    #[test]
+    fn the_default_anchor_is_the_start_of_today() {
+        let now = Utc.with_ymd_and_hms(2027, 3, 9, 17, 45, 1).unwrap();
+        assert_eq!(
+            anchor_for(now),
+            Utc.with_ymd_and_hms(2027, 3, 9, 0, 0, 0).unwrap()
+        );
     }
 }

@@ -47,7 +47,7 @@ async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
         return oauth_error("invalid_client");
     }
     // Google lets the athlete grant some scopes only.
-    crate::api::consent_page("Google", &q, Some(SLEEP_SCOPE))
+    crate::api::consent_page("Google", &q, Some((SLEEP_SCOPE, "Allow sleep data only")))
 }
 
 async fn approve(

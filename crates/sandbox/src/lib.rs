@@ -17,6 +17,7 @@
 
 mod api;
 pub mod coros;
+pub mod garmin;
 pub mod generate;
 pub mod google_health;
 pub mod polar;
@@ -42,7 +43,14 @@ pub const DEMO_CLIENT_ID: &str = "tributary-demo";
 pub const DEMO_CLIENT_SECRET: &str = "sandbox-not-a-secret";
 
 /// The providers this sandbox emulates, by their configuration key.
-pub const EMULATED: &[&str] = &["strava", "polar", "wahoo", "coros", "google_health"];
+pub const EMULATED: &[&str] = &[
+    "strava",
+    "garmin",
+    "polar",
+    "coros",
+    "wahoo",
+    "google_health",
+];
 
 /// How to build the sandbox.
 #[derive(Debug, Clone)]
@@ -124,6 +132,11 @@ impl Sandbox {
         format!("http://{}", self.addr)
     }
 
+    /// The data set's anchor: workouts are generated over the years before it.
+    pub fn anchor(&self) -> chrono::DateTime<chrono::Utc> {
+        self.shared.world().anchor()
+    }
+
     /// The sandbox's state (tests inspect and steer it directly).
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
@@ -148,6 +161,11 @@ impl Sandbox {
                 token_url: format!("{base}/google_health/token"),
                 api_url: format!("{base}/google_health"),
             }),
+            "garmin" => Some(Endpoints {
+                auth_url: format!("{base}/garmin/oauth2Confirm"),
+                token_url: format!("{base}/garmin/oauth/token"),
+                api_url: format!("{base}/garmin"),
+            }),
             "coros" => Some(Endpoints {
                 auth_url: format!("{base}/coros/oauth2/authorize"),
                 token_url: format!("{base}/coros/oauth2/accesstoken"),
@@ -171,6 +189,13 @@ impl Sandbox {
                 continue;
             };
             let prefix = format!("TRIBUTARY_{}_", provider.to_uppercase());
+            if *provider == "garmin" {
+                // Garmin pushes to a relay; the sandbox plays its inbox too.
+                vars.insert(
+                    format!("{prefix}INBOX_URL"),
+                    format!("{}/garmin/inbox", self.base_url()),
+                );
+            }
             for (suffix, value) in [
                 ("CLIENT_ID", DEMO_CLIENT_ID.to_owned()),
                 ("CLIENT_SECRET", DEMO_CLIENT_SECRET.to_owned()),
@@ -209,6 +234,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .nest("/polar", polar::router())
         .nest("/wahoo", wahoo::router())
         .nest("/coros", coros::router())
+        .nest("/garmin", garmin::router())
         .nest("/google_health", google_health::router())
         .route("/_control/faults", post(control_faults))
         .route("/_control/expire_tokens", post(control_expire))

@@ -232,8 +232,8 @@ async fn exercises(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response
         )
             .into_response();
     }
-    // Only the last 30 days (measured from the generator's fixed "now").
-    let since = crate::generate::anchor() - Duration::days(30);
+    // Only the last 30 days.
+    let since = Utc::now() - Duration::days(30);
     let mut body: Vec<Value> = world
         .workouts
         .iter()

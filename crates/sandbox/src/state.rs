@@ -51,6 +51,10 @@ fn one() -> u32 {
     1
 }
 
+fn default_anchor() -> DateTime<Utc> {
+    generate::anchor_for(Utc::now())
+}
+
 /// An issued access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessGrant {
@@ -90,12 +94,18 @@ struct Persisted {
     count: usize,
     seed: u64,
     years: u32,
+    /// The data set's "now" (see `generate::anchor_for`), fixed at creation.
+    #[serde(default = "default_anchor")]
+    anchor: DateTime<Utc>,
     edits: BTreeMap<usize, u32>,
     access: HashMap<String, AccessGrant>,
     refresh: HashMap<String, String>, // refresh token → provider
     /// Codes already exchanged, and the access token each produced (Polar: reuse revokes it).
     #[serde(default)]
     spent_codes: HashMap<String, String>,
+    /// Garmin backfill windows requested (epoch seconds, start inclusive, end exclusive).
+    #[serde(default)]
+    backfills: Vec<(i64, i64)>,
     /// Users registered with the partner (Polar's mandatory registration).
     #[serde(default)]
     registered: std::collections::BTreeSet<String>,
@@ -136,12 +146,18 @@ impl Shared {
                 count: config.activities,
                 seed: config.seed,
                 years: config.years,
+                anchor: default_anchor(),
                 budget_short: config.budget_short,
                 budget_daily: config.budget_daily,
                 ..Persisted::default()
             },
         };
-        let workouts = generate::workouts(persisted.count, persisted.seed, persisted.years);
+        let workouts = generate::workouts(
+            persisted.count,
+            persisted.seed,
+            persisted.years,
+            persisted.anchor,
+        );
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         let shared = Self {
             world: Mutex::new(World {
@@ -207,7 +223,8 @@ impl Shared {
             world.persisted.seed = seed;
         }
         world.persisted.edits.clear();
-        world.workouts = generate::workouts(count, world.persisted.seed, world.persisted.years);
+        let p = &world.persisted;
+        world.workouts = generate::workouts(count, p.seed, p.years, p.anchor);
         self.save(&world);
     }
 
@@ -381,6 +398,30 @@ impl World {
             self.persisted.refresh.remove(&own);
             self.persisted.refresh.insert(refresh.to_owned(), provider);
         }
+    }
+
+    /// The data set's anchor: no generated workout starts at or after it.
+    pub fn anchor(&self) -> DateTime<Utc> {
+        self.persisted.anchor
+    }
+
+    /// Record a backfill window; false if exactly this window was already asked for (Garmin: 409).
+    pub fn add_backfill(&mut self, start: i64, end: i64) -> bool {
+        if self.persisted.backfills.contains(&(start, end)) {
+            return false;
+        }
+        self.persisted.backfills.push((start, end));
+        true
+    }
+
+    /// The backfill windows requested so far.
+    pub fn backfills(&self) -> &[(i64, i64)] {
+        &self.persisted.backfills
+    }
+
+    /// Forget backfills (the user deregistered).
+    pub fn clear_backfills(&mut self) {
+        self.persisted.backfills.clear();
     }
 
     /// Unrevoked access tokens of `provider`.

@@ -59,7 +59,11 @@ async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
             "Bad Request",
         );
     }
-    crate::api::consent_page("Strava", &q, Some("read"))
+    crate::api::consent_page(
+        "Strava",
+        &q,
+        Some(("read", "Authorize without activity access")),
+    )
 }
 
 async fn approve(

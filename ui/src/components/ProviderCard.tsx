@@ -25,7 +25,9 @@ export function ProviderCard(props: Props) {
   const [confirming, setConfirming] = useState(false);
   const name = info.capabilities.display_name;
   const syncing = progress !== undefined;
-  const needsAuth = c && (c.state === "needs_reauth" || c.state === "scope_missing");
+  const needsAuth = c && (c.state === "needs_reauth" || c.state === "scope_missing" || c.state === "deprecated");
+  // A connection on a retired API is moved by connecting again (to its successor).
+  const reauthLabel = c?.state === "deprecated" ? `Move to ${name}` : "Re-authorise";
 
   return (
     <article
@@ -93,7 +95,7 @@ export function ProviderCard(props: Props) {
         )}
         {c && needsAuth && (
           <button data-testid={`reauth-${p}`} onClick={props.onConnect} disabled={props.busy}>
-            Re-authorise
+            {reauthLabel}
           </button>
         )}
         {c && !syncing && (

@@ -6,14 +6,13 @@
 //! client and endpoints: tokens are passed in, and refresh/retry policy belongs to the engine.
 
 pub mod coros;
+pub mod garmin;
 pub mod google_health;
 pub mod http;
 pub mod oauth;
 pub mod polar;
 pub mod strava;
 pub mod wahoo;
-
-mod planned;
 
 use crate::config::Config;
 use crate::domain::{ConnectionProfile, NewActivity, ProviderKind};
@@ -260,6 +259,15 @@ impl Registry {
                 coros::rate_budget,
             ),
         )?));
+        registry.add(Arc::new(garmin::Garmin::new(
+            &settings(ProviderKind::Garmin),
+            Http::new(
+                http.clone(),
+                ProviderKind::Garmin,
+                config.retry,
+                garmin::rate_budget,
+            ),
+        )?));
         registry.add(Arc::new(google_health::GoogleHealth::new(
             &settings(ProviderKind::GoogleHealth),
             Http::new(
@@ -278,9 +286,6 @@ impl Registry {
                 wahoo::rate_budget,
             ),
         )?));
-        for (kind, capabilities) in planned::described() {
-            registry.described.entry(kind).or_insert(capabilities);
-        }
         Ok(registry)
     }
 

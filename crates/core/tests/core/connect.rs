@@ -333,8 +333,15 @@ async fn providers_list_all_six_with_honest_capabilities() {
         .collect();
     assert_eq!(
         implemented,
-        ["strava", "polar", "coros", "wahoo", "google_health"],
-        "the others are described, not pretended"
+        [
+            "strava",
+            "garmin",
+            "polar",
+            "coros",
+            "wahoo",
+            "google_health"
+        ],
+        "all six are wired"
     );
     let polar = providers
         .iter()

@@ -7,18 +7,28 @@ use tributary_core::domain::{ConnectionState, ProviderKind, SyncStatus, SyncTrig
 use tributary_core::sync::SyncMode;
 
 /// Activities the twin serves for a data set of `count` (some providers only serve a window).
-fn served(provider: ProviderKind, count: usize) -> i64 {
-    let all = tributary_sandbox::generate::workouts(count, 42, 3);
+fn served(provider: ProviderKind, h: &Harness, count: usize) -> i64 {
+    let all = tributary_sandbox::generate::workouts(count, 42, 3, h.sandbox.anchor());
+    let now = chrono::Utc::now();
+    let today = now.date_naive();
     match provider {
-        // The last 30 days, from the generator's fixed "now".
-        ProviderKind::Polar => {
-            let since = tributary_sandbox::generate::anchor() - chrono::Duration::days(30);
-            all.iter().filter(|w| w.start >= since).count() as i64
-        }
+        // The last 30 days.
+        ProviderKind::Polar => all
+            .iter()
+            .filter(|w| w.start >= now - chrono::Duration::days(30))
+            .count() as i64,
         // About three months back from today, by calendar day.
         ProviderKind::Coros => {
-            let floor = chrono::Utc::now().date_naive() - chrono::Duration::days(89);
+            let floor = today - chrono::Duration::days(89);
             all.iter().filter(|w| w.start.date_naive() >= floor).count() as i64
+        }
+        // What a 30-day backfill (whole days, to tomorrow) made Garmin push to the inbox.
+        ProviderKind::Garmin => {
+            let end = today.and_hms_opt(0, 0, 0).unwrap().and_utc() + chrono::Duration::days(1);
+            let start = end - chrono::Duration::days(30);
+            all.iter()
+                .filter(|w| w.start >= start && w.start < end)
+                .count() as i64
         }
         _ => all.len() as i64,
     }
@@ -26,7 +36,7 @@ fn served(provider: ProviderKind, count: usize) -> i64 {
 
 async fn life(provider: ProviderKind) {
     let h = Harness::new(400).await;
-    let expected = served(provider, 400);
+    let expected = served(provider, &h, 400);
     assert!(expected > 0, "{provider}: the twin serves something");
     let connection = h.connect_to(provider).await;
     assert_eq!(connection.state, ConnectionState::Active, "{provider}");
@@ -129,4 +139,9 @@ async fn coros_lives_a_full_life() {
 #[tokio::test]
 async fn google_health_lives_a_full_life() {
     life(ProviderKind::GoogleHealth).await;
+}
+
+#[tokio::test]
+async fn garmin_lives_a_full_life() {
+    life(ProviderKind::Garmin).await;
 }

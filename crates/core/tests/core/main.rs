@@ -7,6 +7,7 @@
 mod connect;
 mod coros;
 mod flows;
+mod garmin;
 mod google_health;
 mod harness;
 mod keyring;

@@ -1,0 +1,327 @@
+//! Garmin Connect Developer Program: OAuth 2.0 with PKCE (OAuth 1.0a retires on 2026-12-31, so
+//! nothing here builds on it) and a confidential secret; the user id and the permissions the
+//! athlete granted are read after connecting; deregistration on disconnect. Garmin delivers data
+//! only by push to a server, so activity summaries are read from a relay's inbox (configurable:
+//! `TRIBUTARY_GARMIN_INBOX_URL`; the sandbox plays it), and a first sync asks Garmin for a
+//! backfill of the last 30 days (202; 409 = already asked for that window, not an error).
+//! Facts and sources: `shared/providers.md`, section 2; `design.md` for the inbox contract.
+
+mod map;
+mod wire;
+
+use super::http::{Call, Http, RateBudget, Response};
+use super::oauth::token_request;
+use super::{
+    ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
+    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint,
+};
+use crate::config::ProviderSettings;
+use crate::domain::{ConnectionProfile, ProviderKind};
+use crate::secrets::Sensitive;
+use crate::{Error, Result};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::json;
+use url::Url;
+
+const KIND: ProviderKind = ProviderKind::Garmin;
+/// The permission without which no activity arrives.
+const ACTIVITY_PERMISSION: &str = "ACTIVITY_EXPORT";
+/// The permission a backfill needs (off by default on Garmin's consent page).
+pub const HISTORY_PERMISSION: &str = "HISTORICAL_DATA_EXPORT";
+/// The longest window one backfill request may ask for.
+const BACKFILL_DAYS: i64 = 30;
+
+/// The Garmin client.
+pub struct Garmin {
+    http: Http,
+    auth_url: Url,
+    token_url: Url,
+    api_url: Url,
+    inbox_url: Url,
+}
+
+impl Garmin {
+    /// Build from settings (defaults: Garmin's endpoints; the inbox has no public default, so it
+    /// points at a local relay until one is configured).
+    pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
+        Ok(Self {
+            http,
+            auth_url: endpoint(
+                settings.auth_url.as_ref(),
+                "https://connect.garmin.com/oauth2Confirm",
+            )?,
+            token_url: endpoint(
+                settings.token_url.as_ref(),
+                "https://diauth.garmin.com/di-oauth2-service/oauth/token",
+            )?,
+            api_url: endpoint(settings.api_url.as_ref(), "https://apis.garmin.com")?,
+            inbox_url: endpoint(settings.inbox_url.as_ref(), "http://127.0.0.1:8088/inbox")?,
+        })
+    }
+
+    fn under(base: &Url, path: &str) -> Url {
+        let mut url = base.clone();
+        let prefix = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{prefix}/{path}"));
+        url
+    }
+
+    fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
+        self.http
+            .classify(response, call.clock.now() + Duration::minutes(1))
+    }
+
+    /// Ask Garmin to push the last 30 days. Returns whether it was accepted or already asked for;
+    /// a missing historical-data permission is not an error for the sync (new data still comes).
+    async fn request_backfill(&self, call: &Call<'_>) -> Result<()> {
+        let now = call.clock.now();
+        // Whole days, so that repeating a first sync asks for the same window (and gets 409).
+        let end = now
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .map_or(now, |d| d.and_utc())
+            + Duration::days(1);
+        let start = end - Duration::days(BACKFILL_DAYS);
+        let mut url = Self::under(&self.api_url, "wellness-api/rest/backfill/activities");
+        url.query_pairs_mut()
+            .append_pair("summaryStartTimeInSeconds", &start.timestamp().to_string())
+            .append_pair("summaryEndTimeInSeconds", &end.timestamp().to_string());
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        match response.status {
+            StatusCode::ACCEPTED | StatusCode::CONFLICT => Ok(()),
+            StatusCode::FORBIDDEN | StatusCode::PRECONDITION_FAILED => {
+                tracing::info!(
+                    "Garmin backfill refused: the athlete did not grant historical data"
+                );
+                Ok(())
+            }
+            s if s.is_success() => Ok(()),
+            _ => Err(self.fail(call, &response)),
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for Garmin {
+    fn kind(&self) -> ProviderKind {
+        KIND
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    fn authorize_url(
+        &self,
+        creds: &ClientCredentials,
+        params: &AuthorizeParams<'_>,
+    ) -> Result<Url> {
+        let challenge = params.pkce_challenge.ok_or_else(|| {
+            Error::Validation("Garmin connects with PKCE; no challenge was made".to_owned())
+        })?;
+        let mut url = self.auth_url.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", &creds.client_id)
+            .append_pair("response_type", "code")
+            .append_pair("redirect_uri", params.redirect_uri)
+            .append_pair("state", params.state)
+            .append_pair("code_challenge", challenge)
+            .append_pair("code_challenge_method", "S256");
+        Ok(url)
+    }
+
+    fn missing_scopes(&self, granted: &[String]) -> Vec<String> {
+        // Permissions are read from Garmin after the exchange (see `exchange_code`).
+        [ACTIVITY_PERMISSION, HISTORY_PERMISSION]
+            .into_iter()
+            .filter(|p| !granted.iter().any(|g| g == p))
+            .map(|p| match p {
+                HISTORY_PERMISSION => {
+                    format!("{p} (history before connecting will not be imported)")
+                }
+                _ => p.to_owned(),
+            })
+            .collect()
+    }
+
+    async fn exchange_code(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        code: &str,
+        redirect_uri: &str,
+        pkce_verifier: Option<&Sensitive<String>>,
+    ) -> Result<TokenGrant> {
+        let verifier = pkce_verifier
+            .ok_or_else(|| Error::Validation("Garmin needs the PKCE verifier".to_owned()))?;
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("code_verifier", verifier.expose().as_str()),
+            ("redirect_uri", redirect_uri),
+        ];
+        let mut grant = token_request(
+            &self.http,
+            call,
+            &self.token_url,
+            creds,
+            ClientAuth::SecretInBody,
+            &form,
+        )
+        .await?;
+        // What the athlete ticked on Garmin's consent page is only known by asking.
+        let url = Self::under(&self.api_url, "partner-gateway/rest/user/permissions");
+        let with_token = Call {
+            token: Some(&grant.access_token),
+            ..*call
+        };
+        let response = self.http.send(&with_token, |c| c.get(url.clone())).await?;
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        let permissions: Vec<String> = response.json(KIND)?;
+        grant.scopes = Some(permissions);
+        Ok(grant)
+    }
+
+    async fn refresh(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        refresh_token: &Sensitive<String>,
+        _access_token: &Sensitive<String>,
+    ) -> Result<TokenGrant> {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose().as_str()),
+        ];
+        token_request(
+            &self.http,
+            call,
+            &self.token_url,
+            creds,
+            ClientAuth::SecretInBody,
+            &form,
+        )
+        .await
+    }
+
+    async fn fetch_profile(
+        &self,
+        call: &Call<'_>,
+        _grant: &TokenGrant,
+    ) -> Result<ConnectionProfile> {
+        let url = Self::under(&self.api_url, "partner-gateway/rest/user/id");
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        let user: wire::UserId = response.json(KIND)?;
+        Ok(ConnectionProfile {
+            provider_user_id: Some(user.user_id.clone()),
+            username: None, // the Activity API has no athlete profile
+            email: None,
+            provider_profile: Some(json!({ "userId": user.user_id })),
+        })
+    }
+
+    async fn revoke(
+        &self,
+        call: &Call<'_>,
+        _creds: &ClientCredentials,
+        _provider_user_id: Option<&str>,
+    ) -> Result<()> {
+        let url = Self::under(&self.api_url, "partner-gateway/rest/user/registration");
+        let response = self.http.send(call, |c| c.delete(url.clone())).await?;
+        if response.status.is_success() || response.status == StatusCode::UNAUTHORIZED {
+            Ok(())
+        } else {
+            Err(self.fail(call, &response))
+        }
+    }
+
+    async fn list_activities(
+        &self,
+        call: &Call<'_>,
+        request: &ListRequest,
+    ) -> Result<ActivityPage> {
+        let user = request
+            .provider_user_id
+            .as_deref()
+            .ok_or_else(|| Error::Validation("the Garmin connection has no user id".to_owned()))?;
+        // A first sync (nothing stored, nothing to resume) asks Garmin for history first.
+        if request.cursor.is_none() && request.since.is_none() {
+            self.request_backfill(call).await?;
+        }
+        let mut url = Self::under(&self.inbox_url, &format!("garmin/users/{user}/items"));
+        if let Some(after) = &request.cursor {
+            url.query_pairs_mut().append_pair("after", after);
+        }
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        let page: wire::InboxPage = response.json(KIND)?;
+        Ok(ActivityPage {
+            items: page.items.into_iter().map(map::activity).collect(),
+            next_cursor: page.next.filter(|n| !n.is_empty()),
+        })
+    }
+}
+
+/// Garmin's capabilities.
+pub fn capabilities() -> Capabilities {
+    Capabilities {
+        display_name: "Garmin",
+        client_auth: ClientAuth::SecretInBody,
+        pkce: true,
+        client_secret_required: true,
+        refresh: RefreshStyle::Rotating, // reported to rotate [3P]
+        delivery: Delivery::PushInbox,
+        history_window_days: Some(BACKFILL_DAYS as u32), // backfill depth [unverified]
+        overlap_days: 2,
+        scopes: vec![],
+        rate_limits: vec![RateLimitWindow {
+            window: "1 min",
+            limit: 100,
+            shared_by: "app",
+        }], // [3P]
+        loopback_host: "localhost",
+        deep_link_host: "oauth",
+        implemented: true,
+    }
+}
+
+/// Garmin publishes no rate-limit headers that are known; a 429 waits a minute.
+pub fn rate_budget(_headers: &HeaderMap, _now: DateTime<Utc>) -> Option<RateBudget> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_permissions_name_what_is_lost() {
+        let garmin = capabilities();
+        assert!(garmin.pkce && garmin.client_secret_required);
+        let http = Http::new(
+            reqwest::Client::new(),
+            KIND,
+            Default::default(),
+            rate_budget,
+        );
+        let client = Garmin::new(&ProviderSettings::default(), http).unwrap();
+        assert!(
+            client
+                .missing_scopes(&["ACTIVITY_EXPORT".into(), "HISTORICAL_DATA_EXPORT".into()])
+                .is_empty()
+        );
+        let missing = client.missing_scopes(&["ACTIVITY_EXPORT".into()]);
+        assert_eq!(missing.len(), 1);
+        assert!(missing[0].contains("history before connecting"));
+    }
+}

@@ -1,0 +1,262 @@
+//! Garmin's twin: consent page (historical data can be left unticked), token endpoint (PKCE S256
+//! and the confidential secret, refresh tokens that rotate), `user/id`, `user/permissions`,
+//! deregistration, the backfill request (202; 409 for a window already asked for; 400 over 30
+//! days; 403 without historical permission), and the relay inbox the desktop reads:
+//! `GET /garmin/inbox/garmin/users/{userId}/items?after=<cursor>` with the summaries Garmin would
+//! have pushed (backfilled ones), in arrival order.
+
+use crate::api::Gated;
+use crate::generate::garmin_json;
+use crate::state::Shared;
+use crate::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The sandbox user's Garmin id.
+pub const USER_ID: &str = "sbx-garmin-4f1c9a";
+const PROVIDER: &str = "garmin";
+const ALL_PERMISSIONS: &str = "ACTIVITY_EXPORT HEALTH_EXPORT HISTORICAL_DATA_EXPORT";
+const INBOX_PAGE: usize = 100;
+
+pub(crate) fn router() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/oauth2Confirm", get(authorize))
+        .route("/approve", get(approve))
+        .route("/oauth/token", post(token))
+        .route("/partner-gateway/rest/user/id", get(user_id))
+        .route("/partner-gateway/rest/user/permissions", get(permissions))
+        .route(
+            "/partner-gateway/rest/user/registration",
+            delete(deregister),
+        )
+        .route("/wellness-api/rest/backfill/activities", get(backfill))
+        .route("/inbox/garmin/users/{user}/items", get(inbox))
+}
+
+fn oauth_error(error: &str) -> Response {
+    (StatusCode::BAD_REQUEST, axum::Json(json!({"error": error}))).into_response()
+}
+
+async fn authorize(Query(mut q): Query<HashMap<String, String>>) -> Response {
+    if q.get("client_id").map(String::as_str) != Some(DEMO_CLIENT_ID) {
+        return oauth_error("invalid_client");
+    }
+    // Permissions are ticked on Garmin's page, not requested: historical data is optional.
+    q.insert("scope".into(), ALL_PERMISSIONS.into());
+    crate::api::consent_page(
+        "Garmin Connect",
+        &q,
+        Some((
+            "ACTIVITY_EXPORT HEALTH_EXPORT",
+            "Authorize without historical data",
+        )),
+    )
+}
+
+async fn approve(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    crate::api::approve(&s, PROVIDER, &q, false).unwrap_or_else(|| oauth_error("invalid_request"))
+}
+
+async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, String>>) -> Response {
+    if f.get("client_id").map(String::as_str) != Some(DEMO_CLIENT_ID)
+        || f.get("client_secret").map(String::as_str) != Some(DEMO_CLIENT_SECRET)
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
+    let mut world = s.world();
+    let body = |access: &str, grant: &crate::state::AccessGrant| {
+        axum::Json(json!({
+            "access_token": access, "refresh_token": grant.refresh_token, "token_type": "bearer",
+            "expires_in": 86_400, "refresh_token_expires_in": 7_776_000
+        }))
+        .into_response()
+    };
+    match f.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => {
+            let Some(grant) = world.codes.remove(f.get("code").map_or("", String::as_str)) else {
+                return oauth_error("invalid_grant");
+            };
+            let verified = match (&grant.code_challenge, f.get("code_verifier")) {
+                (Some(challenge), Some(verifier)) => {
+                    oauth2::PkceCodeChallenge::from_code_verifier_sha256(
+                        &oauth2::PkceCodeVerifier::new(verifier.clone()),
+                    )
+                    .as_str()
+                        == challenge
+                }
+                _ => false,
+            };
+            if !verified || grant.expires_at < Utc::now() || grant.provider != PROVIDER {
+                return oauth_error("invalid_grant");
+            }
+            let (access, issued) = world.issue(PROVIDER, &grant.scope, Duration::hours(24));
+            s.save(&world);
+            body(&access, &issued)
+        }
+        Some("refresh_token") => {
+            let refresh = f.get("refresh_token").cloned().unwrap_or_default();
+            match world.by_refresh(&refresh) {
+                Some((old, grant)) => {
+                    world.retire(&old);
+                    let (access, issued) = world.issue(PROVIDER, &grant.scope, Duration::hours(24));
+                    s.save(&world);
+                    body(&access, &issued)
+                }
+                None => oauth_error("invalid_grant"),
+            }
+        }
+        _ => oauth_error("unsupported_grant_type"),
+    }
+}
+
+fn no_rate_headers(_: (u32, u32), _: (u32, u32), _: bool) -> HeaderMap {
+    HeaderMap::new()
+}
+
+async fn gate(s: &Shared, headers: &HeaderMap) -> Result<Gated, Response> {
+    crate::api::gate(
+        s,
+        headers,
+        PROVIDER,
+        no_rate_headers,
+        || json!({"error": "rate limited"}),
+        || json!({"error": "invalid_token"}),
+    )
+    .await
+}
+
+async fn user_id(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    match gate(&s, &headers).await {
+        Ok(_) => axum::Json(json!({"userId": USER_ID})).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn permissions(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    match gate(&s, &headers).await {
+        Ok(g) => axum::Json(
+            g.scope
+                .split(' ')
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn deregister(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    match gate(&s, &headers).await {
+        Ok(_) => {
+            let mut world = s.world();
+            world.revoke_all(PROVIDER);
+            world.clear_backfills();
+            s.save(&world);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+async fn backfill(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let g = match gate(&s, &headers).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    if !g.scope.split(' ').any(|p| p == "HISTORICAL_DATA_EXPORT") {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({"errorMessage": "User has not granted historical data access"})),
+        )
+            .into_response();
+    }
+    let number = |k: &str| q.get(k).and_then(|v| v.parse::<i64>().ok());
+    let (Some(start), Some(end)) = (
+        number("summaryStartTimeInSeconds"),
+        number("summaryEndTimeInSeconds"),
+    ) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"errorMessage": "start and end are required"})),
+        )
+            .into_response();
+    };
+    if end <= start || end - start > 30 * 86_400 {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"errorMessage": "the range must be at most 30 days"})),
+        )
+            .into_response();
+    }
+    let mut world = s.world();
+    if !world.add_backfill(start, end) {
+        return (
+            StatusCode::CONFLICT,
+            axum::Json(json!({"errorMessage": "duplicate backfill"})),
+        )
+            .into_response();
+    }
+    s.save(&world);
+    StatusCode::ACCEPTED.into_response()
+}
+
+async fn inbox(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Gated { bad_record, .. } = match gate(&s, &headers).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    if user != USER_ID {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": "unknown user"})),
+        )
+            .into_response();
+    }
+    let after: usize = q.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+    let world = s.world();
+    // What Garmin pushed: the workouts inside requested backfill windows, oldest first.
+    let delivered: Vec<_> = world
+        .workouts
+        .iter()
+        .filter(|w| {
+            world.backfills().iter().any(|(a, b)| {
+                let t = w.start.timestamp();
+                t >= *a && t < *b
+            })
+        })
+        .collect();
+    let mut items: Vec<Value> = delivered
+        .iter()
+        .skip(after)
+        .take(INBOX_PAGE)
+        .map(|w| garmin_json(w, world.edits(w.index)))
+        .collect();
+    if bad_record {
+        items.push(json!({"summaryId": "broken", "activityType": "RUNNING"}));
+    }
+    let next = (after + INBOX_PAGE < delivered.len()).then(|| (after + INBOX_PAGE).to_string());
+    axum::Json(json!({"items": items, "next": next})).into_response()
+}
