@@ -321,6 +321,39 @@ impl Registry {
     }
 }
 
+/// `base` with `path` appended to its own path (`https://h/api/v3` + `athlete` →
+/// `https://h/api/v3/athlete`), which `Url::join` would not do for a base without a trailing slash.
+pub(crate) fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("{prefix}/{path}"));
+    url
+}
+
+/// The endpoint `name` beside `url`, in the same parent path (`/oauth/token` → `/oauth/revoke`):
+/// providers keep revoke and refresh endpoints next to their token endpoint.
+pub(crate) fn beside(url: &Url, name: &str) -> Url {
+    let mut sibling = url.clone();
+    let parent = url
+        .path()
+        .trim_end_matches('/')
+        .rsplit_once('/')
+        .map_or("", |(p, _)| p)
+        .to_owned();
+    sibling.set_path(&format!("{parent}/{name}"));
+    sibling
+}
+
+/// Read a provider's resume cursor, saying whose it was when it cannot be read.
+pub(crate) fn read_cursor<T: serde::de::DeserializeOwned>(
+    provider: ProviderKind,
+    text: &str,
+) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        Error::Validation(format!("unreadable {provider} resume cursor ({e}): {text}"))
+    })
+}
+
 /// Endpoint resolution shared by provider constructors: configuration overrides the default.
 pub(crate) fn endpoint(configured: Option<&Url>, default: &str) -> Result<Url> {
     match configured {

@@ -12,7 +12,8 @@ use super::http::{Call, Http, RateBudget, Response};
 use super::oauth::token_request;
 use super::{
     ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
-    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint,
+    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, endpoint, join,
+    read_cursor,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -70,24 +71,13 @@ impl Coros {
     }
 
     fn api(&self, path: &str) -> Url {
-        let mut url = self.api_url.clone();
-        let base = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{base}/{path}"));
-        url
+        join(&self.api_url, path)
     }
 
     /// The refresh endpoint beside the token endpoint (`/oauth2/refresh-token` [3P; others
     /// report `/oauth2/refresh`]).
     fn refresh_url(&self) -> Url {
-        let mut url = self.token_url.clone();
-        let parent = url
-            .path()
-            .trim_end_matches('/')
-            .rsplit_once('/')
-            .map_or("", |(p, _)| p)
-            .to_owned();
-        url.set_path(&format!("{parent}/refresh-token"));
-        url
+        beside(&self.token_url, "refresh-token")
     }
 
     /// Unwrap the envelope: HTTP errors first, then a `result` other than "0000".
@@ -282,9 +272,7 @@ impl Provider for Coros {
         let today = call.clock.now().date_naive();
         let oldest_allowed = today - Duration::days(HISTORY_DAYS - 1);
         let cursor = match &request.cursor {
-            Some(text) => serde_json::from_str(text).map_err(|e| {
-                Error::Validation(format!("unreadable COROS resume cursor ({e}): {text}"))
-            })?,
+            Some(text) => read_cursor(KIND, text)?,
             None => Cursor {
                 end: today,
                 floor: request

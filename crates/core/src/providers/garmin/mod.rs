@@ -13,7 +13,7 @@ use super::http::{Call, Http, RateBudget, Response};
 use super::oauth::token_request;
 use super::{
     ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
-    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint,
+    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint, join,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -62,13 +62,6 @@ impl Garmin {
         })
     }
 
-    fn under(base: &Url, path: &str) -> Url {
-        let mut url = base.clone();
-        let prefix = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{prefix}/{path}"));
-        url
-    }
-
     fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
         self.http
             .classify(response, call.clock.now() + Duration::minutes(1))
@@ -85,7 +78,7 @@ impl Garmin {
             .map_or(now, |d| d.and_utc())
             + Duration::days(1);
         let start = end - Duration::days(BACKFILL_DAYS);
-        let mut url = Self::under(&self.api_url, "wellness-api/rest/backfill/activities");
+        let mut url = join(&self.api_url, "wellness-api/rest/backfill/activities");
         url.query_pairs_mut()
             .append_pair("summaryStartTimeInSeconds", &start.timestamp().to_string())
             .append_pair("summaryEndTimeInSeconds", &end.timestamp().to_string());
@@ -173,7 +166,7 @@ impl Provider for Garmin {
         )
         .await?;
         // What the athlete ticked on Garmin's consent page is only known by asking.
-        let url = Self::under(&self.api_url, "partner-gateway/rest/user/permissions");
+        let url = join(&self.api_url, "partner-gateway/rest/user/permissions");
         let with_token = Call {
             token: Some(&grant.access_token),
             ..*call
@@ -214,7 +207,7 @@ impl Provider for Garmin {
         call: &Call<'_>,
         _grant: &TokenGrant,
     ) -> Result<ConnectionProfile> {
-        let url = Self::under(&self.api_url, "partner-gateway/rest/user/id");
+        let url = join(&self.api_url, "partner-gateway/rest/user/id");
         let response = self.http.send(call, |c| c.get(url.clone())).await?;
         if !response.status.is_success() {
             return Err(self.fail(call, &response));
@@ -234,7 +227,7 @@ impl Provider for Garmin {
         _creds: &ClientCredentials,
         _provider_user_id: Option<&str>,
     ) -> Result<()> {
-        let url = Self::under(&self.api_url, "partner-gateway/rest/user/registration");
+        let url = join(&self.api_url, "partner-gateway/rest/user/registration");
         let response = self.http.send(call, |c| c.delete(url.clone())).await?;
         if response.status.is_success() || response.status == StatusCode::UNAUTHORIZED {
             Ok(())
@@ -256,7 +249,7 @@ impl Provider for Garmin {
         if request.cursor.is_none() && request.since.is_none() {
             self.request_backfill(call).await?;
         }
-        let mut url = Self::under(&self.inbox_url, &format!("garmin/users/{user}/items"));
+        let mut url = join(&self.inbox_url, &format!("garmin/users/{user}/items"));
         if let Some(after) = &request.cursor {
             url.query_pairs_mut().append_pair("after", after);
         }

@@ -13,7 +13,8 @@ use super::http::{Call, Http, RateBudget, Response};
 use super::oauth::token_request;
 use super::{
     ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
-    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint,
+    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, endpoint, join,
+    read_cursor,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -65,23 +66,12 @@ impl GoogleHealth {
     }
 
     fn api(&self, path: &str) -> Url {
-        let mut url = self.api_url.clone();
-        let base = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{base}/v4/{path}"));
-        url
+        join(&self.api_url, &format!("v4/{path}"))
     }
 
     /// `https://oauth2.googleapis.com/revoke`, beside the token endpoint.
     fn revoke_url(&self) -> Url {
-        let mut url = self.token_url.clone();
-        let parent = url
-            .path()
-            .trim_end_matches('/')
-            .rsplit_once('/')
-            .map_or("", |(p, _)| p)
-            .to_owned();
-        url.set_path(&format!("{parent}/revoke"));
-        url
+        beside(&self.token_url, "revoke")
     }
 
     fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
@@ -241,11 +231,7 @@ impl Provider for GoogleHealth {
     ) -> Result<ActivityPage> {
         let (page_token, since) = match &request.cursor {
             Some(text) => {
-                let c: Cursor = serde_json::from_str(text).map_err(|e| {
-                    Error::Validation(format!(
-                        "unreadable Google Health resume cursor ({e}): {text}"
-                    ))
-                })?;
+                let c: Cursor = read_cursor(KIND, text)?;
                 (Some(c.page_token), c.since)
             }
             None => (None, request.since),

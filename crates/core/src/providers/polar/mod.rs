@@ -10,7 +10,7 @@ use super::http::{Call, Http, RateBudget, Response};
 use super::oauth::token_request;
 use super::{
     ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
-    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint,
+    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint, join,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -51,10 +51,7 @@ impl Polar {
     }
 
     fn api(&self, path: &str) -> Url {
-        let mut url = self.api_url.clone();
-        let base = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{base}/v3/{path}"));
-        url
+        join(&self.api_url, &format!("v3/{path}"))
     }
 
     fn fail(&self, call: &Call<'_>, response: &Response) -> Error {

@@ -10,7 +10,8 @@ use super::http::{Call, Http, RateBudget, Response};
 use super::oauth::{split_scope, token_request};
 use super::{
     ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
-    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint,
+    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, endpoint, join,
+    read_cursor,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -65,19 +66,12 @@ impl Strava {
     }
 
     fn api(&self, path: &str) -> Url {
-        let mut url = self.api_url.clone();
-        let base = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{base}/{path}"));
-        url
+        join(&self.api_url, path)
     }
 
     /// The legacy deauthorize endpoint sits next to the token endpoint.
     fn deauthorize_url(&self) -> Url {
-        let mut url = self.token_url.clone();
-        let path = url.path().trim_end_matches('/');
-        let parent = path.rsplit_once('/').map_or("", |(p, _)| p).to_owned();
-        url.set_path(&format!("{parent}/deauthorize"));
-        url
+        beside(&self.token_url, "deauthorize")
     }
 
     fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
@@ -225,9 +219,7 @@ impl Provider for Strava {
         request: &ListRequest,
     ) -> Result<ActivityPage> {
         let cursor = match &request.cursor {
-            Some(text) => serde_json::from_str(text).map_err(|e| {
-                Error::Validation(format!("unreadable Strava resume cursor ({e}): {text}"))
-            })?,
+            Some(text) => read_cursor(KIND, text)?,
             None => Cursor {
                 before: None,
                 after: request.since.map(|s| s.timestamp()),

@@ -11,7 +11,7 @@ use super::http::{Call, Http, RateBudget, Response};
 use super::oauth::token_request;
 use super::{
     ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
-    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint,
+    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint, join, read_cursor,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -60,10 +60,7 @@ impl Wahoo {
     }
 
     fn api(&self, path: &str) -> Url {
-        let mut url = self.api_url.clone();
-        let base = url.path().trim_end_matches('/').to_owned();
-        url.set_path(&format!("{base}/v1/{path}"));
-        url
+        join(&self.api_url, &format!("v1/{path}"))
     }
 
     fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
@@ -201,9 +198,7 @@ impl Provider for Wahoo {
         request: &ListRequest,
     ) -> Result<ActivityPage> {
         let cursor = match &request.cursor {
-            Some(text) => serde_json::from_str(text).map_err(|e| {
-                Error::Validation(format!("unreadable Wahoo resume cursor ({e}): {text}"))
-            })?,
+            Some(text) => read_cursor(KIND, text)?,
             None => Cursor {
                 page: 1,
                 since: request.since.map(|s| s.timestamp()),
