@@ -99,6 +99,8 @@ async fn life(provider: ProviderKind) {
         "{provider}: nothing lost or doubled"
     );
 
+    survive_every_fault(&h, provider, expected).await;
+
     let gone = h.core.disconnect(provider, false).await.unwrap();
     assert!(
         gone.revoked_at_provider,
@@ -114,6 +116,99 @@ async fn life(provider: ProviderKind) {
         state["live_access_tokens"], 0,
         "{provider}: revoked at the provider"
     );
+}
+
+/// Each injected fault ends the run honestly, and the next run recovers with nothing lost or
+/// doubled.
+async fn survive_every_fault(h: &Harness, provider: ProviderKind, expected: i64) {
+    let p = provider.as_str();
+    let stored = || async {
+        h.core
+            .list_activities(Some(provider), 1000, 0)
+            .await
+            .unwrap()
+            .len() as i64
+    };
+    // Incremental: the fault lands on the listing call (a full Garmin run asks for a backfill first).
+    let sync = || {
+        h.core
+            .sync(provider, SyncTrigger::Manual, SyncMode::Incremental)
+    };
+
+    // 429: the run stops, the connection waits for the window instead of retrying.
+    h.fault_on(p, "429", 1).await;
+    let limited = sync().await.unwrap();
+    assert!(
+        matches!(limited.status, SyncStatus::Failed | SyncStatus::Partial),
+        "{p}: 429 is not success"
+    );
+    let c = h.core.get_connection_by_provider(provider).await.unwrap();
+    assert_eq!(c.state, ConnectionState::RateLimited, "{p}");
+    assert!(
+        c.rate_limited_until.is_some(),
+        "{p}: says when it continues"
+    );
+    // The window passes (the store is moved on rather than the test waiting minutes).
+    sqlx::query("UPDATE provider_connections SET rate_limited_until = 0 WHERE id = ?1")
+        .bind(c.id)
+        .execute(h.core.store().pool())
+        .await
+        .unwrap();
+
+    for kind in ["malformed", "truncated"] {
+        h.fault_on(p, kind, 1).await;
+        let run = sync().await.unwrap();
+        assert_eq!(run.status, SyncStatus::Failed, "{p}/{kind}");
+        assert!(
+            run.error_message
+                .as_deref()
+                .unwrap_or("")
+                .contains("malformed"),
+            "{p}/{kind}: {:?}",
+            run.error_message
+        );
+    }
+    h.fault_on(p, "bad_record", 1).await;
+    let partial = sync().await.unwrap();
+    assert_eq!(
+        (partial.status, partial.counters.failed),
+        (SyncStatus::Partial, 1),
+        "{p}: one unreadable record"
+    );
+    assert!(partial.counters.is_balanced(), "{p}");
+
+    let recovered = sync().await.unwrap();
+    assert_eq!(
+        recovered.status,
+        SyncStatus::Success,
+        "{p}: {:?}",
+        recovered.error_message
+    );
+    assert_eq!(
+        stored().await,
+        expected,
+        "{p}: after every fault, nothing lost or doubled"
+    );
+
+    // A revoked token: the athlete is asked to connect again, and that fixes it.
+    h.fault_on(p, "revoke", 1).await;
+    sync().await.unwrap();
+    assert_eq!(
+        h.core
+            .get_connection_by_provider(provider)
+            .await
+            .unwrap()
+            .state,
+        ConnectionState::NeedsReauth,
+        "{p}"
+    );
+    h.connect_to(provider).await;
+    assert_eq!(
+        sync().await.unwrap().status,
+        SyncStatus::Success,
+        "{p}: reconnected"
+    );
+    assert_eq!(stored().await, expected, "{p}");
 }
 
 #[tokio::test]
