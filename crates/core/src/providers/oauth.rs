@@ -82,7 +82,7 @@ pub async fn token_request(
     if !response.status.is_success() {
         return Err(token_error(http, &response));
     }
-    let body: TokenBody = response.json(provider)?;
+    let body: TokenBody = parse_token_body(provider, &response.body)?;
     let now = call.clock.now();
     Ok(TokenGrant {
         access_token: Sensitive::new(body.access_token),
@@ -137,6 +137,36 @@ pub fn split_scope(scope: &str) -> Vec<String> {
         .collect()
 }
 
+/// Parse a token answer. Its body is never quoted in the error: a half-sent answer may hold a
+/// token, and errors reach logs and `sync_history`.
+fn parse_token_body(provider: crate::domain::ProviderKind, body: &[u8]) -> Result<TokenBody> {
+    serde_json::from_slice(body).map_err(|e| Error::Provider {
+        provider,
+        status: None,
+        message: format!(
+            "malformed token response ({} bytes): {}",
+            body.len(),
+            e.classify_name()
+        ),
+    })
+}
+
+/// A serde_json error's category, without the input it was reading.
+trait Classified {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl Classified for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "unreadable",
+            serde_json::error::Category::Syntax => "not JSON",
+            serde_json::error::Category::Data => "missing or mistyped fields",
+            serde_json::error::Category::Eof => "cut short",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +200,20 @@ mod tests {
             Utc.timestamp_opt(1_010, 0).single()
         );
         assert_eq!(expiry(now, None, None), None);
+    }
+
+    #[test]
+    fn a_malformed_token_answer_is_reported_without_its_contents() {
+        let cut = br#"{"access_token": "sbx-at-very-secret", "refresh_tok"#;
+        let err = parse_token_body(crate::domain::ProviderKind::Wahoo, cut)
+            .err()
+            .unwrap();
+        let message = err.to_string();
+        assert!(message.contains("cut short"), "{message}");
+        assert!(
+            !message.contains("very-secret"),
+            "the token must not leak: {message}"
+        );
     }
 
     #[test]
