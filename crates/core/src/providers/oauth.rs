@@ -28,6 +28,52 @@ pub fn new_state() -> String {
     oauth2::CsrfToken::new_random().secret().clone()
 }
 
+/// An authorization-code exchange: the code, and what the provider wants with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Exchange<'a> {
+    /// The code from the redirect.
+    pub code: &'a str,
+    /// The redirect URI, for providers that check it again at the token call.
+    pub redirect_uri: Option<&'a str>,
+    /// The PKCE verifier, for PKCE flows.
+    pub verifier: Option<&'a Sensitive<String>>,
+}
+
+/// Swap an authorization code for tokens.
+pub async fn exchange(
+    http: &Http,
+    call: &Call<'_>,
+    url: &Url,
+    creds: &ClientCredentials,
+    auth: ClientAuth,
+    request: &Exchange<'_>,
+) -> Result<TokenGrant> {
+    let mut form = vec![("grant_type", "authorization_code"), ("code", request.code)];
+    if let Some(redirect_uri) = request.redirect_uri {
+        form.push(("redirect_uri", redirect_uri));
+    }
+    if let Some(verifier) = request.verifier {
+        form.push(("code_verifier", verifier.expose().as_str()));
+    }
+    token_request(http, call, url, creds, auth, &form).await
+}
+
+/// Swap a refresh token for new tokens.
+pub async fn refresh(
+    http: &Http,
+    call: &Call<'_>,
+    url: &Url,
+    creds: &ClientCredentials,
+    auth: ClientAuth,
+    refresh_token: &Sensitive<String>,
+) -> Result<TokenGrant> {
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.expose().as_str()),
+    ];
+    token_request(http, call, url, creds, auth, &form).await
+}
+
 #[derive(Deserialize)]
 struct TokenBody {
     access_token: String,
@@ -42,7 +88,7 @@ struct TokenBody {
 /// POST a token request (`grant_type` and its fields in `form`) and read the standard fields.
 /// A 400/401 answer means the grant or the client was refused: the former needs the athlete to
 /// connect again, the latter is a configuration problem, and the message says which.
-pub async fn token_request(
+async fn token_request(
     http: &Http,
     call: &Call<'_>,
     url: &Url,

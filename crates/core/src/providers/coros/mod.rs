@@ -9,7 +9,7 @@ mod map;
 mod wire;
 
 use super::http::{Call, Http, RateBudget, Response};
-use super::oauth::token_request;
+use super::oauth::{self, Exchange};
 use super::{
     ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
     ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, endpoint, join,
@@ -152,18 +152,17 @@ impl Provider for Coros {
         redirect_uri: &str,
         _pkce_verifier: Option<&Sensitive<String>>,
     ) -> Result<TokenGrant> {
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-        ];
-        token_request(
+        oauth::exchange(
             &self.http,
             call,
             &self.token_url,
             creds,
             ClientAuth::SecretInBody,
-            &form,
+            &Exchange {
+                code,
+                redirect_uri: Some(redirect_uri),
+                verifier: None,
+            },
         )
         .await
     }

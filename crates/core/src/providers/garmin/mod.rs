@@ -10,7 +10,7 @@ mod map;
 mod wire;
 
 use super::http::{Call, Http, RateBudget, Response};
-use super::oauth::token_request;
+use super::oauth::{self, Exchange};
 use super::{
     ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
     ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint, join,
@@ -150,19 +150,17 @@ impl Provider for Garmin {
     ) -> Result<TokenGrant> {
         let verifier = pkce_verifier
             .ok_or_else(|| Error::Validation("Garmin needs the PKCE verifier".to_owned()))?;
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("code_verifier", verifier.expose().as_str()),
-            ("redirect_uri", redirect_uri),
-        ];
-        let mut grant = token_request(
+        let mut grant = oauth::exchange(
             &self.http,
             call,
             &self.token_url,
             creds,
             ClientAuth::SecretInBody,
-            &form,
+            &Exchange {
+                code,
+                redirect_uri: Some(redirect_uri),
+                verifier: Some(verifier),
+            },
         )
         .await?;
         // What the athlete ticked on Garmin's consent page is only known by asking.
@@ -187,17 +185,13 @@ impl Provider for Garmin {
         refresh_token: &Sensitive<String>,
         _access_token: &Sensitive<String>,
     ) -> Result<TokenGrant> {
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose().as_str()),
-        ];
-        token_request(
+        oauth::refresh(
             &self.http,
             call,
             &self.token_url,
             creds,
             ClientAuth::SecretInBody,
-            &form,
+            refresh_token,
         )
         .await
     }

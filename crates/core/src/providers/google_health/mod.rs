@@ -10,7 +10,7 @@ mod map;
 mod wire;
 
 use super::http::{Call, Http, RateBudget, Response};
-use super::oauth::token_request;
+use super::oauth::{self, Exchange};
 use super::{
     ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
     ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, endpoint, join,
@@ -142,19 +142,17 @@ impl Provider for GoogleHealth {
     ) -> Result<TokenGrant> {
         let verifier = pkce_verifier
             .ok_or_else(|| Error::Validation("Google needs the PKCE verifier".to_owned()))?;
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("code_verifier", verifier.expose().as_str()),
-        ];
-        token_request(
+        oauth::exchange(
             &self.http,
             call,
             &self.token_url,
             creds,
             ClientAuth::PublicPkce,
-            &form,
+            &Exchange {
+                code,
+                redirect_uri: Some(redirect_uri),
+                verifier: Some(verifier),
+            },
         )
         .await
     }
@@ -166,17 +164,13 @@ impl Provider for GoogleHealth {
         refresh_token: &Sensitive<String>,
         _access_token: &Sensitive<String>,
     ) -> Result<TokenGrant> {
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose().as_str()),
-        ];
-        token_request(
+        oauth::refresh(
             &self.http,
             call,
             &self.token_url,
             creds,
             ClientAuth::PublicPkce,
-            &form,
+            refresh_token,
         )
         .await
     }

@@ -7,7 +7,7 @@ mod map;
 mod wire;
 
 use super::http::{Call, Http, RateBudget, Response};
-use super::oauth::{split_scope, token_request};
+use super::oauth::{self, Exchange, split_scope};
 use super::{
     ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
     ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, endpoint, join,
@@ -136,14 +136,17 @@ impl Provider for Strava {
         _redirect_uri: &str,
         _pkce_verifier: Option<&Sensitive<String>>,
     ) -> Result<TokenGrant> {
-        let form = [("grant_type", "authorization_code"), ("code", code)];
-        token_request(
+        oauth::exchange(
             &self.http,
             call,
             &self.token_url,
             creds,
             ClientAuth::SecretInBody,
-            &form,
+            &Exchange {
+                code,
+                redirect_uri: None,
+                verifier: None,
+            },
         )
         .await
     }
@@ -155,17 +158,13 @@ impl Provider for Strava {
         refresh_token: &Sensitive<String>,
         _access_token: &Sensitive<String>,
     ) -> Result<TokenGrant> {
-        let form = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose().as_str()),
-        ];
-        token_request(
+        oauth::refresh(
             &self.http,
             call,
             &self.token_url,
             creds,
             ClientAuth::SecretInBody,
-            &form,
+            refresh_token,
         )
         .await
     }
