@@ -80,8 +80,6 @@ pub struct Config {
     pub retry: RetryPolicy,
     /// Per-request timeout.
     pub request_timeout: Duration,
-    /// A `running` run whose heartbeat is older than this is considered dead.
-    pub stale_run_after: chrono::Duration,
 }
 
 impl Config {
@@ -93,7 +91,6 @@ impl Config {
             providers: BTreeMap::new(),
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
-            stale_run_after: chrono::Duration::minutes(2),
         }
     }
 

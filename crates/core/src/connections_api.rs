@@ -160,13 +160,7 @@ impl Core {
         let pool = self.inner.store.pool();
         let mut lines = Vec::new();
         for c in self.list_connections().await? {
-            let (total, ok, failed): (i64, i64, i64) = sqlx::query_as(
-                "SELECT COUNT(*), COALESCE(SUM(status = 'success'), 0), COALESCE(SUM(status = 'failed'), 0)
-                 FROM sync_history WHERE connection_id = ?1",
-            )
-            .bind(c.id)
-            .fetch_one(pool)
-            .await?;
+            let (total, ok, failed) = store::sync_history::counts(pool, c.id).await?;
             let last = store::sync_history::latest(pool, c.id).await?;
             lines.push(ConnectionSummary {
                 provider: c.provider,

@@ -130,28 +130,16 @@ impl Core {
     /// `interrupted`. Returns how many.
     pub(crate) async fn recover_interrupted(&self, only: Option<i64>) -> Result<u64> {
         let pool = self.inner.store.pool();
-        let running: Vec<i64> = sqlx::query_scalar(
-            "SELECT DISTINCT connection_id FROM sync_history
-             WHERE status = 'running' AND (?1 IS NULL OR connection_id = ?1)",
-        )
-        .bind(only)
-        .fetch_all(pool)
-        .await?;
+        let running = store::sync_history::running_connections(pool, only).await?;
         let mut recovered = 0;
         for connection_id in running {
             if self.inner.runs.lock().contains_key(&connection_id) {
                 continue; // ours, alive
             }
             if let Some(_lock) = try_lock(self, connection_id)? {
-                let now = self.now();
-                // Everything still running for it belongs to a dead process: far-future cutoff.
-                recovered += store::sync_history::interrupt_stale(
-                    pool,
-                    Some(connection_id),
-                    now + Duration::days(36_500),
-                    now,
-                )
-                .await?;
+                // We hold its lock: everything still running for it belongs to a dead process.
+                recovered +=
+                    store::sync_history::interrupt_running(pool, connection_id, self.now()).await?;
             }
         }
         Ok(recovered)

@@ -289,18 +289,6 @@ impl Registry {
         Ok(registry)
     }
 
-    /// A registry of exactly these clients (tests).
-    pub fn with(clients: Vec<Arc<dyn Provider>>) -> Self {
-        let mut registry = Self {
-            clients: BTreeMap::new(),
-            described: BTreeMap::new(),
-        };
-        for client in clients {
-            registry.add(client);
-        }
-        registry
-    }
-
     fn add(&mut self, client: Arc<dyn Provider>) {
         self.described.insert(client.kind(), client.capabilities());
         self.clients.insert(client.kind(), client);

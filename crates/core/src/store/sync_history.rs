@@ -160,26 +160,49 @@ pub async fn complete(
     row.map(Row::into_domain).transpose()
 }
 
-/// Mark runs whose process stopped beating before `stale_before` as `interrupted` (optionally
-/// only for one connection). Returns how many were recovered.
-pub async fn interrupt_stale(
+/// Mark a connection's `running` runs as `interrupted`. Only call it while holding the
+/// connection's run lock: then no live process owns those rows. Returns how many.
+pub async fn interrupt_running(
     db: impl SqliteExecutor<'_>,
-    connection_id: Option<i64>,
-    stale_before: DateTime<Utc>,
+    connection_id: i64,
     now: DateTime<Utc>,
 ) -> Result<u64> {
     let done = sqlx::query(
         "UPDATE sync_history
-         SET status = 'interrupted', completed_at = ?3,
+         SET status = 'interrupted', completed_at = ?2,
              error_message = 'the app stopped while this sync was running; the next sync resumes from its cursor'
-         WHERE status = 'running' AND heartbeat_at < ?2 AND (?1 IS NULL OR connection_id = ?1)",
+         WHERE status = 'running' AND connection_id = ?1",
     )
     .bind(connection_id)
-    .bind(to_ms(stale_before))
     .bind(to_ms(now))
     .execute(db)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Connections with a `running` run (optionally only `only`).
+pub async fn running_connections(
+    db: impl SqliteExecutor<'_>,
+    only: Option<i64>,
+) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT connection_id FROM sync_history
+         WHERE status = 'running' AND (?1 IS NULL OR connection_id = ?1)",
+    )
+    .bind(only)
+    .fetch_all(db)
+    .await?)
+}
+
+/// A connection's run counts: (all, success, failed).
+pub async fn counts(db: impl SqliteExecutor<'_>, connection_id: i64) -> Result<(i64, i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(status = 'success'), 0), COALESCE(SUM(status = 'failed'), 0)
+         FROM sync_history WHERE connection_id = ?1",
+    )
+    .bind(connection_id)
+    .fetch_one(db)
+    .await?)
 }
 
 /// A connection's runs, newest first.
