@@ -2,7 +2,7 @@
 //! stable shapes documented in the README), one JSON document per command on stdout.
 
 use serde::Serialize;
-use tributary_core::connections_api::{Disconnected, ProviderInfo};
+use tributary_core::connections::{Disconnected, ProviderInfo};
 use tributary_core::domain::{Activity, Connection, ProviderKind, Summary, SyncRun};
 
 /// `println!` that tolerates a closed stdout (`tributary ... | head`): output is best effort,

@@ -19,6 +19,35 @@ impl Clock for SystemClock {
     }
 }
 
+/// A clock that follows tokio's time: the wall clock at its creation plus the tokio time elapsed
+/// since. Under `tokio::time::pause()` (tests) it moves only when tokio time is advanced, so the
+/// clock the logic reads and the sleeps it waits on agree.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    origin: DateTime<Utc>,
+    start: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock reading `origin` now.
+    pub fn starting_at(origin: DateTime<Utc>) -> Self {
+        Self {
+            origin,
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> DateTime<Utc> {
+        let elapsed = tokio::time::Instant::now().saturating_duration_since(self.start);
+        Duration::from_std(elapsed)
+            .ok()
+            .and_then(|d| self.origin.checked_add_signed(d))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+}
+
 /// A clock that only moves when told to (tests).
 #[derive(Debug)]
 pub struct ManualClock(Mutex<DateTime<Utc>>);

@@ -102,6 +102,9 @@ pub enum Error {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A broken invariant: a bug in Tributary, not something the athlete or the provider did.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// Local I/O failed (data directory, loopback listener).
     #[error("{context}: {source}")]
     Io {
@@ -144,7 +147,7 @@ pub enum ErrorCode {
     CredentialsMissing,
     /// See [`Error::SecretStore`].
     SecretStore,
-    /// Database, migration or local I/O failure.
+    /// A broken invariant, or a database, migration or local I/O failure.
     Internal,
 }
 
@@ -187,7 +190,9 @@ impl Error {
             Self::Network { .. } => ErrorCode::Network,
             Self::CredentialsMissing { .. } => ErrorCode::CredentialsMissing,
             Self::SecretStore(_) => ErrorCode::SecretStore,
-            Self::Db(_) | Self::Migrate(_) | Self::Io { .. } => ErrorCode::Internal,
+            Self::Db(_) | Self::Migrate(_) | Self::Io { .. } | Self::Internal(_) => {
+                ErrorCode::Internal
+            }
         }
     }
 

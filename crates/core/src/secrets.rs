@@ -180,6 +180,84 @@ impl SecretStore for UnavailableStore {
     }
 }
 
+/// How a [`SwitchableStore`] fails while switched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFailure {
+    /// Every call fails as a locked keyring does.
+    Locked,
+    /// Every call fails as a missing keyring does.
+    Unavailable,
+    /// Reads work, writes and deletes fail (a keyring that breaks mid-sync).
+    ReadOnly,
+}
+
+/// An in-memory vault that can be made to fail on demand: the test seam for a keyring that locks
+/// or disappears while the app runs.
+#[derive(Debug, Default)]
+pub struct SwitchableStore {
+    memory: MemoryStore,
+    failure: Mutex<Option<StoreFailure>>,
+    writes: std::sync::atomic::AtomicU64,
+}
+
+impl SwitchableStore {
+    /// Start failing (`Some`) or work again (`None`).
+    pub fn fail(&self, failure: Option<StoreFailure>) {
+        *self
+            .failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = failure;
+    }
+
+    /// Keys currently held.
+    pub fn keys(&self) -> Vec<String> {
+        self.memory.keys()
+    }
+
+    /// Successful writes so far (tests observe "persisted before use" in order).
+    pub fn writes(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn refuse(&self, writing: bool) -> Result<()> {
+        let failure = *self
+            .failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match failure {
+            None => Ok(()),
+            Some(StoreFailure::ReadOnly) if !writing => Ok(()),
+            Some(StoreFailure::Locked) => Err(keyring_error(keyring::Error::NoStorageAccess(
+                "the test locked the keyring".into(),
+            ))),
+            Some(StoreFailure::Unavailable | StoreFailure::ReadOnly) => {
+                Err(keyring_error(keyring::Error::NoDefaultStore))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl SecretStore for SwitchableStore {
+    async fn get(&self, key: &str) -> Result<Option<Sensitive<String>>> {
+        self.refuse(false)?;
+        self.memory.get(key).await
+    }
+
+    async fn set(&self, key: &str, value: &Sensitive<String>) -> Result<()> {
+        self.refuse(true)?;
+        self.memory.set(key, value).await?;
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.refuse(true)?;
+        self.memory.delete(key).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,15 +6,15 @@
 //! have pushed (backfilled ones), in arrival order.
 
 use crate::api::Gated;
-use crate::generate::garmin_json;
-use crate::state::Shared;
+use crate::generate::{Sport, Workout};
+use crate::state::{Pkce, Redemption, Shared};
 use crate::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,7 +25,17 @@ const PROVIDER: &str = "garmin";
 const ALL_PERMISSIONS: &str = "ACTIVITY_EXPORT HEALTH_EXPORT HISTORICAL_DATA_EXPORT";
 const INBOX_PAGE: usize = 100;
 
-pub(crate) fn router() -> Router<Arc<Shared>> {
+/// This twin in the sandbox's list.
+pub(crate) const TWIN: crate::Twin = crate::Twin {
+    key: PROVIDER,
+    router,
+    auth: "oauth2Confirm",
+    token: "oauth/token",
+    api: "",
+    extra_vars: &[("INBOX_URL", "inbox")],
+};
+
+fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth2Confirm", get(authorize))
         .route("/approve", get(approve))
@@ -87,22 +97,13 @@ async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, Strin
     };
     match f.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
-            let Some(grant) = world.codes.remove(f.get("code").map_or("", String::as_str)) else {
+            let rules = Redemption {
+                pkce: Pkce::Required,
+                redirect_uri_required: true,
+            };
+            let Ok(grant) = world.redeem(PROVIDER, &f, rules) else {
                 return oauth_error("invalid_grant");
             };
-            let verified = match (&grant.code_challenge, f.get("code_verifier")) {
-                (Some(challenge), Some(verifier)) => {
-                    oauth2::PkceCodeChallenge::from_code_verifier_sha256(
-                        &oauth2::PkceCodeVerifier::new(verifier.clone()),
-                    )
-                    .as_str()
-                        == challenge
-                }
-                _ => false,
-            };
-            if !verified || grant.expires_at < Utc::now() || grant.provider != PROVIDER {
-                return oauth_error("invalid_grant");
-            }
             let (access, issued) = world.issue(PROVIDER, &grant.scope, Duration::hours(24));
             s.save(&world);
             body(&access, &issued)
@@ -239,8 +240,7 @@ async fn inbox(
     let world = s.world();
     // What Garmin pushed: the workouts inside requested backfill windows, oldest first.
     let delivered: Vec<_> = world
-        .workouts
-        .iter()
+        .visible()
         .filter(|w| {
             world.backfills().iter().any(|(a, b)| {
                 let t = w.start.timestamp();
@@ -252,11 +252,43 @@ async fn inbox(
         .iter()
         .skip(after)
         .take(INBOX_PAGE)
-        .map(|w| garmin_json(w, world.edits(w.index)))
+        .map(|w| render(w, world.edits(w.index)))
         .collect();
     if bad_record {
         items.push(json!({"summaryId": "broken", "activityType": "RUNNING"}));
     }
     let next = (after + INBOX_PAGE < delivered.len()).then(|| (after + INBOX_PAGE).to_string());
     axum::Json(json!({"items": items, "next": next})).into_response()
+}
+
+/// A workout as the activity summary Garmin pushes: epoch seconds plus the local offset.
+pub fn render(w: &Workout, edit: u32) -> Value {
+    let kind = match w.sport {
+        Sport::Run => "RUNNING",
+        Sport::TrailRun => "TRAIL_RUNNING",
+        Sport::Ride => "ROAD_BIKING",
+        Sport::VirtualRide => "INDOOR_CYCLING",
+        Sport::Swim => "LAP_SWIMMING",
+        Sport::Hike => "HIKING",
+        Sport::Strength => "STRENGTH_TRAINING",
+    };
+    let activity_id = 19_000_000_000_i64 + w.index as i64;
+    json!({
+        "userId": USER_ID,
+        "summaryId": format!("{activity_id}"),
+        "activityId": activity_id,
+        "activityName": if edit > 0 { format!("{} (edited)", w.name) } else { w.name.clone() },
+        "activityType": kind,
+        "startTimeInSeconds": w.start.timestamp(),
+        "startTimeOffsetInSeconds": w.utc_offset,
+        "durationInSeconds": w.elapsed,
+        "distanceInMeters": w.distance,
+        "activeKilocalories": (w.moving as f64 * 0.18).round(),
+        "averageHeartRateInBeatsPerMinute": w.heart_rate.map(|h| h.0),
+        "maxHeartRateInBeatsPerMinute": w.heart_rate.map(|h| h.1),
+        "totalElevationGainInMeters": w.elevation,
+        "deviceName": "Forerunner 965",
+        "manual": false,
+        "isWebUpload": false,
+    })
 }

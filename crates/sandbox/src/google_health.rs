@@ -5,8 +5,8 @@
 //! millimetres. The `gone` fault answers 410 like the retired Fitbit Web API.
 
 use crate::api::Gated;
-use crate::generate::google_health_json;
-use crate::state::Shared;
+use crate::generate::{Sport, Workout};
+use crate::state::{Pkce, Redemption, Shared};
 use crate::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use axum::Router;
 use axum::extract::{Form, Query, State};
@@ -25,7 +25,17 @@ const EXERCISE_SCOPE: &str =
     "https://www.googleapis.com/auth/googlehealth.activity_and_fitness.readonly";
 const SLEEP_SCOPE: &str = "https://www.googleapis.com/auth/googlehealth.sleep.readonly";
 
-pub(crate) fn router() -> Router<Arc<Shared>> {
+/// This twin in the sandbox's list.
+pub(crate) const TWIN: crate::Twin = crate::Twin {
+    key: PROVIDER,
+    router,
+    auth: "o/oauth2/v2/auth",
+    token: "token",
+    api: "",
+    extra_vars: &[],
+};
+
+fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/o/oauth2/v2/auth", get(authorize))
         .route("/o/oauth2/v2/approve", get(approve))
@@ -71,25 +81,13 @@ async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, Strin
     let mut world = s.world();
     match f.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
-            let Some(grant) = world.codes.remove(f.get("code").map_or("", String::as_str)) else {
+            let rules = Redemption {
+                pkce: Pkce::Required,
+                redirect_uri_required: true,
+            };
+            let Ok(grant) = world.redeem(PROVIDER, &f, rules) else {
                 return oauth_error("invalid_grant");
             };
-            let verified = match (&grant.code_challenge, f.get("code_verifier")) {
-                (Some(challenge), Some(verifier)) => {
-                    oauth2::PkceCodeChallenge::from_code_verifier_sha256(
-                        &oauth2::PkceCodeVerifier::new(verifier.clone()),
-                    )
-                    .as_str()
-                        == challenge
-                }
-                _ => false,
-            };
-            if !verified
-                || f.get("redirect_uri") != Some(&grant.redirect_uri)
-                || grant.expires_at < Utc::now()
-            {
-                return oauth_error("invalid_grant");
-            }
             let (access, issued) = world.issue(PROVIDER, &grant.scope, Duration::hours(1));
             s.save(&world);
             axum::Json(json!({
@@ -204,8 +202,7 @@ async fn data_points(
         .unwrap_or(0);
     let world = s.world();
     let matching: Vec<_> = world
-        .workouts
-        .iter()
+        .visible()
         .rev()
         .filter(|w| since.is_none_or(|s| w.start >= s))
         .collect();
@@ -213,11 +210,46 @@ async fn data_points(
         .iter()
         .skip(offset)
         .take(size)
-        .map(|w| google_health_json(w, world.edits(w.index)))
+        .map(|w| render(w, world.edits(w.index)))
         .collect();
     if bad_record {
         points.push(json!({"name": "users/me/dataTypes/exercise/dataPoints/broken", "exercise": {"interval": {"startTime": "soon"}}}));
     }
     let next = (offset + size < matching.len()).then(|| format!("p{}", offset + size));
     axum::Json(json!({"dataPoints": points, "nextPageToken": next})).into_response()
+}
+
+/// A workout as a Google Health exercise data point: RFC 3339 interval with a Duration-string
+/// offset, "Ns" durations, millimetres.
+pub fn render(w: &Workout, edit: u32) -> Value {
+    let stamp = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let kind = match w.sport {
+        Sport::Run => "RUNNING",
+        Sport::TrailRun => "TRAIL_RUNNING",
+        Sport::Ride => "BIKING",
+        Sport::VirtualRide => "STATIONARY_BIKING",
+        Sport::Swim => "SWIMMING",
+        Sport::Hike => "HIKING",
+        Sport::Strength => "WEIGHTLIFTING",
+    };
+    json!({
+        "name": format!("users/me/dataTypes/exercise/dataPoints/ex-{:06}", w.index),
+        "dataSource": {"device": {"displayName": "Pixel Watch 3"}, "platform": "FITBIT"},
+        "exercise": {
+            "exerciseType": kind,
+            "displayName": if edit > 0 { format!("{} (edited)", w.name) } else { w.name.clone() },
+            "interval": {
+                "startTime": stamp(w.start),
+                "endTime": stamp(w.start + Duration::seconds(w.elapsed)),
+                "startUtcOffset": format!("{}s", w.utc_offset),
+            },
+            "activeDuration": format!("{}s", w.moving),
+            "metricsSummary": {
+                "caloriesKcal": (w.moving as f64 * 0.18).round(),
+                "distanceMillimeters": (w.distance * 1000.0).round() as i64,
+                "averageHeartRateBeatsPerMinute": w.heart_rate.map(|h| h.0),
+                "elevationGainMillimeters": (w.elevation * 1000.0).round() as i64,
+            },
+        },
+    })
 }

@@ -13,6 +13,9 @@
 //! - `POST /_control/activities` `{"count":N,"seed":S}` regenerates the data set.
 //! - `POST /_control/edit` `{"index":i}` edits one activity (its name changes).
 //! - `POST /_control/budget` `{"short":n,"daily":m}` sets the Strava read budgets.
+//! - `POST /_control/upload` `{"start":"<RFC 3339>"}` adds a workout (a late upload of any age)
+//!   and answers its `index`.
+//! - `POST /_control/delete` `{"index":i}` deletes a workout at the provider.
 //! - `GET /_control/state` reports counts (activities, live tokens, calls served).
 
 mod api;
@@ -42,14 +45,36 @@ pub const DEMO_CLIENT_ID: &str = "tributary-demo";
 /// Client secret the sandbox accepts. Not a secret: it only opens the local emulator.
 pub const DEMO_CLIENT_SECRET: &str = "sandbox-not-a-secret";
 
+/// One provider's twin: its key (the path prefix and configuration name), its routes, and where
+/// its endpoints sit under the prefix.
+pub(crate) struct Twin {
+    pub key: &'static str,
+    pub router: fn() -> Router<Arc<Shared>>,
+    pub auth: &'static str,
+    pub token: &'static str,
+    pub api: &'static str,
+    /// Extra configuration variables: (suffix, path under the prefix).
+    pub extra_vars: &'static [(&'static str, &'static str)],
+}
+
+/// The one list of twins.
+const TWINS: [Twin; 6] = [
+    strava::TWIN,
+    garmin::TWIN,
+    polar::TWIN,
+    coros::TWIN,
+    wahoo::TWIN,
+    google_health::TWIN,
+];
+
 /// The providers this sandbox emulates, by their configuration key.
-pub const EMULATED: &[&str] = &[
-    "strava",
-    "garmin",
-    "polar",
-    "coros",
-    "wahoo",
-    "google_health",
+pub const EMULATED: [&str; 6] = [
+    TWINS[0].key,
+    TWINS[1].key,
+    TWINS[2].key,
+    TWINS[3].key,
+    TWINS[4].key,
+    TWINS[5].key,
 ];
 
 /// How to build the sandbox.
@@ -145,55 +170,30 @@ impl Sandbox {
     /// The endpoints of `provider` (`"strava"`, ...), if the sandbox emulates it.
     pub fn endpoints(&self, provider: &str) -> Option<Endpoints> {
         let base = self.base_url();
-        match provider {
-            "strava" => Some(Endpoints {
-                auth_url: format!("{base}/strava/oauth/authorize"),
-                token_url: format!("{base}/strava/oauth/token"),
-                api_url: format!("{base}/strava/api/v3"),
-            }),
-            "wahoo" => Some(Endpoints {
-                auth_url: format!("{base}/wahoo/oauth/authorize"),
-                token_url: format!("{base}/wahoo/oauth/token"),
-                api_url: format!("{base}/wahoo"),
-            }),
-            "google_health" => Some(Endpoints {
-                auth_url: format!("{base}/google_health/o/oauth2/v2/auth"),
-                token_url: format!("{base}/google_health/token"),
-                api_url: format!("{base}/google_health"),
-            }),
-            "garmin" => Some(Endpoints {
-                auth_url: format!("{base}/garmin/oauth2Confirm"),
-                token_url: format!("{base}/garmin/oauth/token"),
-                api_url: format!("{base}/garmin"),
-            }),
-            "coros" => Some(Endpoints {
-                auth_url: format!("{base}/coros/oauth2/authorize"),
-                token_url: format!("{base}/coros/oauth2/accesstoken"),
-                api_url: format!("{base}/coros"),
-            }),
-            "polar" => Some(Endpoints {
-                auth_url: format!("{base}/polar/oauth2/authorization"),
-                token_url: format!("{base}/polar/oauth2/token"),
-                api_url: format!("{base}/polar"),
-            }),
-            _ => None,
-        }
+        TWINS.iter().find(|t| t.key == provider).map(|t| Endpoints {
+            auth_url: format!("{base}/{}/{}", t.key, t.auth),
+            token_url: format!("{base}/{}/{}", t.key, t.token),
+            api_url: format!("{base}/{}/{}", t.key, t.api)
+                .trim_end_matches('/')
+                .to_owned(),
+        })
     }
 
     /// The configuration variables (`TRIBUTARY_<P>_CLIENT_ID`, `_CLIENT_SECRET`, `_AUTH_URL`,
-    /// `_TOKEN_URL`, `_API_URL`) that point Tributary at this sandbox with demo credentials.
+    /// `_TOKEN_URL`, `_API_URL`, and any a twin adds) that point Tributary at this sandbox with
+    /// demo credentials.
     pub fn config_vars(&self) -> std::collections::HashMap<String, String> {
         let mut vars = std::collections::HashMap::new();
-        for provider in EMULATED {
-            let Some(e) = self.endpoints(provider) else {
+        let base = self.base_url();
+        for twin in &TWINS {
+            let Some(e) = self.endpoints(twin.key) else {
                 continue;
             };
-            let prefix = format!("TRIBUTARY_{}_", provider.to_uppercase());
-            if *provider == "garmin" {
-                // Garmin pushes to a relay; the sandbox plays its inbox too.
+            let prefix = format!("TRIBUTARY_{}_", twin.key.to_uppercase());
+            for (suffix, path) in twin.extra_vars {
                 vars.insert(
-                    format!("{prefix}INBOX_URL"),
-                    format!("{}/garmin/inbox", self.base_url()),
+                    format!("{prefix}{suffix}"),
+                    format!("{base}/{}/{path}", twin.key),
                 );
             }
             for (suffix, value) in [
@@ -229,18 +229,17 @@ impl Drop for Sandbox {
 }
 
 fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .nest("/strava", strava::router())
-        .nest("/polar", polar::router())
-        .nest("/wahoo", wahoo::router())
-        .nest("/coros", coros::router())
-        .nest("/garmin", garmin::router())
-        .nest("/google_health", google_health::router())
-        .route("/_control/faults", post(control_faults))
+    let mut app = Router::new();
+    for twin in &TWINS {
+        app = app.nest(&format!("/{}", twin.key), (twin.router)());
+    }
+    app.route("/_control/faults", post(control_faults))
         .route("/_control/expire_tokens", post(control_expire))
         .route("/_control/activities", post(control_activities))
         .route("/_control/edit", post(control_edit))
         .route("/_control/budget", post(control_budget))
+        .route("/_control/upload", post(control_upload))
+        .route("/_control/delete", post(control_delete))
         .route("/_control/state", get(control_state))
         .with_state(shared)
 }
@@ -296,6 +295,27 @@ async fn control_budget(
     axum::Json(b): axum::Json<Budget>,
 ) -> &'static str {
     s.set_budget(b.short, b.daily);
+    "ok"
+}
+
+#[derive(Deserialize)]
+struct Upload {
+    /// When the uploaded workout started.
+    start: chrono::DateTime<chrono::Utc>,
+}
+
+async fn control_upload(
+    State(s): State<Arc<Shared>>,
+    axum::Json(u): axum::Json<Upload>,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "index": s.upload(u.start) }))
+}
+
+async fn control_delete(
+    State(s): State<Arc<Shared>>,
+    axum::Json(e): axum::Json<Edit>,
+) -> &'static str {
+    s.delete(e.index);
     "ok"
 }
 

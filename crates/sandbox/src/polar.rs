@@ -4,8 +4,8 @@
 //! `/v3/exercises` with the last 30 days in Polar's format and `RateLimit-*` headers.
 
 use crate::api::Gated;
-use crate::generate::polar_json;
-use crate::state::Shared;
+use crate::generate::{SplitMix64, Sport, Workout};
+use crate::state::{Pkce, Redemption, Refusal, Shared};
 use crate::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
@@ -22,7 +22,17 @@ use std::sync::Arc;
 pub const USER_ID: i64 = 2_718_281;
 const PROVIDER: &str = "polar";
 
-pub(crate) fn router() -> Router<Arc<Shared>> {
+/// This twin in the sandbox's list.
+pub(crate) const TWIN: crate::Twin = crate::Twin {
+    key: PROVIDER,
+    router,
+    auth: "oauth2/authorization",
+    token: "oauth2/token",
+    api: "",
+    extra_vars: &[],
+};
+
+fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth2/authorization", get(authorize))
         .route("/oauth2/approve", get(approve))
@@ -86,20 +96,22 @@ async fn token(
     }
     let code = f.get("code").cloned().unwrap_or_default();
     let mut world = s.world();
-    let Some(grant) = world.codes.remove(&code) else {
-        // Reusing a code deletes every token already issued for it.
-        if let Some(issued) = world.spend_code(&code, None) {
-            world.retire(&issued);
-            s.save(&world);
-        }
-        return oauth_error("invalid_grant");
+    let rules = Redemption {
+        pkce: Pkce::Ignored,
+        redirect_uri_required: false,
     };
-    let redirect_matches = f
-        .get("redirect_uri")
-        .is_none_or(|r| *r == grant.redirect_uri);
-    if grant.expires_at < Utc::now() || grant.provider != PROVIDER || !redirect_matches {
-        return oauth_error("invalid_grant");
-    }
+    let grant = match world.redeem(PROVIDER, &f, rules) {
+        Ok(grant) => grant,
+        Err(Refusal::Unknown) => {
+            // Reusing a code deletes every token already issued for it.
+            if let Some(issued) = world.spend_code(&code, None) {
+                world.retire(&issued);
+                s.save(&world);
+            }
+            return oauth_error("invalid_grant");
+        }
+        Err(Refusal::Invalid) => return oauth_error("invalid_grant"),
+    };
     let (access, issued) = world.issue(PROVIDER, &grant.scope, Duration::days(365));
     world.spend_code(&code, Some(&access));
     s.save(&world);
@@ -235,10 +247,9 @@ async fn exercises(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response
     // Only the last 30 days.
     let since = Utc::now() - Duration::days(30);
     let mut body: Vec<Value> = world
-        .workouts
-        .iter()
+        .visible()
         .filter(|w| w.start >= since)
-        .map(|w| polar_json(w, world.edits(w.index)))
+        .map(|w| render(w, world.edits(w.index)))
         .collect();
     if bad_record {
         body.push(
@@ -246,4 +257,60 @@ async fn exercises(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response
         );
     }
     (rate, axum::Json(body)).into_response()
+}
+
+/// Polar's hashed-looking id for a workout: stable, not guessable from the index at a glance.
+fn exercise_id(index: usize) -> String {
+    let mut rng = SplitMix64(index as u64 ^ 0x5EED);
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    (0..8)
+        .map(|_| ALPHABET[(rng.next_u64() % ALPHABET.len() as u64) as usize] as char)
+        .collect()
+}
+
+fn iso_duration(seconds: i64) -> String {
+    let (h, m, s) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60);
+    match (h, m) {
+        (0, 0) => format!("PT{s}S"),
+        (0, _) => format!("PT{m}M{s}S"),
+        _ => format!("PT{h}H{m}M{s}S"),
+    }
+}
+
+/// A workout as a Polar AccessLink exercise: local start time plus an offset in minutes, ISO-8601
+/// duration, whole-metre distance, mixed snake/kebab keys, and a start a few seconds off the
+/// other copies (a watch and a phone rarely agree to the second).
+pub fn render(w: &Workout, edit: u32) -> Value {
+    let start = w.start + Duration::seconds((w.index % 7) as i64);
+    let local = start + Duration::seconds(i64::from(w.utc_offset));
+    let (sport, detail) = match w.sport {
+        Sport::Run => ("RUNNING", "RUNNING_ROAD"),
+        Sport::TrailRun => ("RUNNING", "TRAIL_RUNNING"),
+        Sport::Ride => ("CYCLING", "ROAD_BIKING"),
+        Sport::VirtualRide => ("CYCLING", "INDOOR_CYCLING"),
+        Sport::Swim => ("SWIMMING", "SWIMMING"),
+        Sport::Hike => ("HIKING", "HIKING"),
+        Sport::Strength => ("STRENGTH_TRAINING", "STRENGTH_TRAINING"),
+    };
+    json!({
+        "id": exercise_id(w.index),
+        "upload_time": (start + Duration::seconds(w.elapsed + 600)).format("%Y-%m-%dT%H:%M:%S.000Z").to_string(),
+        "polar_user": format!("https://www.polaraccesslink.com/v3/users/{USER_ID}"),
+        "device": if edit > 0 { "Polar Vantage V3 (edited)" } else { "Polar Vantage V3" },
+        "device_id": "1111AAAA",
+        "start_time": local.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        "start_time_utc_offset": w.utc_offset / 60,
+        "duration": iso_duration(w.elapsed),
+        "calories": (w.moving as f64 * 0.18).round() as i64,
+        "distance": w.distance.round(),
+        "heart_rate": w.heart_rate.map(|(avg, max)| json!({"average": avg, "maximum": max})),
+        "training_load": 80.5,
+        "sport": sport,
+        "has_route": w.sport.travels(),
+        "detailed_sport_info": detail,
+        "fat_percentage": 38,
+        "carbohydrate_percentage": 55,
+        "protein_percentage": 7,
+        "running-index": if sport == "RUNNING" { Some(51) } else { None },
+    })
 }

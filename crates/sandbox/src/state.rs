@@ -88,6 +88,36 @@ pub struct CodeGrant {
     pub expires_at: DateTime<Utc>,
 }
 
+/// How strictly a twin checks PKCE when a code is redeemed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pkce {
+    /// The provider does not do PKCE.
+    Ignored,
+    /// Checked when the authorize request carried a challenge (PKCE is optional).
+    IfChallenged,
+    /// A challenge and a matching verifier are required.
+    Required,
+}
+
+/// What a twin demands when an authorization code is redeemed.
+#[derive(Debug, Clone, Copy)]
+pub struct Redemption {
+    /// PKCE.
+    pub pkce: Pkce,
+    /// Whether the token call must repeat the authorize request's `redirect_uri` (RFC 6749
+    /// 4.1.3); when false it is still compared if sent.
+    pub redirect_uri_required: bool,
+}
+
+/// Why a code was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Never issued, or already redeemed.
+    Unknown,
+    /// Expired, for another provider, or PKCE / redirect URI mismatch.
+    Invalid,
+}
+
 /// What survives between processes.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Persisted {
@@ -106,6 +136,12 @@ struct Persisted {
     /// Garmin backfill windows requested (epoch seconds, start inclusive, end exclusive).
     #[serde(default)]
     backfills: Vec<(i64, i64)>,
+    /// Workouts uploaded after the data set was generated (late uploads), by start time.
+    #[serde(default)]
+    uploads: Vec<DateTime<Utc>>,
+    /// Workouts deleted at the provider, by index.
+    #[serde(default)]
+    deleted: std::collections::BTreeSet<usize>,
     /// Users registered with the partner (Polar's mandatory registration).
     #[serde(default)]
     registered: std::collections::BTreeSet<String>,
@@ -152,12 +188,7 @@ impl Shared {
                 ..Persisted::default()
             },
         };
-        let workouts = generate::workouts(
-            persisted.count,
-            persisted.seed,
-            persisted.years,
-            persisted.anchor,
-        );
+        let workouts = all_workouts(&persisted);
         let epoch = DateTime::<Utc>::UNIX_EPOCH;
         let shared = Self {
             world: Mutex::new(World {
@@ -223,14 +254,32 @@ impl Shared {
             world.persisted.seed = seed;
         }
         world.persisted.edits.clear();
-        let p = &world.persisted;
-        world.workouts = generate::workouts(count, p.seed, p.years, p.anchor);
+        world.persisted.uploads.clear();
+        world.persisted.deleted.clear();
+        world.workouts = all_workouts(&world.persisted);
         self.save(&world);
     }
 
     pub(crate) fn edit(&self, index: usize) {
         let mut world = self.world();
         *world.persisted.edits.entry(index).or_default() += 1;
+        self.save(&world);
+    }
+
+    /// Add a workout starting at `start` (a late upload); returns its index.
+    pub(crate) fn upload(&self, start: DateTime<Utc>) -> usize {
+        let mut world = self.world();
+        world.persisted.uploads.push(start);
+        world.workouts = all_workouts(&world.persisted);
+        let index = world.persisted.count + world.persisted.uploads.len() - 1;
+        self.save(&world);
+        index
+    }
+
+    /// Delete workout `index` at the provider (it is no longer listed).
+    pub(crate) fn delete(&self, index: usize) {
+        let mut world = self.world();
+        world.persisted.deleted.insert(index);
         self.save(&world);
     }
 
@@ -255,7 +304,24 @@ impl Shared {
     }
 }
 
+/// The generated set plus the uploads, oldest first.
+fn all_workouts(p: &Persisted) -> Vec<Workout> {
+    let mut all = generate::workouts(p.count, p.seed, p.years, p.anchor);
+    for (i, start) in p.uploads.iter().enumerate() {
+        all.push(generate::single(p.count + i, *start, p.seed));
+    }
+    all.sort_by_key(|w| (w.start, w.index));
+    all
+}
+
 impl World {
+    /// The workouts the provider lists (not deleted), oldest first.
+    pub fn visible(&self) -> impl DoubleEndedIterator<Item = &Workout> {
+        self.workouts
+            .iter()
+            .filter(|w| !self.persisted.deleted.contains(&w.index))
+    }
+
     /// How many times activity `index` was edited.
     pub fn edits(&self, index: usize) -> u32 {
         self.persisted.edits.get(&index).copied().unwrap_or(0)
@@ -333,6 +399,38 @@ impl World {
         if let Some(grant) = self.persisted.access.remove(access) {
             self.persisted.refresh.remove(&grant.refresh_token);
         }
+    }
+
+    /// Redeem an authorization code under `rules`: single use (the code is gone whatever the
+    /// outcome), not expired, issued by `provider`, PKCE and redirect URI as the rules demand.
+    pub fn redeem(
+        &mut self,
+        provider: &str,
+        form: &HashMap<String, String>,
+        rules: Redemption,
+    ) -> Result<CodeGrant, Refusal> {
+        let code = form.get("code").map_or("", String::as_str);
+        let grant = self.codes.remove(code).ok_or(Refusal::Unknown)?;
+        let verified = match (rules.pkce, &grant.code_challenge, form.get("code_verifier")) {
+            (Pkce::Ignored, _, _) | (Pkce::IfChallenged, None, _) => true,
+            (_, Some(challenge), Some(verifier)) => {
+                oauth2::PkceCodeChallenge::from_code_verifier_sha256(
+                    &oauth2::PkceCodeVerifier::new(verifier.clone()),
+                )
+                .as_str()
+                    == challenge
+            }
+            _ => false,
+        };
+        let redirect_ok = match form.get("redirect_uri") {
+            Some(sent) => *sent == grant.redirect_uri,
+            None => !rules.redirect_uri_required,
+        };
+        if !verified || !redirect_ok || grant.expires_at < Utc::now() || grant.provider != provider
+        {
+            return Err(Refusal::Invalid);
+        }
+        Ok(grant)
     }
 
     /// Remember which access token a code produced; returns the earlier one if it was spent.

@@ -5,8 +5,8 @@
 //! rate-limit headers and 429s.
 
 use crate::api::Gated;
-use crate::generate::strava_json;
-use crate::state::Shared;
+use crate::generate::{Sport, Workout, offset_label};
+use crate::state::{Pkce, Redemption, Shared};
 use crate::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use axum::Router;
 use axum::extract::{Form, Query, State};
@@ -24,7 +24,17 @@ pub const ATHLETE_ID: i64 = 31_415_926;
 const PROVIDER: &str = "strava";
 const ACCESS_LIFETIME: Duration = Duration::hours(6);
 
-pub(crate) fn router() -> Router<Arc<Shared>> {
+/// This twin in the sandbox's list.
+pub(crate) const TWIN: crate::Twin = crate::Twin {
+    key: PROVIDER,
+    router,
+    auth: "oauth/authorize",
+    token: "oauth/token",
+    api: "api/v3",
+    extra_vars: &[],
+};
+
+fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth/authorize", get(authorize))
         .route("/oauth/approve", get(approve))
@@ -130,9 +140,12 @@ async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, Strin
     let mut world = s.world();
     match f.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
-            let code = f.get("code").cloned().unwrap_or_default();
             // Single use: the code is gone whether or not the rest succeeds.
-            let Some(grant) = world.codes.remove(&code) else {
+            let rules = Redemption {
+                pkce: Pkce::Ignored,
+                redirect_uri_required: false,
+            };
+            let Ok(grant) = world.redeem(PROVIDER, &f, rules) else {
                 return error(
                     StatusCode::BAD_REQUEST,
                     "AuthorizationCode",
@@ -141,10 +154,7 @@ async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, Strin
                     "Bad Request",
                 );
             };
-            if grant.expires_at < Utc::now()
-                || grant.provider != PROVIDER
-                || grant.client_id != DEMO_CLIENT_ID
-            {
+            if grant.client_id != DEMO_CLIENT_ID {
                 return error(
                     StatusCode::BAD_REQUEST,
                     "AuthorizationCode",
@@ -283,8 +293,7 @@ async fn activities(
     let page = q.page.unwrap_or(1).max(1);
     let world = s.world();
     let mut selected: Vec<_> = world
-        .workouts
-        .iter()
+        .visible()
         .filter(|w| q.before.is_none_or(|b| w.start.timestamp() < b))
         .filter(|w| q.after.is_none_or(|a| w.start.timestamp() > a))
         .collect();
@@ -296,10 +305,62 @@ async fn activities(
         .into_iter()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .map(|w| strava_json(w, world.edits(w.index)))
+        .map(|w| render(w, world.edits(w.index)))
         .collect();
     if bad_record {
         body.push(json!({"id": 1, "name": "corrupt upload", "start_date": "yesterday", "distance": 5000.0}));
     }
     (rate, axum::Json(body)).into_response()
+}
+
+/// First activity id handed out; above i32::MAX like real Strava ids.
+pub const FIRST_ID: i64 = 12_000_000_000;
+
+/// A workout as a Strava `SummaryActivity`.
+pub fn render(w: &Workout, edit: u32) -> Value {
+    let local = w.start + Duration::seconds(i64::from(w.utc_offset));
+    let mut name = w.name.clone();
+    if edit > 0 {
+        name = format!("{name} (edited {edit}x)");
+    }
+    let sport_type = match w.sport {
+        Sport::Run => "Run",
+        Sport::TrailRun => "TrailRun",
+        Sport::Ride => "Ride",
+        Sport::VirtualRide => "VirtualRide",
+        Sport::Swim => "Swim",
+        Sport::Hike => "Hike",
+        Sport::Strength => "WeightTraining",
+    };
+    json!({
+        "resource_state": 2,
+        "athlete": {"id": ATHLETE_ID, "resource_state": 1},
+        "id": FIRST_ID + w.index as i64,
+        "name": name,
+        "sport_type": sport_type,
+        "type": if w.sport == Sport::TrailRun { "Run" } else { sport_type },
+        "start_date": w.start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        // Strava writes local wall time with a misleading "Z".
+        "start_date_local": local.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "timezone": format!("(GMT{}) {}", offset_label(w.utc_offset), w.zone),
+        "utc_offset": f64::from(w.utc_offset),
+        "elapsed_time": w.elapsed,
+        "moving_time": w.moving,
+        "distance": w.distance,
+        "total_elevation_gain": w.elevation,
+        "has_heartrate": w.heart_rate.is_some(),
+        "average_heartrate": w.heart_rate.map(|h| h.0),
+        "max_heartrate": w.heart_rate.map(|h| h.1),
+        "average_watts": w.power.map(|p| p.0),
+        "max_watts": w.power.map(|p| p.1),
+        "device_watts": w.power.is_some(),
+        "kilojoules": w.power.map(|p| (p.0 * w.moving as f64 / 1000.0).round()),
+        "trainer": w.sport == Sport::VirtualRide,
+        "commute": false,
+        "manual": false,
+        "private": false,
+        "device_name": w.device,
+        "upload_id": 9_000_000_000_i64 + w.index as i64,
+        "external_id": format!("{}.fit", FIRST_ID + w.index as i64),
+    })
 }

@@ -4,8 +4,8 @@
 //! with decimal strings for numbers, `DELETE /v1/permissions`, and `X-RateLimit-*` headers.
 
 use crate::api::Gated;
-use crate::generate::wahoo_json;
-use crate::state::Shared;
+use crate::generate::{Sport, Workout};
+use crate::state::{Pkce, Redemption, Shared};
 use crate::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use axum::Router;
 use axum::extract::{Form, Query, State};
@@ -25,7 +25,17 @@ const LIFETIME: Duration = Duration::hours(2);
 /// Wahoo's cap on unrevoked access tokens per user and app (since 2026-01-01).
 pub const MAX_LIVE_TOKENS: usize = 10;
 
-pub(crate) fn router() -> Router<Arc<Shared>> {
+/// This twin in the sandbox's list.
+pub(crate) const TWIN: crate::Twin = crate::Twin {
+    key: PROVIDER,
+    router,
+    auth: "oauth/authorize",
+    token: "oauth/token",
+    api: "",
+    extra_vars: &[],
+};
+
+fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth/authorize", get(authorize))
         .route("/oauth/approve", get(approve))
@@ -81,30 +91,13 @@ async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, Strin
     }
     match f.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
-            let code = f.get("code").cloned().unwrap_or_default();
-            let Some(grant) = world.codes.remove(&code) else {
+            let rules = Redemption {
+                pkce: Pkce::IfChallenged,
+                redirect_uri_required: true,
+            };
+            let Ok(grant) = world.redeem(PROVIDER, &f, rules) else {
                 return oauth_error("invalid_grant");
             };
-            let verified = match (&grant.code_challenge, f.get("code_verifier")) {
-                (Some(challenge), Some(verifier)) => {
-                    let computed = oauth2::PkceCodeChallenge::from_code_verifier_sha256(
-                        &oauth2::PkceCodeVerifier::new(verifier.clone()),
-                    );
-                    computed.as_str() == challenge
-                }
-                (None, _) => true,
-                (Some(_), None) => false,
-            };
-            let redirect_matches = f
-                .get("redirect_uri")
-                .is_some_and(|r| *r == grant.redirect_uri);
-            if !verified
-                || !redirect_matches
-                || grant.expires_at < Utc::now()
-                || grant.provider != PROVIDER
-            {
-                return oauth_error("invalid_grant");
-            }
             let (access, issued) = world.issue(PROVIDER, &grant.scope, LIFETIME);
             s.save(&world);
             token_body(&access, &issued)
@@ -210,14 +203,13 @@ async fn workouts(
         p.per_page.unwrap_or(30).clamp(1, 100),
     );
     let world = s.world();
-    let total = world.workouts.len();
+    let total = world.visible().count();
     let mut list: Vec<Value> = world
-        .workouts
-        .iter()
+        .visible()
         .rev()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .map(|w| wahoo_json(w, world.edits(w.index)))
+        .map(|w| render(w, world.edits(w.index)))
         .collect();
     if bad_record {
         list.push(json!({"id": 1, "starts": "not a date", "minutes": "ten"}));
@@ -242,4 +234,53 @@ async fn revoke(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
         }
         Err(r) => r,
     }
+}
+
+/// A workout as a Wahoo Cloud API workout: numbers as decimal strings, a start a few seconds off
+/// the other providers' copies, and no `workout_summary` for one workout in seventeen (unfinished
+/// or manual ones have none).
+pub fn render(w: &Workout, edit: u32) -> Value {
+    let start = w.start + Duration::seconds((w.index % 5) as i64);
+    let type_id = match w.sport {
+        Sport::Run => 1,
+        Sport::TrailRun => 4,
+        Sport::Ride => 15,
+        Sport::VirtualRide => 12,
+        Sport::Swim => 25,
+        Sport::Hike => 9,
+        Sport::Strength => 18,
+    };
+    let stamp = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S.000Z").to_string();
+    let summary = (!w.index.is_multiple_of(17)).then(|| {
+        json!({
+            "id": 500_000 + w.index,
+            "ascent_accum": format!("{:.2}", w.elevation),
+            "calories_accum": format!("{:.1}", w.moving as f64 * 0.18),
+            "distance_accum": format!("{:.2}", w.distance),
+            "duration_active_accum": format!("{:.1}", w.moving as f64),
+            "duration_paused_accum": format!("{:.1}", (w.elapsed - w.moving) as f64),
+            "duration_total_accum": format!("{:.1}", w.elapsed as f64),
+            "heart_rate_avg": w.heart_rate.map(|h| format!("{:.2}", h.0)),
+            "power_bike_avg": w.power.map(|p| format!("{:.2}", p.0)),
+            "time_zone": w.zone,
+            "manual": false,
+            "edited": edit > 0,
+        })
+    });
+    let mut workout = json!({
+        "id": 800_000_000_i64 + w.index as i64,
+        "user_id": USER_ID,
+        "starts": stamp(start),
+        "minutes": w.elapsed / 60,
+        "name": if edit > 0 { format!("{} (edited)", w.name) } else { w.name.clone() },
+        "workout_type_id": type_id,
+        "plan_id": null,
+        "workout_token": format!("wt-{}", w.index),
+        "created_at": stamp(start + Duration::seconds(w.elapsed + 120)),
+        "updated_at": stamp(start + Duration::seconds(w.elapsed + 120 + i64::from(edit))),
+    });
+    if let Some(summary) = summary {
+        workout["workout_summary"] = summary;
+    }
+    workout
 }

@@ -5,7 +5,7 @@ use crate::state::AppState;
 use tauri::{AppHandle, State};
 use tauri_plugin_opener::OpenerExt;
 use tributary_core::auth::{AuthRequest, RedirectTarget};
-use tributary_core::connections_api::{Disconnected, ProviderInfo};
+use tributary_core::connections::{Disconnected, ProviderInfo};
 use tributary_core::domain::{Connection, ProviderKind, Summary};
 
 /// All connections.

@@ -46,7 +46,13 @@ impl Meter {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn observe(&self, budget: Option<RateBudget>) {
+    /// Count one call that reached the network.
+    pub fn count_call(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Record the budget a response reported (`None`: it reported nothing; keep what we knew).
+    pub fn observe(&self, budget: Option<RateBudget>) {
         if let Some(budget) = budget {
             *self
                 .budget
@@ -152,7 +158,7 @@ impl Http {
             if let Some(token) = call.token {
                 request = request.bearer_auth(token.expose());
             }
-            call.meter.calls.fetch_add(1, Ordering::Relaxed);
+            call.meter.count_call();
             let outcome = match request.send().await {
                 Ok(response) => {
                     let status = response.status();

@@ -14,7 +14,7 @@ pub mod polar;
 pub mod strava;
 pub mod wahoo;
 
-use crate::config::Config;
+use crate::config::{Config, ProviderSettings};
 use crate::domain::{ConnectionProfile, NewActivity, ProviderKind};
 use crate::secrets::Sensitive;
 use crate::{Error, Result};
@@ -96,6 +96,10 @@ pub struct Capabilities {
     pub overlap_days: u32,
     /// Scopes requested at connect.
     pub scopes: Vec<&'static str>,
+    /// How the scopes are joined in the authorize URL (RFC 6749: a space; Strava: a comma).
+    pub scope_delimiter: &'static str,
+    /// Scopes of which at least one must be granted for syncing to work (empty: none checked).
+    pub required_scopes: Vec<&'static str>,
     /// Documented rate limits.
     pub rate_limits: Vec<RateLimitWindow>,
     /// Host used in loopback redirect URIs (`127.0.0.1` per RFC 8252, or `localhost` where the
@@ -172,18 +176,97 @@ pub struct ActivityPage {
     pub next_cursor: Option<String>,
 }
 
+/// A provider's three OAuth/API base URLs, resolved from configuration over built-in defaults.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// The authorize page.
+    pub auth_url: Url,
+    /// The token endpoint.
+    pub token_url: Url,
+    /// The API base.
+    pub api_url: Url,
+}
+
+impl Endpoints {
+    /// Configuration overrides each default (`[auth, token, api]`).
+    pub fn resolve(settings: &ProviderSettings, defaults: [&str; 3]) -> Result<Self> {
+        Ok(Self {
+            auth_url: endpoint(settings.auth_url.as_ref(), defaults[0])?,
+            token_url: endpoint(settings.token_url.as_ref(), defaults[1])?,
+            api_url: endpoint(settings.api_url.as_ref(), defaults[2])?,
+        })
+    }
+}
+
 /// One provider's client.
+///
+/// The standard OAuth2 forms (authorize URL, code exchange, refresh, scope check) are default
+/// methods driven by [`Capabilities`] (client authentication, PKCE, scopes, refresh style): a
+/// provider overrides only where its API differs from RFC 6749.
 #[async_trait]
 pub trait Provider: Send + Sync + 'static {
     /// Which provider.
     fn kind(&self) -> ProviderKind;
     /// Its capabilities.
     fn capabilities(&self) -> Capabilities;
+    /// Its endpoints.
+    fn endpoints(&self) -> &Endpoints;
+    /// Its HTTP client, with the shared policy.
+    fn http(&self) -> &Http;
+
+    /// Extra query parameters on the authorize URL (e.g. Google's `access_type=offline`).
+    fn authorize_extras(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
     /// The authorize URL to open in the system browser.
-    fn authorize_url(&self, creds: &ClientCredentials, params: &AuthorizeParams<'_>)
-    -> Result<Url>;
-    /// Which required scopes are missing from what the athlete granted (empty = all fine).
-    fn missing_scopes(&self, granted: &[String]) -> Vec<String>;
+    fn authorize_url(
+        &self,
+        creds: &ClientCredentials,
+        params: &AuthorizeParams<'_>,
+    ) -> Result<Url> {
+        let caps = self.capabilities();
+        let mut url = self.endpoints().auth_url.clone();
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("client_id", &creds.client_id)
+                .append_pair("redirect_uri", params.redirect_uri)
+                .append_pair("response_type", "code");
+            if !caps.scopes.is_empty() {
+                query.append_pair("scope", &caps.scopes.join(caps.scope_delimiter));
+            }
+            query.append_pair("state", params.state);
+            if caps.pkce {
+                let challenge = params.pkce_challenge.ok_or_else(|| {
+                    Error::Internal(format!(
+                        "{} connects with PKCE but no challenge was made",
+                        caps.display_name
+                    ))
+                })?;
+                query
+                    .append_pair("code_challenge", challenge)
+                    .append_pair("code_challenge_method", "S256");
+            }
+            for (key, value) in self.authorize_extras() {
+                query.append_pair(key, value);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Which required scopes are missing from what the athlete granted (empty = all fine). The
+    /// default: at least one of [`Capabilities::required_scopes`] must have been granted.
+    fn missing_scopes(&self, granted: &[String]) -> Vec<String> {
+        let required = self.capabilities().required_scopes;
+        match required.first() {
+            Some(first) if !required.iter().any(|r| granted.iter().any(|g| g == r)) => {
+                vec![(*first).to_owned()]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Swap an authorization code for tokens.
     async fn exchange_code(
         &self,
@@ -192,7 +275,32 @@ pub trait Provider: Send + Sync + 'static {
         code: &str,
         redirect_uri: &str,
         pkce_verifier: Option<&Sensitive<String>>,
-    ) -> Result<TokenGrant>;
+    ) -> Result<TokenGrant> {
+        let caps = self.capabilities();
+        let verifier = match caps.pkce {
+            true => Some(pkce_verifier.ok_or_else(|| {
+                Error::Internal(format!(
+                    "{} connects with PKCE but the verifier is missing",
+                    caps.display_name
+                ))
+            })?),
+            false => None,
+        };
+        oauth::exchange(
+            self.http(),
+            call,
+            &self.endpoints().token_url,
+            creds,
+            caps.client_auth,
+            &oauth::Exchange {
+                code,
+                redirect_uri: Some(redirect_uri),
+                verifier,
+            },
+        )
+        .await
+    }
+
     /// Swap a refresh token for new tokens. `access_token` is the current one, for providers whose
     /// refresh extends it rather than issuing a new one (COROS).
     async fn refresh(
@@ -200,8 +308,26 @@ pub trait Provider: Send + Sync + 'static {
         call: &Call<'_>,
         creds: &ClientCredentials,
         refresh_token: &Sensitive<String>,
-        access_token: &Sensitive<String>,
-    ) -> Result<TokenGrant>;
+        _access_token: &Sensitive<String>,
+    ) -> Result<TokenGrant> {
+        let caps = self.capabilities();
+        if caps.refresh == RefreshStyle::None {
+            return Err(Error::NeedsReauth {
+                provider: self.kind(),
+                reason: format!("{} issues no refresh tokens", caps.display_name),
+            });
+        }
+        oauth::refresh(
+            self.http(),
+            call,
+            &self.endpoints().token_url,
+            creds,
+            caps.client_auth,
+            refresh_token,
+        )
+        .await
+    }
+
     /// Finish connecting with a fresh access token: whatever registration the provider requires,
     /// then the athlete's profile.
     async fn fetch_profile(&self, call: &Call<'_>, grant: &TokenGrant)
@@ -218,83 +344,73 @@ pub trait Provider: Send + Sync + 'static {
     -> Result<ActivityPage>;
 }
 
+/// How one provider module is built: its constructor and its rate-limit header parser.
+struct Entry {
+    kind: ProviderKind,
+    build: fn(&ProviderSettings, Http) -> Result<Arc<dyn Provider>>,
+    rate: http::RateParser,
+}
+
+/// The one place that lists provider modules.
+const PROVIDERS: [Entry; 6] = [
+    Entry {
+        kind: ProviderKind::Strava,
+        build: |s, h| Ok(Arc::new(strava::Strava::new(s, h)?)),
+        rate: strava::rate_budget,
+    },
+    Entry {
+        kind: ProviderKind::Polar,
+        build: |s, h| Ok(Arc::new(polar::Polar::new(s, h)?)),
+        rate: polar::rate_budget,
+    },
+    Entry {
+        kind: ProviderKind::Coros,
+        build: |s, h| Ok(Arc::new(coros::Coros::new(s, h)?)),
+        rate: coros::rate_budget,
+    },
+    Entry {
+        kind: ProviderKind::Garmin,
+        build: |s, h| Ok(Arc::new(garmin::Garmin::new(s, h)?)),
+        rate: garmin::rate_budget,
+    },
+    Entry {
+        kind: ProviderKind::GoogleHealth,
+        build: |s, h| Ok(Arc::new(google_health::GoogleHealth::new(s, h)?)),
+        rate: google_health::rate_budget,
+    },
+    Entry {
+        kind: ProviderKind::Wahoo,
+        build: |s, h| Ok(Arc::new(wahoo::Wahoo::new(s, h)?)),
+        rate: wahoo::rate_budget,
+    },
+];
+
 /// The providers this build knows, keyed by kind.
 pub struct Registry {
     clients: BTreeMap<ProviderKind, Arc<dyn Provider>>,
-    described: BTreeMap<ProviderKind, Capabilities>,
 }
 
 impl Registry {
-    /// Build every provider from configuration. The one place that lists provider modules.
+    /// Build every provider module from configuration.
     pub fn new(config: &Config, http: &reqwest::Client) -> Result<Self> {
-        let settings = |kind| config.provider(kind);
-        let mut registry = Self {
-            clients: BTreeMap::new(),
-            described: BTreeMap::new(),
-        };
-        registry.add(Arc::new(strava::Strava::new(
-            &settings(ProviderKind::Strava),
-            Http::new(
-                http.clone(),
-                ProviderKind::Strava,
-                config.retry,
-                strava::rate_budget,
-            ),
-        )?));
-        registry.add(Arc::new(polar::Polar::new(
-            &settings(ProviderKind::Polar),
-            Http::new(
-                http.clone(),
-                ProviderKind::Polar,
-                config.retry,
-                polar::rate_budget,
-            ),
-        )?));
-        registry.add(Arc::new(coros::Coros::new(
-            &settings(ProviderKind::Coros),
-            Http::new(
-                http.clone(),
-                ProviderKind::Coros,
-                config.retry,
-                coros::rate_budget,
-            ),
-        )?));
-        registry.add(Arc::new(garmin::Garmin::new(
-            &settings(ProviderKind::Garmin),
-            Http::new(
-                http.clone(),
-                ProviderKind::Garmin,
-                config.retry,
-                garmin::rate_budget,
-            ),
-        )?));
-        registry.add(Arc::new(google_health::GoogleHealth::new(
-            &settings(ProviderKind::GoogleHealth),
-            Http::new(
-                http.clone(),
-                ProviderKind::GoogleHealth,
-                config.retry,
-                google_health::rate_budget,
-            ),
-        )?));
-        registry.add(Arc::new(wahoo::Wahoo::new(
-            &settings(ProviderKind::Wahoo),
-            Http::new(
-                http.clone(),
-                ProviderKind::Wahoo,
-                config.retry,
-                wahoo::rate_budget,
-            ),
-        )?));
-        Ok(registry)
+        let providers = PROVIDERS
+            .iter()
+            .map(|entry| {
+                let client = Http::new(http.clone(), entry.kind, config.retry, entry.rate);
+                (entry.build)(&config.provider(entry.kind), client)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self::from_providers(providers))
     }
 
-    fn add(&mut self, client: Arc<dyn Provider>) {
-        self.described.insert(client.kind(), client.capabilities());
-        self.clients.insert(client.kind(), client);
+    /// A registry of the given clients (tests use scripted providers).
+    pub fn from_providers(providers: impl IntoIterator<Item = Arc<dyn Provider>>) -> Self {
+        Self {
+            clients: providers.into_iter().map(|p| (p.kind(), p)).collect(),
+        }
     }
 
-    /// The client for `kind`, or a clear error if this build cannot sync it yet.
+    /// The client for `kind`, or a clear error if this build has none.
     pub fn get(&self, kind: ProviderKind) -> Result<Arc<dyn Provider>> {
         self.clients.get(&kind).cloned().ok_or_else(|| {
             Error::Validation(format!(
@@ -303,9 +419,21 @@ impl Registry {
         })
     }
 
-    /// Every provider with its capabilities, implemented or not.
-    pub fn described(&self) -> impl Iterator<Item = (ProviderKind, &Capabilities)> {
-        self.described.iter().map(|(k, c)| (*k, c))
+    /// Every provider with its capabilities.
+    pub fn described(&self) -> impl Iterator<Item = (ProviderKind, Capabilities)> + '_ {
+        self.clients.iter().map(|(k, c)| (*k, c.capabilities()))
+    }
+
+    /// Every deep-link host a provider's redirect may use (`oauth`, `localhost`, ...).
+    pub fn deep_link_hosts(&self) -> Vec<&'static str> {
+        let mut hosts: Vec<_> = self
+            .clients
+            .values()
+            .map(|c| c.capabilities().deep_link_host)
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        hosts
     }
 }
 
@@ -337,9 +465,8 @@ pub(crate) fn read_cursor<T: serde::de::DeserializeOwned>(
     provider: ProviderKind,
     text: &str,
 ) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| {
-        Error::Validation(format!("unreadable {provider} resume cursor ({e}): {text}"))
-    })
+    serde_json::from_str(text)
+        .map_err(|e| Error::Internal(format!("unreadable {provider} resume cursor ({e}): {text}")))
 }
 
 /// Endpoint resolution shared by provider constructors: configuration overrides the default.
@@ -347,6 +474,6 @@ pub(crate) fn endpoint(configured: Option<&Url>, default: &str) -> Result<Url> {
     match configured {
         Some(url) => Ok(url.clone()),
         None => Url::parse(default)
-            .map_err(|e| Error::Validation(format!("bad built-in endpoint {default}: {e}"))),
+            .map_err(|e| Error::Internal(format!("bad built-in endpoint {default}: {e}"))),
     }
 }

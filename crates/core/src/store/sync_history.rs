@@ -123,7 +123,7 @@ pub async fn record_page(
     .await?;
     if done.rows_affected() == 0 {
         // Another process declared this run dead; do not write into a finished row.
-        return Err(Error::Validation(format!(
+        return Err(Error::Internal(format!(
             "sync run {id} is no longer running"
         )));
     }

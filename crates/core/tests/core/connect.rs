@@ -8,7 +8,7 @@ use tributary_core::auth::RedirectTarget;
 use tributary_core::clock::ManualClock;
 use tributary_core::domain::ConnectionState;
 use tributary_core::events::NoopSink;
-use tributary_core::secrets::{MemoryStore, UnavailableStore};
+use tributary_core::secrets::{SwitchableStore, UnavailableStore};
 use tributary_core::{Core, Deps, ErrorCode};
 
 #[tokio::test]
@@ -99,7 +99,7 @@ async fn unknown_forged_and_mismatched_redirects_are_rejected() {
 #[tokio::test]
 async fn an_expired_request_is_rejected() {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let h = Harness::with(5, clock.clone(), Arc::new(MemoryStore::default())).await;
+    let h = Harness::with(5, clock.clone(), Arc::new(SwitchableStore::default())).await;
     let request = h
         .core
         .begin_connect(STRAVA, RedirectTarget::DeepLink)

@@ -9,7 +9,8 @@ use tributary_core::clock::{Clock, SystemClock};
 use tributary_core::config::RetryPolicy;
 use tributary_core::domain::{Connection, ProviderKind};
 use tributary_core::events::CollectingSink;
-use tributary_core::secrets::{MemoryStore, SecretStore};
+use tributary_core::providers::{Provider, Registry};
+use tributary_core::secrets::{SecretStore, SwitchableStore};
 use tributary_core::{Config, Core, Deps};
 use tributary_sandbox::{Sandbox, SandboxConfig};
 
@@ -19,7 +20,9 @@ pub struct Harness {
     pub dir: TempDir,
     pub sandbox: Sandbox,
     pub core: Core,
-    pub secrets: Arc<MemoryStore>,
+    pub secrets: Arc<SwitchableStore>,
+    #[allow(dead_code)] // read by the scheduler tests
+    pub clock: Arc<dyn Clock>,
     pub events: Arc<CollectingSink>,
     pub http: reqwest::Client,
 }
@@ -43,12 +46,36 @@ impl Harness {
         Self::with(
             activities,
             Arc::new(SystemClock),
-            Arc::new(MemoryStore::default()),
+            Arc::new(SwitchableStore::default()),
         )
         .await
     }
 
-    pub async fn with(activities: usize, clock: Arc<dyn Clock>, secrets: Arc<MemoryStore>) -> Self {
+    pub async fn with(
+        activities: usize,
+        clock: Arc<dyn Clock>,
+        secrets: Arc<SwitchableStore>,
+    ) -> Self {
+        Self::build(activities, clock, secrets, None).await
+    }
+
+    /// A core whose registry is `providers` (scripted providers) beside a sandbox for the rest.
+    pub async fn scripted(clock: Arc<dyn Clock>, providers: Vec<Arc<dyn Provider>>) -> Self {
+        Self::build(
+            0,
+            clock,
+            Arc::new(SwitchableStore::default()),
+            Some(providers),
+        )
+        .await
+    }
+
+    async fn build(
+        activities: usize,
+        clock: Arc<dyn Clock>,
+        secrets: Arc<SwitchableStore>,
+        providers: Option<Vec<Arc<dyn Provider>>>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let sandbox = Sandbox::start(
             SandboxConfig {
@@ -62,12 +89,17 @@ impl Harness {
         let events = Arc::new(CollectingSink::default());
         let deps = Deps {
             secrets: secrets.clone(),
-            clock,
+            clock: clock.clone(),
             events: events.clone(),
         };
-        let core = Core::open(config(dir.path(), &sandbox), deps)
-            .await
-            .unwrap();
+        let config = config(dir.path(), &sandbox);
+        let core = match providers {
+            Some(providers) => {
+                Core::open_with_registry(config, deps, Registry::from_providers(providers)).await
+            }
+            None => Core::open(config, deps).await,
+        }
+        .unwrap();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -77,6 +109,7 @@ impl Harness {
             sandbox,
             core,
             secrets,
+            clock,
             events,
             http,
         }
@@ -138,6 +171,24 @@ impl Harness {
             .await
             .unwrap();
         let redirect = self.approve(&request.authorize_url, "approve").await;
+        self.core.complete_redirect(&redirect).await.unwrap()
+    }
+
+    /// Connect a scripted provider through the real flow (its code exchange is scripted).
+    pub async fn connect_scripted(&self, provider: ProviderKind) -> Connection {
+        let request = self
+            .core
+            .begin_connect(provider, RedirectTarget::DeepLink)
+            .await
+            .unwrap();
+        let state = url::Url::parse(&request.authorize_url)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        let redirect = format!("{}?state={state}&code=scripted", request.redirect_uri);
         self.core.complete_redirect(&redirect).await.unwrap()
     }
 

@@ -12,6 +12,7 @@ mod google_health;
 mod harness;
 mod keyring;
 mod polar;
+mod scripted;
 mod store;
 mod sync;
 mod wahoo;

@@ -9,11 +9,9 @@ mod map;
 mod wire;
 
 use super::http::{Call, Http, RateBudget, Response};
-use super::oauth::{self, Exchange};
 use super::{
-    ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
-    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, endpoint, join,
-    read_cursor,
+    ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
+    Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, join, read_cursor,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -37,9 +35,7 @@ const TOKEN_DAYS: i64 = 30;
 /// The COROS client.
 pub struct Coros {
     http: Http,
-    auth_url: Url,
-    token_url: Url,
-    api_url: Url,
+    endpoints: Endpoints,
 }
 
 /// Windows walk back from `end` to `floor`, newest first (dates as YYYYMMDD, COROS' format).
@@ -58,26 +54,25 @@ impl Coros {
     pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
         Ok(Self {
             http,
-            auth_url: endpoint(
-                settings.auth_url.as_ref(),
-                "https://open.coros.com/oauth2/authorize",
+            endpoints: Endpoints::resolve(
+                settings,
+                [
+                    "https://open.coros.com/oauth2/authorize",
+                    "https://open.coros.com/oauth2/accesstoken",
+                    "https://open.coros.com",
+                ],
             )?,
-            token_url: endpoint(
-                settings.token_url.as_ref(),
-                "https://open.coros.com/oauth2/accesstoken",
-            )?,
-            api_url: endpoint(settings.api_url.as_ref(), "https://open.coros.com")?,
         })
     }
 
     fn api(&self, path: &str) -> Url {
-        join(&self.api_url, path)
+        join(&self.endpoints.api_url, path)
     }
 
     /// The refresh endpoint beside the token endpoint (`/oauth2/refresh-token` [3P; others
     /// report `/oauth2/refresh`]).
     fn refresh_url(&self) -> Url {
-        beside(&self.token_url, "refresh-token")
+        beside(&self.endpoints.token_url, "refresh-token")
     }
 
     /// Unwrap the envelope: HTTP errors first, then a `result` other than "0000".
@@ -112,7 +107,7 @@ impl Coros {
     fn token_query<'a>(call: &'a Call<'_>) -> Result<&'a str> {
         call.token
             .map(|t| t.expose().as_str())
-            .ok_or_else(|| Error::Validation("a COROS call needs the access token".to_owned()))
+            .ok_or_else(|| Error::Internal("a COROS call needs the access token".to_owned()))
     }
 }
 
@@ -126,45 +121,12 @@ impl Provider for Coros {
         capabilities()
     }
 
-    fn authorize_url(
-        &self,
-        creds: &ClientCredentials,
-        params: &AuthorizeParams<'_>,
-    ) -> Result<Url> {
-        let mut url = self.auth_url.clone();
-        url.query_pairs_mut()
-            .append_pair("client_id", &creds.client_id)
-            .append_pair("redirect_uri", params.redirect_uri)
-            .append_pair("response_type", "code")
-            .append_pair("state", params.state);
-        Ok(url)
+    fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
     }
 
-    fn missing_scopes(&self, _granted: &[String]) -> Vec<String> {
-        Vec::new() // COROS grants per application, not per request
-    }
-
-    async fn exchange_code(
-        &self,
-        call: &Call<'_>,
-        creds: &ClientCredentials,
-        code: &str,
-        redirect_uri: &str,
-        _pkce_verifier: Option<&Sensitive<String>>,
-    ) -> Result<TokenGrant> {
-        oauth::exchange(
-            &self.http,
-            call,
-            &self.token_url,
-            creds,
-            ClientAuth::SecretInBody,
-            &Exchange {
-                code,
-                redirect_uri: Some(redirect_uri),
-                verifier: None,
-            },
-        )
-        .await
+    fn http(&self) -> &Http {
+        &self.http
     }
 
     async fn refresh(
@@ -288,7 +250,7 @@ impl Provider for Coros {
         let open_id = request
             .provider_user_id
             .as_deref()
-            .ok_or_else(|| Error::Validation("the COROS connection has no openId".to_owned()))?;
+            .ok_or_else(|| Error::Internal("the COROS connection has no openId".to_owned()))?;
         let mut url = self.api("v2/coros/sport/list");
         url.query_pairs_mut()
             .append_pair("token", Self::token_query(call)?)
@@ -329,7 +291,7 @@ impl Provider for Coros {
                 })
             })
             .transpose()
-            .map_err(|e| Error::Validation(e.to_string()))?;
+            .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(ActivityPage {
             items: records.into_iter().map(map::sport_record).collect(),
             next_cursor,
@@ -349,6 +311,9 @@ pub fn capabilities() -> Capabilities {
         history_window_days: Some(HISTORY_DAYS as u32),
         overlap_days: 3,
         scopes: vec![],
+        scope_delimiter: " ",
+        // COROS grants per application, not per request.
+        required_scopes: vec![],
         rate_limits: vec![RateLimitWindow {
             window: "1 min",
             limit: 1000,

@@ -12,8 +12,8 @@ mod wire;
 use super::http::{Call, Http, RateBudget, Response};
 use super::oauth::{self, Exchange};
 use super::{
-    ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
-    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint, join,
+    ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
+    Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint, join,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -37,9 +37,7 @@ const BACKFILL_DAYS: i64 = 30;
 /// The Garmin client.
 pub struct Garmin {
     http: Http,
-    auth_url: Url,
-    token_url: Url,
-    api_url: Url,
+    endpoints: Endpoints,
     inbox_url: Url,
 }
 
@@ -49,15 +47,14 @@ impl Garmin {
     pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
         Ok(Self {
             http,
-            auth_url: endpoint(
-                settings.auth_url.as_ref(),
-                "https://connect.garmin.com/oauth2Confirm",
+            endpoints: Endpoints::resolve(
+                settings,
+                [
+                    "https://connect.garmin.com/oauth2Confirm",
+                    "https://diauth.garmin.com/di-oauth2-service/oauth/token",
+                    "https://apis.garmin.com",
+                ],
             )?,
-            token_url: endpoint(
-                settings.token_url.as_ref(),
-                "https://diauth.garmin.com/di-oauth2-service/oauth/token",
-            )?,
-            api_url: endpoint(settings.api_url.as_ref(), "https://apis.garmin.com")?,
             inbox_url: endpoint(settings.inbox_url.as_ref(), "http://127.0.0.1:8088/inbox")?,
         })
     }
@@ -78,7 +75,10 @@ impl Garmin {
             .map_or(now, |d| d.and_utc())
             + Duration::days(1);
         let start = end - Duration::days(BACKFILL_DAYS);
-        let mut url = join(&self.api_url, "wellness-api/rest/backfill/activities");
+        let mut url = join(
+            &self.endpoints.api_url,
+            "wellness-api/rest/backfill/activities",
+        );
         url.query_pairs_mut()
             .append_pair("summaryStartTimeInSeconds", &start.timestamp().to_string())
             .append_pair("summaryEndTimeInSeconds", &end.timestamp().to_string());
@@ -107,23 +107,12 @@ impl Provider for Garmin {
         capabilities()
     }
 
-    fn authorize_url(
-        &self,
-        creds: &ClientCredentials,
-        params: &AuthorizeParams<'_>,
-    ) -> Result<Url> {
-        let challenge = params.pkce_challenge.ok_or_else(|| {
-            Error::Validation("Garmin connects with PKCE; no challenge was made".to_owned())
-        })?;
-        let mut url = self.auth_url.clone();
-        url.query_pairs_mut()
-            .append_pair("client_id", &creds.client_id)
-            .append_pair("response_type", "code")
-            .append_pair("redirect_uri", params.redirect_uri)
-            .append_pair("state", params.state)
-            .append_pair("code_challenge", challenge)
-            .append_pair("code_challenge_method", "S256");
-        Ok(url)
+    fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    fn http(&self) -> &Http {
+        &self.http
     }
 
     fn missing_scopes(&self, granted: &[String]) -> Vec<String> {
@@ -149,11 +138,11 @@ impl Provider for Garmin {
         pkce_verifier: Option<&Sensitive<String>>,
     ) -> Result<TokenGrant> {
         let verifier = pkce_verifier
-            .ok_or_else(|| Error::Validation("Garmin needs the PKCE verifier".to_owned()))?;
+            .ok_or_else(|| Error::Internal("Garmin needs the PKCE verifier".to_owned()))?;
         let mut grant = oauth::exchange(
             &self.http,
             call,
-            &self.token_url,
+            &self.endpoints.token_url,
             creds,
             ClientAuth::SecretInBody,
             &Exchange {
@@ -164,7 +153,10 @@ impl Provider for Garmin {
         )
         .await?;
         // What the athlete ticked on Garmin's consent page is only known by asking.
-        let url = join(&self.api_url, "partner-gateway/rest/user/permissions");
+        let url = join(
+            &self.endpoints.api_url,
+            "partner-gateway/rest/user/permissions",
+        );
         let with_token = Call {
             token: Some(&grant.access_token),
             ..*call
@@ -178,30 +170,12 @@ impl Provider for Garmin {
         Ok(grant)
     }
 
-    async fn refresh(
-        &self,
-        call: &Call<'_>,
-        creds: &ClientCredentials,
-        refresh_token: &Sensitive<String>,
-        _access_token: &Sensitive<String>,
-    ) -> Result<TokenGrant> {
-        oauth::refresh(
-            &self.http,
-            call,
-            &self.token_url,
-            creds,
-            ClientAuth::SecretInBody,
-            refresh_token,
-        )
-        .await
-    }
-
     async fn fetch_profile(
         &self,
         call: &Call<'_>,
         _grant: &TokenGrant,
     ) -> Result<ConnectionProfile> {
-        let url = join(&self.api_url, "partner-gateway/rest/user/id");
+        let url = join(&self.endpoints.api_url, "partner-gateway/rest/user/id");
         let response = self.http.send(call, |c| c.get(url.clone())).await?;
         if !response.status.is_success() {
             return Err(self.fail(call, &response));
@@ -221,7 +195,10 @@ impl Provider for Garmin {
         _creds: &ClientCredentials,
         _provider_user_id: Option<&str>,
     ) -> Result<()> {
-        let url = join(&self.api_url, "partner-gateway/rest/user/registration");
+        let url = join(
+            &self.endpoints.api_url,
+            "partner-gateway/rest/user/registration",
+        );
         let response = self.http.send(call, |c| c.delete(url.clone())).await?;
         if response.status.is_success() || response.status == StatusCode::UNAUTHORIZED {
             Ok(())
@@ -238,7 +215,7 @@ impl Provider for Garmin {
         let user = request
             .provider_user_id
             .as_deref()
-            .ok_or_else(|| Error::Validation("the Garmin connection has no user id".to_owned()))?;
+            .ok_or_else(|| Error::Internal("the Garmin connection has no user id".to_owned()))?;
         // A first sync (nothing stored, nothing to resume) asks Garmin for history first.
         if request.cursor.is_none() && request.since.is_none() {
             self.request_backfill(call).await?;
@@ -271,6 +248,9 @@ pub fn capabilities() -> Capabilities {
         history_window_days: Some(BACKFILL_DAYS as u32), // backfill depth [unverified]
         overlap_days: 2,
         scopes: vec![],
+        scope_delimiter: " ",
+        // Permissions are read from Garmin after the exchange (see `missing_scopes`).
+        required_scopes: vec![],
         rate_limits: vec![RateLimitWindow {
             window: "1 min",
             limit: 100,

@@ -10,15 +10,12 @@ mod map;
 mod wire;
 
 use super::http::{Call, Http, RateBudget, Response};
-use super::oauth::{self, Exchange};
 use super::{
-    ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
-    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, endpoint, join,
-    read_cursor,
+    ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
+    Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, join, read_cursor,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
-use crate::secrets::Sensitive;
 use crate::{Error, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -36,9 +33,7 @@ const PAGE_SIZE: usize = 100;
 /// The Google Health client.
 pub struct GoogleHealth {
     http: Http,
-    auth_url: Url,
-    token_url: Url,
-    api_url: Url,
+    endpoints: Endpoints,
 }
 
 /// A page token is only valid with the same filter, so both travel together.
@@ -53,25 +48,24 @@ impl GoogleHealth {
     pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
         Ok(Self {
             http,
-            auth_url: endpoint(
-                settings.auth_url.as_ref(),
-                "https://accounts.google.com/o/oauth2/v2/auth",
+            endpoints: Endpoints::resolve(
+                settings,
+                [
+                    "https://accounts.google.com/o/oauth2/v2/auth",
+                    "https://oauth2.googleapis.com/token",
+                    "https://health.googleapis.com",
+                ],
             )?,
-            token_url: endpoint(
-                settings.token_url.as_ref(),
-                "https://oauth2.googleapis.com/token",
-            )?,
-            api_url: endpoint(settings.api_url.as_ref(), "https://health.googleapis.com")?,
         })
     }
 
     fn api(&self, path: &str) -> Url {
-        join(&self.api_url, &format!("v4/{path}"))
+        join(&self.endpoints.api_url, &format!("v4/{path}"))
     }
 
     /// `https://oauth2.googleapis.com/revoke`, beside the token endpoint.
     fn revoke_url(&self) -> Url {
-        beside(&self.token_url, "revoke")
+        beside(&self.endpoints.token_url, "revoke")
     }
 
     fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
@@ -96,27 +90,17 @@ impl Provider for GoogleHealth {
         capabilities()
     }
 
-    fn authorize_url(
-        &self,
-        creds: &ClientCredentials,
-        params: &AuthorizeParams<'_>,
-    ) -> Result<Url> {
-        let challenge = params.pkce_challenge.ok_or_else(|| {
-            Error::Validation("Google desktop clients connect with PKCE".to_owned())
-        })?;
-        let mut url = self.auth_url.clone();
-        url.query_pairs_mut()
-            .append_pair("client_id", &creds.client_id)
-            .append_pair("redirect_uri", params.redirect_uri)
-            .append_pair("response_type", "code")
-            .append_pair("scope", &capabilities().scopes.join(" "))
-            .append_pair("state", params.state)
-            .append_pair("code_challenge", challenge)
-            .append_pair("code_challenge_method", "S256")
-            // A refresh token, every time (partial re-consent included).
-            .append_pair("access_type", "offline")
-            .append_pair("prompt", "consent");
-        Ok(url)
+    fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    fn http(&self) -> &Http {
+        &self.http
+    }
+
+    fn authorize_extras(&self) -> &'static [(&'static str, &'static str)] {
+        // A refresh token, every time (partial re-consent included).
+        &[("access_type", "offline"), ("prompt", "consent")]
     }
 
     fn missing_scopes(&self, granted: &[String]) -> Vec<String> {
@@ -130,49 +114,6 @@ impl Provider for GoogleHealth {
                     .to_owned(),
             ]
         }
-    }
-
-    async fn exchange_code(
-        &self,
-        call: &Call<'_>,
-        creds: &ClientCredentials,
-        code: &str,
-        redirect_uri: &str,
-        pkce_verifier: Option<&Sensitive<String>>,
-    ) -> Result<TokenGrant> {
-        let verifier = pkce_verifier
-            .ok_or_else(|| Error::Validation("Google needs the PKCE verifier".to_owned()))?;
-        oauth::exchange(
-            &self.http,
-            call,
-            &self.token_url,
-            creds,
-            ClientAuth::PublicPkce,
-            &Exchange {
-                code,
-                redirect_uri: Some(redirect_uri),
-                verifier: Some(verifier),
-            },
-        )
-        .await
-    }
-
-    async fn refresh(
-        &self,
-        call: &Call<'_>,
-        creds: &ClientCredentials,
-        refresh_token: &Sensitive<String>,
-        _access_token: &Sensitive<String>,
-    ) -> Result<TokenGrant> {
-        oauth::refresh(
-            &self.http,
-            call,
-            &self.token_url,
-            creds,
-            ClientAuth::PublicPkce,
-            refresh_token,
-        )
-        .await
     }
 
     async fn fetch_profile(
@@ -255,7 +196,7 @@ impl Provider for GoogleHealth {
             .filter(|t| !t.is_empty())
             .map(|page_token| serde_json::to_string(&Cursor { page_token, since }))
             .transpose()
-            .map_err(|e| Error::Validation(e.to_string()))?;
+            .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(ActivityPage {
             items: page.data_points.into_iter().map(map::exercise).collect(),
             next_cursor,
@@ -275,6 +216,8 @@ pub fn capabilities() -> Capabilities {
         history_window_days: None,
         overlap_days: 3,
         scopes: vec![EXERCISE_SCOPE],
+        scope_delimiter: " ",
+        required_scopes: vec![EXERCISE_SCOPE],
         rate_limits: vec![RateLimitWindow {
             window: "1 min",
             limit: 300,

@@ -7,14 +7,12 @@ mod map;
 mod wire;
 
 use super::http::{Call, Http, RateBudget, Response};
-use super::oauth::{self, Exchange};
 use super::{
-    ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
-    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint, join,
+    ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
+    Provider, RateLimitWindow, RefreshStyle, TokenGrant, join,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
-use crate::secrets::Sensitive;
 use crate::{Error, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -28,9 +26,7 @@ const KIND: ProviderKind = ProviderKind::Polar;
 /// The Polar client.
 pub struct Polar {
     http: Http,
-    auth_url: Url,
-    token_url: Url,
-    api_url: Url,
+    endpoints: Endpoints,
 }
 
 impl Polar {
@@ -38,20 +34,19 @@ impl Polar {
     pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
         Ok(Self {
             http,
-            auth_url: endpoint(
-                settings.auth_url.as_ref(),
-                "https://flow.polar.com/oauth2/authorization",
+            endpoints: Endpoints::resolve(
+                settings,
+                [
+                    "https://flow.polar.com/oauth2/authorization",
+                    "https://polarremote.com/v2/oauth2/token",
+                    "https://www.polaraccesslink.com",
+                ],
             )?,
-            token_url: endpoint(
-                settings.token_url.as_ref(),
-                "https://polarremote.com/v2/oauth2/token",
-            )?,
-            api_url: endpoint(settings.api_url.as_ref(), "https://www.polaraccesslink.com")?,
         })
     }
 
     fn api(&self, path: &str) -> Url {
-        join(&self.api_url, &format!("v3/{path}"))
+        join(&self.endpoints.api_url, &format!("v3/{path}"))
     }
 
     fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
@@ -72,60 +67,12 @@ impl Provider for Polar {
         capabilities()
     }
 
-    fn authorize_url(
-        &self,
-        creds: &ClientCredentials,
-        params: &AuthorizeParams<'_>,
-    ) -> Result<Url> {
-        let mut url = self.auth_url.clone();
-        url.query_pairs_mut()
-            .append_pair("response_type", "code")
-            .append_pair("client_id", &creds.client_id)
-            .append_pair("redirect_uri", params.redirect_uri)
-            .append_pair("scope", "accesslink.read_all")
-            .append_pair("state", params.state);
-        Ok(url)
+    fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
     }
 
-    fn missing_scopes(&self, _granted: &[String]) -> Vec<String> {
-        // Polar has one scope and reports consents through the registration instead.
-        Vec::new()
-    }
-
-    async fn exchange_code(
-        &self,
-        call: &Call<'_>,
-        creds: &ClientCredentials,
-        code: &str,
-        redirect_uri: &str,
-        _pkce_verifier: Option<&Sensitive<String>>,
-    ) -> Result<TokenGrant> {
-        oauth::exchange(
-            &self.http,
-            call,
-            &self.token_url,
-            creds,
-            ClientAuth::Basic,
-            &Exchange {
-                code,
-                redirect_uri: Some(redirect_uri),
-                verifier: None,
-            },
-        )
-        .await
-    }
-
-    async fn refresh(
-        &self,
-        _call: &Call<'_>,
-        _creds: &ClientCredentials,
-        _refresh_token: &Sensitive<String>,
-        _access_token: &Sensitive<String>,
-    ) -> Result<TokenGrant> {
-        Err(Error::NeedsReauth {
-            provider: KIND,
-            reason: "Polar issues no refresh tokens".to_owned(),
-        })
+    fn http(&self) -> &Http {
+        &self.http
     }
 
     async fn fetch_profile(
@@ -182,7 +129,7 @@ impl Provider for Polar {
         provider_user_id: Option<&str>,
     ) -> Result<()> {
         let user_id = provider_user_id.ok_or_else(|| {
-            Error::Validation("the Polar connection has no user id to de-register".to_owned())
+            Error::Internal("the Polar connection has no user id to de-register".to_owned())
         })?;
         let url = self.api(&format!("users/{user_id}"));
         let response = self.http.send(call, |c| c.delete(url.clone())).await?;
@@ -230,6 +177,9 @@ pub fn capabilities() -> Capabilities {
         // The whole window is re-read every time; the list is small.
         overlap_days: 30,
         scopes: vec!["accesslink.read_all"],
+        scope_delimiter: " ",
+        // One scope; consents are reported through the registration instead.
+        required_scopes: vec![],
         rate_limits: vec![
             // Plus 20 per registered user (15 min) and 100 per user (24 h).
             RateLimitWindow {

@@ -7,15 +7,13 @@ mod map;
 mod wire;
 
 use super::http::{Call, Http, RateBudget, Response};
-use super::oauth::{self, Exchange, split_scope};
+use super::oauth::split_scope;
 use super::{
-    ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
-    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, endpoint, join,
-    read_cursor,
+    ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
+    Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, join, read_cursor,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
-use crate::secrets::Sensitive;
 use crate::{Error, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
@@ -34,9 +32,7 @@ const ACTIVITY_SCOPES: [&str; 2] = ["activity:read_all", "activity:read"];
 /// The Strava client.
 pub struct Strava {
     http: Http,
-    auth_url: Url,
-    token_url: Url,
-    api_url: Url,
+    endpoints: Endpoints,
 }
 
 /// Where a listing stands: pages walk back in time by `before` (the oldest start seen so far),
@@ -53,25 +49,24 @@ impl Strava {
     pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
         Ok(Self {
             http,
-            auth_url: endpoint(
-                settings.auth_url.as_ref(),
-                "https://www.strava.com/oauth/authorize",
+            endpoints: Endpoints::resolve(
+                settings,
+                [
+                    "https://www.strava.com/oauth/authorize",
+                    "https://www.strava.com/oauth/token",
+                    "https://www.strava.com/api/v3",
+                ],
             )?,
-            token_url: endpoint(
-                settings.token_url.as_ref(),
-                "https://www.strava.com/oauth/token",
-            )?,
-            api_url: endpoint(settings.api_url.as_ref(), "https://www.strava.com/api/v3")?,
         })
     }
 
     fn api(&self, path: &str) -> Url {
-        join(&self.api_url, path)
+        join(&self.endpoints.api_url, path)
     }
 
     /// The legacy deauthorize endpoint sits next to the token endpoint.
     fn deauthorize_url(&self) -> Url {
-        beside(&self.token_url, "deauthorize")
+        beside(&self.endpoints.token_url, "deauthorize")
     }
 
     fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
@@ -101,72 +96,16 @@ impl Provider for Strava {
         capabilities()
     }
 
-    fn authorize_url(
-        &self,
-        creds: &ClientCredentials,
-        params: &AuthorizeParams<'_>,
-    ) -> Result<Url> {
-        let mut url = self.auth_url.clone();
-        url.query_pairs_mut()
-            .append_pair("client_id", &creds.client_id)
-            .append_pair("redirect_uri", params.redirect_uri)
-            .append_pair("response_type", "code")
-            .append_pair("approval_prompt", "auto")
-            .append_pair("scope", &capabilities().scopes.join(","))
-            .append_pair("state", params.state);
-        Ok(url)
+    fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
     }
 
-    fn missing_scopes(&self, granted: &[String]) -> Vec<String> {
-        if granted
-            .iter()
-            .any(|g| ACTIVITY_SCOPES.contains(&g.as_str()))
-        {
-            Vec::new()
-        } else {
-            vec![ACTIVITY_SCOPES[0].to_owned()]
-        }
+    fn http(&self) -> &Http {
+        &self.http
     }
 
-    async fn exchange_code(
-        &self,
-        call: &Call<'_>,
-        creds: &ClientCredentials,
-        code: &str,
-        _redirect_uri: &str,
-        _pkce_verifier: Option<&Sensitive<String>>,
-    ) -> Result<TokenGrant> {
-        oauth::exchange(
-            &self.http,
-            call,
-            &self.token_url,
-            creds,
-            ClientAuth::SecretInBody,
-            &Exchange {
-                code,
-                redirect_uri: None,
-                verifier: None,
-            },
-        )
-        .await
-    }
-
-    async fn refresh(
-        &self,
-        call: &Call<'_>,
-        creds: &ClientCredentials,
-        refresh_token: &Sensitive<String>,
-        _access_token: &Sensitive<String>,
-    ) -> Result<TokenGrant> {
-        oauth::refresh(
-            &self.http,
-            call,
-            &self.token_url,
-            creds,
-            ClientAuth::SecretInBody,
-            refresh_token,
-        )
-        .await
+    fn authorize_extras(&self) -> &'static [(&'static str, &'static str)] {
+        &[("approval_prompt", "auto")]
     }
 
     async fn fetch_profile(
@@ -255,7 +194,7 @@ impl Provider for Strava {
                     before: Some(oldest),
                     after: cursor.after,
                 })
-                .map_err(|e| Error::Validation(e.to_string()))?,
+                .map_err(|e| Error::Internal(e.to_string()))?,
             ),
             // A full page with no readable start cannot move the cursor: stop rather than loop.
             _ => None,
@@ -276,6 +215,9 @@ pub fn capabilities() -> Capabilities {
         history_window_days: None,
         overlap_days: 7,
         scopes: vec!["read", "activity:read_all", "profile:read_all"],
+        scope_delimiter: ",",
+        // We need to read activities; `activity:read_all` also covers "Only You" ones.
+        required_scopes: ACTIVITY_SCOPES.to_vec(),
         rate_limits: vec![
             RateLimitWindow {
                 window: "15 min",

@@ -8,14 +8,12 @@ mod map;
 mod wire;
 
 use super::http::{Call, Http, RateBudget, Response};
-use super::oauth::{self, Exchange};
 use super::{
-    ActivityPage, AuthorizeParams, Capabilities, ClientAuth, ClientCredentials, Delivery,
-    ListRequest, Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint, join, read_cursor,
+    ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
+    Provider, RateLimitWindow, RefreshStyle, TokenGrant, join, read_cursor,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
-use crate::secrets::Sensitive;
 use crate::{Error, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -30,9 +28,7 @@ const PER_PAGE: usize = 50;
 /// The Wahoo client.
 pub struct Wahoo {
     http: Http,
-    auth_url: Url,
-    token_url: Url,
-    api_url: Url,
+    endpoints: Endpoints,
 }
 
 /// Pages come newest first with no date filter: walk them until one reaches below `since`.
@@ -47,20 +43,19 @@ impl Wahoo {
     pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
         Ok(Self {
             http,
-            auth_url: endpoint(
-                settings.auth_url.as_ref(),
-                "https://api.wahooligan.com/oauth/authorize",
+            endpoints: Endpoints::resolve(
+                settings,
+                [
+                    "https://api.wahooligan.com/oauth/authorize",
+                    "https://api.wahooligan.com/oauth/token",
+                    "https://api.wahooligan.com",
+                ],
             )?,
-            token_url: endpoint(
-                settings.token_url.as_ref(),
-                "https://api.wahooligan.com/oauth/token",
-            )?,
-            api_url: endpoint(settings.api_url.as_ref(), "https://api.wahooligan.com")?,
         })
     }
 
     fn api(&self, path: &str) -> Url {
-        join(&self.api_url, &format!("v1/{path}"))
+        join(&self.endpoints.api_url, &format!("v1/{path}"))
     }
 
     fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
@@ -81,24 +76,12 @@ impl Provider for Wahoo {
         capabilities()
     }
 
-    fn authorize_url(
-        &self,
-        creds: &ClientCredentials,
-        params: &AuthorizeParams<'_>,
-    ) -> Result<Url> {
-        let challenge = params.pkce_challenge.ok_or_else(|| {
-            Error::Validation("Wahoo connects with PKCE; no challenge was made".to_owned())
-        })?;
-        let mut url = self.auth_url.clone();
-        url.query_pairs_mut()
-            .append_pair("client_id", &creds.client_id)
-            .append_pair("redirect_uri", params.redirect_uri)
-            .append_pair("scope", &capabilities().scopes.join(" "))
-            .append_pair("response_type", "code")
-            .append_pair("state", params.state)
-            .append_pair("code_challenge", challenge)
-            .append_pair("code_challenge_method", "S256");
-        Ok(url)
+    fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    fn http(&self) -> &Http {
+        &self.http
     }
 
     fn missing_scopes(&self, granted: &[String]) -> Vec<String> {
@@ -108,50 +91,6 @@ impl Provider for Wahoo {
         } else {
             vec!["workouts_read".to_owned()]
         }
-    }
-
-    async fn exchange_code(
-        &self,
-        call: &Call<'_>,
-        creds: &ClientCredentials,
-        code: &str,
-        redirect_uri: &str,
-        pkce_verifier: Option<&Sensitive<String>>,
-    ) -> Result<TokenGrant> {
-        let verifier = pkce_verifier
-            .ok_or_else(|| Error::Validation("Wahoo needs the PKCE verifier".to_owned()))?;
-        oauth::exchange(
-            &self.http,
-            call,
-            &self.token_url,
-            creds,
-            ClientAuth::PublicPkce,
-            &Exchange {
-                code,
-                redirect_uri: Some(redirect_uri),
-                verifier: Some(verifier),
-            },
-        )
-        .await
-    }
-
-    async fn refresh(
-        &self,
-        call: &Call<'_>,
-        creds: &ClientCredentials,
-        refresh_token: &Sensitive<String>,
-        _access_token: &Sensitive<String>,
-    ) -> Result<TokenGrant> {
-        // A failed refresh can be an opaque 400: token_request reads any 400 as "connect again".
-        oauth::refresh(
-            &self.http,
-            call,
-            &self.token_url,
-            creds,
-            ClientAuth::PublicPkce,
-            refresh_token,
-        )
-        .await
     }
 
     async fn fetch_profile(
@@ -224,7 +163,7 @@ impl Provider for Wahoo {
                 page: cursor.page + 1,
                 ..cursor
             };
-            Some(serde_json::to_string(&next).map_err(|e| Error::Validation(e.to_string()))?)
+            Some(serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?)
         } else {
             None
         };
@@ -244,6 +183,8 @@ pub fn capabilities() -> Capabilities {
         history_window_days: None,
         overlap_days: 7,
         scopes: vec!["user_read", "workouts_read", "offline_data"],
+        scope_delimiter: " ",
+        required_scopes: vec!["workouts_read"],
         rate_limits: vec![
             RateLimitWindow {
                 window: "5 min",

@@ -1,11 +1,16 @@
-//! The connections façade: the old server's connection routes (list, get, get by provider,
-//! toggle, delete), the available-providers list and the summary.
+//! Connections: the old server's connection routes (list, get, get by provider, toggle,
+//! delete), the available-providers list, the summary and the activity list.
 
+use crate::clock::Clock;
 use crate::domain::{Activity, Connection, ConnectionSummary, ProviderKind, Summary};
-use crate::events::CoreEvent;
-use crate::providers::{Call, Capabilities, Meter};
-use crate::{Core, Error, Result, store};
+use crate::events::{CoreEvent, EventSink};
+use crate::providers::{Call, Capabilities, Meter, Registry};
+use crate::store::Store;
+use crate::sync::SyncEngine;
+use crate::vault::TokenVault;
+use crate::{Error, Result, store};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// One provider as the "available providers" list shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -35,14 +40,53 @@ pub struct Disconnected {
     pub activities_deleted: u64,
 }
 
-impl Core {
+/// The connections component. Cheap to clone.
+#[derive(Clone)]
+pub struct Connections {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    vault: TokenVault,
+    engine: SyncEngine,
+    registry: Arc<Registry>,
+    clock: Arc<dyn Clock>,
+    events: Arc<dyn EventSink>,
+    athlete_id: i64,
+}
+
+impl Connections {
+    /// The component over its parts.
+    pub fn new(
+        store: Store,
+        vault: TokenVault,
+        engine: SyncEngine,
+        registry: Arc<Registry>,
+        clock: Arc<dyn Clock>,
+        events: Arc<dyn EventSink>,
+        athlete_id: i64,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                vault,
+                engine,
+                registry,
+                clock,
+                events,
+                athlete_id,
+            }),
+        }
+    }
+
     /// All connections of the athlete.
-    pub async fn list_connections(&self) -> Result<Vec<Connection>> {
+    pub async fn list(&self) -> Result<Vec<Connection>> {
         store::connections::list(self.inner.store.pool(), self.inner.athlete_id).await
     }
 
     /// One connection by id.
-    pub async fn get_connection(&self, id: i64) -> Result<Connection> {
+    pub async fn get(&self, id: i64) -> Result<Connection> {
         store::connections::get(self.inner.store.pool(), id)
             .await?
             .filter(|c| c.athlete_id == self.inner.athlete_id)
@@ -50,7 +94,7 @@ impl Core {
     }
 
     /// The athlete's connection to `provider`.
-    pub async fn get_connection_by_provider(&self, provider: ProviderKind) -> Result<Connection> {
+    pub async fn by_provider(&self, provider: ProviderKind) -> Result<Connection> {
         store::connections::get_by_provider(
             self.inner.store.pool(),
             self.inner.athlete_id,
@@ -61,12 +105,12 @@ impl Core {
     }
 
     /// Flip a connection's toggle; switching off cancels its running sync.
-    pub async fn toggle_connection(&self, provider: ProviderKind) -> Result<Connection> {
-        let current = self.get_connection_by_provider(provider).await?;
+    pub async fn toggle(&self, provider: ProviderKind) -> Result<Connection> {
+        let current = self.by_provider(provider).await?;
         if current.enabled {
-            self.cancel_sync(provider).await;
+            self.inner.engine.cancel(provider).await;
         }
-        let now = self.now();
+        let now = self.inner.clock.now();
         let updated = store::connections::set_enabled(
             self.inner.store.pool(),
             current.id,
@@ -75,7 +119,7 @@ impl Core {
         )
         .await?
         .ok_or_else(|| Error::not_found(format!("a {provider} connection")))?;
-        self.emit(CoreEvent::ConnectionChanged {
+        self.inner.events.emit(CoreEvent::ConnectionChanged {
             provider,
             state: updated.state,
         });
@@ -89,19 +133,23 @@ impl Core {
         provider: ProviderKind,
         keep_activities: bool,
     ) -> Result<Disconnected> {
-        let connection = self.get_connection_by_provider(provider).await?;
-        self.cancel_sync(provider).await;
+        let connection = self.by_provider(provider).await?;
+        self.inner.engine.cancel(provider).await;
         let mut revoke_error = None;
         let mut revoked = false;
-        if let Some(tokens) = self.load_tokens(provider).await? {
+        if let Some(tokens) = self.inner.vault.load(provider).await? {
             let revocation = async {
                 let client = self.inner.registry.get(provider)?;
-                let creds = self.client_credentials(provider).await?;
+                let creds = self
+                    .inner
+                    .vault
+                    .client_credentials(provider, &client.capabilities())
+                    .await?;
                 let meter = Meter::default();
                 let call = Call {
                     token: Some(&tokens.access),
                     meter: &meter,
-                    clock: self.inner.deps.clock.as_ref(),
+                    clock: self.inner.clock.as_ref(),
                 };
                 client
                     .revoke(&call, &creds, connection.provider_user_id.as_deref())
@@ -115,7 +163,7 @@ impl Core {
                 }
             }
         }
-        self.delete_tokens(provider).await?;
+        self.inner.vault.delete(provider).await?;
         let mut tx = self.inner.store.begin().await?;
         let activities_deleted = match keep_activities {
             true => 0,
@@ -123,7 +171,9 @@ impl Core {
         };
         store::connections::delete(&mut *tx, connection.id).await?;
         tx.commit().await?;
-        self.emit(CoreEvent::ConnectionRemoved { provider });
+        self.inner
+            .events
+            .emit(CoreEvent::ConnectionRemoved { provider });
         Ok(Disconnected {
             provider,
             revoked_at_provider: revoked,
@@ -135,19 +185,20 @@ impl Core {
     /// Every provider, with capabilities, whether credentials are configured and whether it is
     /// connected.
     pub async fn available_providers(&self) -> Result<Vec<ProviderInfo>> {
-        let connected: Vec<ProviderKind> = self
-            .list_connections()
-            .await?
-            .into_iter()
-            .map(|c| c.provider)
-            .collect();
+        let connected: Vec<ProviderKind> =
+            self.list().await?.into_iter().map(|c| c.provider).collect();
         let mut out = Vec::new();
         for (provider, capabilities) in self.inner.registry.described() {
-            let credentials_configured =
-                capabilities.implemented && self.has_credentials(provider).await;
+            let credentials_configured = capabilities.implemented
+                && self
+                    .inner
+                    .vault
+                    .client_credentials(provider, &capabilities)
+                    .await
+                    .is_ok();
             out.push(ProviderInfo {
                 provider,
-                capabilities: capabilities.clone(),
+                capabilities,
                 credentials_configured,
                 connected: connected.contains(&provider),
             });
@@ -159,7 +210,7 @@ impl Core {
     pub async fn summary(&self) -> Result<Summary> {
         let pool = self.inner.store.pool();
         let mut lines = Vec::new();
-        for c in self.list_connections().await? {
+        for c in self.list().await? {
             let (total, ok, failed) = store::sync_history::counts(pool, c.id).await?;
             let last = store::sync_history::latest(pool, c.id).await?;
             lines.push(ConnectionSummary {
@@ -193,7 +244,7 @@ impl Core {
     }
 
     /// Activities across providers, newest first.
-    pub async fn list_activities(
+    pub async fn activities(
         &self,
         provider: Option<ProviderKind>,
         limit: i64,

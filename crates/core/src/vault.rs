@@ -1,36 +1,29 @@
-//! Tokens and client credentials in the secret store, and refresh.
+//! The token vault: a connection's tokens and a provider's API credentials in the secret store,
+//! and refresh. Owned once by the core; the sync engine, the connect flow and disconnect all go
+//! through it.
 //!
-//! Refresh is single-flight per connection (one lock per provider connection), and a new token pair
-//! is written to the keyring before the new access token is used, so a crash between the two can
-//! never leave us holding only a refresh token the provider has already retired. When a refresh is
-//! refused, the keyring is read again before the connection is declared dead: another process may
-//! have rotated the pair under us.
+//! Refresh is single-flight per connection (one lock per connection), and a new token pair is
+//! written to the keyring before the new access token is used, so a crash between the two can
+//! never leave us holding only a refresh token the provider has already retired. When a refresh
+//! is refused, the keyring is read again before the connection is declared dead: another process
+//! may have rotated the pair under us.
 
+use crate::clock::Clock;
+use crate::config::{Config, ProviderSettings};
 use crate::domain::{Connection, ConnectionUpdate, ProviderKind};
-use crate::providers::{Call, ClientCredentials, Meter, Provider, RefreshStyle, TokenGrant};
-use crate::secrets::Sensitive;
-use crate::{Core, Error, Result, store};
+use crate::providers::{
+    Call, Capabilities, ClientCredentials, Meter, Provider, RefreshStyle, TokenGrant,
+};
+use crate::secrets::{SecretStore, Sensitive};
+use crate::store::Store;
+use crate::{Error, Result, store};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 /// Refresh this long before expiry.
 const REFRESH_MARGIN: Duration = Duration::minutes(5);
-
-/// One refresh lock per connection.
-#[derive(Default)]
-pub(crate) struct RefreshLocks(Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>);
-
-impl RefreshLocks {
-    fn for_connection(&self, id: i64) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        locks.entry(id).or_default().clone()
-    }
-}
 
 /// A connection's tokens, as kept in the keyring.
 #[derive(Clone, Debug)]
@@ -103,7 +96,58 @@ fn client_secret_key(provider: ProviderKind) -> String {
     format!("client/{provider}/secret")
 }
 
-impl Core {
+/// The vault. Cheap to clone: clones share one state (and one set of refresh locks).
+#[derive(Clone)]
+pub struct TokenVault {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    secrets: Arc<dyn SecretStore>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    /// Credentials from the environment, which take precedence over the keyring.
+    configured: BTreeMap<ProviderKind, ProviderSettings>,
+    athlete_id: i64,
+    /// One refresh lock per connection.
+    locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl TokenVault {
+    /// A vault over `secrets`, recording token expiries in `store`.
+    pub fn new(
+        secrets: Arc<dyn SecretStore>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        config: &Config,
+        athlete_id: i64,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                secrets,
+                store,
+                clock,
+                configured: config.providers.clone(),
+                athlete_id,
+                locks: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    fn lock_for(&self, connection_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .inner
+            .locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.entry(connection_id).or_default().clone()
+    }
+
+    /// Check that the secret store can be used at all (fails with advice when it cannot).
+    pub async fn check(&self) -> Result<()> {
+        self.inner.secrets.check().await
+    }
+
     /// Store a provider's API credentials (client id and secret) in the keyring. Environment
     /// variables, when set, take precedence.
     pub async fn set_client_credentials(
@@ -115,7 +159,7 @@ impl Core {
         if client_id.trim().is_empty() {
             return Err(Error::Validation("the client id is empty".to_owned()));
         }
-        let secrets = &self.inner.deps.secrets;
+        let secrets = &self.inner.secrets;
         secrets
             .set(
                 &client_id_key(provider),
@@ -129,9 +173,18 @@ impl Core {
     }
 
     /// The API credentials for `provider`: environment first, then the keyring.
-    pub async fn client_credentials(&self, provider: ProviderKind) -> Result<ClientCredentials> {
-        let settings = self.inner.config.provider(provider);
-        let secrets = &self.inner.deps.secrets;
+    pub async fn client_credentials(
+        &self,
+        provider: ProviderKind,
+        capabilities: &Capabilities,
+    ) -> Result<ClientCredentials> {
+        let settings = self
+            .inner
+            .configured
+            .get(&provider)
+            .cloned()
+            .unwrap_or_default();
+        let secrets = &self.inner.secrets;
         let client_id = match settings.client_id {
             Some(id) => id,
             None => match secrets.get(&client_id_key(provider)).await? {
@@ -143,13 +196,7 @@ impl Core {
             Some(secret) => Some(secret),
             None => secrets.get(&client_secret_key(provider)).await?,
         };
-        let required = self
-            .inner
-            .registry
-            .get(provider)?
-            .capabilities()
-            .client_secret_required;
-        if required && client_secret.is_none() {
+        if capabilities.client_secret_required && client_secret.is_none() {
             return Err(missing_credentials(provider));
         }
         Ok(ClientCredentials {
@@ -158,24 +205,16 @@ impl Core {
         })
     }
 
-    /// Whether credentials are configured, without failing on a missing keyring.
-    pub(crate) async fn has_credentials(&self, provider: ProviderKind) -> bool {
-        self.client_credentials(provider).await.is_ok()
-    }
-
-    pub(crate) async fn save_tokens(
-        &self,
-        provider: ProviderKind,
-        tokens: &StoredTokens,
-    ) -> Result<()> {
+    /// Write a connection's tokens.
+    pub async fn save(&self, provider: ProviderKind, tokens: &StoredTokens) -> Result<()> {
         let key = token_key(self.inner.athlete_id, provider);
-        self.inner.deps.secrets.set(&key, &tokens.encode()).await
+        self.inner.secrets.set(&key, &tokens.encode()).await
     }
 
-    pub(crate) async fn load_tokens(&self, provider: ProviderKind) -> Result<Option<StoredTokens>> {
+    /// Read a connection's tokens, if any.
+    pub async fn load(&self, provider: ProviderKind) -> Result<Option<StoredTokens>> {
         let key = token_key(self.inner.athlete_id, provider);
         self.inner
-            .deps
             .secrets
             .get(&key)
             .await?
@@ -184,17 +223,15 @@ impl Core {
             .transpose()
     }
 
-    pub(crate) async fn delete_tokens(&self, provider: ProviderKind) -> Result<()> {
-        self.inner
-            .deps
-            .secrets
-            .delete(&token_key(self.inner.athlete_id, provider))
-            .await
+    /// Remove a connection's tokens.
+    pub async fn delete(&self, provider: ProviderKind) -> Result<()> {
+        let key = token_key(self.inner.athlete_id, provider);
+        self.inner.secrets.delete(&key).await
     }
 
     /// A usable access token for `connection`, refreshing it first when it is about to expire,
     /// or when `rejected` (a token the provider just answered 401 to) is still the stored one.
-    pub(crate) async fn access_token(
+    pub async fn access_token(
         &self,
         connection: &Connection,
         provider: &dyn Provider,
@@ -202,16 +239,13 @@ impl Core {
         rejected: Option<&Sensitive<String>>,
     ) -> Result<Sensitive<String>> {
         let kind = connection.provider;
-        let lock = self.inner.tokens.for_connection(connection.id);
+        let lock = self.lock_for(connection.id);
         let _single_flight = lock.lock().await;
-        let tokens = self
-            .load_tokens(kind)
-            .await?
-            .ok_or_else(|| Error::NeedsReauth {
-                provider: kind,
-                reason: "no tokens are stored for this connection".to_owned(),
-            })?;
-        let now = self.now();
+        let tokens = self.load(kind).await?.ok_or_else(|| Error::NeedsReauth {
+            provider: kind,
+            reason: "no tokens are stored for this connection".to_owned(),
+        })?;
+        let now = self.inner.clock.now();
         let expiring = tokens
             .expires_at
             .is_some_and(|at| at - REFRESH_MARGIN <= now);
@@ -222,8 +256,9 @@ impl Core {
         if !expiring && !was_rejected {
             return Ok(tokens.access);
         }
+        let capabilities = provider.capabilities();
         let Some(refresh_token) = tokens.refresh.clone() else {
-            if provider.capabilities().refresh == RefreshStyle::None && !was_rejected {
+            if capabilities.refresh == RefreshStyle::None && !was_rejected {
                 return Ok(tokens.access);
             }
             return Err(Error::NeedsReauth {
@@ -231,11 +266,11 @@ impl Core {
                 reason: "the access token expired and there is no refresh token".to_owned(),
             });
         };
-        let creds = self.client_credentials(kind).await?;
+        let creds = self.client_credentials(kind, &capabilities).await?;
         let call = Call {
             token: None,
             meter,
-            clock: self.inner.deps.clock.as_ref(),
+            clock: self.inner.clock.as_ref(),
         };
         match provider
             .refresh(&call, &creds, &refresh_token, &tokens.access)
@@ -244,7 +279,7 @@ impl Core {
             Ok(grant) => {
                 let fresh = StoredTokens::from_grant(grant, Some(refresh_token));
                 // Persist before use: the provider may already have retired the old refresh token.
-                self.save_tokens(kind, &fresh).await?;
+                self.save(kind, &fresh).await?;
                 let change = ConnectionUpdate {
                     token_expires_at: Some(fresh.expires_at),
                     ..Default::default()
@@ -255,7 +290,7 @@ impl Core {
             }
             Err(Error::NeedsReauth { provider, reason }) => {
                 // Re-read before declaring the link dead: another process may have rotated it.
-                match self.load_tokens(kind).await? {
+                match self.load(kind).await? {
                     Some(current) if current.refresh.as_ref() != Some(&refresh_token) => {
                         Ok(current.access)
                     }

@@ -5,28 +5,28 @@
 //! wrong (not ours, unknown or replayed `state`, expired, for another provider or another redirect
 //! URI, no code) is rejected with [`Error::InvalidRedirect`] before anything is written.
 
+pub(crate) mod loopback;
+pub mod redirect;
+
+pub use redirect::{DEEP_LINK_SCHEME, LinkKind, RedirectHosts};
+
+use crate::clock::Clock;
 use crate::domain::{Connection, ConnectionState, ConnectionUpdate, ProviderKind};
-use crate::events::CoreEvent;
-use crate::providers::{AuthorizeParams, Call, Meter, oauth};
+use crate::events::{CoreEvent, EventSink};
+use crate::providers::{AuthorizeParams, Call, Meter, Registry, oauth};
 use crate::secrets::Sensitive;
-use crate::tokens::StoredTokens;
-use crate::{Core, Error, Result, store};
-use axum::extract::{RawQuery, State};
-use axum::response::Html;
-use axum::routing::get;
+use crate::store::Store;
+use crate::vault::{StoredTokens, TokenVault};
+use crate::{Error, Result, store};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Mutex;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 /// How long an authorization request stays valid.
 pub const FLOW_TTL: Duration = Duration::minutes(10);
-/// The deep-link scheme the desktop app registers.
-pub const DEEP_LINK_SCHEME: &str = "tributary";
 
 /// Where the provider should send the athlete back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,81 +75,70 @@ impl PendingFlows {
     }
 }
 
-/// The parts of a redirect we act on.
-struct Redirect {
-    base: Url,
-    deep_link_provider: Option<String>,
-    state: String,
-    code: Option<String>,
-    error: Option<String>,
-    scope: Option<String>,
+/// The connect flow: starts authorizations, completes them from their redirect, and writes the
+/// result (tokens to the vault, the connection to the store).
+#[derive(Clone)]
+pub struct Connector {
+    inner: Arc<Inner>,
 }
 
-fn parse_redirect(text: &str) -> Result<Redirect> {
-    let bad = |why: &str| Error::InvalidRedirect(format!("not a Tributary sign-in link: {why}"));
-    let url = Url::parse(text.trim()).map_err(|_| bad("it is not a URL"))?;
-    let deep_link_provider = match url.scheme() {
-        DEEP_LINK_SCHEME => {
-            let segments: Vec<&str> = url
-                .path_segments()
-                .map(Iterator::collect)
-                .unwrap_or_default();
-            match (url.host_str(), segments.as_slice()) {
-                (Some("oauth" | "localhost"), [provider, "callback"]) => {
-                    Some((*provider).to_owned())
-                }
-                _ => return Err(bad("expected tributary://oauth/<provider>/callback")),
-            }
-        }
-        "http" => {
-            let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-            if !loopback || url.path() != "/callback" {
-                return Err(bad("expected http://127.0.0.1:<port>/callback"));
-            }
-            None
-        }
-        _ => return Err(bad("unknown scheme")),
-    };
-    let mut query: HashMap<String, String> = HashMap::new();
-    for (key, value) in url.query_pairs() {
-        // A parameter given twice is an attempt to confuse the parser: refuse it.
-        if query
-            .insert(key.clone().into_owned(), value.into_owned())
-            .is_some()
-        {
-            return Err(bad(&format!("parameter '{key}' appears twice")));
+struct Inner {
+    registry: Arc<Registry>,
+    vault: TokenVault,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    events: Arc<dyn EventSink>,
+    athlete_id: i64,
+    hosts: RedirectHosts,
+    flows: PendingFlows,
+}
+
+impl Connector {
+    /// A connector for the providers in `registry`.
+    pub fn new(
+        registry: Arc<Registry>,
+        vault: TokenVault,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        events: Arc<dyn EventSink>,
+        athlete_id: i64,
+    ) -> Self {
+        let hosts = RedirectHosts::from_registry(&registry);
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                vault,
+                store,
+                clock,
+                events,
+                athlete_id,
+                hosts,
+                flows: PendingFlows::default(),
+            }),
         }
     }
-    let state = query
-        .remove("state")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| bad("it has no state"))?;
-    let mut base = url;
-    base.set_query(None);
-    base.set_fragment(None);
-    Ok(Redirect {
-        base,
-        deep_link_provider,
-        state,
-        code: query.remove("code").filter(|c| !c.is_empty()),
-        error: query.remove("error"),
-        scope: query.remove("scope"),
-    })
-}
 
-impl Core {
+    /// What a link handed to the app is (a sign-in redirect, or unknown).
+    pub fn classify(&self, url: &str) -> LinkKind {
+        redirect::classify(url, &self.inner.hosts)
+    }
+
     /// Start connecting `provider`: returns the URL to open. Fails early when the provider has no
     /// API credentials configured.
-    pub async fn begin_connect(
+    pub async fn begin(
         &self,
         provider: ProviderKind,
         target: RedirectTarget,
     ) -> Result<AuthRequest> {
         let client = self.inner.registry.get(provider)?;
-        let creds = self.client_credentials(provider).await?;
-        // Fail before the athlete approves anything if the tokens could not be kept.
-        self.inner.deps.secrets.check().await?;
         let capabilities = client.capabilities();
+        let creds = self
+            .inner
+            .vault
+            .client_credentials(provider, &capabilities)
+            .await?;
+        // Fail before the athlete approves anything if the tokens could not be kept.
+        self.inner.vault.check().await?;
         let redirect_uri = match target {
             RedirectTarget::Loopback { port } => {
                 format!("http://{}:{port}/callback", capabilities.loopback_host)
@@ -175,12 +164,12 @@ impl Core {
             pkce_challenge: challenge.as_deref(),
         };
         let authorize_url = client.authorize_url(&creds, &params)?;
-        let now = self.now();
+        let now = self.inner.clock.now();
         let expires_at = now + FLOW_TTL;
         let flow = PendingFlow {
             provider,
             redirect_uri: Url::parse(&redirect_uri)
-                .map_err(|e| Error::Validation(format!("bad redirect URI {redirect_uri}: {e}")))?,
+                .map_err(|e| Error::Internal(format!("bad redirect URI {redirect_uri}: {e}")))?,
             pkce_verifier: verifier,
             expires_at,
         };
@@ -196,7 +185,7 @@ impl Core {
     }
 
     /// Forget every pending authorization for `provider` (the athlete cancelled).
-    pub fn cancel_connect(&self, provider: ProviderKind) {
+    pub fn cancel(&self, provider: ProviderKind) {
         self.inner
             .flows
             .lock()
@@ -205,9 +194,9 @@ impl Core {
 
     /// Complete a flow from its redirect URL (deep link or loopback): check it, exchange the code,
     /// store the tokens in the keyring and the connection in the database.
-    pub async fn complete_redirect(&self, url: &str) -> Result<Connection> {
-        let redirect = parse_redirect(url)?;
-        let now = self.now();
+    pub async fn complete(&self, url: &str) -> Result<Connection> {
+        let redirect = redirect::parse(url, &self.inner.hosts)?;
+        let now = self.inner.clock.now();
         // Take the flow out first: a state is single use even when the rest of the link is bad.
         let flow = self
             .inner
@@ -247,9 +236,13 @@ impl Core {
             .ok_or_else(|| Error::InvalidRedirect("the sign-in link has no code".to_owned()))?;
 
         let client = self.inner.registry.get(provider)?;
-        let creds = self.client_credentials(provider).await?;
+        let creds = self
+            .inner
+            .vault
+            .client_credentials(provider, &client.capabilities())
+            .await?;
         let meter = Meter::default();
-        let clock = self.inner.deps.clock.as_ref();
+        let clock = self.inner.clock.as_ref();
         let call = Call {
             token: None,
             meter: &meter,
@@ -280,7 +273,7 @@ impl Core {
 
         // Keyring first, then the row: if the row fails, the tokens are removed again, so a
         // failure leaves neither behind.
-        self.save_tokens(provider, &tokens).await?;
+        self.inner.vault.save(provider, &tokens).await?;
         let pool = self.inner.store.pool();
         let athlete = self.inner.athlete_id;
         let saved = async {
@@ -316,13 +309,13 @@ impl Core {
         let connection = match saved {
             Ok(connection) => connection,
             Err(e) => {
-                if let Err(cleanup) = self.delete_tokens(provider).await {
+                if let Err(cleanup) = self.inner.vault.delete(provider).await {
                     tracing::error!(%provider, error = %cleanup, "could not remove tokens after a failed connect");
                 }
                 return Err(e);
             }
         };
-        self.emit(CoreEvent::ConnectionChanged {
+        self.inner.events.emit(CoreEvent::ConnectionChanged {
             provider,
             state: connection.state,
         });
@@ -338,53 +331,37 @@ impl Core {
         on_authorize: impl FnOnce(&AuthRequest) + Send,
         cancel: CancellationToken,
     ) -> Result<Connection> {
-        let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        let mut listener = loopback::Loopback::bind().await?;
+        let request = match self
+            .begin(
+                provider,
+                RedirectTarget::Loopback {
+                    port: listener.port(),
+                },
+            )
             .await
-            .map_err(|e| Error::io("cannot open a loopback port for the sign-in", e))?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| Error::io("loopback port", e))?
-            .port();
-        // `localhost` may resolve to ::1 in the browser: listen there too when we can.
-        let v6 = tokio::net::TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port)))
-            .await
-            .ok();
-        let request = self
-            .begin_connect(provider, RedirectTarget::Loopback { port })
-            .await?;
-
-        let (tx, mut rx) = mpsc::channel::<(String, oneshot::Sender<String>)>(1);
-        let redirect_uri = request.redirect_uri.clone();
-        let app = axum::Router::new()
-            .route("/callback", get(callback))
-            .with_state((tx, redirect_uri));
-        let stop = CancellationToken::new();
-        let mut servers = Vec::new();
-        for listener in std::iter::once(listener).chain(v6) {
-            let (app, stop) = (app.clone(), stop.clone());
-            servers.push(tokio::spawn(async move {
-                let served = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await;
-                if let Err(e) = served {
-                    tracing::warn!(error = %e, "loopback listener failed");
-                }
-            }));
-        }
+        {
+            Ok(request) => request,
+            Err(e) => {
+                listener.close().await;
+                return Err(e);
+            }
+        };
         on_authorize(&request);
 
-        let ttl = (request.expires_at - self.now())
+        let ttl = (request.expires_at - self.inner.clock.now())
             .to_std()
             .unwrap_or_default();
         let outcome = tokio::select! {
-            received = rx.recv() => match received {
-                Some((url, reply)) => {
-                    let result = self.complete_redirect(&url).await;
+            received = listener.next() => match received {
+                Some(callback) => {
+                    let url = format!("{}?{}", request.redirect_uri, callback.query);
+                    let result = self.complete(&url).await;
                     let page = match &result {
                         Ok(c) => format!("Tributary is connected to {}. You can close this tab.", c.provider),
                         Err(e) => format!("Tributary could not connect: {e}"),
                     };
-                    let _ = reply.send(page); // the browser may have gone; the result stands
+                    let _ = callback.reply.send(page); // the browser may have gone; the result stands
                     result
                 }
                 None => Err(Error::Cancelled),
@@ -396,86 +373,9 @@ impl Core {
             ))),
         };
         if outcome.is_err() {
-            self.cancel_connect(provider);
+            self.cancel(provider);
         }
-        stop.cancel();
-        for server in servers {
-            let _ = server.await; // a listener that failed was already logged
-        }
+        listener.close().await;
         outcome
-    }
-}
-
-type CallbackState = (mpsc::Sender<(String, oneshot::Sender<String>)>, String);
-
-async fn callback(
-    State((tx, redirect_uri)): State<CallbackState>,
-    RawQuery(query): RawQuery,
-) -> Html<String> {
-    let url = format!("{redirect_uri}?{}", query.unwrap_or_default());
-    let (reply_tx, reply_rx) = oneshot::channel();
-    if tx.send((url, reply_tx)).await.is_err() {
-        return page("This sign-in is already finished.");
-    }
-    page(
-        &reply_rx
-            .await
-            .unwrap_or_else(|_| "Tributary stopped waiting.".to_owned()),
-    )
-}
-
-fn page(message: &str) -> Html<String> {
-    let escaped = message
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    Html(format!(
-        "<!doctype html><meta charset=utf-8><title>Tributary</title>\
-         <body style=\"font-family:sans-serif;margin:3em\"><p>{escaped}</p></body>"
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_deep_links_and_loopback_redirects() {
-        let deep = parse_redirect("tributary://oauth/strava/callback?state=s1&code=c1&scope=read")
-            .unwrap();
-        assert_eq!(deep.deep_link_provider.as_deref(), Some("strava"));
-        assert_eq!(
-            (deep.state.as_str(), deep.code.as_deref()),
-            ("s1", Some("c1"))
-        );
-        let lo =
-            parse_redirect("http://127.0.0.1:4567/callback?state=s2&error=access_denied").unwrap();
-        assert_eq!(lo.base.as_str(), "http://127.0.0.1:4567/callback");
-        assert_eq!(lo.error.as_deref(), Some("access_denied"));
-    }
-
-    #[test]
-    fn rejects_malformed_links() {
-        for bad in [
-            "",
-            "not a url",
-            "https://evil.example/callback?state=s&code=c",
-            "http://192.168.1.5:80/callback?state=s&code=c",
-            "http://127.0.0.1:80/other?state=s&code=c",
-            "tributary://oauth/strava?state=s&code=c",
-            "tributary://activity/strava/callback?state=s&code=c",
-            "tributary://oauth/strava/callback?code=c",
-            "tributary://oauth/strava/callback?state=&code=c",
-            "tributary://oauth/strava/callback?state=a&state=b&code=c",
-        ] {
-            let err = parse_redirect(bad)
-                .err()
-                .unwrap_or_else(|| panic!("accepted {bad:?}"));
-            assert_eq!(
-                err.code(),
-                crate::ErrorCode::InvalidRedirect,
-                "{bad:?}: {err}"
-            );
-        }
     }
 }
