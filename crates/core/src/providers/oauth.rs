@@ -270,4 +270,19 @@ mod tests {
         );
         assert_eq!(split_scope("a b"), ["a", "b"]);
     }
+
+    #[test]
+    fn an_absurd_lifetime_does_not_panic() {
+        let now = Utc.timestamp_opt(1_000, 0).unwrap();
+        assert_eq!(
+            expiry(now, None, Some(i64::MAX)),
+            None,
+            "no expiry we could believe"
+        );
+        assert_eq!(expiry(now, Some(i64::MAX), None), None);
+        assert!(
+            expiry(now, None, Some(-5)).is_some_and(|t| t <= now),
+            "already expired"
+        );
+    }
 }

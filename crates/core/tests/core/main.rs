@@ -6,6 +6,7 @@
 
 mod connect;
 mod coros;
+mod engine;
 mod flows;
 mod garmin;
 mod google_health;

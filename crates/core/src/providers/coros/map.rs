@@ -142,4 +142,16 @@ mod tests {
         assert_eq!(sport(9), Sport::Ride);
         assert_eq!(sport(77), Sport::Other);
     }
+
+    #[test]
+    fn absurd_times_are_refused_not_a_panic() {
+        let mut raw = run();
+        raw.as_object_mut().unwrap().remove("totalTime");
+        raw.as_object_mut().unwrap().remove("duration");
+        raw["startTime"] = json!(-1);
+        raw["endTime"] = json!(i64::MAX);
+        // The elapsed time cannot be computed: it is left out rather than wrapped or panicked on.
+        let a = sport_record(raw).unwrap();
+        assert_eq!(a.elapsed_seconds, None);
+    }
 }

@@ -249,4 +249,12 @@ mod tests {
         assert_eq!(sport("PADEL", ""), Sport::Other);
         assert_eq!(title(Sport::TrailRun), "Trail run");
     }
+
+    #[test]
+    fn an_absurd_offset_is_refused_not_a_panic() {
+        let mut raw = run();
+        raw["start_time_utc_offset"] = json!(40_000_000);
+        let refused = exercise(raw).unwrap_err();
+        assert!(refused.reason.contains("offset"), "{}", refused.reason);
+    }
 }
