@@ -192,6 +192,11 @@ pub struct Connection {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// Bumped whenever who decides the state changes (reconnect, toggle, a run's end): the end of
+    /// a run writes its state only if this is still what it read at its start.
+    #[serde(skip)]
+    #[cfg_attr(feature = "specta", specta(skip))]
+    pub generation: i64,
 }
 
 /// What a (re)connect writes to `provider_connections`.
@@ -236,6 +241,9 @@ pub struct SyncCounters {
     pub skipped: i64,
     /// Seen but not storable (reason recorded in `sync_failures`).
     pub failed: i64,
+    /// Stored activities a completed reconcile found the provider no longer lists (flagged, kept;
+    /// not part of `fetched`).
+    pub deleted: i64,
 }
 
 impl SyncCounters {
@@ -246,6 +254,7 @@ impl SyncCounters {
         self.updated += other.updated;
         self.skipped += other.skipped;
         self.failed += other.failed;
+        self.deleted += other.deleted;
     }
 
     /// Whether the invariant holds.
@@ -330,6 +339,8 @@ pub struct Activity {
     pub connection_id: i64,
     /// Provider.
     pub provider: ProviderKind,
+    /// When a reconcile found the provider no longer lists it (kept, flagged, never dropped).
+    pub deleted_at: Option<DateTime<Utc>>,
     /// The normalised fields and raw JSON.
     #[serde(flatten)]
     pub data: NewActivity,

@@ -231,24 +231,30 @@ impl TokenVault {
 
     /// A usable access token for `connection`, refreshing it first when it is about to expire,
     /// or when `rejected` (a token the provider just answered 401 to) is still the stored one.
+    ///
+    /// The refresh itself runs in a task of its own that holds the connection's refresh lock and
+    /// persists the new pair before anyone uses it: if the caller is cancelled (the athlete
+    /// cancelled the run, switched the connection off, quit) while the provider is answering, the
+    /// answer is still kept. With single-use rotating refresh tokens (Wahoo), dropping it would
+    /// leave a refresh token the provider has already retired.
     pub async fn access_token(
         &self,
         connection: &Connection,
-        provider: &dyn Provider,
-        meter: &Meter,
+        provider: Arc<dyn Provider>,
+        meter: Arc<Meter>,
         rejected: Option<&Sensitive<String>>,
     ) -> Result<Sensitive<String>> {
         let kind = connection.provider;
-        let lock = self.lock_for(connection.id);
-        let _single_flight = lock.lock().await;
+        let single_flight = self.lock_for(connection.id).lock_owned().await;
         let tokens = self.load(kind).await?.ok_or_else(|| Error::NeedsReauth {
             provider: kind,
             reason: "no tokens are stored for this connection".to_owned(),
         })?;
         let now = self.inner.clock.now();
-        let expiring = tokens
-            .expires_at
-            .is_some_and(|at| at - REFRESH_MARGIN <= now);
+        let expiring = tokens.expires_at.is_some_and(|at| {
+            at.checked_sub_signed(REFRESH_MARGIN)
+                .is_none_or(|t| t <= now)
+        });
         let was_rejected = rejected.is_some_and(|r| r == &tokens.access);
         if rejected.is_some() && !was_rejected {
             return Ok(tokens.access); // someone refreshed while we waited for the lock
@@ -267,13 +273,46 @@ impl TokenVault {
             });
         };
         let creds = self.client_credentials(kind, &capabilities).await?;
+        let vault = self.clone();
+        let connection_id = connection.id;
+        let refresh = tokio::spawn(async move {
+            let _single_flight = single_flight; // held until the new pair is stored
+            vault
+                .refresh(
+                    connection_id,
+                    kind,
+                    provider.as_ref(),
+                    &meter,
+                    &creds,
+                    tokens,
+                    refresh_token,
+                )
+                .await
+        });
+        refresh
+            .await
+            .map_err(|e| Error::Internal(format!("the token refresh stopped unexpectedly: {e}")))?
+    }
+
+    /// Refresh and persist (the caller holds the connection's refresh lock).
+    #[allow(clippy::too_many_arguments)]
+    async fn refresh(
+        &self,
+        connection_id: i64,
+        kind: ProviderKind,
+        provider: &dyn Provider,
+        meter: &Meter,
+        creds: &ClientCredentials,
+        tokens: StoredTokens,
+        refresh_token: Sensitive<String>,
+    ) -> Result<Sensitive<String>> {
         let call = Call {
             token: None,
             meter,
             clock: self.inner.clock.as_ref(),
         };
         match provider
-            .refresh(&call, &creds, &refresh_token, &tokens.access)
+            .refresh(&call, creds, &refresh_token, &tokens.access)
             .await
         {
             Ok(grant) => {
@@ -284,7 +323,8 @@ impl TokenVault {
                     token_expires_at: Some(fresh.expires_at),
                     ..Default::default()
                 };
-                store::connections::update(self.inner.store.pool(), connection.id, &change, now)
+                let now = self.inner.clock.now();
+                store::connections::update(self.inner.store.pool(), connection_id, &change, now)
                     .await?;
                 Ok(fresh.access)
             }

@@ -238,27 +238,43 @@ async fn inbox(
     }
     let after: usize = q.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
     let world = s.world();
-    // What Garmin pushed: the workouts inside requested backfill windows, oldest first.
-    let delivered: Vec<_> = world
-        .visible()
-        .filter(|w| {
-            world.backfills().iter().any(|(a, b)| {
-                let t = w.start.timestamp();
-                t >= *a && t < *b
-            })
-        })
+    // What Garmin pushed, in arrival order: each requested backfill window's workouts (oldest
+    // first, each once), then new uploads as they happened. Deleted ones keep their place.
+    let mut delivered: Vec<&Workout> = Vec::new();
+    let mut pushed = std::collections::BTreeSet::new();
+    for (a, b) in world.backfills() {
+        for w in world
+            .workouts
+            .iter()
+            .filter(|w| w.index < world.generated())
+        {
+            let t = w.start.timestamp();
+            if t >= *a && t < *b && pushed.insert(w.index) {
+                delivered.push(w);
+            }
+        }
+    }
+    let mut uploads: Vec<&Workout> = world
+        .workouts
+        .iter()
+        .filter(|w| w.index >= world.generated())
         .collect();
+    uploads.sort_by_key(|w| w.index);
+    delivered.extend(uploads);
     let mut items: Vec<Value> = delivered
         .iter()
         .skip(after)
         .take(INBOX_PAGE)
+        .filter(|w| !world.is_deleted(w.index))
         .map(|w| render(w, world.edits(w.index)))
         .collect();
     if bad_record {
         items.push(json!({"summaryId": "broken", "activityType": "RUNNING"}));
     }
-    let next = (after + INBOX_PAGE < delivered.len()).then(|| (after + INBOX_PAGE).to_string());
-    axum::Json(json!({"items": items, "next": next})).into_response()
+    let end = (after + INBOX_PAGE).min(delivered.len()).max(after);
+    // The position after the last item returned (also at the end), and whether more follow.
+    axum::Json(json!({"items": items, "next": end.to_string(), "more": end < delivered.len()}))
+        .into_response()
 }
 
 /// A workout as the activity summary Garmin pushes: epoch seconds plus the local offset.

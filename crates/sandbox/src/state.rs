@@ -322,6 +322,16 @@ impl World {
             .filter(|w| !self.persisted.deleted.contains(&w.index))
     }
 
+    /// How many workouts were generated (uploads come after).
+    pub fn generated(&self) -> usize {
+        self.persisted.count
+    }
+
+    /// Whether workout `index` was deleted at the provider.
+    pub fn is_deleted(&self, index: usize) -> bool {
+        self.persisted.deleted.contains(&index)
+    }
+
     /// How many times activity `index` was edited.
     pub fn edits(&self, index: usize) -> u32 {
         self.persisted.edits.get(&index).copied().unwrap_or(0)

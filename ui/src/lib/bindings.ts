@@ -128,6 +128,10 @@ export type Capabilities_Deserialize = {
 	overlap_days: number,
 	/**  Scopes requested at connect. */
 	scopes: string[],
+	/**  How the scopes are joined in the authorize URL (RFC 6749: a space; Strava: a comma). */
+	scope_delimiter: string,
+	/**  Scopes of which at least one must be granted for syncing to work (empty: none checked). */
+	required_scopes: string[],
 	/**  Documented rate limits. */
 	rate_limits: RateLimitWindow[],
 	/**
@@ -164,6 +168,10 @@ export type Capabilities_Serialize = {
 	overlap_days: number,
 	/**  Scopes requested at connect. */
 	scopes: string[],
+	/**  How the scopes are joined in the authorize URL (RFC 6749: a space; Strava: a comma). */
+	scope_delimiter: string,
+	/**  Scopes of which at least one must be granted for syncing to work (empty: none checked). */
+	required_scopes: string[],
 	/**  Documented rate limits. */
 	rate_limits: RateLimitWindow[],
 	/**
@@ -511,7 +519,7 @@ export type ErrorCode =
 "credentials_missing" | 
 /**  See [`Error::SecretStore`]. */
 "secret_store" | 
-/**  Database, migration or local I/O failure. */
+/**  A broken invariant, or a database, migration or local I/O failure. */
 "internal";
 
 /**  A normalised activity as the providers' mappers produce it. */

@@ -156,6 +156,8 @@ pub struct ListRequest {
     pub since: Option<DateTime<Utc>>,
     /// The athlete's id at the provider (COROS lists by `openId`).
     pub provider_user_id: Option<String>,
+    /// Where a stream (Garmin's inbox) was read to in earlier runs, as the provider reported it.
+    pub position: Option<String>,
 }
 
 /// A record the provider sent that we could not turn into an activity.
@@ -174,6 +176,9 @@ pub struct ActivityPage {
     pub items: Vec<Result<NewActivity, Unmappable>>,
     /// Where the next page starts; `None` when this was the last page.
     pub next_cursor: Option<String>,
+    /// For a stream: the position after this page, kept across runs (the next run continues
+    /// there even when this run read to the end).
+    pub position: Option<String>,
 }
 
 /// A provider's three OAuth/API base URLs, resolved from configuration over built-in defaults.

@@ -169,9 +169,14 @@ fn expiry(
     expires_at: Option<i64>,
     expires_in: Option<i64>,
 ) -> Option<DateTime<Utc>> {
+    // Provider numbers: an expiry that cannot be represented is no expiry we can believe.
     expires_at
         .and_then(|at| Utc.timestamp_opt(at, 0).single())
-        .or_else(|| expires_in.map(|secs| now + Duration::seconds(secs)))
+        .or_else(|| {
+            expires_in
+                .and_then(Duration::try_seconds)
+                .and_then(|d| now.checked_add_signed(d))
+        })
 }
 
 /// Split a scope string on spaces or commas (Strava uses commas, the RFC spaces).

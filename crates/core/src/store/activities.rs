@@ -5,20 +5,136 @@ use crate::Result;
 use crate::domain::{Activity, NewActivity, ProviderKind};
 use chrono::{DateTime, Utc};
 use sqlx::{SqliteConnection, SqliteExecutor};
+use std::collections::{HashMap, HashSet};
 
 /// What an upsert did with one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upserted {
     /// A new row.
     Created,
-    /// An existing row whose content changed.
+    /// An existing row whose content changed (or that was flagged deleted and is listed again).
     Updated,
     /// An existing row, unchanged.
     Skipped,
 }
 
-/// Insert or update one activity by (provider, provider_activity_id). Content is compared on the
-/// provider's raw record: the normalised columns are a pure function of it.
+#[derive(sqlx::FromRow)]
+struct Existing {
+    provider_activity_id: String,
+    raw_json: String,
+    connection_id: Option<i64>,
+    deleted: bool,
+}
+
+/// Insert or update a page of activities by (provider, provider_activity_id) in two statements:
+/// one read of the rows that exist, one write of the new and changed ones (the page as a JSON
+/// array, unpacked by SQLite's `json_each`). Content is compared on the provider's raw record:
+/// the normalised columns are a pure function of it. `seen_walk`, when given, marks every record
+/// as seen by that full walk (reconcile flags what a complete walk did not see). Returns what
+/// happened to each record, in order. Duplicate ids within the page count once, as the first.
+pub async fn upsert_page(
+    db: &mut SqliteConnection,
+    connection_id: i64,
+    provider: ProviderKind,
+    activities: &[&NewActivity],
+    seen_walk: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Upserted>> {
+    if activities.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::Value::from(
+        activities
+            .iter()
+            .map(|a| a.provider_activity_id.clone())
+            .collect::<Vec<_>>(),
+    )
+    .to_string();
+    let existing: Vec<Existing> = sqlx::query_as(
+        "SELECT provider_activity_id, raw_json, connection_id, deleted_at IS NOT NULL AS deleted
+         FROM activities
+         WHERE provider = ?1 AND provider_activity_id IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(provider.as_str())
+    .bind(&ids)
+    .fetch_all(&mut *db)
+    .await?;
+    let existing: HashMap<String, Existing> = existing
+        .into_iter()
+        .map(|e| (e.provider_activity_id.clone(), e))
+        .collect();
+    let mut outcomes = Vec::with_capacity(activities.len());
+    let mut writes = Vec::new();
+    let mut seen_in_page = HashSet::new();
+    for activity in activities {
+        let raw = activity.raw.to_string();
+        if !seen_in_page.insert(activity.provider_activity_id.as_str()) {
+            outcomes.push(Upserted::Skipped);
+            continue;
+        }
+        let outcome = match existing.get(&activity.provider_activity_id) {
+            None => Upserted::Created,
+            Some(e)
+                if e.raw_json == raw && e.connection_id == Some(connection_id) && !e.deleted =>
+            {
+                Upserted::Skipped
+            }
+            Some(_) => Upserted::Updated,
+        };
+        outcomes.push(outcome);
+        if outcome != Upserted::Skipped {
+            writes.push(row_json(activity, raw));
+        }
+    }
+    let walk = seen_walk.map(to_ms);
+    if !writes.is_empty() {
+        sqlx::query(
+            "INSERT INTO activities (connection_id, provider, provider_activity_id, sport, name,
+                 start_utc, utc_offset_seconds, elapsed_seconds, moving_seconds, distance_m,
+                 elevation_gain_m, avg_heart_rate, max_heart_rate, calories, avg_power_w,
+                 max_power_w, device, raw_json, created_at, updated_at, deleted_at, seen_walk)
+             SELECT ?1, ?2, r->>'id', r->>'sport', r->>'name', r->>'start', r->>'offset',
+                 r->>'elapsed', r->>'moving', r->>'distance', r->>'elevation', r->>'avg_hr',
+                 r->>'max_hr', r->>'calories', r->>'avg_power', r->>'max_power', r->>'device',
+                 r->>'raw', ?3, ?3, NULL, ?4
+             FROM (SELECT value AS r FROM json_each(?5)) WHERE true
+             ON CONFLICT (provider, provider_activity_id) DO UPDATE SET
+                 connection_id = excluded.connection_id, sport = excluded.sport,
+                 name = excluded.name, start_utc = excluded.start_utc,
+                 utc_offset_seconds = excluded.utc_offset_seconds,
+                 elapsed_seconds = excluded.elapsed_seconds,
+                 moving_seconds = excluded.moving_seconds, distance_m = excluded.distance_m,
+                 elevation_gain_m = excluded.elevation_gain_m,
+                 avg_heart_rate = excluded.avg_heart_rate,
+                 max_heart_rate = excluded.max_heart_rate, calories = excluded.calories,
+                 avg_power_w = excluded.avg_power_w, max_power_w = excluded.max_power_w,
+                 device = excluded.device, raw_json = excluded.raw_json,
+                 updated_at = excluded.updated_at, deleted_at = NULL,
+                 seen_walk = COALESCE(excluded.seen_walk, activities.seen_walk)",
+        )
+        .bind(connection_id)
+        .bind(provider.as_str())
+        .bind(to_ms(now))
+        .bind(walk)
+        .bind(serde_json::Value::Array(writes).to_string())
+        .execute(&mut *db)
+        .await?;
+    }
+    if walk.is_some() {
+        sqlx::query(
+            "UPDATE activities SET seen_walk = ?3
+             WHERE provider = ?1 AND provider_activity_id IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(provider.as_str())
+        .bind(&ids)
+        .bind(walk)
+        .execute(&mut *db)
+        .await?;
+    }
+    Ok(outcomes)
+}
+
+/// Insert or update one activity (see [`upsert_page`]).
 pub async fn upsert(
     db: &mut SqliteConnection,
     connection_id: i64,
@@ -26,60 +142,76 @@ pub async fn upsert(
     activity: &NewActivity,
     now: DateTime<Utc>,
 ) -> Result<Upserted> {
-    let raw = activity.raw.to_string();
-    let existing: Option<(String, Option<i64>)> = sqlx::query_as(
-        "SELECT raw_json, connection_id FROM activities
-         WHERE provider = ?1 AND provider_activity_id = ?2",
-    )
-    .bind(provider.as_str())
-    .bind(&activity.provider_activity_id)
-    .fetch_optional(&mut *db)
-    .await?;
-    let outcome = match &existing {
-        None => Upserted::Created,
-        Some((old_raw, old_conn)) if *old_raw == raw && *old_conn == Some(connection_id) => {
-            return Ok(Upserted::Skipped);
-        }
-        Some(_) => Upserted::Updated,
-    };
-    sqlx::query(
-        "INSERT INTO activities (connection_id, provider, provider_activity_id, sport, name,
-             start_utc, utc_offset_seconds, elapsed_seconds, moving_seconds, distance_m,
-             elevation_gain_m, avg_heart_rate, max_heart_rate, calories, avg_power_w, max_power_w,
-             device, raw_json, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?19)
-         ON CONFLICT (provider, provider_activity_id) DO UPDATE SET
-             connection_id = excluded.connection_id, sport = excluded.sport, name = excluded.name,
-             start_utc = excluded.start_utc, utc_offset_seconds = excluded.utc_offset_seconds,
-             elapsed_seconds = excluded.elapsed_seconds, moving_seconds = excluded.moving_seconds,
-             distance_m = excluded.distance_m, elevation_gain_m = excluded.elevation_gain_m,
-             avg_heart_rate = excluded.avg_heart_rate, max_heart_rate = excluded.max_heart_rate,
-             calories = excluded.calories, avg_power_w = excluded.avg_power_w,
-             max_power_w = excluded.max_power_w, device = excluded.device,
-             raw_json = excluded.raw_json, updated_at = excluded.updated_at",
+    let outcomes = upsert_page(db, connection_id, provider, &[activity], None, now).await?;
+    Ok(outcomes.first().copied().unwrap_or(Upserted::Skipped))
+}
+
+/// One activity as the JSON object `upsert_page` unpacks (the raw record as text, so that what is
+/// stored is byte for byte what is compared).
+fn row_json(a: &NewActivity, raw: String) -> serde_json::Value {
+    serde_json::json!({
+        "id": a.provider_activity_id,
+        "sport": a.sport.as_str(),
+        "name": a.name,
+        "start": to_ms(a.start_utc),
+        "offset": a.utc_offset_seconds,
+        "elapsed": a.elapsed_seconds,
+        "moving": a.moving_seconds,
+        "distance": a.distance_m.filter(|v| v.is_finite()),
+        "elevation": a.elevation_gain_m.filter(|v| v.is_finite()),
+        "avg_hr": a.avg_heart_rate.filter(|v| v.is_finite()),
+        "max_hr": a.max_heart_rate.filter(|v| v.is_finite()),
+        "calories": a.calories.filter(|v| v.is_finite()),
+        "avg_power": a.avg_power_w.filter(|v| v.is_finite()),
+        "max_power": a.max_power_w.filter(|v| v.is_finite()),
+        "device": a.device,
+        "raw": raw,
+    })
+}
+
+/// The newest start (not after `now`) among the connection's activities that the full walk begun
+/// at `walk` saw: the mark that walk establishes.
+pub async fn newest_seen(
+    db: impl SqliteExecutor<'_>,
+    connection_id: i64,
+    walk: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
+    let ms: Option<i64> = sqlx::query_scalar(
+        "SELECT MAX(start_utc) FROM activities
+         WHERE connection_id = ?1 AND seen_walk = ?2 AND start_utc <= ?3",
     )
     .bind(connection_id)
-    .bind(provider.as_str())
-    .bind(&activity.provider_activity_id)
-    .bind(activity.sport.as_str())
-    .bind(&activity.name)
-    .bind(to_ms(activity.start_utc))
-    .bind(activity.utc_offset_seconds)
-    .bind(activity.elapsed_seconds)
-    .bind(activity.moving_seconds)
-    .bind(activity.distance_m)
-    .bind(activity.elevation_gain_m)
-    .bind(activity.avg_heart_rate)
-    .bind(activity.max_heart_rate)
-    .bind(activity.calories)
-    .bind(activity.avg_power_w)
-    .bind(activity.max_power_w)
-    .bind(&activity.device)
-    .bind(raw)
+    .bind(to_ms(walk))
     .bind(to_ms(now))
-    .execute(&mut *db)
+    .fetch_one(db)
     .await?;
-    Ok(outcome)
+    Ok(ms.map(from_ms))
+}
+
+/// Flag the connection's activities a complete full walk (begun at `walk`) did not see, within
+/// the provider's listable range (`since`, and not after the walk began): the provider no longer
+/// lists them. They are kept. Returns how many were flagged.
+pub async fn flag_unseen(
+    db: impl SqliteExecutor<'_>,
+    connection_id: i64,
+    walk: DateTime<Utc>,
+    since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE activities SET deleted_at = ?4
+         WHERE connection_id = ?1 AND deleted_at IS NULL
+           AND start_utc >= ?3 AND start_utc < ?2
+           AND (seen_walk IS NULL OR seen_walk != ?2)",
+    )
+    .bind(connection_id)
+    .bind(to_ms(walk))
+    .bind(since.map_or(i64::MIN, to_ms))
+    .bind(to_ms(now))
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 #[derive(sqlx::FromRow)]
@@ -103,6 +235,7 @@ struct Row {
     max_power_w: Option<f64>,
     device: Option<String>,
     raw_json: String,
+    deleted_at: Option<i64>,
 }
 
 impl Row {
@@ -111,6 +244,7 @@ impl Row {
             id: self.id,
             connection_id: self.connection_id.unwrap_or_default(),
             provider: parse_enum("provider", &self.provider)?,
+            deleted_at: self.deleted_at.map(from_ms),
             data: NewActivity {
                 provider_activity_id: self.provider_activity_id,
                 sport: parse_enum("sport", &self.sport)?,
@@ -143,7 +277,8 @@ pub async fn list(
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT id, connection_id, provider, provider_activity_id, sport, name, start_utc,
              utc_offset_seconds, elapsed_seconds, moving_seconds, distance_m, elevation_gain_m,
-             avg_heart_rate, max_heart_rate, calories, avg_power_w, max_power_w, device, raw_json
+             avg_heart_rate, max_heart_rate, calories, avg_power_w, max_power_w, device, raw_json,
+             deleted_at
          FROM activities WHERE (?1 IS NULL OR provider = ?1)
          ORDER BY start_utc DESC, id DESC LIMIT ?2 OFFSET ?3",
     )
@@ -163,19 +298,6 @@ pub async fn count(db: impl SqliteExecutor<'_>, provider: Option<ProviderKind>) 
             .fetch_one(db)
             .await?,
     )
-}
-
-/// The start of the newest activity stored for a provider (the incremental sync's high-water mark).
-pub async fn latest_start(
-    db: impl SqliteExecutor<'_>,
-    provider: ProviderKind,
-) -> Result<Option<DateTime<Utc>>> {
-    let ms: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(start_utc) FROM activities WHERE provider = ?1")
-            .bind(provider.as_str())
-            .fetch_one(db)
-            .await?;
-    Ok(ms.map(from_ms))
 }
 
 /// Delete every activity of a provider; returns how many.

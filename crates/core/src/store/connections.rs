@@ -26,6 +26,7 @@ struct Row {
     last_sync_error: Option<String>,
     created_at: i64,
     updated_at: i64,
+    generation: i64,
 }
 
 impl Row {
@@ -50,6 +51,7 @@ impl Row {
             last_sync_error: self.last_sync_error,
             created_at: from_ms(self.created_at),
             updated_at: from_ms(self.updated_at),
+            generation: self.generation,
         })
     }
 }
@@ -62,7 +64,7 @@ fn split_scopes(scopes: &str) -> Vec<String> {
 /// runtime-built SQL unless asserted safe).
 macro_rules! connection_columns {
     () => {
-        "id, athlete_id, provider, provider_user_id, username, email, provider_profile, granted_scopes, token_expires_at, enabled, state, rate_limited_until, last_sync_at, last_sync_error, created_at, updated_at"
+        "id, athlete_id, provider, provider_user_id, username, email, provider_profile, granted_scopes, token_expires_at, enabled, state, rate_limited_until, last_sync_at, last_sync_error, created_at, updated_at, generation"
     };
 }
 
@@ -135,7 +137,8 @@ pub async fn upsert(
              state = 'active',
              rate_limited_until = NULL,
              last_sync_error = NULL,
-             updated_at = excluded.updated_at
+             updated_at = excluded.updated_at,
+             generation = generation + 1
          RETURNING ", connection_columns!(), ""))
     .bind(athlete_id)
     .bind(provider.as_str())
@@ -195,7 +198,8 @@ pub async fn set_enabled(
 ) -> Result<Option<Connection>> {
     let row: Option<Row> = sqlx::query_as(concat!(
         "UPDATE provider_connections
-         SET enabled = ?2, state = CASE WHEN ?2 THEN 'active' ELSE 'disabled' END, updated_at = ?3
+         SET enabled = ?2, state = CASE WHEN ?2 THEN 'active' ELSE 'disabled' END, updated_at = ?3,
+             rate_limited_until = NULL, generation = generation + 1
          WHERE id = ?1
          RETURNING ",
         connection_columns!(),
@@ -207,6 +211,45 @@ pub async fn set_enabled(
     .fetch_optional(db)
     .await?;
     row.map(Row::into_domain).transpose()
+}
+
+/// Set the state decided by someone who read the connection at `generation` (a run that started
+/// then): written only if nobody changed who decides the state since (a toggle, a reconnect,
+/// another run's end). Returns the updated row, or `None` when the generation moved on.
+pub async fn set_state_if(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    generation: i64,
+    state: ConnectionState,
+    rate_limited_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Option<Connection>> {
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "UPDATE provider_connections
+         SET state = ?3, rate_limited_until = ?4, updated_at = ?5, generation = generation + 1
+         WHERE id = ?1 AND generation = ?2 AND enabled = 1
+         RETURNING ",
+        connection_columns!(),
+        ""
+    ))
+    .bind(id)
+    .bind(generation)
+    .bind(state.as_str())
+    .bind(rate_limited_until.map(to_ms))
+    .bind(to_ms(now))
+    .fetch_optional(db)
+    .await?;
+    row.map(Row::into_domain).transpose()
+}
+
+/// Whether a connection is still there and switched on (a run checks it with every page).
+pub async fn is_enabled(db: impl SqliteExecutor<'_>, id: i64) -> Result<bool> {
+    let enabled: Option<i64> =
+        sqlx::query_scalar("SELECT enabled FROM provider_connections WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    Ok(enabled == Some(1))
 }
 
 /// Record the end of a sync run on the connection.

@@ -11,8 +11,10 @@
 
 pub mod activities;
 pub mod athletes;
+pub mod budgets;
 pub mod connections;
 pub mod sync_history;
+pub mod sync_state;
 
 use crate::{Error, Result};
 use chrono::{DateTime, TimeZone, Utc};
@@ -71,9 +73,11 @@ impl Store {
         &self.path
     }
 
-    /// Start a transaction.
+    /// Start a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, waiting (with
+    /// the busy timeout) for another writer, instead of reading first and failing at the upgrade:
+    /// SQLite does not wait on a read-to-write upgrade, it answers "database is locked".
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin().await?)
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Close the pool, checkpointing the WAL.

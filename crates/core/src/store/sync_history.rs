@@ -22,6 +22,7 @@ struct Row {
     activities_updated: i64,
     activities_skipped: i64,
     activities_failed: i64,
+    activities_deleted: i64,
     api_calls: i64,
     rate_limit_remaining: Option<i64>,
     error_message: Option<String>,
@@ -43,6 +44,7 @@ impl Row {
                 updated: self.activities_updated,
                 skipped: self.activities_skipped,
                 failed: self.activities_failed,
+                deleted: self.activities_deleted,
             },
             api_calls: self.api_calls,
             rate_limit_remaining: self.rate_limit_remaining,
@@ -56,7 +58,7 @@ impl Row {
 /// runtime-built SQL unless asserted safe).
 macro_rules! run_columns {
     () => {
-        "id, connection_id, trigger, status, started_at, completed_at, activities_fetched, activities_created, activities_updated, activities_skipped, activities_failed, api_calls, rate_limit_remaining, error_message, cursor"
+        "id, connection_id, trigger, status, started_at, completed_at, activities_fetched, activities_created, activities_updated, activities_skipped, activities_failed, activities_deleted, api_calls, rate_limit_remaining, error_message, cursor"
     };
 }
 
@@ -106,7 +108,8 @@ pub async fn record_page(
              api_calls = ?7,
              rate_limit_remaining = COALESCE(?8, rate_limit_remaining),
              cursor = ?9,
-             heartbeat_at = ?10
+             heartbeat_at = ?10,
+             activities_deleted = activities_deleted + ?11
          WHERE id = ?1 AND status = 'running'",
     )
     .bind(id)
@@ -119,6 +122,7 @@ pub async fn record_page(
     .bind(rate_limit_remaining)
     .bind(cursor)
     .bind(to_ms(now))
+    .bind(page.deleted)
     .execute(db)
     .await?;
     if done.rows_affected() == 0 {
@@ -242,21 +246,6 @@ pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<SyncRun>
     .fetch_optional(db)
     .await?;
     row.map(Row::into_domain).transpose()
-}
-
-/// The cursor to resume from: the latest run's, if that run stopped before finishing.
-pub async fn resume_cursor(
-    db: impl SqliteExecutor<'_>,
-    connection_id: i64,
-) -> Result<Option<String>> {
-    let cursor: Option<Option<String>> = sqlx::query_scalar(
-        "SELECT cursor FROM sync_history WHERE connection_id = ?1 AND status != 'running'
-         ORDER BY started_at DESC, id DESC LIMIT 1",
-    )
-    .bind(connection_id)
-    .fetch_optional(db)
-    .await?;
-    Ok(cursor.flatten())
 }
 
 /// Record a record the run saw but could not store.

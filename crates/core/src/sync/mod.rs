@@ -11,9 +11,11 @@ mod lock;
 mod run;
 
 use crate::clock::Clock;
-use crate::domain::{ProviderKind, SyncRun, SyncStatus, SyncTrigger};
+use crate::domain::{
+    ConnectionState, ProviderKind, SyncCounters, SyncRun, SyncStatus, SyncTrigger,
+};
 use crate::events::{CoreEvent, EventSink};
-use crate::providers::Registry;
+use crate::providers::{Meter, Registry};
 use crate::store::Store;
 use crate::vault::TokenVault;
 use crate::{Error, Result, store};
@@ -79,6 +81,57 @@ impl Runs {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Holds a run's slot, lock and end signal; on drop (however the run's task ends, a panic
+/// included) the slot is freed, the lock released and waiters woken.
+struct SlotGuard {
+    engine: SyncEngine,
+    connection_id: i64,
+    provider: ProviderKind,
+    sync_id: i64,
+    _lock: lock::RunLock,
+    done: Option<watch::Sender<Option<SyncRun>>>,
+}
+
+impl SlotGuard {
+    /// The run ended normally with `finished` as its final row.
+    fn release(mut self, finished: Option<SyncRun>) {
+        if let Some(done) = self.done.take() {
+            self.engine.inner.runs.lock().remove(&self.connection_id);
+            let _ = done.send(finished); // nobody waiting is fine
+        }
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        if self.done.take().is_some() {
+            // Only reached when the run's supervisor itself failed: say so; the row is marked
+            // interrupted by the next start or recovery, since the lock is released here.
+            self.engine.inner.runs.lock().remove(&self.connection_id);
+            self.engine.inner.events.emit(CoreEvent::SyncFinished {
+                sync_id: self.sync_id,
+                provider: self.provider,
+                status: SyncStatus::Interrupted,
+                counters: SyncCounters::default(),
+                error: Some("the sync stopped unexpectedly".to_owned()),
+            });
+        }
+    }
+}
+
+/// What a panicking task said, for the run's error message.
+fn panic_message(error: tokio::task::JoinError) -> String {
+    if !error.is_panic() {
+        return "its task was cancelled".to_owned();
+    }
+    let payload = error.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
 }
 
 /// The engine. Cheap to clone: clones share one state.
@@ -154,8 +207,9 @@ impl SyncEngine {
         trigger: SyncTrigger,
         mode: SyncMode,
     ) -> Result<SyncHandle> {
-        let pool = self.inner.store.pool();
-        let connection = store::connections::get_by_provider(pool, self.inner.athlete_id, provider)
+        let inner = &self.inner;
+        let pool = inner.store.pool();
+        let connection = store::connections::get_by_provider(pool, inner.athlete_id, provider)
             .await?
             .ok_or_else(|| Error::not_found(format!("a {provider} connection")))?;
         if !connection.enabled {
@@ -163,21 +217,45 @@ impl SyncEngine {
                 "{provider} is switched off; switch it on to sync"
             )));
         }
-        let now = self.inner.clock.now();
+        let now = inner.clock.now();
         if let Some(until) = connection.rate_limited_until.filter(|u| *u > now) {
             return Err(Error::RateLimited { provider, until });
         }
-        let client = self.inner.registry.get(provider)?;
-        if self.inner.runs.lock().contains_key(&connection.id) {
+        // The budget the last answer reported (in any run, any process): no request it says
+        // will 429.
+        let budget = store::budgets::get(pool, provider).await?;
+        if let Some(until) = run::spent_until(budget, now) {
+            let limited = store::connections::set_state_if(
+                pool,
+                connection.id,
+                connection.generation,
+                ConnectionState::RateLimited,
+                Some(until),
+                now,
+            )
+            .await?;
+            if limited.is_some() {
+                inner.events.emit(CoreEvent::ConnectionChanged {
+                    provider,
+                    state: ConnectionState::RateLimited,
+                });
+            }
+            return Err(Error::RateLimited { provider, until });
+        }
+        let client = inner.registry.get(provider)?;
+        if inner.runs.lock().contains_key(&connection.id) {
             return Err(Error::AlreadyRunning { provider });
         }
-        let Some(run_lock) = self.inner.locks.try_lock(connection.id)? else {
+        let Some(run_lock) = inner.locks.try_lock(connection.id)? else {
             return Err(Error::AlreadyRunning { provider }); // another process is syncing it
         };
-        // We hold the lock, so any `running` row left for this connection is dead.
-        self.recover_interrupted(Some(connection.id)).await?;
+        // We hold the lock, so any `running` row left for this connection is a dead process's.
+        let recovered = store::sync_history::interrupt_running(pool, connection.id, now).await?;
+        if recovered > 0 {
+            tracing::info!(%provider, recovered, "marked a stopped process's run interrupted");
+        }
 
-        let plan = run::plan(&self.inner.store, &connection, client.as_ref(), mode).await?;
+        let plan = run::plan(&inner.store, &connection, client.as_ref(), mode, now).await?;
         let row = store::sync_history::start(
             pool,
             connection.id,
@@ -190,56 +268,77 @@ impl SyncEngine {
 
         let cancel = CancellationToken::new();
         let (done_tx, done_rx) = watch::channel(None);
-        let slot = RunSlot {
-            provider,
-            cancel: cancel.clone(),
-            done: done_rx.clone(),
-        };
-        {
-            let mut runs = self.inner.runs.lock();
-            if runs.contains_key(&connection.id) {
-                // Lost a race with another start in this process after our checks; undo ours.
-                drop(runs);
-                let store = self.inner.store.clone();
-                let clock = self.inner.clock.clone();
-                tokio::spawn(async move {
-                    let _ = store::sync_history::complete(
-                        store.pool(),
-                        row.id,
-                        SyncStatus::Cancelled,
-                        0,
-                        None,
-                        Some("another sync of this connection started first"),
-                        clock.now(),
-                    )
-                    .await;
-                });
-                return Err(Error::AlreadyRunning { provider });
+        let raced = {
+            let mut runs = inner.runs.lock();
+            let raced = runs.contains_key(&connection.id);
+            if !raced {
+                runs.insert(
+                    connection.id,
+                    RunSlot {
+                        provider,
+                        cancel: cancel.clone(),
+                        done: done_rx.clone(),
+                    },
+                );
             }
-            runs.insert(connection.id, slot);
+            raced
+        };
+        if raced {
+            // Lost a race with another start in this process after our checks: undo ours.
+            store::sync_history::complete(
+                pool,
+                row.id,
+                SyncStatus::Cancelled,
+                0,
+                None,
+                Some("another sync of this connection started first"),
+                now,
+            )
+            .await?;
+            return Err(Error::AlreadyRunning { provider });
         }
-        self.inner.events.emit(CoreEvent::SyncStarted {
+        inner.events.emit(CoreEvent::SyncStarted {
             sync_id: row.id,
             provider,
         });
-
-        let engine = self.clone();
-        let sync_id = row.id;
+        let meter = Arc::new(Meter::default());
+        meter.observe(budget);
+        let context = Arc::new(run::RunContext {
+            engine: self.clone(),
+            connection,
+            client,
+            sync_id: row.id,
+            cancel,
+            meter,
+            plan,
+        });
+        let guard = SlotGuard {
+            engine: self.clone(),
+            connection_id: context.connection.id,
+            provider,
+            sync_id: row.id,
+            _lock: run_lock,
+            done: Some(done_tx),
+        };
         tokio::spawn(async move {
-            let context = run::RunContext {
-                engine: &engine,
-                connection: &connection,
-                client: client.as_ref(),
-                sync_id,
-                cancel: &cancel,
+            // The pages run in a task of their own, so that a panic there (a bug reachable
+            // from provider data) is caught here and the run still ends, recorded and announced.
+            let work = tokio::spawn({
+                let context = context.clone();
+                async move { context.run_pages().await }
+            });
+            let ending = match work.await {
+                Ok(ending) => ending,
+                Err(e) => run::Ending::internal(format!(
+                    "the sync stopped unexpectedly ({})",
+                    panic_message(e)
+                )),
             };
-            let finished = context.execute(plan).await;
-            engine.inner.runs.lock().remove(&connection.id);
-            drop(run_lock);
-            let _ = done_tx.send(finished); // nobody waiting is fine
+            let finished = context.finish(ending).await;
+            guard.release(finished);
         });
         Ok(SyncHandle {
-            sync_id,
+            sync_id: row.id,
             provider,
             done: done_rx,
         })

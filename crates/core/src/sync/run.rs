@@ -1,129 +1,264 @@
-//! One run: where it starts (its plan), the page loop, each page's commit, and the end.
+//! One run: where it starts (its plan, from the connection's sync state), the page loop, each
+//! page's commit, and the end.
+//!
+//! Walks. An incremental walk starts from the connection's mark (the newest start a completed
+//! walk saw) minus the provider's overlap, or from nothing (the whole history) the first time; a
+//! full walk reads everything the provider lists (reconcile: late uploads of any age, edits, and,
+//! once it completes, the activities it no longer lists are flagged deleted). Each kind keeps its
+//! own resume cursor, committed with every page, so an interrupted full walk never turns the next
+//! incremental run into a full one and a full run never erases an unfinished backfill.
 
 use super::{SyncEngine, SyncMode};
-use crate::domain::{
-    Connection, ConnectionState, ConnectionUpdate, SyncCounters, SyncRun, SyncStatus,
-};
+use crate::domain::{Connection, ConnectionState, ProviderKind, SyncCounters, SyncRun, SyncStatus};
 use crate::events::CoreEvent;
-use crate::providers::{ActivityPage, Call, ListRequest, Meter, Provider};
+use crate::providers::{ActivityPage, Call, Delivery, ListRequest, Meter, Provider, RateBudget};
 use crate::store::Store;
 use crate::store::activities::Upserted;
+use crate::store::sync_state::SyncState;
 use crate::{Error, Result, store};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// The most pages one run reads: every loop that talks to a provider is bounded (5,000 pages is
+/// a million Strava activities).
+pub(super) const MAX_PAGES: u32 = 5_000;
+
+/// Which walk a run continues or starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Walk {
+    /// Since the mark (minus the overlap), or the whole history the first time.
+    Incremental,
+    /// Everything the provider lists; `started` identifies the walk across runs.
+    Full {
+        /// When the walk began.
+        started: DateTime<Utc>,
+    },
+}
+
 /// Where a run starts.
+#[derive(Debug, Clone)]
 pub(super) struct Plan {
     /// The first page's request.
     pub request: ListRequest,
+    /// The walk it belongs to.
+    pub walk: Walk,
+    /// Whether it resumes an unfinished walk (from a stored cursor).
+    pub resumed: bool,
+    /// The connection's sync state as read at the start (for this account).
+    pub state: SyncState,
 }
 
-/// Decide where a run starts: an unfinished run's cursor, else the overlap window behind the
-/// newest stored activity (incremental), else the whole history.
+/// Decide where a run starts, from the connection's sync state.
 pub(super) async fn plan(
     store: &Store,
     connection: &Connection,
     client: &dyn Provider,
     mode: SyncMode,
+    now: DateTime<Utc>,
 ) -> Result<Plan> {
-    let pool = store.pool();
-    let cursor = match mode {
-        SyncMode::Incremental => store::sync_history::resume_cursor(pool, connection.id).await?,
-        SyncMode::Full => None,
+    let stored = store::sync_state::get(store.pool(), connection.id).await?;
+    let state = match stored {
+        // The state belongs to the account behind the connection; another account starts afresh.
+        Some(state) if state.account == connection.provider_user_id => state,
+        _ => SyncState {
+            account: connection.provider_user_id.clone(),
+            ..SyncState::default()
+        },
     };
-    let since = match (&cursor, mode) {
-        (Some(_), _) | (None, SyncMode::Full) => None,
-        (None, SyncMode::Incremental) => store::activities::latest_start(pool, connection.provider)
-            .await?
-            .map(|t| t - Duration::days(i64::from(client.capabilities().overlap_days))),
+    let overlap = Duration::days(i64::from(client.capabilities().overlap_days));
+    let (cursor, since, walk, resumed) = match mode {
+        SyncMode::Incremental => match &state.walk_cursor {
+            Some(cursor) => (Some(cursor.clone()), None, Walk::Incremental, true),
+            None => (
+                None,
+                state.mark.and_then(|m| m.checked_sub_signed(overlap)),
+                Walk::Incremental,
+                false,
+            ),
+        },
+        SyncMode::Full => match (&state.full_cursor, state.full_started_at) {
+            (Some(cursor), Some(started)) => {
+                (Some(cursor.clone()), None, Walk::Full { started }, true)
+            }
+            _ => (None, None, Walk::Full { started: now }, false),
+        },
     };
     Ok(Plan {
         request: ListRequest {
             cursor,
             since,
             provider_user_id: connection.provider_user_id.clone(),
+            // A full walk re-reads a stream from its beginning; an incremental one continues.
+            position: match walk {
+                Walk::Incremental => state.position.clone(),
+                Walk::Full { .. } => None,
+            },
         },
+        walk,
+        resumed,
+        state,
     })
 }
 
 /// How a run ended, before it is written down.
-struct Ending {
+pub(super) struct Ending {
     status: SyncStatus,
     error: Option<Error>,
+    /// The resumed walk's cursor failed at once: forget it, so the next run starts afresh.
+    drop_cursor: bool,
+    /// Activities flagged deleted when a full walk completed.
+    flagged: i64,
 }
 
-/// Everything one run needs.
-pub(super) struct RunContext<'a> {
-    pub engine: &'a SyncEngine,
-    pub connection: &'a Connection,
-    pub client: &'a dyn Provider,
-    pub sync_id: i64,
-    pub cancel: &'a CancellationToken,
-}
-
-impl RunContext<'_> {
-    /// Run the pages, then write the end. Returns the final row (None if it could not be written).
-    pub async fn execute(&self, plan: Plan) -> Option<SyncRun> {
-        let meter = Meter::default();
-        let ending = self.run_pages(plan.request, &meter).await;
-        self.finish(ending, &meter).await
+impl Ending {
+    fn new(status: SyncStatus, error: Option<Error>) -> Self {
+        Self {
+            status,
+            error,
+            drop_cursor: false,
+            flagged: 0,
+        }
     }
 
-    async fn run_pages(&self, mut request: ListRequest, meter: &Meter) -> Ending {
+    /// The run's work stopped without an ending (a panic): a failure, said plainly.
+    pub(super) fn internal(why: String) -> Self {
+        Self::new(SyncStatus::Failed, Some(Error::Internal(why)))
+    }
+}
+
+/// Whether an error on a resumed walk's first page means its cursor is bad (the provider refuses
+/// it, or we cannot read it), rather than a passing condition (a rate limit, an outage, a token).
+fn blames_the_cursor(error: &Error) -> bool {
+    match error {
+        Error::Provider { status, .. } => {
+            status.is_none_or(|s| (400..500).contains(&s) && s != 401 && s != 429)
+        }
+        Error::Internal(_) => true,
+        _ => false,
+    }
+}
+
+/// Everything one run needs; owned, so its work can run in a task of its own (a panic there is
+/// caught by the run's supervisor and recorded).
+pub(super) struct RunContext {
+    pub engine: SyncEngine,
+    pub connection: Connection,
+    pub client: Arc<dyn Provider>,
+    pub sync_id: i64,
+    pub cancel: CancellationToken,
+    pub meter: Arc<Meter>,
+    pub plan: Plan,
+}
+
+/// What one page's commit did.
+struct Committed {
+    counters: SyncCounters,
+    flagged: i64,
+    still_enabled: bool,
+}
+
+impl RunContext {
+    fn provider(&self) -> ProviderKind {
+        self.connection.provider
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.engine.inner.clock.now()
+    }
+
+    /// The page loop.
+    pub async fn run_pages(&self) -> Ending {
+        let mut request = self.plan.request.clone();
+        let mut state = self.plan.state.clone();
         let mut totals = SyncCounters::default();
+        let mut flagged = 0;
+        let mut pages = 0;
         loop {
+            if pages >= MAX_PAGES {
+                return Ending::new(
+                    SyncStatus::Failed,
+                    Some(Error::Provider {
+                        provider: self.provider(),
+                        status: None,
+                        message: format!(
+                            "stopped after {MAX_PAGES} pages in one run; the next run continues"
+                        ),
+                    }),
+                );
+            }
             let page = tokio::select! {
                 biased;
-                () = self.cancel.cancelled() => return Ending { status: SyncStatus::Cancelled, error: None },
-                page = self.fetch_page(&request, meter) => page,
+                () = self.cancel.cancelled() => return Ending::new(SyncStatus::Cancelled, None),
+                page = self.fetch_page(&request) => page,
             };
             let page = match page {
                 Ok(page) => page,
                 Err(error) => {
                     // Pages already committed stay; a rate limit is a pause, not a failure.
-                    let status = match (&error, totals.fetched > 0) {
-                        (Error::RateLimited { .. }, true) => SyncStatus::Partial,
+                    let status = match error {
+                        Error::RateLimited { .. } => SyncStatus::Partial,
                         _ => SyncStatus::Failed,
                     };
+                    let drop_cursor = pages == 0 && self.plan.resumed && blames_the_cursor(&error);
                     return Ending {
-                        status,
-                        error: Some(error),
+                        drop_cursor,
+                        flagged,
+                        ..Ending::new(status, Some(error))
                     };
                 }
             };
-            let next = page.next_cursor.clone();
-            match self.commit_page(page, meter, next.as_deref()).await {
-                Ok(counters) => totals.add(counters),
-                Err(error) => {
-                    return Ending {
-                        status: SyncStatus::Failed,
-                        error: Some(error),
-                    };
-                }
-            }
+            // A provider that answers the cursor it was given would loop forever.
+            let repeated = page.next_cursor.is_some() && page.next_cursor == request.cursor;
+            let next = page.next_cursor.clone().filter(|_| !repeated);
+            let committed = match self
+                .commit_page(page, next.as_deref(), repeated, &mut state)
+                .await
+            {
+                Ok(committed) => committed,
+                Err(error) => return Ending::new(SyncStatus::Failed, Some(error)),
+            };
+            pages += 1;
+            totals.add(committed.counters);
+            flagged += committed.flagged;
             self.engine.inner.events.emit(CoreEvent::SyncProgress {
                 sync_id: self.sync_id,
-                provider: self.connection.provider,
+                provider: self.provider(),
                 counters: totals,
             });
+            if repeated {
+                return Ending::new(
+                    SyncStatus::Failed,
+                    Some(Error::Provider {
+                        provider: self.provider(),
+                        status: None,
+                        message: "it answered the same cursor twice; stopped rather than loop \
+                                  (the next run starts this walk afresh)"
+                            .to_owned(),
+                    }),
+                );
+            }
+            if !committed.still_enabled {
+                return Ending::new(SyncStatus::Cancelled, None);
+            }
             match next {
                 Some(cursor) => {
                     // The cursor carries what `since` meant for the first page.
                     request = ListRequest {
                         cursor: Some(cursor),
                         since: None,
+                        position: state.position.clone(),
                         ..request
                     }
                 }
                 None => {
-                    let status = if totals.failed > 0 {
-                        SyncStatus::Partial
-                    } else {
-                        SyncStatus::Success
+                    let status = match totals.failed {
+                        0 => SyncStatus::Success,
+                        _ => SyncStatus::Partial,
                     };
                     return Ending {
-                        status,
-                        error: None,
+                        flagged,
+                        ..Ending::new(status, None)
                     };
                 }
             }
@@ -131,25 +266,37 @@ impl RunContext<'_> {
     }
 
     /// One page, with one refresh-and-retry when the provider says the token is no longer good.
-    async fn fetch_page(&self, request: &ListRequest, meter: &Meter) -> Result<ActivityPage> {
-        let vault = &self.engine.inner.vault;
-        let clock = self.engine.inner.clock.as_ref();
-        let token = vault
-            .access_token(self.connection, self.client, meter, None)
+    async fn fetch_page(&self, request: &ListRequest) -> Result<ActivityPage> {
+        let inner = &self.engine.inner;
+        let clock = inner.clock.as_ref();
+        let token = inner
+            .vault
+            .access_token(
+                &self.connection,
+                self.client.clone(),
+                self.meter.clone(),
+                None,
+            )
             .await?;
         let call = Call {
             token: Some(&token),
-            meter,
+            meter: &self.meter,
             clock,
         };
         match self.client.list_activities(&call, request).await {
             Err(Error::NeedsReauth { .. }) => {
-                let token = vault
-                    .access_token(self.connection, self.client, meter, Some(&token))
+                let token = inner
+                    .vault
+                    .access_token(
+                        &self.connection,
+                        self.client.clone(),
+                        self.meter.clone(),
+                        Some(&token),
+                    )
                     .await?;
                 let call = Call {
                     token: Some(&token),
-                    meter,
+                    meter: &self.meter,
                     clock,
                 };
                 self.client.list_activities(&call, request).await
@@ -158,35 +305,53 @@ impl RunContext<'_> {
         }
     }
 
+    /// Commit one page in one transaction: its activities, the run's counters and cursor, the
+    /// walk's state (cursor, mark, position), the provider's budget, and — when a full walk
+    /// completes — the deletion flags.
     async fn commit_page(
         &self,
         page: ActivityPage,
-        meter: &Meter,
         next_cursor: Option<&str>,
-    ) -> Result<SyncCounters> {
+        repeated: bool,
+        state: &mut SyncState,
+    ) -> Result<Committed> {
         let inner = &self.engine.inner;
-        let now = inner.clock.now();
-        let connection = self.connection;
+        let now = self.now();
+        let connection = &self.connection;
+        let complete = next_cursor.is_none() && !repeated;
         let mut counters = SyncCounters::default();
+        let mut flagged = 0;
+
+        let newest_seen = page
+            .items
+            .iter()
+            .filter_map(|i| i.as_ref().ok())
+            .map(|a| a.start_utc)
+            .filter(|start| *start <= now) // a future-dated record never becomes the mark
+            .max();
+        match self.plan.walk {
+            Walk::Incremental => {
+                state.walk_cursor = next_cursor.map(str::to_owned);
+                state.walk_mark = state.walk_mark.max(newest_seen).max(state.mark);
+                if complete {
+                    state.mark = state.walk_mark.take();
+                }
+            }
+            Walk::Full { started } => {
+                state.full_cursor = next_cursor.map(str::to_owned);
+                state.full_started_at = next_cursor.map(|_| started);
+            }
+        }
+        if let Some(position) = &page.position {
+            state.position = Some(position.clone());
+        }
+
         let mut tx = inner.store.begin().await?;
-        for item in page.items {
+        let mut activities = Vec::with_capacity(page.items.len());
+        for item in &page.items {
             counters.fetched += 1;
             match item {
-                Ok(activity) => {
-                    match store::activities::upsert(
-                        &mut tx,
-                        connection.id,
-                        connection.provider,
-                        &activity,
-                        now,
-                    )
-                    .await?
-                    {
-                        Upserted::Created => counters.created += 1,
-                        Upserted::Updated => counters.updated += 1,
-                        Upserted::Skipped => counters.skipped += 1,
-                    }
-                }
+                Ok(activity) => activities.push(activity),
                 Err(unmappable) => {
                     counters.failed += 1;
                     store::sync_history::record_failure(
@@ -199,53 +364,99 @@ impl RunContext<'_> {
                 }
             }
         }
-        let remaining = meter.budget().map(|b| b.remaining);
+        let seen_walk = match self.plan.walk {
+            Walk::Full { started } => Some(started),
+            Walk::Incremental => None,
+        };
+        let outcomes = store::activities::upsert_page(
+            &mut tx,
+            connection.id,
+            connection.provider,
+            &activities,
+            seen_walk,
+            now,
+        )
+        .await?;
+        for outcome in outcomes {
+            match outcome {
+                Upserted::Created => counters.created += 1,
+                Upserted::Updated => counters.updated += 1,
+                Upserted::Skipped => counters.skipped += 1,
+            }
+        }
+        if let (Walk::Full { started }, true) = (self.plan.walk, complete) {
+            let capabilities = self.client.capabilities();
+            // Only a provider that lists its history can say what it no longer lists; a stream
+            // (Garmin's inbox) cannot.
+            if capabilities.delivery == Delivery::Pull {
+                // A day's margin inside the provider's window, where its edge is fuzzy.
+                let since = capabilities
+                    .history_window_days
+                    .and_then(|d| started.checked_sub_signed(Duration::days(i64::from(d) - 1)));
+                flagged = i64::try_from(
+                    store::activities::flag_unseen(&mut *tx, connection.id, started, since, now)
+                        .await?,
+                )
+                .unwrap_or(i64::MAX);
+            }
+            state.mark = state
+                .mark
+                .max(store::activities::newest_seen(&mut *tx, connection.id, started, now).await?);
+            state.last_full_at = Some(now);
+        }
+        counters.deleted = flagged;
+        let remaining = self.meter.budget().map(|b| b.remaining);
         store::sync_history::record_page(
             &mut *tx,
             self.sync_id,
             &counters,
-            meter.calls(),
+            self.meter.calls(),
             remaining,
             next_cursor,
             now,
         )
         .await?;
+        store::sync_state::put(&mut tx, connection.id, state, now).await?;
+        if let Some(budget) = self.meter.budget() {
+            store::budgets::put(&mut *tx, connection.provider, budget, now).await?;
+        }
+        let still_enabled = store::connections::is_enabled(&mut *tx, connection.id).await?;
         tx.commit().await?;
-        Ok(counters)
+        Ok(Committed {
+            counters,
+            flagged,
+            still_enabled,
+        })
     }
 
-    /// Write the run's terminal status and the connection's new state.
-    async fn finish(&self, ending: Ending, meter: &Meter) -> Option<SyncRun> {
+    /// Write the run's terminal status and, unless someone else changed it meanwhile, the
+    /// connection's new state. Always emits the run's end.
+    pub async fn finish(&self, ending: Ending) -> Option<SyncRun> {
         let inner = &self.engine.inner;
-        let connection = self.connection;
+        let connection = &self.connection;
         let provider = connection.provider;
         let sync_id = self.sync_id;
-        let now = inner.clock.now();
+        let now = self.now();
         let pool = inner.store.pool();
         let message = ending.error.as_ref().map(ToString::to_string);
-        let (state, until) = match &ending.error {
-            None => (Some(ConnectionState::Active), None),
-            Some(Error::RateLimited { until, .. }) => {
-                (Some(ConnectionState::RateLimited), Some(*until))
+        let state = match (&ending.error, ending.status) {
+            (_, SyncStatus::Cancelled) | (Some(Error::Cancelled), _) => None,
+            (None, _) => Some((ConnectionState::Active, None)),
+            (Some(Error::RateLimited { until, .. }), _) => {
+                Some((ConnectionState::RateLimited, Some(*until)))
             }
-            Some(Error::NeedsReauth { .. }) => (Some(ConnectionState::NeedsReauth), None),
-            Some(Error::ScopeMissing { .. }) => (Some(ConnectionState::ScopeMissing), None),
-            Some(Error::Deprecated { .. }) => (Some(ConnectionState::Deprecated), None),
-            Some(Error::Cancelled) => (None, None),
-            Some(_) => (Some(ConnectionState::Error), None),
+            (Some(Error::NeedsReauth { .. }), _) => Some((ConnectionState::NeedsReauth, None)),
+            (Some(Error::ScopeMissing { .. }), _) => Some((ConnectionState::ScopeMissing, None)),
+            (Some(Error::Deprecated { .. }), _) => Some((ConnectionState::Deprecated, None)),
+            (Some(_), _) => Some((ConnectionState::Error, None)),
         };
-        let state = if ending.status == SyncStatus::Cancelled {
-            None
-        } else {
-            state
-        };
-        let remaining = meter.budget().map(|b| b.remaining);
+        let remaining = self.meter.budget().map(|b| b.remaining);
         let result = async {
             let run = store::sync_history::complete(
                 pool,
                 sync_id,
                 ending.status,
-                meter.calls(),
+                self.meter.calls(),
                 remaining,
                 message.as_deref(),
                 now,
@@ -255,38 +466,73 @@ impl RunContext<'_> {
                 store::connections::record_sync(pool, connection.id, now, message.as_deref())
                     .await?;
             }
-            if let Some(state) = state {
-                let change = ConnectionUpdate {
-                    state: Some(state),
-                    rate_limited_until: Some(until),
-                    ..Default::default()
-                };
-                store::connections::update(pool, connection.id, &change, now).await?;
-                inner
-                    .events
-                    .emit(CoreEvent::ConnectionChanged { provider, state });
+            if ending.drop_cursor {
+                let mut state = store::sync_state::get(pool, connection.id)
+                    .await?
+                    .unwrap_or_else(|| self.plan.state.clone());
+                match self.plan.walk {
+                    Walk::Incremental => {
+                        state.walk_cursor = None;
+                        state.walk_mark = None;
+                    }
+                    Walk::Full { .. } => {
+                        state.full_cursor = None;
+                        state.full_started_at = None;
+                    }
+                }
+                let mut tx = inner.store.begin().await?;
+                store::sync_state::put(&mut tx, connection.id, &state, now).await?;
+                tx.commit().await?;
+            }
+            if let Some(budget) = self.meter.budget() {
+                store::budgets::put(pool, provider, budget, now).await?;
+            }
+            if let Some((state, until)) = state {
+                let written = store::connections::set_state_if(
+                    pool,
+                    connection.id,
+                    connection.generation,
+                    state,
+                    until,
+                    now,
+                )
+                .await?;
+                if written.is_some() {
+                    inner
+                        .events
+                        .emit(CoreEvent::ConnectionChanged { provider, state });
+                }
             }
             Ok::<_, Error>(run)
         }
         .await;
-        match result {
-            Ok(Some(run)) => {
-                inner.events.emit(CoreEvent::SyncFinished {
-                    sync_id,
-                    provider,
-                    status: run.status,
-                    counters: run.counters,
-                    error: run.error_message.clone(),
-                });
-                Some(run)
-            }
+        let run = match result {
+            Ok(Some(run)) => Some(run),
+            // Not running any more (a process that took over marked it); report what is there.
             Ok(None) => store::sync_history::get(pool, sync_id).await.ok().flatten(),
             Err(e) => {
-                // The row stays `running`; our lock is released when this task ends, so the next
-                // start marks it `interrupted`.
+                // The row stays `running`; our lock is released when this run ends, so the next
+                // start (or the scheduler's recovery) marks it `interrupted`.
                 tracing::error!(%provider, sync_id, error = %e, "could not record the end of a sync run");
                 None
             }
-        }
+        };
+        let mut counters = run.as_ref().map(|r| r.counters).unwrap_or_default();
+        counters.deleted = counters.deleted.max(ending.flagged);
+        inner.events.emit(CoreEvent::SyncFinished {
+            sync_id,
+            provider,
+            status: run.as_ref().map_or(ending.status, |r| r.status),
+            counters,
+            error: run.as_ref().map_or(message, |r| r.error_message.clone()),
+        });
+        run
     }
+}
+
+/// The budget a provider reported, if it is spent until later than `now`.
+pub(super) fn spent_until(budget: Option<RateBudget>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    budget
+        .filter(|b| b.remaining <= 0 && b.resets_at > now)
+        .map(|b| b.resets_at)
 }

@@ -148,9 +148,14 @@ async fn survive_every_fault(h: &Harness, provider: ProviderKind, expected: i64)
         c.rate_limited_until.is_some(),
         "{p}: says when it continues"
     );
-    // The window passes (the store is moved on rather than the test waiting minutes).
+    // The window passes (the store is moved on rather than the test waiting minutes): the
+    // connection's horizon and the provider's remembered budget both.
     sqlx::query("UPDATE provider_connections SET rate_limited_until = 0 WHERE id = ?1")
         .bind(c.id)
+        .execute(h.core.store().pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE provider_budgets SET resets_at = 0")
         .execute(h.core.store().pool())
         .await
         .unwrap();

@@ -121,6 +121,7 @@ pub fn page(activities: Vec<NewActivity>, next: Option<&str>) -> ActivityPage {
     ActivityPage {
         items: activities.into_iter().map(Ok).collect(),
         next_cursor: next.map(str::to_owned),
+        position: None,
     }
 }
 

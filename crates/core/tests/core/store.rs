@@ -7,7 +7,7 @@ use tributary_core::domain::{
     SyncCounters, SyncStatus, SyncTrigger,
 };
 use tributary_core::store::activities::Upserted;
-use tributary_core::store::{Store, activities, athletes, connections, sync_history};
+use tributary_core::store::{Store, activities, athletes, connections, sync_history, sync_state};
 
 const ME: i64 = 1;
 
@@ -273,6 +273,7 @@ async fn sync_runs_start_record_complete_and_page_newest_first() {
         updated: 1,
         skipped: 0,
         failed: 1,
+        deleted: 0,
     };
     sync_history::record_page(
         pool,
@@ -325,11 +326,14 @@ async fn sync_runs_start_record_complete_and_page_newest_first() {
             .is_err()
     );
     assert_eq!(
-        sync_history::resume_cursor(pool, c.id)
+        sync_history::get(pool, run.id)
             .await
             .unwrap()
+            .unwrap()
+            .cursor
             .as_deref(),
-        Some("{\"before\":1}")
+        Some("{\"before\":1}"),
+        "the run records the cursor it reached"
     );
 
     for day in 3..=6 {
@@ -367,11 +371,6 @@ async fn sync_runs_start_record_complete_and_page_newest_first() {
             .started_at,
         at(2026, 2, 6)
     );
-    assert_eq!(
-        sync_history::resume_cursor(pool, c.id).await.unwrap(),
-        None,
-        "a success leaves nothing to resume"
-    );
 }
 
 #[tokio::test]
@@ -404,6 +403,7 @@ async fn counters_that_do_not_add_up_are_refused() {
         updated: 0,
         skipped: 0,
         failed: 0,
+        deleted: 0,
     };
     let refused =
         sync_history::record_page(store.pool(), run.id, &lie, 1, None, None, at(2026, 2, 1)).await;
@@ -478,12 +478,6 @@ async fn upserts_count_created_updated_and_skipped() {
     assert_eq!(listed[0].data.provider_activity_id, "2", "newest first");
     assert_eq!(listed[1].data.name.as_deref(), Some("renamed"));
     assert_eq!(listed[1].data.raw["v"], 2);
-    assert_eq!(
-        activities::latest_start(store.pool(), ProviderKind::Strava)
-            .await
-            .unwrap(),
-        Some(at(2026, 3, 5))
-    );
     assert!(
         activities::list(store.pool(), Some(ProviderKind::Polar), 10, 0)
             .await
@@ -587,5 +581,48 @@ async fn reopening_a_database_keeps_its_data() {
         connections::list(store.pool(), ME).await.unwrap().len(),
         1,
         "migrations are idempotent"
+    );
+}
+
+#[tokio::test]
+async fn sync_state_round_trips_and_cascades_with_its_connection() {
+    let (_dir, store) = store().await;
+    let pool = store.pool();
+    athletes::ensure(pool, 1, "Me", at(2026, 1, 1))
+        .await
+        .unwrap();
+    let c = connections::upsert(
+        pool,
+        1,
+        ProviderKind::Strava,
+        &profile("u1"),
+        &[],
+        None,
+        at(2026, 1, 1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sync_state::get(pool, c.id).await.unwrap(), None);
+    let state = sync_state::SyncState {
+        account: Some("u1".into()),
+        mark: Some(at(2026, 1, 5)),
+        walk_cursor: Some("{\"before\":9}".into()),
+        walk_mark: Some(at(2026, 1, 6)),
+        full_cursor: None,
+        full_started_at: None,
+        position: Some("42".into()),
+        last_full_at: Some(at(2026, 1, 2)),
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    sync_state::put(&mut conn, c.id, &state, at(2026, 1, 7))
+        .await
+        .unwrap();
+    drop(conn);
+    assert_eq!(sync_state::get(pool, c.id).await.unwrap(), Some(state));
+    connections::delete(pool, c.id).await.unwrap();
+    assert_eq!(
+        sync_state::get(pool, c.id).await.unwrap(),
+        None,
+        "the state goes with its connection"
     );
 }

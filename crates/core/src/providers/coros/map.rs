@@ -32,7 +32,11 @@ pub(super) fn sport_record(raw: Value) -> Result<NewActivity, Unmappable> {
     let elapsed = wire
         .total_time
         .or(wire.duration)
-        .or_else(|| wire.end_time.map(|end| (end - start) as f64))
+        .or_else(|| {
+            wire.end_time
+                .and_then(|end| end.checked_sub(start))
+                .map(|s| s as f64)
+        })
         .map(|s| s.round() as i64);
     let sport = sport(wire.mode.unwrap_or(-1));
     Ok(NewActivity {

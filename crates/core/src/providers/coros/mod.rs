@@ -246,7 +246,11 @@ impl Provider for Coros {
         if cursor.end < floor {
             return Ok(ActivityPage::default());
         }
-        let start = (cursor.end - Duration::days(WINDOW_DAYS - 1)).max(floor);
+        let start = cursor
+            .end
+            .checked_sub_signed(Duration::days(WINDOW_DAYS - 1))
+            .unwrap_or(floor)
+            .max(floor);
         let open_id = request
             .provider_user_id
             .as_deref()
@@ -286,7 +290,7 @@ impl Provider for Coros {
         let next_cursor = (start > floor)
             .then(|| {
                 serde_json::to_string(&Cursor {
-                    end: start - Duration::days(1),
+                    end: start.pred_opt().unwrap_or(floor),
                     floor,
                 })
             })
@@ -295,6 +299,7 @@ impl Provider for Coros {
         Ok(ActivityPage {
             items: records.into_iter().map(map::sport_record).collect(),
             next_cursor,
+            position: None,
         })
     }
 }

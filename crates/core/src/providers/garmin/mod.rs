@@ -216,12 +216,14 @@ impl Provider for Garmin {
             .provider_user_id
             .as_deref()
             .ok_or_else(|| Error::Internal("the Garmin connection has no user id".to_owned()))?;
-        // A first sync (nothing stored, nothing to resume) asks Garmin for history first.
-        if request.cursor.is_none() && request.since.is_none() {
+        // The inbox position: this run's page cursor, else where earlier runs stopped.
+        let after = request.cursor.as_ref().or(request.position.as_ref());
+        // Never read the inbox yet: ask Garmin to push the history first.
+        if after.is_none() {
             self.request_backfill(call).await?;
         }
         let mut url = join(&self.inbox_url, &format!("garmin/users/{user}/items"));
-        if let Some(after) = &request.cursor {
+        if let Some(after) = after {
             url.query_pairs_mut().append_pair("after", after);
         }
         let response = self.http.send(call, |c| c.get(url.clone())).await?;
@@ -229,9 +231,12 @@ impl Provider for Garmin {
             return Err(self.fail(call, &response));
         }
         let page: wire::InboxPage = response.json(KIND)?;
+        let position = page.next.filter(|n| !n.is_empty());
         Ok(ActivityPage {
             items: page.items.into_iter().map(map::activity).collect(),
-            next_cursor: page.next.filter(|n| !n.is_empty()),
+            next_cursor: position.clone().filter(|_| page.more),
+            // Kept across runs: the next sync reads only what arrived after it.
+            position: position.or_else(|| after.cloned()),
         })
     }
 }

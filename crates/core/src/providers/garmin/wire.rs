@@ -4,13 +4,18 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The inbox contract: `GET {inbox}/garmin/users/{userId}/items?after=<cursor>`.
+/// The inbox contract: `GET {inbox}/garmin/users/{userId}/items?after=<position>` answers the
+/// items after `position` in arrival order, `next` (the position after the last item returned,
+/// to pass as `after` next time, also at the end) and `more` (whether more items are there now).
 #[derive(Debug, Deserialize)]
 pub(super) struct InboxPage {
     #[serde(default)]
     pub items: Vec<Value>,
-    /// Where the next page starts; absent or null at the end.
+    /// The position after the last item returned.
     pub next: Option<String>,
+    /// Whether more items follow now.
+    #[serde(default)]
+    pub more: bool,
 }
 
 /// An activity summary [3P field names].

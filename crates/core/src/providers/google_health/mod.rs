@@ -200,6 +200,7 @@ impl Provider for GoogleHealth {
         Ok(ActivityPage {
             items: page.data_points.into_iter().map(map::exercise).collect(),
             next_cursor,
+            position: None,
         })
     }
 }

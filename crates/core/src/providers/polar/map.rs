@@ -31,7 +31,16 @@ pub(super) fn exercise(raw: Value) -> Result<NewActivity, Unmappable> {
         .start_time_utc_offset
         .ok_or_else(|| fail("the exercise has no start_time_utc_offset".to_owned()))?;
     // Local = UTC + offset, so UTC = local − offset (the sign other integrations got wrong).
-    let start_utc = Utc.from_utc_datetime(&(local - Duration::minutes(i64::from(offset_min))));
+    // Real offsets lie within ±14 h; anything beyond a day is garbage, refused with a reason.
+    if offset_min.unsigned_abs() > 24 * 60 {
+        return Err(fail(format!(
+            "start_time_utc_offset {offset_min} minutes is not a time-zone offset"
+        )));
+    }
+    let start_utc = local
+        .checked_sub_signed(Duration::minutes(i64::from(offset_min)))
+        .map(|utc| Utc.from_utc_datetime(&utc))
+        .ok_or_else(|| fail(format!("start_time '{local}' is out of range")))?;
     let elapsed = match wire.duration.as_deref() {
         Some(text) => Some(
             iso_duration_seconds(text)

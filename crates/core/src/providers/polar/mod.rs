@@ -160,6 +160,7 @@ impl Provider for Polar {
         Ok(ActivityPage {
             items: records.into_iter().map(map::exercise).collect(),
             next_cursor: None,
+            position: None,
         })
     }
 }
@@ -211,14 +212,15 @@ pub fn rate_budget(headers: &HeaderMap, now: DateTime<Utc>) -> Option<RateBudget
         pair("ratelimit-limit")?,
         pair("ratelimit-reset")?,
     );
-    let short = RateBudget {
-        remaining: (limit.0 - usage.0).max(0),
-        resets_at: now + Duration::seconds(reset.0),
+    // Provider numbers: checked; a window that cannot be represented is not trusted.
+    let window = |limit: i64, used: i64, reset: i64| {
+        Some(RateBudget {
+            remaining: limit.checked_sub(used)?.max(0),
+            resets_at: now.checked_add_signed(Duration::try_seconds(reset)?)?,
+        })
     };
-    let long = RateBudget {
-        remaining: (limit.1 - usage.1).max(0),
-        resets_at: now + Duration::seconds(reset.1),
-    };
+    let short = window(limit.0, usage.0, reset.0)?;
+    let long = window(limit.1, usage.1, reset.1)?;
     // The spent window that resets last decides; otherwise the one with less left.
     Some(match (short.remaining, long.remaining) {
         (_, 0) => long,

@@ -35,13 +35,17 @@ pub struct Strava {
     endpoints: Endpoints,
 }
 
-/// Where a listing stands: pages walk back in time by `before` (the oldest start seen so far),
+/// Where a listing stands: pages walk back in time by `before` (exclusive, epoch seconds),
 /// optionally bounded below by `after`. Stable under uploads that arrive mid-sync, unlike page
-/// numbers, and resumable after a crash.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+/// numbers, and resumable after a crash. `before` is one second past the oldest start of the
+/// last page, so that activities sharing that second are listed again; `seen` names the ones
+/// of that second already read, which are dropped from the next page (read once, counted once).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 struct Cursor {
     before: Option<i64>,
     after: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    seen: Vec<String>,
 }
 
 impl Strava {
@@ -161,6 +165,7 @@ impl Provider for Strava {
             None => Cursor {
                 before: None,
                 after: request.since.map(|s| s.timestamp()),
+                seen: Vec::new(),
             },
         };
         let mut url = self.api("athlete/activities");
@@ -182,24 +187,46 @@ impl Provider for Strava {
         }
         let records: Vec<Value> = response.json(KIND)?;
         let full_page = records.len() >= PER_PAGE;
-        let items: Vec<_> = records.into_iter().map(map::activity).collect();
+        let items: Vec<_> = records
+            .into_iter()
+            .map(map::activity)
+            .filter(|item| match item {
+                Ok(a) => !cursor.seen.contains(&a.provider_activity_id),
+                Err(_) => true,
+            })
+            .collect();
         let oldest = items
             .iter()
             .filter_map(|i| i.as_ref().ok())
             .map(|a| a.start_utc.timestamp())
             .min();
         let next_cursor = match (full_page, oldest) {
-            (true, Some(oldest)) => Some(
-                serde_json::to_string(&Cursor {
-                    before: Some(oldest),
+            (true, Some(oldest)) => {
+                let mut seen: Vec<String> = items
+                    .iter()
+                    .filter_map(|i| i.as_ref().ok())
+                    .filter(|a| a.start_utc.timestamp() == oldest)
+                    .map(|a| a.provider_activity_id.clone())
+                    .collect();
+                // Still inside the same second as before: those read earlier stay read.
+                if cursor.before == oldest.checked_add(1) {
+                    seen.extend(cursor.seen.iter().cloned());
+                }
+                let next = Cursor {
+                    before: oldest.checked_add(1),
                     after: cursor.after,
-                })
-                .map_err(|e| Error::Internal(e.to_string()))?,
-            ),
+                    seen,
+                };
+                Some(serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?)
+            }
             // A full page with no readable start cannot move the cursor: stop rather than loop.
             _ => None,
         };
-        Ok(ActivityPage { items, next_cursor })
+        Ok(ActivityPage {
+            items,
+            next_cursor,
+            position: None,
+        })
     }
 }
 
@@ -266,16 +293,17 @@ pub fn rate_budget(headers: &HeaderMap, now: DateTime<Utc>) -> Option<RateBudget
         else {
             continue;
         };
-        for budget in [
-            RateBudget {
-                remaining: short_limit - short_used,
-                resets_at: next_quarter_hour(now),
-            },
-            RateBudget {
-                remaining: day_limit - day_used,
-                resets_at: next_midnight(now),
-            },
-        ] {
+        // Provider numbers: checked, an absurd pair is ignored rather than trusted or panicked on.
+        let windows = [
+            (short_limit.checked_sub(short_used), next_quarter_hour(now)),
+            (day_limit.checked_sub(day_used), next_midnight(now)),
+        ];
+        for budget in windows.into_iter().filter_map(|(remaining, resets_at)| {
+            Some(RateBudget {
+                remaining: remaining?,
+                resets_at,
+            })
+        }) {
             let tighter = tightest.is_none_or(|t| {
                 (budget.remaining, std::cmp::Reverse(budget.resets_at))
                     < (t.remaining, std::cmp::Reverse(t.resets_at))

@@ -160,14 +160,18 @@ impl Provider for Wahoo {
             matches!((cursor.since, oldest), (Some(since), Some(oldest)) if oldest < since);
         let next_cursor = if full_page && !reached_known {
             let next = Cursor {
-                page: cursor.page + 1,
+                page: cursor.page.saturating_add(1),
                 ..cursor
             };
             Some(serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?)
         } else {
             None
         };
-        Ok(ActivityPage { items, next_cursor })
+        Ok(ActivityPage {
+            items,
+            next_cursor,
+            position: None,
+        })
     }
 }
 
@@ -221,13 +225,20 @@ pub fn rate_budget(headers: &HeaderMap, now: DateTime<Utc>) -> Option<RateBudget
     let windows = [Duration::days(1), Duration::hours(1), Duration::minutes(5)];
     let mut best: Option<RateBudget> = None;
     for (i, left) in remaining.iter().enumerate().take(3) {
-        let reset = resets
-            .get(i)
-            .or(resets.first())
-            .map_or(windows[i], |s| Duration::seconds(*s));
+        // Provider numbers: checked; a reset that cannot be represented is not trusted.
+        let reset = match resets.get(i).or(resets.first()) {
+            Some(s) => match Duration::try_seconds(*s) {
+                Some(reset) => reset,
+                None => continue,
+            },
+            None => windows[i],
+        };
+        let Some(resets_at) = now.checked_add_signed(reset) else {
+            continue;
+        };
         let budget = RateBudget {
             remaining: (*left).max(0),
-            resets_at: now + reset,
+            resets_at,
         };
         let tighter = best.is_none_or(|b| {
             (budget.remaining, std::cmp::Reverse(budget.resets_at))
