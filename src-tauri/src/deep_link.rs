@@ -16,29 +16,23 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, urls: Vec<String>) {
             let state = app.state::<AppState>();
             let outcome = match state.core.classify_link(&url) {
                 LinkKind::OAuthCallback { provider } => {
+                    // The core starts the first sync itself (its policy after a connect).
                     match state.core.complete_redirect(&url).await {
-                        Ok(connection) => {
-                            // First sync right after connecting, as the athlete expects.
-                            let core = state.core.clone();
-                            let p = connection.provider;
-                            tauri::async_runtime::spawn(async move {
-                                let started = core
-                                    .start_sync(
-                                        p,
-                                        tributary_core::domain::SyncTrigger::AfterConnect,
-                                        Default::default(),
+                        Ok(connected) => DeepLinkOutcome {
+                            ok: true,
+                            provider: Some(connected.connection.provider),
+                            message: format!(
+                                "Connected to {}.",
+                                state
+                                    .core
+                                    .registry()
+                                    .get(connected.connection.provider)
+                                    .map_or_else(
+                                        |_| connected.connection.provider.to_string(),
+                                        |c| c.capabilities().display_name.to_owned()
                                     )
-                                    .await;
-                                if let Err(e) = started {
-                                    tracing::warn!(provider = %p, error = %e, "first sync did not start");
-                                }
-                            });
-                            DeepLinkOutcome {
-                                ok: true,
-                                provider: Some(connection.provider),
-                                message: format!("Connected to {}.", connection.provider),
-                            }
-                        }
+                            ),
+                        },
                         Err(e) => DeepLinkOutcome {
                             ok: false,
                             provider,

@@ -10,9 +10,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tributary_core::clock::SystemClock;
-use tributary_core::domain::{ConnectionState, ProviderKind, SyncStatus, SyncTrigger};
+use tributary_core::domain::{ConnectionState, ProviderKind, SyncRun, SyncStatus, SyncTrigger};
 use tributary_core::events::{CoreEvent, EventSink};
+use tributary_core::scheduler::SchedulerSettings;
 use tributary_core::secrets::{KeyringStore, Sensitive};
+use tributary_core::sync::SyncHandle;
 use tributary_core::sync::SyncMode;
 use tributary_core::{Config, Core, Deps, Error};
 
@@ -97,6 +99,17 @@ enum Command {
         #[arg(long)]
         keep_activities: bool,
     },
+    /// Run the scheduler in the foreground until stopped (SIGINT or SIGTERM): a start-up run,
+    /// then every enabled connection on its interval; one line per run. For a home server, run
+    /// it as a systemd user service (see the README).
+    Agent {
+        /// Between two runs of a connection, e.g. `30s`, `15m`, `1h`.
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        interval: std::time::Duration,
+        /// Between two reconcile passes (full walks: late uploads, edits, deletions).
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        reconcile_every: std::time::Duration,
+    },
     /// Imported activities, newest first.
     Activities {
         /// Rows to show.
@@ -113,22 +126,81 @@ enum Command {
     Summary,
 }
 
-/// Sync progress on stderr, so stdout stays clean for `--json`.
-struct Progress;
+/// Core events on stderr, so stdout stays clean for `--json`: progress for interactive
+/// commands; for the agent, one line per finished run and per scheduler change worth knowing.
+struct Progress {
+    agent: std::sync::atomic::AtomicBool,
+}
 
 impl EventSink for Progress {
     fn emit(&self, event: CoreEvent) {
-        if let CoreEvent::SyncProgress {
-            provider, counters, ..
-        } = event
-        {
-            let mut err = std::io::stderr().lock();
-            let _ = writeln!(
-                err,
-                "{provider}: {} fetched so far ({} new)",
-                counters.fetched, counters.created
-            );
+        let agent = self.agent.load(std::sync::atomic::Ordering::Relaxed);
+        let mut err = std::io::stderr().lock();
+        match event {
+            CoreEvent::SyncProgress {
+                provider, counters, ..
+            } if !agent => {
+                let _ = writeln!(
+                    err,
+                    "{provider}: {} fetched so far ({} new)",
+                    counters.fetched, counters.created
+                );
+            }
+            CoreEvent::SyncFinished {
+                sync_id,
+                provider,
+                status,
+                counters: n,
+                error,
+            } if agent => {
+                let _ = writeln!(
+                    err,
+                    "{} {provider} run {sync_id}: {status} — fetched {}, created {}, updated {}, \
+                     skipped {}, failed {}, flagged deleted {}{}",
+                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+                    n.fetched,
+                    n.created,
+                    n.updated,
+                    n.skipped,
+                    n.failed,
+                    n.deleted,
+                    error.map_or_else(String::new, |e| format!(" ({e})")),
+                );
+            }
+            CoreEvent::SchedulerChanged { status } if agent && !status.offline.is_empty() => {
+                let offline: Vec<&str> = status.offline.iter().map(|p| p.as_str()).collect();
+                let _ = writeln!(
+                    err,
+                    "{} offline, waiting quietly: {}",
+                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+                    offline.join(", ")
+                );
+            }
+            _ => {}
         }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (systemd stopping the service).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -159,10 +231,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
     } else {
         (Config::from_env()?, None)
     };
+    let progress = Arc::new(Progress {
+        agent: std::sync::atomic::AtomicBool::new(matches!(cli.command, Command::Agent { .. })),
+    });
     let deps = Deps {
         secrets: Arc::new(KeyringStore::new(config.keyring_service.clone())),
         clock: Arc::new(SystemClock),
-        events: Arc::new(Progress),
+        events: progress,
     };
     let core = Core::open(config, deps).await?;
     let result = command(&core, cli.command, cli.json).await;
@@ -171,6 +246,21 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         sandbox.stop().await;
     }
     result
+}
+
+/// Wait for a run; on SIGINT or SIGTERM cancel it (recorded `cancelled`) and report that.
+async fn until_stopped(core: &Core, handle: SyncHandle) -> Result<SyncRun, Error> {
+    let provider = handle.provider;
+    let wait = handle.wait();
+    tokio::pin!(wait);
+    tokio::select! {
+        run = &mut wait => run,
+        () = stop_signal() => {
+            let _ = writeln!(std::io::stderr(), "{provider}: cancelling…");
+            core.cancel_sync(provider).await;
+            wait.await
+        }
+    }
 }
 
 async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, Error> {
@@ -189,7 +279,7 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
                     on_ctrl_c.cancel();
                 }
             });
-            let connection = core
+            let connected = core
                 .connect_loopback(
                     provider,
                     |request| {
@@ -213,8 +303,14 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
                     cancel,
                 )
                 .await?;
-            out.connected(&connection);
-            if connection.state == ConnectionState::ScopeMissing {
+            out.connected(&connected.connection);
+            // The core started the first sync (its policy after a connect): see it through.
+            if let Some(first) = connected.first_sync {
+                let _ = writeln!(std::io::stderr(), "{provider}: first sync running…");
+                let run = until_stopped(core, first).await?;
+                out.sync_runs(&[(provider, run)]);
+            }
+            if connected.connection.state == ConnectionState::ScopeMissing {
                 return Ok(ExitCode::FAILURE);
             }
         }
@@ -234,35 +330,76 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
         }
         Command::Sync {
             provider,
-            all,
+            all: _,
             full,
         } => {
-            let targets: Vec<ProviderKind> = match (provider, all) {
-                (Some(p), _) => vec![p],
-                (None, _) => core
-                    .list_connections()
-                    .await?
-                    .into_iter()
-                    .filter(|c| c.enabled)
-                    .map(|c| c.provider)
-                    .collect(),
+            let mode = if full {
+                SyncMode::Full
+            } else {
+                SyncMode::Incremental
             };
-            let mut runs = Vec::new();
-            let mut failed = false;
-            for target in targets {
-                let mode = if full {
-                    SyncMode::Full
-                } else {
-                    SyncMode::Incremental
-                };
-                let run = core.sync(target, SyncTrigger::Manual, mode).await?;
-                failed |= matches!(run.status, SyncStatus::Failed | SyncStatus::Interrupted);
-                runs.push((target, run));
+            let failed = |s: SyncStatus| {
+                matches!(
+                    s,
+                    SyncStatus::Failed | SyncStatus::Interrupted | SyncStatus::Cancelled
+                )
+            };
+            match provider {
+                Some(provider) => {
+                    let handle = core.start_sync(provider, SyncTrigger::Manual, mode).await?;
+                    let run = until_stopped(core, handle).await?;
+                    let status = run.status;
+                    out.sync_runs(&[(provider, run)]);
+                    if status == SyncStatus::Cancelled {
+                        return Ok(ExitCode::from(130));
+                    }
+                    if failed(status) {
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
+                None => {
+                    // Every enabled connection; one that refuses (switched off, rate-limited,
+                    // busy in another process) is reported, never the end of the others.
+                    let all = core.sync_all(SyncTrigger::Manual, mode);
+                    tokio::pin!(all);
+                    let outcomes = tokio::select! {
+                        outcomes = &mut all => outcomes?,
+                        () = stop_signal() => {
+                            core.cancel_all_syncs().await;
+                            all.await?
+                        }
+                    };
+                    out.sync_outcomes(&outcomes);
+                    let bad = outcomes.iter().any(|o| {
+                        o.refused.is_some() || o.run.as_ref().is_some_and(|r| failed(r.status))
+                    });
+                    if bad {
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
             }
-            out.sync_runs(&runs);
-            if failed {
-                return Ok(ExitCode::FAILURE);
-            }
+        }
+        Command::Agent {
+            interval,
+            reconcile_every,
+        } => {
+            let scheduler = core.start_scheduler(SchedulerSettings {
+                interval,
+                reconcile_every,
+                ..SchedulerSettings::default()
+            });
+            let _ = writeln!(
+                std::io::stderr(),
+                "tributary agent: syncing every {} (reconcile every {}); stop with Ctrl-C or SIGTERM",
+                humantime::format_duration(interval),
+                humantime::format_duration(reconcile_every),
+            );
+            stop_signal().await;
+            let _ = writeln!(
+                std::io::stderr(),
+                "stopping: recording running syncs as cancelled"
+            );
+            scheduler.shutdown().await;
         }
         Command::History {
             provider,

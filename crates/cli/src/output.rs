@@ -4,6 +4,7 @@
 use serde::Serialize;
 use tributary_core::connections::{Disconnected, ProviderInfo};
 use tributary_core::domain::{Activity, Connection, ProviderKind, Summary, SyncRun};
+use tributary_core::scheduler::SyncOutcome;
 
 /// `println!` that tolerates a closed stdout (`tributary ... | head`): output is best effort,
 /// a panic on EPIPE is not.
@@ -114,18 +115,41 @@ impl Out {
         for (provider, r) in runs {
             let n = r.counters;
             say!(
-                "{provider}: {} — fetched {}, created {}, updated {}, skipped {}, failed {} ({} API calls){}",
+                "{provider}: {} — fetched {}, created {}, updated {}, skipped {}, failed {}{} ({} API calls){}",
                 r.status,
                 n.fetched,
                 n.created,
                 n.updated,
                 n.skipped,
                 n.failed,
+                if n.deleted > 0 {
+                    format!(", flagged deleted {}", n.deleted)
+                } else {
+                    String::new()
+                },
                 r.api_calls,
                 r.error_message
                     .as_deref()
                     .map_or_else(String::new, |e| format!("\n  {e}")),
             );
+        }
+    }
+
+    pub fn sync_outcomes(&self, outcomes: &[SyncOutcome]) {
+        if self.json {
+            return self.print_json(&outcomes);
+        }
+        for o in outcomes {
+            match (&o.run, &o.refused) {
+                (Some(run), _) => self.sync_runs(&[(o.provider, run.clone())]),
+                (None, Some(r)) => say!(
+                    "{}: not synced — {} [{}]",
+                    o.provider,
+                    r.message,
+                    r.code.as_str()
+                ),
+                (None, None) => say!("{}: not synced", o.provider),
+            }
         }
     }
 
@@ -205,13 +229,18 @@ impl Out {
         for a in activities {
             let d = &a.data;
             say!(
-                "{:<20} {:<10} {:<13} {:>8.2} km {:>6} min  {}",
+                "{:<20} {:<10} {:<13} {:>8.2} km {:>6} min  {}{}",
                 when(Some(d.start_utc)).trim_end_matches(" UTC"),
                 a.provider.as_str(),
                 d.sport.as_str(),
                 d.distance_m.unwrap_or(0.0) / 1000.0,
                 d.elapsed_seconds.unwrap_or(0) / 60,
                 d.name.as_deref().unwrap_or(""),
+                a.deleted_at.map_or_else(String::new, |t| format!(
+                    "  [no longer listed by {} since {}]",
+                    a.provider,
+                    when(Some(t))
+                )),
             );
         }
     }

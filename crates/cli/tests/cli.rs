@@ -75,17 +75,16 @@ fn connect_sync_history_across_invocations() {
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     assert!(connect.wait().unwrap().success());
     assert!(rest.contains("strava: active"), "{rest}");
+    // The core's policy after a connect: the first sync, seen through by the CLI.
+    assert!(
+        rest.contains("strava: success — fetched 250, created 250"),
+        "the first sync imports the sandbox's 250 activities: {rest}"
+    );
 
     // A new process, a new sandbox port: tokens and data persisted.
-    let runs = json(data.path(), &["sync", "strava", "--json"]);
-    let first = &runs[0];
-    assert_eq!(first["status"], "success");
-    assert_eq!(
-        first["counters"]["created"], 250,
-        "the sandbox's activity count"
-    );
     let history = json(data.path(), &["history", "strava", "--json"]);
     assert_eq!(history.as_array().unwrap().len(), 1);
+    assert_eq!(history[0]["trigger"], "after_connect");
     assert_eq!(history[0]["counters"]["created"], 250);
 
     let again = json(data.path(), &["sync", "strava", "--json"]);
@@ -184,4 +183,178 @@ fn bad_input_is_refused_with_a_code_and_a_non_zero_exit() {
     let providers = json(data.path(), &["providers", "--json"]);
     assert_eq!(providers.as_array().unwrap().len(), 6);
     assert_eq!(providers[0]["provider"], "strava");
+}
+
+/// Connect Strava on a sandbox of `activities` (the first sync runs as part of connecting).
+fn connect_strava(data: &std::path::Path, activities: usize) {
+    let count = activities.to_string();
+    let mut connect = tributary(
+        data,
+        &[
+            "--sandbox-activities",
+            &count,
+            "connect",
+            "strava",
+            "--no-browser",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut stdout = BufReader::new(connect.stdout.take().unwrap());
+    let mut url = String::new();
+    stdout.read_line(&mut url).unwrap();
+    approve(url.trim());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(connect.wait().unwrap().success(), "{rest}");
+}
+
+/// Start `sync strava --full` and return it once it has committed its first page (retrying while
+/// another process holds the connection).
+fn full_sync_under_way(data: &std::path::Path) -> std::process::Child {
+    for _ in 0..50 {
+        let mut child = tributary(data, &["sync", "strava", "--full"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while stderr.read_line(&mut line).unwrap() > 0 {
+            if line.contains("fetched so far") {
+                // Keep draining so the child never blocks on a full pipe.
+                std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+                return child;
+            }
+            if line.contains("already_running") {
+                break;
+            }
+            line.clear();
+        }
+        let _ = child.wait();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("the full sync never got under way");
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn wait_with_timeout(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the process did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+#[ignore = "uses the real keyring; .ci/run runs it inside dbus-run-session with gnome-keyring"]
+fn ctrl_c_cancels_a_cli_sync_and_records_cancelled() {
+    let data = tempfile::tempdir().unwrap();
+    connect_strava(data.path(), 6000);
+    let mut sync = full_sync_under_way(data.path());
+    signal(&sync, "INT");
+    let status = wait_with_timeout(&mut sync, 60);
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "interrupted, said so in the exit status"
+    );
+    let history = json(data.path(), &["history", "strava", "--json"]);
+    assert_eq!(history[0]["status"], "cancelled", "{history}");
+    assert!(history[0]["completed_at"].is_string());
+    let created = history[0]["counters"]["created"].as_i64().unwrap();
+    assert_eq!(
+        created, 0,
+        "a full walk over stored activities creates nothing"
+    );
+    assert!(
+        history[0]["counters"]["fetched"].as_i64().unwrap() % 200 == 0
+            && history[0]["counters"]["fetched"].as_i64().unwrap() > 0,
+        "whole pages only, at least one: {}",
+        history[0]["counters"]
+    );
+}
+
+#[test]
+#[ignore = "uses the real keyring; .ci/run runs it inside dbus-run-session with gnome-keyring"]
+fn the_agent_recovers_a_killed_cli_sync_without_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    connect_strava(data.path(), 6000);
+    let mut agent = tributary(data.path(), &["agent", "--interval", "2s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut agent_err = BufReader::new(agent.stderr.take().unwrap());
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while agent_err.read_line(&mut line).unwrap_or(0) > 0 {
+            sink.lock().unwrap().push_str(&line);
+            line.clear();
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !log.lock().unwrap().contains("strava run") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent's start-up run"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let mut sync = full_sync_under_way(data.path());
+    sync.kill().unwrap(); // SIGKILL: no chance to record anything
+    sync.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let history = json(data.path(), &["history", "strava", "--json"]);
+        let statuses: Vec<&str> = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["status"].as_str())
+            .collect();
+        if statuses.contains(&"interrupted") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the running agent marks the killed run interrupted: {statuses:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    signal(&agent, "TERM");
+    let status = wait_with_timeout(&mut agent, 60);
+    assert!(
+        status.success(),
+        "SIGTERM stops the agent cleanly: {status}"
+    );
+    assert!(log.lock().unwrap().contains("stopping"));
+    let history = json(data.path(), &["history", "strava", "--json"]);
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] != "running"),
+        "no run is left running: {history}"
+    );
 }

@@ -80,6 +80,9 @@ pub struct Config {
     pub retry: RetryPolicy,
     /// Per-request timeout.
     pub request_timeout: Duration,
+    /// Whether a completed connect starts the first sync at once (the product's policy; tests of
+    /// the connect flow alone switch it off).
+    pub sync_after_connect: bool,
 }
 
 impl Config {
@@ -91,6 +94,7 @@ impl Config {
             providers: BTreeMap::new(),
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
+            sync_after_connect: true,
         }
     }
 

@@ -3,6 +3,7 @@
 //! The core never knows who listens: the shell injects an [`EventSink`]. Events carry no secrets.
 
 use crate::domain::{ConnectionState, ProviderKind, SyncCounters, SyncStatus};
+use crate::scheduler::SchedulerStatus;
 use serde::Serialize;
 use std::sync::Mutex;
 
@@ -51,6 +52,11 @@ pub enum CoreEvent {
     ConnectionRemoved {
         /// Provider concerned.
         provider: ProviderKind,
+    },
+    /// The scheduler's view changed (paused, offline providers, next runs).
+    SchedulerChanged {
+        /// Where it stands now.
+        status: SchedulerStatus,
     },
 }
 

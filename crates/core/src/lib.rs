@@ -18,6 +18,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod providers;
+pub mod scheduler;
 pub mod secrets;
 pub mod store;
 pub mod sync;
@@ -33,10 +34,12 @@ use crate::auth::{AuthRequest, Connector, LinkKind, RedirectTarget};
 use crate::clock::Clock;
 use crate::connections::{Connections, Disconnected, ProviderInfo};
 use crate::domain::{
-    Activity, Connection, DEFAULT_ATHLETE_ID, ProviderKind, Summary, SyncRun, SyncTrigger,
+    Activity, Connection, ConnectionState, DEFAULT_ATHLETE_ID, ProviderKind, Summary, SyncRun,
+    SyncTrigger,
 };
 use crate::events::EventSink;
 use crate::providers::{ClientCredentials, Registry};
+use crate::scheduler::{Refusal, Scheduler, SchedulerHandle, SchedulerSettings, SyncOutcome};
 use crate::secrets::{SecretStore, Sensitive};
 use crate::store::Store;
 use crate::sync::{SyncEngine, SyncHandle, SyncMode};
@@ -55,6 +58,16 @@ pub struct Deps {
     pub events: Arc<dyn EventSink>,
 }
 
+/// A completed connect: the connection, and the first sync the core started for it (the policy
+/// after connecting, the same for every front end), if it started one.
+#[derive(Debug)]
+pub struct Connected {
+    /// The connection as stored.
+    pub connection: Connection,
+    /// The after-connect run, when one started.
+    pub first_sync: Option<SyncHandle>,
+}
+
 /// The core. Cheap to clone: clones share one state.
 #[derive(Clone)]
 pub struct Core {
@@ -63,6 +76,9 @@ pub struct Core {
 
 struct Inner {
     config: Config,
+    athlete_id: i64,
+    clock: Arc<dyn Clock>,
+    events: Arc<dyn EventSink>,
     store: Store,
     registry: Arc<Registry>,
     vault: TokenVault,
@@ -137,6 +153,9 @@ impl Core {
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
+                athlete_id,
+                clock: deps.clock,
+                events: deps.events,
                 store,
                 registry,
                 vault,
@@ -184,22 +203,57 @@ impl Core {
         self.inner.connector.cancel(provider);
     }
 
-    /// Complete a flow from its redirect URL (deep link or loopback).
-    pub async fn complete_redirect(&self, url: &str) -> Result<Connection> {
-        self.inner.connector.complete(url).await
+    /// Complete a flow from its redirect URL (deep link or loopback); then the first sync.
+    pub async fn complete_redirect(&self, url: &str) -> Result<Connected> {
+        let connection = self.inner.connector.complete(url).await?;
+        Ok(self.after_connect(connection).await)
     }
 
     /// Connect through a one-shot loopback listener; `on_authorize` receives the URL to open.
+    /// Then the first sync.
     pub async fn connect_loopback(
         &self,
         provider: ProviderKind,
         on_authorize: impl FnOnce(&AuthRequest) + Send,
         cancel: CancellationToken,
-    ) -> Result<Connection> {
-        self.inner
+    ) -> Result<Connected> {
+        let connection = self
+            .inner
             .connector
             .connect_loopback(provider, on_authorize, cancel)
-            .await
+            .await?;
+        Ok(self.after_connect(connection).await)
+    }
+
+    /// The policy after a connect, decided here once for every front end: a connection that can
+    /// sync starts its first sync at once (`Config::sync_after_connect`).
+    async fn after_connect(&self, connection: Connection) -> Connected {
+        let syncable = connection.enabled && connection.state == ConnectionState::Active;
+        let first_sync = match self.inner.config.sync_after_connect && syncable {
+            false => None,
+            true => {
+                let started = self
+                    .inner
+                    .engine
+                    .start(
+                        connection.provider,
+                        SyncTrigger::AfterConnect,
+                        SyncMode::Incremental,
+                    )
+                    .await;
+                match started {
+                    Ok(handle) => Some(handle),
+                    Err(e) => {
+                        tracing::warn!(provider = %connection.provider, error = %e, "the first sync did not start");
+                        None
+                    }
+                }
+            }
+        };
+        Connected {
+            connection,
+            first_sync,
+        }
     }
 
     /// What a link handed to the app is: a sign-in redirect (for which provider), or unknown.
@@ -308,6 +362,69 @@ impl Core {
         mode: SyncMode,
     ) -> Result<SyncRun> {
         self.start_sync(provider, trigger, mode).await?.wait().await
+    }
+
+    /// Sync every enabled connection at once and wait for all: never stops at the first refusal
+    /// (a switched-off or rate-limited connection, one the CLI is syncing); reports each.
+    pub async fn sync_all(&self, trigger: SyncTrigger, mode: SyncMode) -> Result<Vec<SyncOutcome>> {
+        let mut started = Vec::new();
+        let mut outcomes = Vec::new();
+        for connection in self.list_connections().await? {
+            if !connection.enabled {
+                continue;
+            }
+            let provider = connection.provider;
+            match self.inner.engine.start(provider, trigger, mode).await {
+                Ok(handle) => started.push(handle),
+                Err(e) => outcomes.push(SyncOutcome {
+                    provider,
+                    run: None,
+                    refused: Some(Refusal::from(&e)),
+                }),
+            }
+        }
+        for handle in started {
+            let provider = handle.provider;
+            outcomes.push(match handle.wait().await {
+                Ok(run) => SyncOutcome {
+                    provider,
+                    run: Some(run),
+                    refused: None,
+                },
+                Err(e) => SyncOutcome {
+                    provider,
+                    run: None,
+                    refused: Some(Refusal::from(&e)),
+                },
+            });
+        }
+        outcomes.sort_by_key(|o| o.provider);
+        Ok(outcomes)
+    }
+
+    /// Start the scheduler (a start-up run, then each connection on its interval) in the
+    /// background. Front ends keep the handle; dropping it stops the scheduler.
+    pub fn start_scheduler(&self, settings: SchedulerSettings) -> SchedulerHandle {
+        Scheduler {
+            store: self.inner.store.clone(),
+            engine: self.inner.engine.clone(),
+            registry: self.inner.registry.clone(),
+            clock: self.inner.clock.clone(),
+            events: self.inner.events.clone(),
+            athlete_id: self.inner.athlete_id,
+        }
+        .start(settings)
+    }
+
+    /// Cancel every running sync of this process and wait until each recorded `cancelled`.
+    pub async fn cancel_all_syncs(&self) {
+        self.inner.engine.cancel_all_and_wait().await;
+    }
+
+    /// Mark runs left `running` by stopped processes as `interrupted` (the scheduler does this on
+    /// every tick). Returns how many.
+    pub async fn recover_dead_runs(&self) -> Result<u64> {
+        self.inner.engine.recover_interrupted(None).await
     }
 
     /// Cancel `provider`'s running sync, if any, and wait until it has recorded `cancelled`.

@@ -83,17 +83,28 @@ impl StoredTokens {
     }
 }
 
-/// Keyring key of a connection's tokens.
-pub fn token_key(athlete_id: i64, provider: ProviderKind) -> String {
+/// Keyring key of a connection's tokens before keys were scoped by data directory (read once
+/// and moved).
+pub fn legacy_token_key(athlete_id: i64, provider: ProviderKind) -> String {
     format!("athlete-{athlete_id}/{provider}/tokens")
 }
 
-fn client_id_key(provider: ProviderKind) -> String {
-    format!("client/{provider}/id")
+/// Keyring key of a connection's tokens in a data directory's `namespace`.
+pub fn token_key(namespace: &str, athlete_id: i64, provider: ProviderKind) -> String {
+    format!("{namespace}/{}", legacy_token_key(athlete_id, provider))
 }
 
-fn client_secret_key(provider: ProviderKind) -> String {
-    format!("client/{provider}/secret")
+/// The keyring namespace of a data directory: two data directories (two installs, a test beside
+/// the real app) never read or overwrite each other's tokens. FNV-1a of the canonical path: stable
+/// across runs and Rust versions, unlike the standard library's hasher.
+pub fn namespace(data_dir: &std::path::Path) -> String {
+    let path = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_owned());
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in path.to_string_lossy().as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
 }
 
 /// The vault. Cheap to clone: clones share one state (and one set of refresh locks).
@@ -109,6 +120,8 @@ struct Inner {
     /// Credentials from the environment, which take precedence over the keyring.
     configured: BTreeMap<ProviderKind, ProviderSettings>,
     athlete_id: i64,
+    /// Prefix of every key (see [`namespace`]).
+    namespace: String,
     /// One refresh lock per connection.
     locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -129,9 +142,23 @@ impl TokenVault {
                 clock,
                 configured: config.providers.clone(),
                 athlete_id,
+                namespace: namespace(&config.data_dir),
                 locks: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// Keyring key of a connection's tokens.
+    pub fn token_key(&self, provider: ProviderKind) -> String {
+        token_key(&self.inner.namespace, self.inner.athlete_id, provider)
+    }
+
+    fn client_id_key(&self, provider: ProviderKind) -> String {
+        format!("{}/client/{provider}/id", self.inner.namespace)
+    }
+
+    fn client_secret_key(&self, provider: ProviderKind) -> String {
+        format!("{}/client/{provider}/secret", self.inner.namespace)
     }
 
     fn lock_for(&self, connection_id: i64) -> Arc<tokio::sync::Mutex<()>> {
@@ -162,13 +189,13 @@ impl TokenVault {
         let secrets = &self.inner.secrets;
         secrets
             .set(
-                &client_id_key(provider),
+                &self.client_id_key(provider),
                 &Sensitive::new(client_id.trim().to_owned()),
             )
             .await?;
         match client_secret {
-            Some(secret) => secrets.set(&client_secret_key(provider), secret).await,
-            None => secrets.delete(&client_secret_key(provider)).await,
+            Some(secret) => secrets.set(&self.client_secret_key(provider), secret).await,
+            None => secrets.delete(&self.client_secret_key(provider)).await,
         }
     }
 
@@ -187,14 +214,14 @@ impl TokenVault {
         let secrets = &self.inner.secrets;
         let client_id = match settings.client_id {
             Some(id) => id,
-            None => match secrets.get(&client_id_key(provider)).await? {
+            None => match secrets.get(&self.client_id_key(provider)).await? {
                 Some(id) => id.expose().clone(),
                 None => return Err(missing_credentials(provider)),
             },
         };
         let client_secret = match settings.client_secret {
             Some(secret) => Some(secret),
-            None => secrets.get(&client_secret_key(provider)).await?,
+            None => secrets.get(&self.client_secret_key(provider)).await?,
         };
         if capabilities.client_secret_required && client_secret.is_none() {
             return Err(missing_credentials(provider));
@@ -207,26 +234,36 @@ impl TokenVault {
 
     /// Write a connection's tokens.
     pub async fn save(&self, provider: ProviderKind, tokens: &StoredTokens) -> Result<()> {
-        let key = token_key(self.inner.athlete_id, provider);
-        self.inner.secrets.set(&key, &tokens.encode()).await
-    }
-
-    /// Read a connection's tokens, if any.
-    pub async fn load(&self, provider: ProviderKind) -> Result<Option<StoredTokens>> {
-        let key = token_key(self.inner.athlete_id, provider);
         self.inner
             .secrets
-            .get(&key)
-            .await?
-            .as_ref()
-            .map(StoredTokens::decode)
-            .transpose()
+            .set(&self.token_key(provider), &tokens.encode())
+            .await
+    }
+
+    /// Read a connection's tokens, if any. Tokens kept under the old, unscoped key are moved to
+    /// this data directory's key on first read.
+    pub async fn load(&self, provider: ProviderKind) -> Result<Option<StoredTokens>> {
+        let secrets = &self.inner.secrets;
+        let text = match secrets.get(&self.token_key(provider)).await? {
+            Some(text) => Some(text),
+            None => {
+                let legacy = legacy_token_key(self.inner.athlete_id, provider);
+                match secrets.get(&legacy).await? {
+                    Some(text) => {
+                        secrets.set(&self.token_key(provider), &text).await?;
+                        secrets.delete(&legacy).await?;
+                        Some(text)
+                    }
+                    None => None,
+                }
+            }
+        };
+        text.as_ref().map(StoredTokens::decode).transpose()
     }
 
     /// Remove a connection's tokens.
     pub async fn delete(&self, provider: ProviderKind) -> Result<()> {
-        let key = token_key(self.inner.athlete_id, provider);
-        self.inner.secrets.delete(&key).await
+        self.inner.secrets.delete(&self.token_key(provider)).await
     }
 
     /// A usable access token for `connection`, refreshing it first when it is about to expire,

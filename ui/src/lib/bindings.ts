@@ -70,6 +70,8 @@ export type Activity_Deserialize = {
 	connection_id: number,
 	/**  Provider. */
 	provider: ProviderKind,
+	/**  When a reconcile found the provider no longer lists it (kept, flagged, never dropped). */
+	deleted_at?: string | null,
 } & NewActivity_Deserialize;
 
 /**  A stored activity. */
@@ -80,6 +82,8 @@ export type Activity_Serialize = {
 	connection_id: number,
 	/**  Provider. */
 	provider: ProviderKind,
+	/**  When a reconcile found the provider no longer lists it (kept, flagged, never dropped). */
+	deleted_at: string | null,
 } & NewActivity_Serialize;
 
 /**  What the UI needs to know about how the app runs. */
@@ -393,7 +397,11 @@ state: ConnectionState } |
 /**  A connection was removed. */
 { type: "connection_removed"; 
 /**  Provider concerned. */
-provider: ProviderKind };
+provider: ProviderKind } | 
+/**  The scheduler's view changed (paused, offline providers, next runs). */
+{ type: "scheduler_changed"; 
+/**  Where it stands now. */
+status: SchedulerStatus_Deserialize };
 
 /**  Something front ends may want to show. */
 export type CoreEvent_Serialize = 
@@ -432,7 +440,11 @@ state: ConnectionState } |
 /**  A connection was removed. */
 { type: "connection_removed"; 
 /**  Provider concerned. */
-provider: ProviderKind };
+provider: ProviderKind } | 
+/**  The scheduler's view changed (paused, offline providers, next runs). */
+{ type: "scheduler_changed"; 
+/**  Where it stands now. */
+status: SchedulerStatus_Serialize };
 
 /**  The outcome of a deep link handed to the app (an OAuth redirect, or something unknown). */
 export type DeepLinkOutcome = DeepLinkOutcome_Serialize | DeepLinkOutcome_Deserialize;
@@ -597,6 +609,29 @@ export type NewActivity_Serialize = {
 	raw: Value,
 };
 
+/**  When a connection runs next, as the dashboard and the tray show it. */
+export type NextRun = NextRun_Serialize | NextRun_Deserialize;
+
+/**  When a connection runs next, as the dashboard and the tray show it. */
+export type NextRun_Deserialize = {
+	/**  Provider. */
+	provider: ProviderKind,
+	/**  When (`None`: not until the athlete acts). */
+	at?: string | null,
+	/**  Whether that run is a reconcile (a full walk). */
+	reconcile: boolean,
+};
+
+/**  When a connection runs next, as the dashboard and the tray show it. */
+export type NextRun_Serialize = {
+	/**  Provider. */
+	provider: ProviderKind,
+	/**  When (`None`: not until the athlete acts). */
+	at: string | null,
+	/**  Whether that run is a reconcile (a full walk). */
+	reconcile: boolean,
+};
+
 /**  One provider as the "available providers" list shows it. */
 export type ProviderInfo = ProviderInfo_Serialize | ProviderInfo_Deserialize;
 
@@ -655,6 +690,29 @@ export type RefreshStyle =
 "none" | 
 /**  Refresh tokens may rotate: persist the new one before using the new access token. */
 "rotating";
+
+/**  Where the scheduler stands. */
+export type SchedulerStatus = SchedulerStatus_Serialize | SchedulerStatus_Deserialize;
+
+/**  Where the scheduler stands. */
+export type SchedulerStatus_Deserialize = {
+	/**  Paused by the athlete. */
+	paused: boolean,
+	/**  Providers that could not be reached at the last look (runs wait quietly). */
+	offline: ProviderKind[],
+	/**  Each connection's next run. */
+	next_runs: NextRun_Deserialize[],
+};
+
+/**  Where the scheduler stands. */
+export type SchedulerStatus_Serialize = {
+	/**  Paused by the athlete. */
+	paused: boolean,
+	/**  Providers that could not be reached at the last look (runs wait quietly). */
+	offline: ProviderKind[],
+	/**  Each connection's next run. */
+	next_runs: NextRun_Serialize[],
+};
 
 /**  Normalised sport types. */
 export type Sport = 
@@ -732,6 +790,11 @@ export type SyncCounters = {
 	skipped: number,
 	/**  Seen but not storable (reason recorded in `sync_failures`). */
 	failed: number,
+	/**
+	 *  Stored activities a completed reconcile found the provider no longer lists (flagged, kept;
+	 *  not part of `fetched`).
+	 */
+	deleted: number,
 };
 
 /**  How much a run reads. */

@@ -23,7 +23,7 @@ use lock::LockDir;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 /// How much a run reads.
@@ -100,6 +100,7 @@ impl SlotGuard {
         if let Some(done) = self.done.take() {
             self.engine.inner.runs.lock().remove(&self.connection_id);
             let _ = done.send(finished); // nobody waiting is fine
+            self.engine.inner.finished.notify_one();
         }
     }
 }
@@ -110,6 +111,7 @@ impl Drop for SlotGuard {
             // Only reached when the run's supervisor itself failed: say so; the row is marked
             // interrupted by the next start or recovery, since the lock is released here.
             self.engine.inner.runs.lock().remove(&self.connection_id);
+            self.engine.inner.finished.notify_one();
             self.engine.inner.events.emit(CoreEvent::SyncFinished {
                 sync_id: self.sync_id,
                 provider: self.provider,
@@ -149,6 +151,8 @@ struct Inner {
     locks: LockDir,
     athlete_id: i64,
     runs: Runs,
+    /// Woken at the end of every run (the scheduler looks again).
+    finished: Arc<Notify>,
 }
 
 impl SyncEngine {
@@ -172,6 +176,7 @@ impl SyncEngine {
                 locks: LockDir::new(data_dir),
                 athlete_id,
                 runs: Runs::default(),
+                finished: Arc::new(Notify::new()),
             }),
         }
     }
@@ -342,6 +347,41 @@ impl SyncEngine {
             provider,
             done: done_rx,
         })
+    }
+
+    /// Whether `provider` has a run in progress in this process.
+    pub fn is_running(&self, provider: ProviderKind) -> bool {
+        self.inner
+            .runs
+            .lock()
+            .values()
+            .any(|s| s.provider == provider)
+    }
+
+    /// Notified at the end of every run.
+    pub fn finished(&self) -> Arc<Notify> {
+        self.inner.finished.clone()
+    }
+
+    /// Whether `provider`'s API host answers at all (a TCP connection within 5 s). No request is
+    /// sent and no budget spent: this only tells "offline" from "online".
+    pub async fn probe(&self, provider: ProviderKind) -> bool {
+        let Ok(client) = self.inner.registry.get(provider) else {
+            return false;
+        };
+        let url = &client.endpoints().api_url;
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+            return false;
+        };
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let connect = tokio::net::TcpStream::connect((host, port));
+        matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(5), connect).await,
+            Ok(Ok(_))
+        )
     }
 
     /// Cancel `provider`'s running sync, if any, and wait until it has recorded `cancelled`.

@@ -27,7 +27,15 @@ async fn connect_stores_tokens_in_the_vault_and_the_profile_in_the_database() {
         connection.token_expires_at.is_some(),
         "the expiry is kept, the token is not"
     );
-    assert_eq!(h.secrets.keys(), ["athlete-1/strava/tokens"]);
+    assert_eq!(
+        h.secrets.keys(),
+        [tributary_core::vault::token_key(
+            &tributary_core::vault::namespace(h.dir.path()),
+            1,
+            STRAVA
+        )],
+        "one entry, scoped by the data directory"
+    );
     assert!(connection.provider_profile.unwrap()["firstname"] == "Sandy");
 }
 
@@ -40,7 +48,12 @@ async fn a_replayed_redirect_is_rejected_and_changes_nothing() {
         .await
         .unwrap();
     let redirect = h.approve(&request.authorize_url, "approve").await;
-    let first = h.core.complete_redirect(&redirect).await.unwrap();
+    let first = h
+        .core
+        .complete_redirect(&redirect)
+        .await
+        .unwrap()
+        .connection;
     let before = h.core.get_connection(first.id).await.unwrap();
     let replay = h.core.complete_redirect(&redirect).await.unwrap_err();
     assert_eq!(replay.code(), ErrorCode::InvalidRedirect, "{replay}");
@@ -137,7 +150,12 @@ async fn an_unticked_activity_scope_is_shown_as_scope_missing() {
     let redirect = h
         .approve(&request.authorize_url, "approve-without-activities")
         .await;
-    let connection = h.core.complete_redirect(&redirect).await.unwrap();
+    let connection = h
+        .core
+        .complete_redirect(&redirect)
+        .await
+        .unwrap()
+        .connection;
     assert_eq!(connection.state, ConnectionState::ScopeMissing);
     assert!(
         connection
@@ -205,7 +223,7 @@ async fn loopback_connect_receives_the_redirect_once_then_closes() {
         page.contains("connected to strava"),
         "the browser is told: {page}"
     );
-    let connection = task.await.unwrap().unwrap();
+    let connection = task.await.unwrap().unwrap().connection;
     assert_eq!(connection.state, ConnectionState::Active);
     assert!(
         h.http.get(&redirect).send().await.is_err(),
@@ -353,4 +371,41 @@ async fn providers_list_all_six_with_honest_capabilities() {
     );
     assert_eq!(polar.capabilities.history_window_days, Some(30));
     assert!(providers.iter().all(|p| !p.connected));
+}
+
+#[tokio::test]
+async fn tokens_are_scoped_by_data_directory_and_old_unscoped_ones_move() {
+    use tributary_core::secrets::SecretStore;
+    use tributary_core::vault::{legacy_token_key, namespace, token_key};
+    let h = Harness::new(5).await;
+    h.connect().await;
+    let scoped = token_key(&namespace(h.dir.path()), 1, STRAVA);
+    // As an older version stored them: under the unscoped key.
+    let tokens = h.secrets.get(&scoped).await.unwrap().unwrap();
+    h.secrets.delete(&scoped).await.unwrap();
+    h.secrets
+        .set(&legacy_token_key(1, STRAVA), &tokens)
+        .await
+        .unwrap();
+    let run = h
+        .core
+        .sync(
+            STRAVA,
+            tributary_core::domain::SyncTrigger::Manual,
+            tributary_core::sync::SyncMode::Incremental,
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.status, tributary_core::domain::SyncStatus::Success);
+    assert_eq!(
+        h.secrets.keys(),
+        [scoped],
+        "moved to this data directory's key"
+    );
+    let other = tempfile::tempdir().unwrap();
+    assert_ne!(
+        namespace(h.dir.path()),
+        namespace(other.path()),
+        "another data directory has keys of its own"
+    );
 }

@@ -12,7 +12,7 @@ use tributary_core::domain::{ConnectionState, ProviderKind, SyncStatus, SyncTrig
 use tributary_core::events::CoreEvent;
 use tributary_core::providers::{ActivityPage, RateBudget, strava};
 use tributary_core::sync::SyncMode;
-use tributary_core::vault::token_key;
+use tributary_core::vault::{namespace, token_key};
 use tributary_core::{Error, ErrorCode};
 
 const MANUAL: SyncTrigger = SyncTrigger::Manual;
@@ -115,7 +115,7 @@ async fn a_panic_inside_a_run_ends_it_failed_and_frees_the_connection() {
 async fn a_refresh_in_flight_is_persisted_even_when_the_run_is_cancelled() {
     let (h, provider) = scripted(STRAVA).await;
     // The stored access token has expired: the first page needs a refresh.
-    let key = token_key(1, STRAVA);
+    let key = token_key(&namespace(h.dir.path()), 1, STRAVA);
     let expired = serde_json::json!({"access_token": "at-0", "refresh_token": "rt-0",
                                      "expires_at": (Utc::now() - Duration::hours(1)).timestamp()});
     use tributary_core::secrets::SecretStore;

@@ -62,7 +62,12 @@ async fn a_missing_historical_permission_is_shown_and_new_data_still_flows() {
     let redirect = h
         .approve(&request.authorize_url, "approve-without-activities")
         .await;
-    let connection = h.core.complete_redirect(&redirect).await.unwrap();
+    let connection = h
+        .core
+        .complete_redirect(&redirect)
+        .await
+        .unwrap()
+        .connection;
     assert_eq!(connection.state, ConnectionState::ScopeMissing);
     assert!(
         connection

@@ -43,7 +43,12 @@ async fn a_partial_grant_is_shown_as_a_missing_scope() {
     let redirect = h
         .approve(&request.authorize_url, "approve-without-activities")
         .await;
-    let connection = h.core.complete_redirect(&redirect).await.unwrap();
+    let connection = h
+        .core
+        .complete_redirect(&redirect)
+        .await
+        .unwrap()
+        .connection;
     assert_eq!(connection.state, ConnectionState::ScopeMissing);
     assert!(
         connection

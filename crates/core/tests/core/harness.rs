@@ -32,6 +32,8 @@ pub fn config(dir: &std::path::Path, sandbox: &Sandbox) -> Config {
     let vars = sandbox.config_vars();
     let mut config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
     config.data_dir = dir.to_owned();
+    // Tests drive syncs themselves; the after-connect policy has its own test.
+    config.sync_after_connect = false;
     // Fast retries keep fault tests quick; the policy is the same code as in production.
     config.retry = RetryPolicy {
         attempts: 3,
@@ -171,7 +173,11 @@ impl Harness {
             .await
             .unwrap();
         let redirect = self.approve(&request.authorize_url, "approve").await;
-        self.core.complete_redirect(&redirect).await.unwrap()
+        self.core
+            .complete_redirect(&redirect)
+            .await
+            .unwrap()
+            .connection
     }
 
     /// Connect a scripted provider through the real flow (its code exchange is scripted).
@@ -189,7 +195,11 @@ impl Harness {
             .1
             .into_owned();
         let redirect = format!("{}?state={state}&code=scripted", request.redirect_uri);
-        self.core.complete_redirect(&redirect).await.unwrap()
+        self.core
+            .complete_redirect(&redirect)
+            .await
+            .unwrap()
+            .connection
     }
 
     pub async fn control(&self, path: &str, body: serde_json::Value) {

@@ -13,6 +13,7 @@ mod google_health;
 mod harness;
 mod keyring;
 mod polar;
+mod policy;
 mod scripted;
 mod store;
 mod sync;

@@ -34,12 +34,17 @@ pub struct Scripted {
     pub refresh_calls: AtomicUsize,
     pub requests: Mutex<Vec<ListRequest>>,
     user: Mutex<String>,
+    /// Keeps the API "host" reachable (the scheduler's offline probe connects to it).
+    host: Mutex<Option<std::net::TcpListener>>,
+    port: u16,
 }
 
 impl Scripted {
     /// A scripted `kind` with that provider's real capabilities, listing nothing.
     pub fn new(kind: ProviderKind, capabilities: Capabilities) -> Arc<Self> {
-        let url = url::Url::parse("http://127.0.0.1:9/scripted").unwrap();
+        let host = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = host.local_addr().unwrap().port();
+        let url = url::Url::parse(&format!("http://127.0.0.1:{port}/scripted")).unwrap();
         Arc::new(Self {
             kind,
             capabilities,
@@ -60,7 +65,20 @@ impl Scripted {
             refresh_calls: AtomicUsize::new(0),
             requests: Mutex::new(Vec::new()),
             user: Mutex::new("scripted-athlete".into()),
+            host: Mutex::new(Some(host)),
+            port,
         })
+    }
+
+    /// The API host stops answering (no network).
+    pub fn go_offline(&self) {
+        self.host.lock().unwrap().take();
+    }
+
+    /// The API host answers again.
+    pub fn go_online(&self) {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port)).unwrap();
+        *self.host.lock().unwrap() = Some(listener);
     }
 
     /// The athlete id the next connect reports.

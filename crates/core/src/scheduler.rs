@@ -1,0 +1,653 @@
+//! The one scheduler, used by every front end (the desktop tray agent and `tributary agent`): a
+//! start-up run, then each connection on its interval with jitter; nothing while a connection is
+//! switched off, needs the athlete, or before its rate limit or known budget clears; exponential
+//! back-off after repeated failures; a quiet pause while the provider cannot be reached (no
+//! network is not a failed run); a daily reconcile (a full walk) where the provider lists its
+//! history; a backfill stopped by a rate limit continues as soon as the budget allows; dead runs
+//! of other processes are recovered on every tick.
+//!
+//! Decisions are a pure function ([`decide`]) of what the store says about a connection and the
+//! time, so they are tested without waiting; the loop around it only gathers facts, starts runs
+//! and sleeps (in chunks of at most a minute, so a suspended laptop that wakes up catches up).
+
+use crate::clock::Clock;
+use crate::domain::{ConnectionState, ProviderKind, SyncStatus, SyncTrigger};
+use crate::events::{CoreEvent, EventSink};
+use crate::providers::{Delivery, Registry};
+use crate::store::Store;
+use crate::sync::{SyncEngine, SyncMode};
+use crate::{Error, Result, store};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// How the scheduler paces runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerSettings {
+    /// Between two runs of a connection (± 10 % jitter, so that connections do not move in step).
+    pub interval: std::time::Duration,
+    /// Between two reconcile passes (full walks) of a connection.
+    pub reconcile_every: std::time::Duration,
+    /// Whether the first pass runs every connection at once (an app or agent start).
+    pub startup_run: bool,
+    /// The longest back-off after repeated failures.
+    pub max_backoff: std::time::Duration,
+    /// How often to look again while a provider cannot be reached.
+    pub offline_retry: std::time::Duration,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self {
+            interval: std::time::Duration::from_secs(3600),
+            reconcile_every: std::time::Duration::from_secs(24 * 3600),
+            startup_run: true,
+            max_backoff: std::time::Duration::from_secs(24 * 3600),
+            offline_retry: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the store says about one connection, as the scheduler decides on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    /// Connection id (a seed of its jitter).
+    pub connection_id: i64,
+    /// Provider.
+    pub provider: ProviderKind,
+    /// The athlete's toggle.
+    pub enabled: bool,
+    /// State.
+    pub state: ConnectionState,
+    /// When a rate limit clears.
+    pub rate_limited_until: Option<DateTime<Utc>>,
+    /// When the provider's known budget refills, if it is spent.
+    pub budget_spent_until: Option<DateTime<Utc>>,
+    /// When the connection was made.
+    pub created_at: DateTime<Utc>,
+    /// The latest run (its id and start), if any.
+    pub last_run: Option<(i64, DateTime<Utc>)>,
+    /// Failed runs in a row, newest first.
+    pub consecutive_failures: u32,
+    /// An incremental walk (a backfill) is unfinished.
+    pub walk_pending: bool,
+    /// When the last full walk completed.
+    pub last_full_at: Option<DateTime<Utc>>,
+    /// Whether the provider lists its history (a full walk can reconcile it).
+    pub reconcilable: bool,
+}
+
+/// What to do with a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing until the athlete acts (switched off, or a state only they can fix).
+    Wait,
+    /// Run at `at` (now or later) in `mode`.
+    At {
+        /// When.
+        at: DateTime<Utc>,
+        /// How much to read.
+        mode: SyncMode,
+    },
+}
+
+/// Decide on one connection (`startup`: the first pass after a start, which ignores the interval).
+pub fn decide(
+    facts: &Facts,
+    settings: &SchedulerSettings,
+    now: DateTime<Utc>,
+    startup: bool,
+) -> Decision {
+    use ConnectionState as S;
+    if !facts.enabled
+        || matches!(
+            facts.state,
+            S::NeedsReauth | S::ScopeMissing | S::Deprecated
+        )
+    {
+        return Decision::Wait;
+    }
+    let interval = Duration::from_std(settings.interval).unwrap_or(Duration::hours(1));
+    let reconcile_every = Duration::from_std(settings.reconcile_every).unwrap_or(Duration::days(1));
+    let max_backoff = Duration::from_std(settings.max_backoff).unwrap_or(Duration::days(1));
+    let delay = match facts.consecutive_failures {
+        0 | 1 => interval,
+        k => {
+            // Doubling from the second failure in a row: 2×, 4×, … the interval, capped.
+            let factor = 1_i32 << (k - 1).min(16);
+            interval
+                .checked_mul(factor)
+                .unwrap_or(max_backoff)
+                .min(max_backoff)
+        }
+    };
+    let base = match (startup, facts.last_run) {
+        (true, _) | (_, None) => now,
+        // A backfill stopped by a rate limit continues as soon as the budget allows.
+        (false, Some(_)) if facts.walk_pending && facts.consecutive_failures == 0 => now,
+        (false, Some((run_id, started))) => started + jitter(delay, facts.connection_id, run_id),
+    };
+    let at = [
+        Some(base),
+        facts.rate_limited_until,
+        facts.budget_spent_until,
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(now);
+    let reconcile_due = facts.reconcilable
+        && !facts.walk_pending
+        && facts.last_full_at.unwrap_or(facts.created_at) + reconcile_every <= at;
+    Decision::At {
+        at,
+        mode: if reconcile_due {
+            SyncMode::Full
+        } else {
+            SyncMode::Incremental
+        },
+    }
+}
+
+/// `delay` stretched or shrunk by up to 10 %, the same for the same (connection, run) so that a
+/// decision does not wobble between ticks.
+fn jitter(delay: Duration, connection_id: i64, run_id: i64) -> Duration {
+    let mut z = (connection_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (run_id as u64);
+    z = (z ^ (z >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let unit = (z >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
+    let millis = delay.num_milliseconds() as f64 * (0.9 + 0.2 * unit);
+    Duration::milliseconds(millis as i64)
+}
+
+/// When a connection runs next, as the dashboard and the tray show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct NextRun {
+    /// Provider.
+    pub provider: ProviderKind,
+    /// When (`None`: not until the athlete acts).
+    pub at: Option<DateTime<Utc>>,
+    /// Whether that run is a reconcile (a full walk).
+    pub reconcile: bool,
+}
+
+/// Where the scheduler stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SchedulerStatus {
+    /// Paused by the athlete.
+    pub paused: bool,
+    /// Providers that could not be reached at the last look (runs wait quietly).
+    pub offline: Vec<ProviderKind>,
+    /// Each connection's next run.
+    pub next_runs: Vec<NextRun>,
+}
+
+struct Shared {
+    settings: Mutex<SchedulerSettings>,
+    paused: AtomicBool,
+    wake: Notify,
+    cancel: CancellationToken,
+    status: Mutex<SchedulerStatus>,
+}
+
+/// A running scheduler. Dropping it stops the loop; [`SchedulerHandle::shutdown`] also waits for
+/// it and cancels the runs in progress (recorded `cancelled`).
+pub struct SchedulerHandle {
+    shared: Arc<Shared>,
+    engine: SyncEngine,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl SchedulerHandle {
+    /// Stop starting runs (runs in progress finish).
+    pub fn pause(&self) {
+        self.shared.paused.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+    }
+
+    /// Start runs again.
+    pub fn resume(&self) {
+        self.shared.paused.store(false, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+    }
+
+    /// Whether it is paused.
+    pub fn is_paused(&self) -> bool {
+        self.shared.paused.load(Ordering::SeqCst)
+    }
+
+    /// Change the pacing (takes effect at once).
+    pub fn set_settings(&self, settings: SchedulerSettings) {
+        *lock(&self.shared.settings) = settings;
+        self.shared.wake.notify_one();
+    }
+
+    /// Look again now (after a connect, a toggle, or "sync all now").
+    pub fn wake(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    /// Where it stands.
+    pub fn status(&self) -> SchedulerStatus {
+        lock(&self.shared.status).clone()
+    }
+
+    /// Stop the loop, then cancel the runs in progress and wait until each recorded its end.
+    pub async fn shutdown(mut self) {
+        self.shared.cancel.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.engine.cancel_all_and_wait().await;
+    }
+}
+
+impl Drop for SchedulerHandle {
+    fn drop(&mut self) {
+        self.shared.cancel.cancel();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What the scheduler loop needs.
+pub(crate) struct Scheduler {
+    pub store: Store,
+    pub engine: SyncEngine,
+    pub registry: Arc<Registry>,
+    pub clock: Arc<dyn Clock>,
+    pub events: Arc<dyn EventSink>,
+    pub athlete_id: i64,
+}
+
+impl Scheduler {
+    /// Start the loop in the background.
+    pub fn start(self, settings: SchedulerSettings) -> SchedulerHandle {
+        let shared = Arc::new(Shared {
+            settings: Mutex::new(settings),
+            paused: AtomicBool::new(false),
+            wake: Notify::new(),
+            cancel: CancellationToken::new(),
+            status: Mutex::new(SchedulerStatus::default()),
+        });
+        let engine = self.engine.clone();
+        let task = tokio::spawn({
+            let shared = shared.clone();
+            async move { self.run(shared).await }
+        });
+        SchedulerHandle {
+            shared,
+            engine,
+            task: Some(task),
+        }
+    }
+
+    async fn run(self, shared: Arc<Shared>) {
+        let mut startup = lock(&shared.settings).startup_run;
+        let finished = self.engine.finished();
+        loop {
+            let settings = lock(&shared.settings).clone();
+            let paused = shared.paused.load(Ordering::SeqCst);
+            let wait = match self.tick(&shared, &settings, paused, startup).await {
+                Ok(wait) => wait,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the scheduler could not look at the connections");
+                    std::time::Duration::from_secs(30)
+                }
+            };
+            if !paused {
+                startup = false;
+            }
+            // Never sleep long in one go: a suspended machine wakes up to a clock that jumped.
+            let wait = wait.clamp(
+                std::time::Duration::from_millis(50),
+                std::time::Duration::from_secs(60),
+            );
+            tokio::select! {
+                () = shared.cancel.cancelled() => return,
+                () = shared.wake.notified() => {}
+                () = finished.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// One look: recover dead runs, decide, start what is due. Returns how long to wait.
+    async fn tick(
+        &self,
+        shared: &Shared,
+        settings: &SchedulerSettings,
+        paused: bool,
+        startup: bool,
+    ) -> Result<std::time::Duration> {
+        if let Err(e) = self.engine.recover_interrupted(None).await {
+            tracing::warn!(error = %e, "could not recover runs of stopped processes");
+        }
+        let now = self.clock.now();
+        let mut next_runs = Vec::new();
+        let mut offline = Vec::new();
+        let mut soonest: Option<DateTime<Utc>> = None;
+        for facts in self.gather(now).await? {
+            let decision = decide(&facts, settings, now, startup);
+            let Decision::At { at, mode } = decision else {
+                next_runs.push(NextRun {
+                    provider: facts.provider,
+                    at: None,
+                    reconcile: false,
+                });
+                continue;
+            };
+            let mut at = at;
+            if !paused && at <= now && !self.engine.is_running(facts.provider) {
+                if self.engine.probe(facts.provider).await {
+                    let trigger = if startup {
+                        SyncTrigger::Startup
+                    } else {
+                        SyncTrigger::Scheduled
+                    };
+                    match self.engine.start(facts.provider, trigger, mode).await {
+                        Ok(_) => {}
+                        // Refusals are normal here (the CLI is syncing it, a budget is spent):
+                        // the next look decides again.
+                        Err(e) => {
+                            tracing::info!(provider = %facts.provider, error = %e, "scheduled sync not started")
+                        }
+                    }
+                    at = now + Duration::from_std(settings.interval).unwrap_or(Duration::hours(1));
+                } else {
+                    // No network is not a failed run: wait quietly and look again soon.
+                    offline.push(facts.provider);
+                    at = now
+                        + Duration::from_std(settings.offline_retry)
+                            .unwrap_or(Duration::minutes(1));
+                }
+            }
+            soonest = Some(soonest.map_or(at, |s| s.min(at)));
+            next_runs.push(NextRun {
+                provider: facts.provider,
+                at: Some(at),
+                reconcile: mode == SyncMode::Full,
+            });
+        }
+        let status = SchedulerStatus {
+            paused,
+            offline,
+            next_runs,
+        };
+        let changed = {
+            let mut current = lock(&shared.status);
+            let changed = *current != status;
+            *current = status.clone();
+            changed
+        };
+        if changed {
+            self.events.emit(CoreEvent::SchedulerChanged { status });
+        }
+        let wait = soonest
+            .map(|s| (s - now).to_std().unwrap_or_default())
+            .unwrap_or(settings.interval);
+        Ok(wait)
+    }
+
+    /// The facts of every connection of the athlete.
+    async fn gather(&self, now: DateTime<Utc>) -> Result<Vec<Facts>> {
+        let pool = self.store.pool();
+        let mut out = Vec::new();
+        for c in store::connections::list(pool, self.athlete_id).await? {
+            let Ok(client) = self.registry.get(c.provider) else {
+                continue;
+            };
+            let recent = store::sync_history::history(pool, c.id, 8, 0).await?;
+            let consecutive_failures = recent
+                .iter()
+                .filter(|r| r.status != SyncStatus::Running)
+                .take_while(|r| r.status == SyncStatus::Failed)
+                .count();
+            let state = store::sync_state::get(pool, c.id)
+                .await?
+                .filter(|s| s.account == c.provider_user_id)
+                .unwrap_or_default();
+            let budget = store::budgets::get(pool, c.provider).await?;
+            out.push(Facts {
+                connection_id: c.id,
+                provider: c.provider,
+                enabled: c.enabled,
+                state: c.state,
+                rate_limited_until: c.rate_limited_until.filter(|u| *u > now),
+                budget_spent_until: budget
+                    .filter(|b| b.remaining <= 0 && b.resets_at > now)
+                    .map(|b| b.resets_at),
+                created_at: c.created_at,
+                last_run: recent.first().map(|r| (r.id, r.started_at)),
+                consecutive_failures: u32::try_from(consecutive_failures).unwrap_or(u32::MAX),
+                walk_pending: state.walk_cursor.is_some(),
+                last_full_at: state.last_full_at,
+                reconcilable: client.capabilities().delivery == Delivery::Pull,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// What one connection's run in [`crate::Core::sync_all`] came to.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SyncOutcome {
+    /// Provider.
+    pub provider: ProviderKind,
+    /// The run, when one ran.
+    pub run: Option<crate::domain::SyncRun>,
+    /// Why none ran, or why the run could not report its end.
+    pub refused: Option<Refusal>,
+}
+
+/// Why a sync did not run.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Refusal {
+    /// Stable code.
+    pub code: crate::ErrorCode,
+    /// A sentence for the athlete.
+    pub message: String,
+}
+
+impl From<&Error> for Refusal {
+    fn from(e: &Error) -> Self {
+        Self {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 2, 12, 0, 0).unwrap()
+    }
+
+    fn facts() -> Facts {
+        Facts {
+            connection_id: 7,
+            provider: ProviderKind::Strava,
+            enabled: true,
+            state: ConnectionState::Active,
+            rate_limited_until: None,
+            budget_spent_until: None,
+            created_at: now() - Duration::hours(2),
+            last_run: Some((41, now() - Duration::minutes(10))),
+            consecutive_failures: 0,
+            walk_pending: false,
+            last_full_at: Some(now() - Duration::hours(1)),
+            reconcilable: true,
+        }
+    }
+
+    fn at(decision: Decision) -> (DateTime<Utc>, SyncMode) {
+        match decision {
+            Decision::At { at, mode } => (at, mode),
+            Decision::Wait => panic!("expected a run"),
+        }
+    }
+
+    #[test]
+    fn a_connection_runs_an_interval_after_its_last_run_within_the_jitter() {
+        let settings = SchedulerSettings::default();
+        let (when, mode) = at(decide(&facts(), &settings, now(), false));
+        let since_last = when - (now() - Duration::minutes(10));
+        assert!(
+            since_last >= Duration::minutes(54) && since_last <= Duration::minutes(66),
+            "one hour ± 10 %: {since_last}"
+        );
+        assert_eq!(mode, SyncMode::Incremental);
+        assert_eq!(
+            decide(&facts(), &settings, now(), false),
+            decide(&facts(), &settings, now() + Duration::seconds(30), false),
+            "the same decision on the next tick"
+        );
+        let other = Facts {
+            connection_id: 8,
+            ..facts()
+        };
+        assert_ne!(
+            at(decide(&other, &settings, now(), false)).0,
+            when,
+            "connections do not move in step"
+        );
+    }
+
+    #[test]
+    fn the_startup_pass_and_a_first_sync_run_now() {
+        let settings = SchedulerSettings::default();
+        assert_eq!(at(decide(&facts(), &settings, now(), true)).0, now());
+        let never = Facts {
+            last_run: None,
+            ..facts()
+        };
+        assert_eq!(at(decide(&never, &settings, now(), false)).0, now());
+    }
+
+    #[test]
+    fn nothing_runs_while_off_or_needing_the_athlete() {
+        let settings = SchedulerSettings::default();
+        let off = Facts {
+            enabled: false,
+            ..facts()
+        };
+        assert_eq!(decide(&off, &settings, now(), true), Decision::Wait);
+        for state in [
+            ConnectionState::NeedsReauth,
+            ConnectionState::ScopeMissing,
+            ConnectionState::Deprecated,
+        ] {
+            let f = Facts { state, ..facts() };
+            assert_eq!(
+                decide(&f, &settings, now(), true),
+                Decision::Wait,
+                "{state}"
+            );
+        }
+    }
+
+    #[test]
+    fn nothing_runs_before_a_rate_limit_or_a_spent_budget_clears() {
+        let settings = SchedulerSettings::default();
+        let later = now() + Duration::hours(3);
+        let limited = Facts {
+            rate_limited_until: Some(later),
+            ..facts()
+        };
+        assert_eq!(at(decide(&limited, &settings, now(), true)).0, later);
+        let spent = Facts {
+            budget_spent_until: Some(later),
+            ..facts()
+        };
+        assert_eq!(at(decide(&spent, &settings, now(), true)).0, later);
+    }
+
+    #[test]
+    fn a_backfill_stopped_by_a_rate_limit_continues_when_the_budget_allows() {
+        let settings = SchedulerSettings::default();
+        let reset = now() + Duration::minutes(5);
+        let backfill = Facts {
+            walk_pending: true,
+            rate_limited_until: Some(reset),
+            ..facts()
+        };
+        assert_eq!(
+            at(decide(&backfill, &settings, now(), false)),
+            (reset, SyncMode::Incremental),
+            "not an hour later: as soon as the window resets"
+        );
+    }
+
+    #[test]
+    fn repeated_failures_back_off_exponentially_up_to_a_cap() {
+        let settings = SchedulerSettings::default();
+        let last = now() - Duration::minutes(10);
+        let gap = |k| {
+            let f = Facts {
+                consecutive_failures: k,
+                ..facts()
+            };
+            at(decide(&f, &settings, now(), false)).0 - last
+        };
+        assert!(
+            gap(1) < Duration::minutes(67),
+            "one failure: the usual interval"
+        );
+        assert!(gap(2) > Duration::minutes(107) && gap(2) < Duration::minutes(133));
+        assert!(gap(3) > Duration::minutes(215) && gap(3) < Duration::minutes(265));
+        assert!(gap(30) <= Duration::hours(27), "capped at a day (± jitter)");
+    }
+
+    #[test]
+    fn a_daily_reconcile_where_the_provider_lists_its_history() {
+        let settings = SchedulerSettings::default();
+        let stale = Facts {
+            last_full_at: Some(now() - Duration::days(2)),
+            ..facts()
+        };
+        assert_eq!(
+            at(decide(&stale, &settings, now(), false)).1,
+            SyncMode::Full
+        );
+        let stream = Facts {
+            reconcilable: false,
+            ..stale
+        };
+        assert_eq!(
+            at(decide(&stream, &settings, now(), false)).1,
+            SyncMode::Incremental,
+            "an inbox cannot be reconciled"
+        );
+        let backfilling = Facts {
+            walk_pending: true,
+            ..stale
+        };
+        assert_eq!(
+            at(decide(&backfilling, &settings, now(), false)).1,
+            SyncMode::Incremental,
+            "the backfill finishes first"
+        );
+        let new = Facts {
+            last_full_at: None,
+            created_at: now() - Duration::hours(3),
+            ..facts()
+        };
+        assert_eq!(
+            at(decide(&new, &settings, now(), false)).1,
+            SyncMode::Incremental,
+            "a new connection's first walk read everything already"
+        );
+    }
+}
