@@ -227,4 +227,28 @@ mod tests {
             LinkKind::Unknown
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_parsed_or_refused_never_panics(text in ".{0,120}") {
+            let _ = parse(&text, &hosts());
+            let _ = classify(&text, &hosts());
+        }
+
+        #[test]
+        fn link_shaped_text_is_parsed_or_refused_never_panics(
+            scheme in proptest::sample::select(vec!["tributary", "http", "https", "TRIBUTARY", ""]),
+            host in proptest::sample::select(vec!["oauth", "localhost", "127.0.0.1", "[::1]", "evil", ""]),
+            port in proptest::option::of(proptest::prelude::any::<u16>()),
+            path in "(/[a-z_%]{0,12}){0,4}",
+            query in "([a-z_]{0,8}(=[^&#]{0,16})?&?){0,6}",
+        ) {
+            let port = port.map_or_else(String::new, |p| format!(":{p}"));
+            let url = format!("{scheme}://{host}{port}{path}?{query}");
+            if let Ok(redirect) = parse(&url, &hosts()) {
+                proptest::prop_assert!(!redirect.state.is_empty(), "a parsed redirect has a state");
+            }
+            let _ = classify(&url, &hosts());
+        }
+    }
 }

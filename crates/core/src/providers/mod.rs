@@ -482,3 +482,67 @@ pub(crate) fn endpoint(configured: Option<&Url>, default: &str) -> Result<Url> {
             .map_err(|e| Error::Internal(format!("bad built-in endpoint {default}: {e}"))),
     }
 }
+
+/// Strategies for property tests: arbitrary JSON, and objects carrying a provider's field names
+/// with arbitrary (often absurd) values, so that mappers meet garbage shaped like their input.
+#[cfg(test)]
+pub(crate) mod fuzz {
+    use proptest::prelude::*;
+    use serde_json::{Map, Number, Value};
+
+    /// A number a provider could send: ordinary, extreme, fractional or non-finite-ish.
+    pub fn number() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            Just(Value::from(i64::MIN)),
+            Just(Value::from(i64::MAX)),
+            Just(Value::from(u64::MAX)),
+            (-100_000i64..100_000).prop_map(Value::from),
+        ]
+    }
+
+    /// A string a provider could send: numeric text, dates, durations, or noise.
+    pub fn text() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            ".{0,24}".prop_map(Value::from),
+            any::<i64>().prop_map(|n| Value::from(n.to_string())),
+            any::<f64>().prop_map(|f| Value::from(f.to_string())),
+            "[0-9]{1,6}-[0-9]{1,2}-[0-9]{1,2}T[0-9]{1,2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,3})?(Z|[+-][0-9]{2}:[0-9]{2})?"
+                .prop_map(Value::from),
+            "P(T([0-9]{1,12}H)?([0-9]{1,12}M)?([0-9]{1,12}(\\.[0-9]+)?S)?)?".prop_map(Value::from),
+            "-?[0-9]{1,20}(\\.[0-9]+)?s".prop_map(Value::from),
+        ]
+    }
+
+    /// Any JSON value, a few levels deep.
+    pub fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            number(),
+            text(),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(".{0,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// An object with (some of) `keys`, each holding anything; nested objects under `nested`.
+    pub fn shaped(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
+        prop::collection::vec((prop::sample::select(keys), json()), 0..keys.len() * 2).prop_map(
+            |pairs| {
+                let mut map = Map::new();
+                for (k, v) in pairs {
+                    map.insert((*k).to_owned(), v);
+                }
+                Value::Object(map)
+            },
+        )
+    }
+}

@@ -532,3 +532,29 @@ fn absurd_rate_limit_headers_never_panic() {
         }
     }
 }
+
+proptest::proptest! {
+    #[test]
+    fn any_rate_limit_headers_parse_or_are_ignored_never_panic(
+        a in "[-+ 0-9,a-z.]{0,40}",
+        b in "[-+ 0-9,a-z.]{0,40}",
+        c in "[-+ 0-9,a-z.]{0,40}",
+    ) {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        use tributary_core::providers::{polar, wahoo};
+        let now = Utc::now();
+        let mut h = HeaderMap::new();
+        for (name, value) in [
+            ("x-ratelimit-limit", &a), ("x-ratelimit-usage", &b), ("x-readratelimit-limit", &c),
+            ("x-readratelimit-usage", &a), ("ratelimit-usage", &a), ("ratelimit-limit", &b),
+            ("ratelimit-reset", &c), ("x-ratelimit-remaining", &a), ("x-ratelimit-reset", &b),
+        ] {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(name, v);
+            }
+        }
+        for budget in [strava::rate_budget(&h, now), polar::rate_budget(&h, now), wahoo::rate_budget(&h, now)].into_iter().flatten() {
+            proptest::prop_assert!(budget.remaining >= 0);
+        }
+    }
+}

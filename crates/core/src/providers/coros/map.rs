@@ -158,4 +158,15 @@ mod tests {
         let a = sport_record(raw).unwrap();
         assert_eq!(a.elapsed_seconds, None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_record_maps_or_is_refused_never_panics(raw in crate::providers::fuzz::shaped(&[
+            "labelId", "mode", "startTime", "endTime", "startTimezone", "totalTime", "duration",
+            "distance", "calorie", "avgHeartRate", "maxHeartRate", "deviceName", "nick", "openId",
+        ])) {
+            let _ = sport_record(raw.clone());
+            let _ = profile(raw, "x");
+        }
+    }
 }

@@ -118,4 +118,16 @@ mod tests {
         );
         assert_eq!(sport("KAYAKING"), Sport::Other);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_record_maps_or_is_refused_never_panics(raw in crate::providers::fuzz::shaped(&[
+            "summaryId", "activityId", "activityName", "activityType", "startTimeInSeconds",
+            "startTimeOffsetInSeconds", "durationInSeconds", "distanceInMeters",
+            "activeKilocalories", "averageHeartRateInBeatsPerMinute",
+            "maxHeartRateInBeatsPerMinute", "totalElevationGainInMeters", "deviceName",
+        ])) {
+            let _ = activity(raw);
+        }
+    }
 }

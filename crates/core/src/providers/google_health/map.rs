@@ -170,4 +170,34 @@ mod tests {
         assert_eq!(duration_seconds("1800"), None);
         assert_eq!(sport("PADDLING"), Sport::Other);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_record_maps_or_is_refused_never_panics(
+            outer in crate::providers::fuzz::shaped(&["name", "healthUserId"]),
+            exercise_fields in crate::providers::fuzz::shaped(&[
+                "exerciseType", "displayName", "activeDuration",
+            ]),
+            interval in crate::providers::fuzz::shaped(&["startTime", "endTime", "startUtcOffset"]),
+            metrics in crate::providers::fuzz::shaped(&[
+                "caloriesKcal", "distanceMillimeters", "averageHeartRateBeatsPerMinute",
+                "elevationGainMillimeters", "steps",
+            ]),
+            parts in proptest::prelude::any::<(bool, bool, bool)>(),
+        ) {
+            let mut raw = outer;
+            let mut ex = exercise_fields;
+            if parts.0 {
+                ex["interval"] = interval;
+            }
+            if parts.1 {
+                ex["metricsSummary"] = metrics;
+            }
+            if parts.2 {
+                raw["exercise"] = ex;
+            }
+            let _ = exercise(raw.clone());
+            let _ = profile(raw);
+        }
+    }
 }

@@ -266,4 +266,25 @@ mod tests {
         let refused = exercise(raw).unwrap_err();
         assert!(refused.reason.contains("offset"), "{}", refused.reason);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_record_maps_or_is_refused_never_panics(
+            outer in crate::providers::fuzz::shaped(&[
+                "id", "device", "start_time", "start_time_utc_offset", "duration", "calories",
+                "distance", "sport", "detailed_sport_info", "upload_time",
+            ]),
+            heart in crate::providers::fuzz::shaped(&["average", "maximum"]),
+            with_heart in proptest::prelude::any::<bool>(),
+            text in ".{0,40}",
+        ) {
+            let mut raw = outer;
+            if with_heart {
+                raw["heart_rate"] = heart;
+            }
+            let _ = exercise(raw.clone());
+            let _ = profile(raw, "1");
+            let _ = iso_duration_seconds(&text);
+        }
+    }
 }

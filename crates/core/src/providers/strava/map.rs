@@ -180,4 +180,22 @@ mod tests {
         assert_eq!(p.username.as_deref(), Some("Ada L"));
         assert!(profile(json!({"name": "no id"})).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_record_maps_or_is_refused_never_panics(raw in crate::providers::fuzz::shaped(&[
+            "id", "name", "sport_type", "type", "start_date", "utc_offset", "elapsed_time",
+            "moving_time", "distance", "total_elevation_gain", "average_heartrate",
+            "max_heartrate", "calories", "average_watts", "max_watts", "device_name",
+        ])) {
+            let _ = activity(raw.clone());
+            let _ = profile(raw);
+        }
+
+        #[test]
+        fn any_json_never_panics(raw in crate::providers::fuzz::json()) {
+            let _ = activity(raw.clone());
+            let _ = profile(raw);
+        }
+    }
 }

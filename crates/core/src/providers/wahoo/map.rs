@@ -184,4 +184,25 @@ mod tests {
             (Some("61"), Some("Wa Hoo"), Some("a@b.c"))
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_record_maps_or_is_refused_never_panics(
+            outer in crate::providers::fuzz::shaped(&[
+                "id", "starts", "minutes", "name", "workout_type_id", "first", "last", "email",
+            ]),
+            summary in crate::providers::fuzz::shaped(&[
+                "ascent_accum", "calories_accum", "distance_accum", "duration_active_accum",
+                "duration_total_accum", "heart_rate_avg", "power_avg", "power_bike_avg",
+            ]),
+            with_summary in proptest::prelude::any::<bool>(),
+        ) {
+            let mut raw = outer;
+            if with_summary {
+                raw["workout_summary"] = summary;
+            }
+            let _ = workout(raw.clone());
+            let _ = profile(raw);
+        }
+    }
 }
