@@ -3,7 +3,8 @@
 //! Every endpoint and credential can be set from the environment with one naming pattern,
 //! `TRIBUTARY_<PROVIDER>_{CLIENT_ID,CLIENT_SECRET,AUTH_URL,TOKEN_URL,API_URL}` (`<PROVIDER>` is
 //! `STRAVA`, `GARMIN`, `POLAR`, `COROS`, `WAHOO`, `GOOGLE_HEALTH`), `TRIBUTARY_GARMIN_INBOX_URL`
-//! for the relay's inbox, plus `TRIBUTARY_DATA_DIR`.
+//! for the relay's inbox, plus `TRIBUTARY_DATA_DIR` and `TRIBUTARY_KEYRING_SERVICE` (the keyring
+//! service entries are kept under; default `tributary`).
 //! The same settings are how tests and the sandbox point the app elsewhere.
 
 use crate::domain::ProviderKind;
@@ -116,6 +117,9 @@ impl Config {
                 .join("tributary"),
         };
         let mut config = Self::new(data_dir);
+        if let Some(service) = lookup("TRIBUTARY_KEYRING_SERVICE") {
+            config.keyring_service = service;
+        }
         for &kind in ProviderKind::ALL {
             let prefix = format!("TRIBUTARY_{}_", kind.as_str().to_uppercase());
             let var = |suffix: &str| lookup(&format!("{prefix}{suffix}"));

@@ -26,6 +26,7 @@ pub async fn start(
     let vars = sandbox.config_vars();
     let mut config = Config::from_lookup(|k| vars.get(k).cloned().or_else(|| env(k)))?;
     config.data_dir = data_dir;
-    config.keyring_service = "tributary-sandbox".to_owned();
+    config.keyring_service =
+        env("TRIBUTARY_KEYRING_SERVICE").unwrap_or_else(|| "tributary-sandbox".to_owned());
     Ok((config, sandbox))
 }

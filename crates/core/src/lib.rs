@@ -181,6 +181,11 @@ impl Core {
         &self.inner.registry
     }
 
+    /// The token vault (tokens and API credentials; refresh).
+    pub fn vault(&self) -> &TokenVault {
+        &self.inner.vault
+    }
+
     /// Cancel running syncs, wait for them to record their final status, and close the store.
     pub async fn shutdown(&self) {
         self.inner.engine.cancel_all_and_wait().await;

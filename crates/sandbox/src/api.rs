@@ -1,7 +1,7 @@
 //! What every emulated API does before answering: check the bearer token, count the call against
 //! the app's budget (with the provider's own rate-limit headers), and serve a queued fault.
 
-use crate::state::{FaultKind, Shared};
+use crate::state::{FaultKind, FaultTarget, Shared};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -47,7 +47,7 @@ pub async fn gate(
             s.save(&world);
         }
         (
-            world.take_fault(provider),
+            world.take_fault(provider, FaultTarget::Api),
             rate_headers(limits, used, false),
             over,
             scope,
@@ -101,6 +101,35 @@ pub async fn gate(
             bad_record,
         }),
         None => Err((StatusCode::UNAUTHORIZED, rate, axum::Json(unauthorized())).into_response()),
+    }
+}
+
+/// A token endpoint's queued fault, if any: the answer to send instead of the real one (or
+/// `None`, after a `slow` fault's delay, to answer normally).
+pub async fn token_fault(s: &Shared, provider: &str) -> Option<Response> {
+    let fault = s.world().take_fault(provider, FaultTarget::Token)?;
+    match fault.kind {
+        FaultKind::RateLimit => Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "60")],
+                axum::Json(serde_json::json!({"error": "rate_limited"})),
+            )
+                .into_response(),
+        ),
+        FaultKind::ServerError => {
+            Some((StatusCode::INTERNAL_SERVER_ERROR, "token service exploded").into_response())
+        }
+        FaultKind::Malformed => Some((StatusCode::OK, "<html>not a token</html>").into_response()),
+        FaultKind::Truncated => {
+            Some((StatusCode::OK, "{\"access_token\": \"sbx-at-cut").into_response())
+        }
+        FaultKind::Slow => {
+            tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms)).await;
+            None
+        }
+        FaultKind::Gone => Some((StatusCode::GONE, "gone").into_response()),
+        FaultKind::Revoke | FaultKind::BadRecord => None,
     }
 }
 

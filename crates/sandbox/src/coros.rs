@@ -29,8 +29,19 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     auth: "oauth2/authorize",
     token: "oauth2/accesstoken",
     api: "",
+    truth,
     extra_vars: &[],
 };
+
+fn truth(world: &crate::state::World) -> Vec<String> {
+    // What a walk down to the adapter's floor (today − 89 days) returns.
+    let floor = Utc::now().date_naive() - Duration::days(89);
+    world
+        .visible()
+        .filter(|w| w.start.date_naive() >= floor)
+        .map(|w| format!("{}", 418_173_292_602_000_000_u64 + w.index as u64))
+        .collect()
+}
 
 fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -69,6 +80,9 @@ fn partner_ok(f: &HashMap<String, String>) -> bool {
 }
 
 async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, String>>) -> Response {
+    if let Some(fault) = crate::api::token_fault(&s, PROVIDER).await {
+        return fault;
+    }
     if !partner_ok(&f) {
         return envelope("1001", "client_id or client_secret invalid", Value::Null);
     }
@@ -93,6 +107,9 @@ async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, Strin
 }
 
 async fn refresh(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, String>>) -> Response {
+    if let Some(fault) = crate::api::token_fault(&s, PROVIDER).await {
+        return fault;
+    }
     if !partner_ok(&f) {
         return envelope("1001", "client_id or client_secret invalid", Value::Null);
     }

@@ -32,8 +32,44 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     auth: "oauth2Confirm",
     token: "oauth/token",
     api: "",
+    truth,
     extra_vars: &[("INBOX_URL", "inbox")],
 };
+
+/// What Garmin pushed to the inbox, in arrival order: each requested backfill window's workouts
+/// (oldest first, each once), then new uploads as they happened. Deleted ones keep their place.
+fn delivered(world: &crate::state::World) -> Vec<&Workout> {
+    let mut delivered: Vec<&Workout> = Vec::new();
+    let mut pushed = std::collections::BTreeSet::new();
+    for (a, b) in world.backfills() {
+        for w in world
+            .workouts
+            .iter()
+            .filter(|w| w.index < world.generated())
+        {
+            let t = w.start.timestamp();
+            if t >= *a && t < *b && pushed.insert(w.index) {
+                delivered.push(w);
+            }
+        }
+    }
+    let mut uploads: Vec<&Workout> = world
+        .workouts
+        .iter()
+        .filter(|w| w.index >= world.generated())
+        .collect();
+    uploads.sort_by_key(|w| w.index);
+    delivered.extend(uploads);
+    delivered
+}
+
+fn truth(world: &crate::state::World) -> Vec<String> {
+    delivered(world)
+        .into_iter()
+        .filter(|w| !world.is_deleted(w.index))
+        .map(|w| format!("{}", 19_000_000_000_i64 + w.index as i64))
+        .collect()
+}
 
 fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -78,6 +114,9 @@ async fn approve(
 }
 
 async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, String>>) -> Response {
+    if let Some(fault) = crate::api::token_fault(&s, PROVIDER).await {
+        return fault;
+    }
     if f.get("client_id").map(String::as_str) != Some(DEMO_CLIENT_ID)
         || f.get("client_secret").map(String::as_str) != Some(DEMO_CLIENT_SECRET)
     {
@@ -238,29 +277,7 @@ async fn inbox(
     }
     let after: usize = q.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
     let world = s.world();
-    // What Garmin pushed, in arrival order: each requested backfill window's workouts (oldest
-    // first, each once), then new uploads as they happened. Deleted ones keep their place.
-    let mut delivered: Vec<&Workout> = Vec::new();
-    let mut pushed = std::collections::BTreeSet::new();
-    for (a, b) in world.backfills() {
-        for w in world
-            .workouts
-            .iter()
-            .filter(|w| w.index < world.generated())
-        {
-            let t = w.start.timestamp();
-            if t >= *a && t < *b && pushed.insert(w.index) {
-                delivered.push(w);
-            }
-        }
-    }
-    let mut uploads: Vec<&Workout> = world
-        .workouts
-        .iter()
-        .filter(|w| w.index >= world.generated())
-        .collect();
-    uploads.sort_by_key(|w| w.index);
-    delivered.extend(uploads);
+    let delivered = delivered(&world);
     let mut items: Vec<Value> = delivered
         .iter()
         .skip(after)

@@ -32,8 +32,16 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     auth: "o/oauth2/v2/auth",
     token: "token",
     api: "",
+    truth,
     extra_vars: &[],
 };
+
+fn truth(world: &crate::state::World) -> Vec<String> {
+    world
+        .visible()
+        .map(|w| format!("ex-{:06}", w.index))
+        .collect()
+}
 
 fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -68,6 +76,9 @@ async fn approve(
 }
 
 async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, String>>) -> Response {
+    if let Some(fault) = crate::api::token_fault(&s, PROVIDER).await {
+        return fault;
+    }
     if f.get("client_id").map(String::as_str) != Some(DEMO_CLIENT_ID)
         || f.get("client_secret")
             .is_some_and(|s| s != DEMO_CLIENT_SECRET)

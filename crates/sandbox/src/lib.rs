@@ -9,7 +9,9 @@
 //! Control API (JSON):
 //! - `POST /_control/faults` `{"provider":"strava","kind":"429|500|malformed|truncated|bad_record|gone|revoke|slow","count":1,"delay_ms":0}`
 //!   queues faults served to the next API calls (`revoke` kills every token instead).
-//! - `POST /_control/expire_tokens` makes every access token expire now (to exercise refresh).
+//! - `POST /_control/expire_tokens` `{"provider":"strava"}` (optional) makes access tokens expire
+//!   now (to exercise refresh).
+//! - `POST /_control/clear_faults` drops every queued fault.
 //! - `POST /_control/activities` `{"count":N,"seed":S}` regenerates the data set.
 //! - `POST /_control/edit` `{"index":i}` edits one activity (its name changes).
 //! - `POST /_control/budget` `{"short":n,"daily":m}` sets the Strava read budgets.
@@ -17,6 +19,8 @@
 //!   and answers its `index`.
 //! - `POST /_control/delete` `{"index":i}` deletes a workout at the provider.
 //! - `GET /_control/state` reports counts (activities, live tokens, calls served).
+//! - `GET /_control/truth?provider=P` lists the activity ids a complete walk of P returns now.
+//! - Faults take `"target": "token"` to hit the token endpoint instead of the API.
 
 mod api;
 pub mod coros;
@@ -38,7 +42,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use state::{Fault, FaultKind, Shared};
+pub use state::{Fault, FaultKind, FaultTarget, Shared};
 
 /// Client id the sandbox accepts (demo mode configures it).
 pub const DEMO_CLIENT_ID: &str = "tributary-demo";
@@ -55,6 +59,8 @@ pub(crate) struct Twin {
     pub api: &'static str,
     /// Extra configuration variables: (suffix, path under the prefix).
     pub extra_vars: &'static [(&'static str, &'static str)],
+    /// The activity ids a complete listing would return right now (the tests' oracle).
+    pub truth: fn(&state::World) -> Vec<String>,
 }
 
 /// The one list of twins.
@@ -235,12 +241,14 @@ fn router(shared: Arc<Shared>) -> Router {
     }
     app.route("/_control/faults", post(control_faults))
         .route("/_control/expire_tokens", post(control_expire))
+        .route("/_control/clear_faults", post(control_clear_faults))
         .route("/_control/activities", post(control_activities))
         .route("/_control/edit", post(control_edit))
         .route("/_control/budget", post(control_budget))
         .route("/_control/upload", post(control_upload))
         .route("/_control/delete", post(control_delete))
         .route("/_control/state", get(control_state))
+        .route("/_control/truth", get(control_truth))
         .with_state(shared)
 }
 
@@ -252,8 +260,22 @@ async fn control_faults(
     "ok"
 }
 
-async fn control_expire(State(s): State<Arc<Shared>>) -> &'static str {
-    s.expire_tokens();
+#[derive(Deserialize, Default)]
+struct Expire {
+    /// Only this provider's tokens (all when absent).
+    provider: Option<String>,
+}
+
+async fn control_expire(
+    State(s): State<Arc<Shared>>,
+    body: Option<axum::Json<Expire>>,
+) -> &'static str {
+    s.expire_tokens(body.and_then(|b| b.0.provider).as_deref());
+    "ok"
+}
+
+async fn control_clear_faults(State(s): State<Arc<Shared>>) -> &'static str {
+    s.world().faults.clear();
     "ok"
 }
 
@@ -317,6 +339,24 @@ async fn control_delete(
 ) -> &'static str {
     s.delete(e.index);
     "ok"
+}
+
+#[derive(Deserialize)]
+struct Truth {
+    provider: String,
+}
+
+/// The ids `provider`'s twin would list in a complete walk right now.
+async fn control_truth(
+    State(s): State<Arc<Shared>>,
+    axum::extract::Query(q): axum::extract::Query<Truth>,
+) -> Result<axum::Json<Vec<String>>, axum::http::StatusCode> {
+    let twin = TWINS
+        .iter()
+        .find(|t| t.key == q.provider)
+        .ok_or(axum::http::StatusCode::NOT_FOUND)?;
+    let world = s.world();
+    Ok(axum::Json((twin.truth)(&world)))
 }
 
 async fn control_state(State(s): State<Arc<Shared>>) -> axum::Json<serde_json::Value> {

@@ -29,8 +29,18 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     auth: "oauth2/authorization",
     token: "oauth2/token",
     api: "",
+    truth,
     extra_vars: &[],
 };
+
+fn truth(world: &crate::state::World) -> Vec<String> {
+    let since = Utc::now() - Duration::days(30);
+    world
+        .visible()
+        .filter(|w| w.start >= since)
+        .map(|w| exercise_id(w.index))
+        .collect()
+}
 
 fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -81,6 +91,9 @@ async fn token(
     headers: HeaderMap,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
+    if let Some(fault) = crate::api::token_fault(&s, PROVIDER).await {
+        return fault;
+    }
     match basic_credentials(&headers) {
         Some((id, secret)) if id == DEMO_CLIENT_ID && secret == DEMO_CLIENT_SECRET => {}
         _ => {

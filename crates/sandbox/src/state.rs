@@ -45,6 +45,20 @@ pub struct Fault {
     /// Delay for `slow`.
     #[serde(default)]
     pub delay_ms: u64,
+    /// Which endpoint it hits: the API (default) or the token endpoint.
+    #[serde(default)]
+    pub target: FaultTarget,
+}
+
+/// Where a fault is served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultTarget {
+    /// The activity and profile API.
+    #[default]
+    Api,
+    /// The token endpoint (code exchange and refresh).
+    Token,
 }
 
 fn one() -> u32 {
@@ -239,10 +253,12 @@ impl Shared {
         }
     }
 
-    pub(crate) fn expire_tokens(&self) {
+    pub(crate) fn expire_tokens(&self, provider: Option<&str>) {
         let mut world = self.world();
         for grant in world.persisted.access.values_mut() {
-            grant.expires_at = 0;
+            if provider.is_none_or(|p| p == grant.provider) {
+                grant.expires_at = 0;
+            }
         }
         self.save(&world);
     }
@@ -547,9 +563,12 @@ impl World {
         self.persisted.refresh.retain(|_, p| p != provider);
     }
 
-    /// Take the next queued fault for `provider`.
-    pub fn take_fault(&mut self, provider: &str) -> Option<Fault> {
-        let position = self.faults.iter().position(|f| f.provider == provider)?;
+    /// Take the next queued fault for `provider`'s `target`.
+    pub fn take_fault(&mut self, provider: &str, target: FaultTarget) -> Option<Fault> {
+        let position = self
+            .faults
+            .iter()
+            .position(|f| f.provider == provider && f.target == target)?;
         let fault = self.faults.get_mut(position)?;
         let taken = fault.clone();
         fault.count = fault.count.saturating_sub(1);

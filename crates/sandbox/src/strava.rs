@@ -31,8 +31,16 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     auth: "oauth/authorize",
     token: "oauth/token",
     api: "api/v3",
+    truth,
     extra_vars: &[],
 };
+
+fn truth(world: &crate::state::World) -> Vec<String> {
+    world
+        .visible()
+        .map(|w| (FIRST_ID + w.index as i64).to_string())
+        .collect()
+}
 
 fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -116,6 +124,9 @@ fn token_body(access: &str, grant: &crate::state::AccessGrant, with_athlete: boo
 }
 
 async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, String>>) -> Response {
+    if let Some(fault) = crate::api::token_fault(&s, PROVIDER).await {
+        return fault;
+    }
     let bad_client = || {
         error(
             StatusCode::BAD_REQUEST,
@@ -220,7 +231,8 @@ async fn deauthorize(
 /// Strava's rate-limit headers ("15min,daily" pairs; the overall bucket twice the read one).
 fn rate_headers(limits: (u32, u32), used: (u32, u32), spent: bool) -> HeaderMap {
     let mut rate = HeaderMap::new();
-    let usage = if spent { limits } else { used };
+    // A 429 from the 15-minute window shows that window spent; the day's usage is what it is.
+    let usage = if spent { (limits.0, used.1) } else { used };
     for (name, value) in [
         (
             "x-ratelimit-limit",

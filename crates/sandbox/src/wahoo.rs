@@ -32,8 +32,16 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     auth: "oauth/authorize",
     token: "oauth/token",
     api: "",
+    truth,
     extra_vars: &[],
 };
+
+fn truth(world: &crate::state::World) -> Vec<String> {
+    world
+        .visible()
+        .map(|w| (800_000_000_i64 + w.index as i64).to_string())
+        .collect()
+}
 
 fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -76,6 +84,9 @@ fn token_body(access: &str, grant: &crate::state::AccessGrant) -> Response {
 }
 
 async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, String>>) -> Response {
+    if let Some(fault) = crate::api::token_fault(&s, PROVIDER).await {
+        return fault;
+    }
     if f.get("client_id").map(String::as_str) != Some(DEMO_CLIENT_ID) {
         return oauth_error("invalid_client");
     }

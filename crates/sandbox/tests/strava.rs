@@ -215,8 +215,8 @@ async fn a_spent_budget_answers_429_and_a_missing_scope_401() {
     assert_eq!(limited.status(), 429);
     assert_eq!(
         limited.headers()["x-readratelimit-usage"],
-        "1,10",
-        "shown as spent"
+        "1,2",
+        "the 15-minute window shown spent; the day's usage (rejected calls count) as it is"
     );
     let bad_token = rig
         .http

@@ -4,7 +4,7 @@ use super::{from_ms, parse_enum, to_ms};
 use crate::Result;
 use crate::domain::{Activity, NewActivity, ProviderKind};
 use chrono::{DateTime, Utc};
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor};
 use std::collections::{HashMap, HashSet};
 
 /// What an upsert did with one record.
@@ -27,8 +27,8 @@ struct Existing {
 }
 
 /// Insert or update a page of activities by (provider, provider_activity_id) in two statements:
-/// one read of the rows that exist, one write of the new and changed ones (the page as a JSON
-/// array, unpacked by SQLite's `json_each`). Content is compared on the provider's raw record:
+/// one read of the rows that exist (the ids as one JSON array, unpacked by SQLite's `json_each`),
+/// one multi-row write of the new and changed ones. Content is compared on the provider's raw record:
 /// the normalised columns are a pure function of it. `seen_walk`, when given, marks every record
 /// as seen by that full walk (reconcile flags what a complete walk did not see). Returns what
 /// happened to each record, in order. Duplicate ids within the page count once, as the first.
@@ -83,22 +83,45 @@ pub async fn upsert_page(
         };
         outcomes.push(outcome);
         if outcome != Upserted::Skipped {
-            writes.push(row_json(activity, raw));
+            writes.push((*activity, raw));
         }
     }
     let walk = seen_walk.map(to_ms);
-    if !writes.is_empty() {
-        sqlx::query(
+    let stamp = to_ms(now);
+    // At most 200 rows of 22 values a statement: far below SQLite's 32,766 variables.
+    for chunk in writes.chunks(200) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO activities (connection_id, provider, provider_activity_id, sport, name,
                  start_utc, utc_offset_seconds, elapsed_seconds, moving_seconds, distance_m,
                  elevation_gain_m, avg_heart_rate, max_heart_rate, calories, avg_power_w,
-                 max_power_w, device, raw_json, created_at, updated_at, deleted_at, seen_walk)
-             SELECT ?1, ?2, r->>'id', r->>'sport', r->>'name', r->>'start', r->>'offset',
-                 r->>'elapsed', r->>'moving', r->>'distance', r->>'elevation', r->>'avg_hr',
-                 r->>'max_hr', r->>'calories', r->>'avg_power', r->>'max_power', r->>'device',
-                 r->>'raw', ?3, ?3, NULL, ?4
-             FROM (SELECT value AS r FROM json_each(?5)) WHERE true
-             ON CONFLICT (provider, provider_activity_id) DO UPDATE SET
+                 max_power_w, device, raw_json, created_at, updated_at, deleted_at, seen_walk) ",
+        );
+        insert.push_values(chunk, |mut row, (a, raw)| {
+            row.push_bind(connection_id)
+                .push_bind(provider.as_str())
+                .push_bind(&a.provider_activity_id)
+                .push_bind(a.sport.as_str())
+                .push_bind(&a.name)
+                .push_bind(to_ms(a.start_utc))
+                .push_bind(a.utc_offset_seconds)
+                .push_bind(a.elapsed_seconds)
+                .push_bind(a.moving_seconds)
+                .push_bind(finite(a.distance_m))
+                .push_bind(finite(a.elevation_gain_m))
+                .push_bind(finite(a.avg_heart_rate))
+                .push_bind(finite(a.max_heart_rate))
+                .push_bind(finite(a.calories))
+                .push_bind(finite(a.avg_power_w))
+                .push_bind(finite(a.max_power_w))
+                .push_bind(&a.device)
+                .push_bind(raw.as_str())
+                .push_bind(stamp)
+                .push_bind(stamp)
+                .push_bind(Option::<i64>::None)
+                .push_bind(walk);
+        });
+        insert.push(
+            " ON CONFLICT (provider, provider_activity_id) DO UPDATE SET
                  connection_id = excluded.connection_id, sport = excluded.sport,
                  name = excluded.name, start_utc = excluded.start_utc,
                  utc_offset_seconds = excluded.utc_offset_seconds,
@@ -111,14 +134,8 @@ pub async fn upsert_page(
                  device = excluded.device, raw_json = excluded.raw_json,
                  updated_at = excluded.updated_at, deleted_at = NULL,
                  seen_walk = COALESCE(excluded.seen_walk, activities.seen_walk)",
-        )
-        .bind(connection_id)
-        .bind(provider.as_str())
-        .bind(to_ms(now))
-        .bind(walk)
-        .bind(serde_json::Value::Array(writes).to_string())
-        .execute(&mut *db)
-        .await?;
+        );
+        insert.build().execute(&mut *db).await?;
     }
     if walk.is_some() {
         sqlx::query(
@@ -146,27 +163,9 @@ pub async fn upsert(
     Ok(outcomes.first().copied().unwrap_or(Upserted::Skipped))
 }
 
-/// One activity as the JSON object `upsert_page` unpacks (the raw record as text, so that what is
-/// stored is byte for byte what is compared).
-fn row_json(a: &NewActivity, raw: String) -> serde_json::Value {
-    serde_json::json!({
-        "id": a.provider_activity_id,
-        "sport": a.sport.as_str(),
-        "name": a.name,
-        "start": to_ms(a.start_utc),
-        "offset": a.utc_offset_seconds,
-        "elapsed": a.elapsed_seconds,
-        "moving": a.moving_seconds,
-        "distance": a.distance_m.filter(|v| v.is_finite()),
-        "elevation": a.elevation_gain_m.filter(|v| v.is_finite()),
-        "avg_hr": a.avg_heart_rate.filter(|v| v.is_finite()),
-        "max_hr": a.max_heart_rate.filter(|v| v.is_finite()),
-        "calories": a.calories.filter(|v| v.is_finite()),
-        "avg_power": a.avg_power_w.filter(|v| v.is_finite()),
-        "max_power": a.max_power_w.filter(|v| v.is_finite()),
-        "device": a.device,
-        "raw": raw,
-    })
+/// A float SQLite can store (JSON never carries NaN or infinities, but mappers compute).
+fn finite(value: Option<f64>) -> Option<f64> {
+    value.filter(|v| v.is_finite())
 }
 
 /// The newest start (not after `now`) among the connection's activities that the full walk begun

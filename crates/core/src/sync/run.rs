@@ -151,6 +151,13 @@ pub(super) struct RunContext {
     pub plan: Plan,
 }
 
+/// What fetching a page came to.
+enum Fetched {
+    Page(ActivityPage),
+    Cancelled,
+    Failed(Error),
+}
+
 /// What one page's commit did.
 struct Committed {
     counters: SyncCounters,
@@ -167,54 +174,44 @@ impl RunContext {
         self.engine.inner.clock.now()
     }
 
-    /// The page loop.
+    /// The page loop. Page N commits while page N+1 is fetched (the next cursor is known once a
+    /// page is read, before it is stored), so a run costs about the slower of the two, not their
+    /// sum. A cancel or an error while fetching still lets the page in hand commit whole.
     pub async fn run_pages(&self) -> Ending {
         let mut request = self.plan.request.clone();
         let mut state = self.plan.state.clone();
         let mut totals = SyncCounters::default();
         let mut flagged = 0;
         let mut pages = 0;
+        let mut page = match self.fetch_cancellable(&request).await {
+            Fetched::Page(page) => page,
+            Fetched::Cancelled => return Ending::new(SyncStatus::Cancelled, None),
+            Fetched::Failed(error) => return self.fetch_failed(error, pages, flagged),
+        };
         loop {
-            if pages >= MAX_PAGES {
-                return Ending::new(
-                    SyncStatus::Failed,
-                    Some(Error::Provider {
-                        provider: self.provider(),
-                        status: None,
-                        message: format!(
-                            "stopped after {MAX_PAGES} pages in one run; the next run continues"
-                        ),
-                    }),
-                );
-            }
-            let page = tokio::select! {
-                biased;
-                () = self.cancel.cancelled() => return Ending::new(SyncStatus::Cancelled, None),
-                page = self.fetch_page(&request) => page,
-            };
-            let page = match page {
-                Ok(page) => page,
-                Err(error) => {
-                    // Pages already committed stay; a rate limit is a pause, not a failure.
-                    let status = match error {
-                        Error::RateLimited { .. } => SyncStatus::Partial,
-                        _ => SyncStatus::Failed,
-                    };
-                    let drop_cursor = pages == 0 && self.plan.resumed && blames_the_cursor(&error);
-                    return Ending {
-                        drop_cursor,
-                        flagged,
-                        ..Ending::new(status, Some(error))
-                    };
-                }
-            };
             // A provider that answers the cursor it was given would loop forever.
             let repeated = page.next_cursor.is_some() && page.next_cursor == request.cursor;
             let next = page.next_cursor.clone().filter(|_| !repeated);
-            let committed = match self
-                .commit_page(page, next.as_deref(), repeated, &mut state)
-                .await
-            {
+            let next_request = match next.clone() {
+                Some(cursor) if pages + 1 < MAX_PAGES => Some(ListRequest {
+                    cursor: Some(cursor),
+                    // The cursor carries what `since` meant for the first page.
+                    since: None,
+                    position: page.position.clone().or_else(|| state.position.clone()),
+                    ..request.clone()
+                }),
+                _ => None,
+            };
+            let commit = self.commit_page(page, next.as_deref(), repeated, &mut state);
+            let (committed, fetched) = match &next_request {
+                Some(next_request) => {
+                    let (committed, fetched) =
+                        tokio::join!(commit, self.fetch_cancellable(next_request));
+                    (committed, Some(fetched))
+                }
+                None => (commit.await, None),
+            };
+            let committed = match committed {
                 Ok(committed) => committed,
                 Err(error) => return Ending::new(SyncStatus::Failed, Some(error)),
             };
@@ -241,17 +238,30 @@ impl RunContext {
             if !committed.still_enabled {
                 return Ending::new(SyncStatus::Cancelled, None);
             }
-            match next {
-                Some(cursor) => {
-                    // The cursor carries what `since` meant for the first page.
-                    request = ListRequest {
-                        cursor: Some(cursor),
-                        since: None,
-                        position: state.position.clone(),
-                        ..request
-                    }
+            match (fetched, next_request) {
+                (Some(Fetched::Page(fetched)), Some(next_request)) => {
+                    page = fetched;
+                    request = next_request;
                 }
-                None => {
+                (Some(Fetched::Cancelled), _) => {
+                    return Ending::new(SyncStatus::Cancelled, None);
+                }
+                (Some(Fetched::Failed(error)), _) => {
+                    return self.fetch_failed(error, pages, flagged);
+                }
+                _ if next.is_some() => {
+                    return Ending::new(
+                        SyncStatus::Failed,
+                        Some(Error::Provider {
+                            provider: self.provider(),
+                            status: None,
+                            message: format!(
+                                "stopped after {MAX_PAGES} pages in one run; the next run continues"
+                            ),
+                        }),
+                    );
+                }
+                _ => {
                     let status = match totals.failed {
                         0 => SyncStatus::Success,
                         _ => SyncStatus::Partial,
@@ -262,6 +272,33 @@ impl RunContext {
                     };
                 }
             }
+        }
+    }
+
+    /// One page, unless the run is cancelled first.
+    async fn fetch_cancellable(&self, request: &ListRequest) -> Fetched {
+        tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => Fetched::Cancelled,
+            page = self.fetch_page(request) => match page {
+                Ok(page) => Fetched::Page(page),
+                Err(error) => Fetched::Failed(error),
+            },
+        }
+    }
+
+    /// How a run ends when a page cannot be fetched after `pages` were committed.
+    fn fetch_failed(&self, error: Error, pages: u32, flagged: i64) -> Ending {
+        // Pages already committed stay; a rate limit is a pause, not a failure.
+        let status = match error {
+            Error::RateLimited { .. } => SyncStatus::Partial,
+            _ => SyncStatus::Failed,
+        };
+        let drop_cursor = pages == 0 && self.plan.resumed && blames_the_cursor(&error);
+        Ending {
+            drop_cursor,
+            flagged,
+            ..Ending::new(status, Some(error))
         }
     }
 

@@ -14,6 +14,7 @@ mod harness;
 mod keyring;
 mod polar;
 mod policy;
+mod promises;
 mod scripted;
 mod store;
 mod sync;

@@ -33,6 +33,10 @@ pub struct Scripted {
     pub list_calls: AtomicUsize,
     pub refresh_calls: AtomicUsize,
     pub requests: Mutex<Vec<ListRequest>>,
+    /// Each listing call's bearer token, with the vault's write count at that moment.
+    pub calls_seen: Mutex<Vec<(String, u64)>>,
+    /// Whose write count `calls_seen` records.
+    pub writes: Mutex<Option<Arc<tributary_core::secrets::SwitchableStore>>>,
     user: Mutex<String>,
     /// Keeps the API "host" reachable (the scheduler's offline probe connects to it).
     host: Mutex<Option<std::net::TcpListener>>,
@@ -64,6 +68,8 @@ impl Scripted {
             list_calls: AtomicUsize::new(0),
             refresh_calls: AtomicUsize::new(0),
             requests: Mutex::new(Vec::new()),
+            calls_seen: Mutex::new(Vec::new()),
+            writes: Mutex::new(None),
             user: Mutex::new("scripted-athlete".into()),
             host: Mutex::new(Some(host)),
             port,
@@ -211,9 +217,19 @@ impl Provider for Scripted {
         call: &Call<'_>,
         request: &ListRequest,
     ) -> Result<ActivityPage> {
-        if call.token.is_none() {
+        let Some(token) = call.token else {
             return Err(Error::Internal("listing without a token".into()));
-        }
+        };
+        let writes = self
+            .writes
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map_or(0, |s| s.writes());
+        self.calls_seen
+            .lock()
+            .unwrap()
+            .push((token.expose().clone(), writes));
         call.meter.count_call();
         if let Some(budget) = *self.budget.lock().unwrap() {
             call.meter.observe(Some(budget));

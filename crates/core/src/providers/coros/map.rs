@@ -5,6 +5,7 @@ use super::wire;
 use crate::domain::{ConnectionProfile, NewActivity, Sport};
 use crate::providers::Unmappable;
 use chrono::{TimeZone, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 
 pub(super) fn sport_record(raw: Value) -> Result<NewActivity, Unmappable> {
@@ -16,8 +17,8 @@ pub(super) fn sport_record(raw: Value) -> Result<NewActivity, Unmappable> {
         provider_activity_id: id_hint.clone(),
         reason,
     };
-    let wire: wire::Sport = serde_json::from_value(raw.clone())
-        .map_err(|e| fail(format!("unexpected field type: {e}")))?;
+    let wire =
+        wire::Sport::deserialize(&raw).map_err(|e| fail(format!("unexpected field type: {e}")))?;
     let id = wire
         .label_id
         .filter(|i| !i.is_empty())
@@ -81,8 +82,7 @@ pub(super) fn sport(mode: i64) -> Sport {
 }
 
 pub(super) fn profile(data: Value, open_id: &str) -> Result<ConnectionProfile, String> {
-    let user: wire::User =
-        serde_json::from_value(data.clone()).map_err(|e| format!("unexpected COROS user: {e}"))?;
+    let user = wire::User::deserialize(&data).map_err(|e| format!("unexpected COROS user: {e}"))?;
     Ok(ConnectionProfile {
         provider_user_id: Some(user.open_id.unwrap_or_else(|| open_id.to_owned())),
         username: user.nick.filter(|n| !n.is_empty()),

@@ -4,6 +4,7 @@ use super::wire;
 use crate::domain::{NewActivity, Sport};
 use crate::providers::Unmappable;
 use chrono::{TimeZone, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 
 pub(super) fn activity(raw: Value) -> Result<NewActivity, Unmappable> {
@@ -15,7 +16,7 @@ pub(super) fn activity(raw: Value) -> Result<NewActivity, Unmappable> {
         provider_activity_id: id_hint.clone(),
         reason,
     };
-    let wire: wire::Activity = serde_json::from_value(raw.clone())
+    let wire = wire::Activity::deserialize(&raw)
         .map_err(|e| fail(format!("unexpected field type: {e}")))?;
     // The summary id is what Garmin de-duplicates pushes by; the activity id names the same thing.
     let id = wire

@@ -4,6 +4,7 @@ use super::wire;
 use crate::domain::{ConnectionProfile, NewActivity, Sport};
 use crate::providers::Unmappable;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Seconds in a protobuf Duration string ("1800s", "1800.5s", "-3600s").
@@ -21,7 +22,7 @@ pub(super) fn exercise(raw: Value) -> Result<NewActivity, Unmappable> {
         provider_activity_id: id_hint.clone(),
         reason,
     };
-    let wire: wire::DataPoint = serde_json::from_value(raw.clone())
+    let wire = wire::DataPoint::deserialize(&raw)
         .map_err(|e| fail(format!("unexpected field type: {e}")))?;
     let id = id_hint
         .clone()
@@ -101,8 +102,8 @@ pub(super) fn sport(kind: &str) -> Sport {
 }
 
 pub(super) fn profile(raw: Value) -> Result<ConnectionProfile, String> {
-    let identity: wire::Identity =
-        serde_json::from_value(raw.clone()).map_err(|e| format!("unexpected identity: {e}"))?;
+    let identity =
+        wire::Identity::deserialize(&raw).map_err(|e| format!("unexpected identity: {e}"))?;
     let id = identity
         .health_user_id
         .ok_or("the identity has no healthUserId")?;

@@ -4,6 +4,7 @@ use super::wire;
 use crate::domain::{ConnectionProfile, NewActivity, Sport};
 use crate::providers::Unmappable;
 use chrono::{Duration, NaiveDateTime, TimeZone, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 
 pub(super) fn exercise(raw: Value) -> Result<NewActivity, Unmappable> {
@@ -12,7 +13,7 @@ pub(super) fn exercise(raw: Value) -> Result<NewActivity, Unmappable> {
         provider_activity_id: id_hint.clone(),
         reason,
     };
-    let wire: wire::Exercise = serde_json::from_value(raw.clone())
+    let wire = wire::Exercise::deserialize(&raw)
         .map_err(|e| fail(format!("unexpected field type: {e}")))?;
     let id = wire
         .id
@@ -133,8 +134,7 @@ pub(super) fn iso_duration_seconds(text: &str) -> Option<i64> {
 }
 
 pub(super) fn profile(raw: Value, user_id: &str) -> Result<ConnectionProfile, String> {
-    let user: wire::User =
-        serde_json::from_value(raw.clone()).map_err(|e| format!("unexpected Polar user: {e}"))?;
+    let user = wire::User::deserialize(&raw).map_err(|e| format!("unexpected Polar user: {e}"))?;
     let name = [user.first_name.as_deref(), user.last_name.as_deref()]
         .into_iter()
         .flatten()

@@ -4,6 +4,7 @@ use super::wire;
 use crate::domain::{ConnectionProfile, NewActivity, Sport};
 use crate::providers::Unmappable;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Map one list item; the raw record is kept whole.
@@ -13,7 +14,7 @@ pub(super) fn activity(raw: Value) -> Result<NewActivity, Unmappable> {
         provider_activity_id: id_hint.clone(),
         reason,
     };
-    let wire: wire::Activity = serde_json::from_value(raw.clone())
+    let wire = wire::Activity::deserialize(&raw)
         .map_err(|e| fail(format!("unexpected field type: {e}")))?;
     let id = wire
         .id
@@ -72,8 +73,8 @@ pub(super) fn sport(name: &str) -> Sport {
 
 /// The athlete profile → connection columns.
 pub(super) fn profile(raw: Value) -> Result<ConnectionProfile, String> {
-    let athlete: wire::Athlete = serde_json::from_value(raw.clone())
-        .map_err(|e| format!("unexpected athlete profile: {e}"))?;
+    let athlete =
+        wire::Athlete::deserialize(&raw).map_err(|e| format!("unexpected athlete profile: {e}"))?;
     let full_name = [athlete.firstname.as_deref(), athlete.lastname.as_deref()]
         .into_iter()
         .flatten()

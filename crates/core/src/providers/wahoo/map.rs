@@ -4,6 +4,7 @@ use super::wire;
 use crate::domain::{ConnectionProfile, NewActivity, Sport};
 use crate::providers::Unmappable;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// A number that may come as a JSON number, a decimal string, or null.
@@ -27,7 +28,7 @@ pub(super) fn workout(raw: Value) -> Result<NewActivity, Unmappable> {
         provider_activity_id: id_hint.clone(),
         reason,
     };
-    let wire: wire::Workout = serde_json::from_value(raw.clone())
+    let wire = wire::Workout::deserialize(&raw)
         .map_err(|e| fail(format!("unexpected field type: {e}")))?;
     let id = wire
         .id
@@ -96,8 +97,7 @@ pub(super) fn sport(workout_type_id: i64) -> Sport {
 }
 
 pub(super) fn profile(raw: Value) -> Result<ConnectionProfile, String> {
-    let user: wire::User =
-        serde_json::from_value(raw.clone()).map_err(|e| format!("unexpected Wahoo user: {e}"))?;
+    let user = wire::User::deserialize(&raw).map_err(|e| format!("unexpected Wahoo user: {e}"))?;
     let name = [user.first.as_deref(), user.last.as_deref()]
         .into_iter()
         .flatten()
