@@ -76,7 +76,7 @@ test("demo mode is labelled and all six providers are shown", async () => {
 test("connect through the browser and a deep link, then the first sync runs", async () => {
   await driver.click("connect-strava");
   await driver.waitFor(async () => (await state()) === "Active", "the card to turn active", 60_000);
-  assert.match(await driver.text("notice"), /Connected to strava/);
+  assert.match(await driver.text("notice"), /Connected to Strava\./);
   // The first sync starts right after connecting.
   await driver.waitFor(async () => /250 new/.test((await driver.text("last-sync-strava")) ?? ""), "the first sync", 60_000);
 });
