@@ -167,6 +167,15 @@ impl EventSink for Progress {
                     error.map_or_else(String::new, |e| format!(" ({e})")),
                 );
             }
+            CoreEvent::Attention { attention } if agent => {
+                let _ = writeln!(
+                    err,
+                    "{} needs you: {} — {}",
+                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ"),
+                    attention.title,
+                    attention.message
+                );
+            }
             CoreEvent::SchedulerChanged { status } if agent && !status.offline.is_empty() => {
                 let offline: Vec<&str> = status.offline.iter().map(|p| p.as_str()).collect();
                 let _ = writeln!(

@@ -26,6 +26,42 @@ pub struct ProviderInfo {
     pub connected: bool,
 }
 
+/// A connection with its latest run: one dashboard card.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ConnectionCard {
+    /// The connection.
+    pub connection: Connection,
+    /// Its latest run (`running` while one is going, in any process).
+    pub latest_run: Option<crate::domain::SyncRun>,
+}
+
+/// An open attention episode, as the dashboard lists it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AttentionItem {
+    /// Provider.
+    pub provider: ProviderKind,
+    /// Why the athlete is needed.
+    pub kind: crate::attention::AttentionKind,
+}
+
+/// Everything the dashboard shows, in one call.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Dashboard {
+    /// Every provider, with capabilities and whether it is configured and connected.
+    pub providers: Vec<ProviderInfo>,
+    /// Each connection with its latest run.
+    pub cards: Vec<ConnectionCard>,
+    /// The figures across connections.
+    pub summary: Summary,
+    /// Episodes that need the athlete now.
+    pub attention: Vec<AttentionItem>,
+    /// The background scheduler's view, when one runs in this process.
+    pub scheduler: Option<crate::scheduler::SchedulerStatus>,
+}
+
 /// What a disconnect did.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -123,6 +159,21 @@ impl Connections {
             provider,
             state: updated.state,
         });
+        let display_name = self
+            .inner
+            .registry
+            .get(provider)?
+            .capabilities()
+            .display_name;
+        crate::attention::review(
+            &self.inner.store,
+            self.inner.events.as_ref(),
+            updated.id,
+            display_name,
+            false,
+            now,
+        )
+        .await?;
         Ok(updated)
     }
 
@@ -185,44 +236,93 @@ impl Connections {
     /// Every provider, with capabilities, whether credentials are configured and whether it is
     /// connected.
     pub async fn available_providers(&self) -> Result<Vec<ProviderInfo>> {
-        let connected: Vec<ProviderKind> =
-            self.list().await?.into_iter().map(|c| c.provider).collect();
+        let cards: Vec<ConnectionCard> = self
+            .list()
+            .await?
+            .into_iter()
+            .map(|connection| ConnectionCard {
+                connection,
+                latest_run: None,
+            })
+            .collect();
+        Ok(self.available_providers_with(&cards).await)
+    }
+
+    async fn available_providers_with(&self, cards: &[ConnectionCard]) -> Vec<ProviderInfo> {
         let mut out = Vec::new();
         for (provider, capabilities) in self.inner.registry.described() {
             let credentials_configured = capabilities.implemented
                 && self
                     .inner
                     .vault
-                    .client_credentials(provider, &capabilities)
-                    .await
-                    .is_ok();
+                    .has_credentials(provider, &capabilities)
+                    .await;
             out.push(ProviderInfo {
                 provider,
                 capabilities,
                 credentials_configured,
-                connected: connected.contains(&provider),
+                connected: cards.iter().any(|c| c.connection.provider == provider),
             });
         }
-        Ok(out)
+        out
     }
 
     /// Figures across all the athlete's connections.
     pub async fn summary(&self) -> Result<Summary> {
+        Ok(self.dashboard_parts().await?.1)
+    }
+
+    /// Everything the dashboard shows, in a handful of queries whatever the number of connections:
+    /// the providers (credential presence cached, not read from the keyring each time), each
+    /// connection with its latest run, the summary, and the open attention episodes.
+    pub async fn dashboard(&self) -> Result<Dashboard> {
+        let (cards, summary) = self.dashboard_parts().await?;
+        let providers = self.available_providers_with(&cards).await;
+        let attention = crate::attention::open_now(&self.inner.store, self.inner.athlete_id)
+            .await?
+            .into_iter()
+            .map(|(provider, kind)| AttentionItem { provider, kind })
+            .collect();
+        Ok(Dashboard {
+            providers,
+            cards,
+            summary,
+            attention,
+            scheduler: None,
+        })
+    }
+
+    async fn dashboard_parts(&self) -> Result<(Vec<ConnectionCard>, Summary)> {
         let pool = self.inner.store.pool();
-        let mut lines = Vec::new();
-        for c in self.list().await? {
-            let (total, ok, failed) = store::sync_history::counts(pool, c.id).await?;
-            let last = store::sync_history::latest(pool, c.id).await?;
+        let athlete = self.inner.athlete_id;
+        let connections = self.list().await?;
+        let latest = store::sync_history::latest_per_connection(pool, athlete).await?;
+        let counts = store::sync_history::counts_per_connection(pool, athlete).await?;
+        let stored = store::activities::count_per_connection(pool, athlete).await?;
+        let total_activities = store::activities::count(pool, None).await?;
+        let mut lines = Vec::with_capacity(connections.len());
+        let mut cards = Vec::with_capacity(connections.len());
+        for c in connections {
+            let last = latest.iter().find(|r| r.connection_id == c.id).cloned();
+            let (_, total, ok, failed) = counts
+                .iter()
+                .copied()
+                .find(|n| n.0 == c.id)
+                .unwrap_or((c.id, 0, 0, 0));
             lines.push(ConnectionSummary {
                 provider: c.provider,
                 state: c.state,
                 enabled: c.enabled,
                 last_sync_at: c.last_sync_at,
-                activities: store::activities::count(pool, Some(c.provider)).await?,
+                activities: stored.iter().find(|n| n.0 == c.id).map_or(0, |n| n.1),
                 total_syncs: total,
                 successful_syncs: ok,
                 failed_syncs: failed,
-                last_status: last.map(|r| r.status),
+                last_status: last.as_ref().map(|r| r.status),
+            });
+            cards.push(ConnectionCard {
+                connection: c,
+                latest_run: last,
             });
         }
         use crate::domain::ConnectionState as S;
@@ -232,15 +332,16 @@ impl Connections {
                 S::NeedsReauth | S::ScopeMissing | S::Deprecated | S::Error
             )
         };
-        Ok(Summary {
+        let summary = Summary {
             total_connections: lines.len() as i64,
             enabled_connections: lines.iter().filter(|l| l.enabled).count() as i64,
             attention_needed: lines.iter().filter(|l| attention(l.state)).count() as i64,
-            total_activities: store::activities::count(pool, None).await?,
+            total_activities,
             total_syncs: lines.iter().map(|l| l.total_syncs).sum(),
             last_sync_at: lines.iter().filter_map(|l| l.last_sync_at).max(),
             connections: lines,
-        })
+        };
+        Ok((cards, summary))
     }
 
     /// Activities across providers, newest first.

@@ -287,6 +287,8 @@ pub struct SyncRun {
     pub rate_limit_remaining: Option<i64>,
     /// Readable error.
     pub error_message: Option<String>,
+    /// The error's stable code (what the UI maps to an action).
+    pub error_code: Option<crate::ErrorCode>,
     /// Provider-defined resume point.
     pub cursor: Option<String>,
 }

@@ -117,7 +117,7 @@ pub enum Error {
 }
 
 /// Stable error codes: front ends branch on these, never on message text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum ErrorCode {
@@ -170,6 +170,33 @@ impl ErrorCode {
             Self::SecretStore => "secret_store",
             Self::Internal => "internal",
         }
+    }
+}
+
+impl std::str::FromStr for ErrorCode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        use ErrorCode as C;
+        [
+            C::NotFound,
+            C::Validation,
+            C::InvalidRedirect,
+            C::AlreadyRunning,
+            C::Cancelled,
+            C::NeedsReauth,
+            C::ScopeMissing,
+            C::RateLimited,
+            C::Deprecated,
+            C::Provider,
+            C::Network,
+            C::CredentialsMissing,
+            C::SecretStore,
+            C::Internal,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+        .ok_or_else(|| Error::Validation(format!("unknown error code '{s}'")))
     }
 }
 

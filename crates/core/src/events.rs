@@ -2,6 +2,7 @@
 //!
 //! The core never knows who listens: the shell injects an [`EventSink`]. Events carry no secrets.
 
+use crate::attention::Attention;
 use crate::domain::{ConnectionState, ProviderKind, SyncCounters, SyncStatus};
 use crate::scheduler::SchedulerStatus;
 use serde::Serialize;
@@ -27,6 +28,12 @@ pub enum CoreEvent {
         provider: ProviderKind,
         /// Counters so far.
         counters: SyncCounters,
+        /// Pages committed so far.
+        pages: u32,
+        /// API calls so far.
+        api_calls: i64,
+        /// How much is left, when the provider lets us tell.
+        estimate: Option<Estimate>,
     },
     /// A run reached a terminal status.
     SyncFinished {
@@ -53,11 +60,30 @@ pub enum CoreEvent {
         /// Provider concerned.
         provider: ProviderKind,
     },
+    /// Something needs the athlete (an episode opened), or good news worth a notification.
+    Attention {
+        /// What, for which provider.
+        attention: Attention,
+    },
     /// The scheduler's view changed (paused, offline providers, next runs).
     SchedulerChanged {
         /// Where it stands now.
         status: SchedulerStatus,
     },
+}
+
+/// How much of a run's walk is left, as well as the engine can tell.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Estimate {
+    /// Pages still to read.
+    pub remaining_pages: u64,
+    /// Seconds to the end at this run's pace, the waits for the provider's budget included.
+    pub eta_seconds: i64,
+    /// When the run will stop for the provider's budget and continue, if it will have to.
+    pub continues_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The provider's window that decides when it continues (e.g. "15 min").
+    pub window: Option<String>,
 }
 
 /// Receives core events. Implementations must not block.

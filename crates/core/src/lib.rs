@@ -10,6 +10,7 @@
 //! [`auth::Connector`] (the OAuth flow), the [`sync::SyncEngine`] (runs) and
 //! [`connections::Connections`] (the connection routes and read models).
 
+pub mod attention;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod events;
 pub mod providers;
 pub mod scheduler;
 pub mod secrets;
+pub mod settings;
 pub mod store;
 pub mod sync;
 pub mod vault;
@@ -77,6 +79,8 @@ pub struct Core {
 struct Inner {
     config: Config,
     athlete_id: i64,
+    /// The running scheduler's latest status (for `dashboard`), if one was started.
+    scheduler_status: Arc<std::sync::Mutex<Option<scheduler::SchedulerStatus>>>,
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
     store: Store,
@@ -154,6 +158,7 @@ impl Core {
             inner: Arc::new(Inner {
                 config,
                 athlete_id,
+                scheduler_status: Arc::new(std::sync::Mutex::new(None)),
                 clock: deps.clock,
                 events: deps.events,
                 store,
@@ -334,6 +339,32 @@ impl Core {
         self.inner.connections.summary().await
     }
 
+    /// Everything the dashboard shows, in one call (no query per connection).
+    pub async fn dashboard(&self) -> Result<connections::Dashboard> {
+        let mut dashboard = self.inner.connections.dashboard().await?;
+        dashboard.scheduler = self
+            .inner
+            .scheduler_status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        Ok(dashboard)
+    }
+
+    /// The athlete's settings.
+    pub async fn settings(&self) -> Result<settings::Settings> {
+        settings::load(&self.inner.store).await
+    }
+
+    /// Change some settings; returns those now in force. (Front ends apply what is theirs to
+    /// apply: the scheduler's pacing and pause, autostart.)
+    pub async fn update_settings(
+        &self,
+        patch: &settings::SettingsPatch,
+    ) -> Result<settings::Settings> {
+        settings::update(&self.inner.store, patch, self.inner.clock.now()).await
+    }
+
     /// Activities across providers, newest first.
     pub async fn list_activities(
         &self,
@@ -417,6 +448,7 @@ impl Core {
             clock: self.inner.clock.clone(),
             events: self.inner.events.clone(),
             athlete_id: self.inner.athlete_id,
+            published: self.inner.scheduler_status.clone(),
         }
         .start(settings)
     }

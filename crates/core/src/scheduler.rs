@@ -264,6 +264,8 @@ pub(crate) struct Scheduler {
     pub clock: Arc<dyn Clock>,
     pub events: Arc<dyn EventSink>,
     pub athlete_id: i64,
+    /// Where the status is published for the core's dashboard query.
+    pub published: Arc<Mutex<Option<SchedulerStatus>>>,
 }
 
 impl Scheduler {
@@ -386,6 +388,7 @@ impl Scheduler {
             *current = status.clone();
             changed
         };
+        *lock(&self.published) = Some(status.clone());
         if changed {
             self.events.emit(CoreEvent::SchedulerChanged { status });
         }

@@ -124,6 +124,9 @@ struct Inner {
     namespace: String,
     /// One refresh lock per connection.
     locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// Whether each provider's API credentials are configured, once known: the dashboard asks on
+    /// every refresh, and a keyring read each time costs a D-Bus round trip per provider.
+    configured_cache: Mutex<HashMap<ProviderKind, bool>>,
 }
 
 impl TokenVault {
@@ -144,6 +147,7 @@ impl TokenVault {
                 athlete_id,
                 namespace: namespace(&config.data_dir),
                 locks: Mutex::new(HashMap::new()),
+                configured_cache: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -186,6 +190,12 @@ impl TokenVault {
         if client_id.trim().is_empty() {
             return Err(Error::Validation("the client id is empty".to_owned()));
         }
+        // Whatever happens below, ask the keyring again next time.
+        self.inner
+            .configured_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&provider);
         let secrets = &self.inner.secrets;
         secrets
             .set(
@@ -197,6 +207,39 @@ impl TokenVault {
             Some(secret) => secrets.set(&self.client_secret_key(provider), secret).await,
             None => secrets.delete(&self.client_secret_key(provider)).await,
         }
+    }
+
+    /// Whether `provider`'s credentials are configured (cached after the first answer; a keyring
+    /// that cannot be read answers false and is asked again next time).
+    pub async fn has_credentials(
+        &self,
+        provider: ProviderKind,
+        capabilities: &Capabilities,
+    ) -> bool {
+        let cached = self
+            .inner
+            .configured_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&provider)
+            .copied();
+        if let Some(known) = cached {
+            return known;
+        }
+        match self.client_credentials(provider, capabilities).await {
+            Ok(_) => self.remember_configured(provider, true),
+            Err(Error::CredentialsMissing { .. }) => self.remember_configured(provider, false),
+            Err(_) => false,
+        }
+    }
+
+    fn remember_configured(&self, provider: ProviderKind, configured: bool) -> bool {
+        self.inner
+            .configured_cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(provider, configured);
+        configured
     }
 
     /// The API credentials for `provider`: environment first, then the keyring.

@@ -94,6 +94,33 @@ export type AppInfo = {
 	version: string,
 };
 
+/**  One notice for the athlete. */
+export type Attention = {
+	/**  Provider. */
+	provider: ProviderKind,
+	/**  Why. */
+	kind: AttentionKind,
+	/**  A title for a notification. */
+	title: string,
+	/**  A sentence for the athlete. */
+	message: string,
+	/**  When the episode began. */
+	opened_at: string,
+};
+
+/**  Why the athlete is needed. */
+export type AttentionKind = 
+/**  Sign in again. */
+"needs_reauth" | 
+/**  A permission was not granted. */
+"scope_missing" | 
+/**  The provider's API is gone. */
+"deprecated" | 
+/**  Several runs in a row failed. */
+"repeated_failures" | 
+/**  A long first import finished (good news, said once). */
+"backfill_finished";
+
 /**
  *  A started authorization, to open in the system browser. Safe to show: it holds no secret
  *  (the PKCE verifier stays in the core).
@@ -375,7 +402,13 @@ sync_id: number;
 /**  Its provider. */
 provider: ProviderKind; 
 /**  Counters so far. */
-counters: SyncCounters } | 
+counters: SyncCounters; 
+/**  Pages committed so far. */
+pages: number; 
+/**  API calls so far. */
+api_calls: number; 
+/**  How much is left, when the provider lets us tell. */
+estimate?: Estimate_Deserialize | null } | 
 /**  A run reached a terminal status. */
 { type: "sync_finished"; 
 /**  The run. */
@@ -398,6 +431,10 @@ state: ConnectionState } |
 { type: "connection_removed"; 
 /**  Provider concerned. */
 provider: ProviderKind } | 
+/**  Something needs the athlete (an episode opened), or good news worth a notification. */
+{ type: "attention"; 
+/**  What, for which provider. */
+attention: Attention } | 
 /**  The scheduler's view changed (paused, offline providers, next runs). */
 { type: "scheduler_changed"; 
 /**  Where it stands now. */
@@ -418,7 +455,13 @@ sync_id: number;
 /**  Its provider. */
 provider: ProviderKind; 
 /**  Counters so far. */
-counters: SyncCounters } | 
+counters: SyncCounters; 
+/**  Pages committed so far. */
+pages: number; 
+/**  API calls so far. */
+api_calls: number; 
+/**  How much is left, when the provider lets us tell. */
+estimate: Estimate_Serialize | null } | 
 /**  A run reached a terminal status. */
 { type: "sync_finished"; 
 /**  The run. */
@@ -441,6 +484,10 @@ state: ConnectionState } |
 { type: "connection_removed"; 
 /**  Provider concerned. */
 provider: ProviderKind } | 
+/**  Something needs the athlete (an episode opened), or good news worth a notification. */
+{ type: "attention"; 
+/**  What, for which provider. */
+attention: Attention } | 
 /**  The scheduler's view changed (paused, offline providers, next runs). */
 { type: "scheduler_changed"; 
 /**  Where it stands now. */
@@ -533,6 +580,33 @@ export type ErrorCode =
 "secret_store" | 
 /**  A broken invariant, or a database, migration or local I/O failure. */
 "internal";
+
+/**  How much of a run's walk is left, as well as the engine can tell. */
+export type Estimate = Estimate_Serialize | Estimate_Deserialize;
+
+/**  How much of a run's walk is left, as well as the engine can tell. */
+export type Estimate_Deserialize = {
+	/**  Pages still to read. */
+	remaining_pages: number,
+	/**  Seconds to the end at this run's pace, the waits for the provider's budget included. */
+	eta_seconds: number,
+	/**  When the run will stop for the provider's budget and continue, if it will have to. */
+	continues_at?: string | null,
+	/**  The provider's window that decides when it continues (e.g. "15 min"). */
+	window?: string | null,
+};
+
+/**  How much of a run's walk is left, as well as the engine can tell. */
+export type Estimate_Serialize = {
+	/**  Pages still to read. */
+	remaining_pages: number,
+	/**  Seconds to the end at this run's pace, the waits for the provider's budget included. */
+	eta_seconds: number,
+	/**  When the run will stop for the provider's budget and continue, if it will have to. */
+	continues_at: string | null,
+	/**  The provider's window that decides when it continues (e.g. "15 min"). */
+	window: string | null,
+};
 
 /**  A normalised activity as the providers' mappers produce it. */
 export type NewActivity = NewActivity_Serialize | NewActivity_Deserialize;
@@ -678,6 +752,8 @@ export type ProviderKind =
 export type RateLimitWindow = {
 	/**  Human label, e.g. "15 min". */
 	window: string,
+	/**  The window's length in seconds. */
+	seconds: number,
 	/**  Requests allowed in the window. */
 	limit: number,
 	/**  Who shares the budget: "app" (all users of one client id) or "user". */
@@ -832,6 +908,8 @@ export type SyncRun_Deserialize = {
 	rate_limit_remaining?: number | null,
 	/**  Readable error. */
 	error_message?: string | null,
+	/**  The error's stable code (what the UI maps to an action). */
+	error_code?: ErrorCode | null,
 	/**  Provider-defined resume point. */
 	cursor?: string | null,
 };
@@ -858,6 +936,8 @@ export type SyncRun_Serialize = {
 	rate_limit_remaining: number | null,
 	/**  Readable error. */
 	error_message: string | null,
+	/**  The error's stable code (what the UI maps to an action). */
+	error_code: ErrorCode | null,
 	/**  Provider-defined resume point. */
 	cursor: string | null,
 };

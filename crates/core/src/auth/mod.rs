@@ -319,6 +319,19 @@ impl Connector {
             provider,
             state: connection.state,
         });
+        let display_name = client.capabilities().display_name;
+        let reviewed = crate::attention::review(
+            &self.inner.store,
+            self.inner.events.as_ref(),
+            connection.id,
+            display_name,
+            false,
+            now,
+        )
+        .await;
+        if let Err(e) = reviewed {
+            tracing::warn!(%provider, error = %e, "could not review what needs the athlete");
+        }
         Ok(connection)
     }
 

@@ -68,6 +68,8 @@ pub enum Delivery {
 pub struct RateLimitWindow {
     /// Human label, e.g. "15 min".
     pub window: &'static str,
+    /// The window's length in seconds.
+    pub seconds: u32,
     /// Requests allowed in the window.
     pub limit: u32,
     /// Who shares the budget: "app" (all users of one client id) or "user".
@@ -158,6 +160,8 @@ pub struct ListRequest {
     pub provider_user_id: Option<String>,
     /// Where a stream (Garmin's inbox) was read to in earlier runs, as the provider reported it.
     pub position: Option<String>,
+    /// When the athlete's history at the provider begins, when known (a walk's progress).
+    pub history_start: Option<DateTime<Utc>>,
 }
 
 /// A record the provider sent that we could not turn into an activity.
@@ -179,6 +183,8 @@ pub struct ActivityPage {
     /// For a stream: the position after this page, kept across runs (the next run continues
     /// there even when this run read to the end).
     pub position: Option<String>,
+    /// How much of the walk is done after this page (0 to 1), when the provider lets us tell.
+    pub progress: Option<f64>,
 }
 
 /// A provider's three OAuth/API base URLs, resolved from configuration over built-in defaults.
@@ -347,6 +353,12 @@ pub trait Provider: Send + Sync + 'static {
     /// List one page of activities.
     async fn list_activities(&self, call: &Call<'_>, request: &ListRequest)
     -> Result<ActivityPage>;
+
+    /// When the athlete's history at the provider begins, read from the profile stored at
+    /// connect (for a walk's progress); `None` when the provider does not say.
+    fn history_start(&self, _profile: Option<&serde_json::Value>) -> Option<DateTime<Utc>> {
+        None
+    }
 }
 
 /// How one provider module is built: its constructor and its rate-limit header parser.

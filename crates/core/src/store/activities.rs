@@ -289,6 +289,21 @@ pub async fn list(
     rows.into_iter().map(Row::into_domain).collect()
 }
 
+/// How many activities each of an athlete's connections holds (flagged ones included: they are
+/// kept).
+pub async fn count_per_connection(
+    db: impl SqliteExecutor<'_>,
+    athlete_id: i64,
+) -> Result<Vec<(i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT c.id, (SELECT COUNT(*) FROM activities a WHERE a.connection_id = c.id)
+         FROM provider_connections c WHERE c.athlete_id = ?1",
+    )
+    .bind(athlete_id)
+    .fetch_all(db)
+    .await?)
+}
+
 /// How many activities are stored (optionally for one provider).
 pub async fn count(db: impl SqliteExecutor<'_>, provider: Option<ProviderKind>) -> Result<i64> {
     Ok(

@@ -26,6 +26,7 @@ struct Row {
     api_calls: i64,
     rate_limit_remaining: Option<i64>,
     error_message: Option<String>,
+    error_code: Option<String>,
     cursor: Option<String>,
 }
 
@@ -49,6 +50,8 @@ impl Row {
             api_calls: self.api_calls,
             rate_limit_remaining: self.rate_limit_remaining,
             error_message: self.error_message,
+            // An unknown code (written by a newer version) reads as none rather than failing.
+            error_code: self.error_code.and_then(|c| c.parse().ok()),
             cursor: self.cursor,
         })
     }
@@ -58,7 +61,7 @@ impl Row {
 /// runtime-built SQL unless asserted safe).
 macro_rules! run_columns {
     () => {
-        "id, connection_id, trigger, status, started_at, completed_at, activities_fetched, activities_created, activities_updated, activities_skipped, activities_failed, activities_deleted, api_calls, rate_limit_remaining, error_message, cursor"
+        "id, connection_id, trigger, status, started_at, completed_at, activities_fetched, activities_created, activities_updated, activities_skipped, activities_failed, activities_deleted, api_calls, rate_limit_remaining, error_message, error_code, cursor"
     };
 }
 
@@ -141,13 +144,14 @@ pub async fn complete(
     status: SyncStatus,
     api_calls: i64,
     rate_limit_remaining: Option<i64>,
-    error_message: Option<&str>,
+    error: Option<(&str, crate::ErrorCode)>,
     now: DateTime<Utc>,
 ) -> Result<Option<SyncRun>> {
     debug_assert!(status.is_terminal(), "complete() needs a terminal status");
     let row: Option<Row> = sqlx::query_as(concat!(
         "UPDATE sync_history SET status = ?2, completed_at = ?3, api_calls = ?4,
-             rate_limit_remaining = COALESCE(?5, rate_limit_remaining), error_message = ?6
+             rate_limit_remaining = COALESCE(?5, rate_limit_remaining), error_message = ?6,
+             error_code = ?7
          WHERE id = ?1 AND status = 'running'
          RETURNING ",
         run_columns!(),
@@ -158,7 +162,8 @@ pub async fn complete(
     .bind(to_ms(now))
     .bind(api_calls)
     .bind(rate_limit_remaining)
-    .bind(error_message)
+    .bind(error.map(|(message, _)| message))
+    .bind(error.map(|(_, code)| code.as_str()))
     .fetch_optional(db)
     .await?;
     row.map(Row::into_domain).transpose()
@@ -173,7 +178,7 @@ pub async fn interrupt_running(
 ) -> Result<u64> {
     let done = sqlx::query(
         "UPDATE sync_history
-         SET status = 'interrupted', completed_at = ?2,
+         SET status = 'interrupted', completed_at = ?2, error_code = 'internal',
              error_message = 'the app stopped while this sync was running; the next sync resumes from its cursor'
          WHERE status = 'running' AND connection_id = ?1",
     )
@@ -233,6 +238,41 @@ pub async fn history(
 /// A connection's most recent run.
 pub async fn latest(db: impl SqliteExecutor<'_>, connection_id: i64) -> Result<Option<SyncRun>> {
     Ok(history(db, connection_id, 1, 0).await?.into_iter().next())
+}
+
+/// The latest run of each of an athlete's connections (one query, not one per connection).
+pub async fn latest_per_connection(
+    db: impl SqliteExecutor<'_>,
+    athlete_id: i64,
+) -> Result<Vec<SyncRun>> {
+    let rows: Vec<Row> = sqlx::query_as(concat!(
+        "SELECT ",
+        run_columns!(),
+        " FROM sync_history WHERE id IN (
+             SELECT (SELECT x.id FROM sync_history x WHERE x.connection_id = c.id
+                     ORDER BY x.started_at DESC, x.id DESC LIMIT 1)
+             FROM provider_connections c WHERE c.athlete_id = ?1)"
+    ))
+    .bind(athlete_id)
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(Row::into_domain).collect()
+}
+
+/// Each of an athlete's connections' run counts: (connection, all, success, failed).
+pub async fn counts_per_connection(
+    db: impl SqliteExecutor<'_>,
+    athlete_id: i64,
+) -> Result<Vec<(i64, i64, i64, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT c.id, COUNT(h.id), COALESCE(SUM(h.status = 'success'), 0),
+                COALESCE(SUM(h.status = 'failed'), 0)
+         FROM provider_connections c LEFT JOIN sync_history h ON h.connection_id = c.id
+         WHERE c.athlete_id = ?1 GROUP BY c.id",
+    )
+    .bind(athlete_id)
+    .fetch_all(db)
+    .await?)
 }
 
 /// One run by id.

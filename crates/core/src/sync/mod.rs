@@ -296,7 +296,10 @@ impl SyncEngine {
                 SyncStatus::Cancelled,
                 0,
                 None,
-                Some("another sync of this connection started first"),
+                Some((
+                    "another sync of this connection started first",
+                    crate::ErrorCode::AlreadyRunning,
+                )),
                 now,
             )
             .await?;

@@ -10,7 +10,7 @@
 
 use super::{SyncEngine, SyncMode};
 use crate::domain::{Connection, ConnectionState, ProviderKind, SyncCounters, SyncRun, SyncStatus};
-use crate::events::CoreEvent;
+use crate::events::{CoreEvent, Estimate};
 use crate::providers::{ActivityPage, Call, Delivery, ListRequest, Meter, Provider, RateBudget};
 use crate::store::Store;
 use crate::store::activities::Upserted;
@@ -89,6 +89,7 @@ pub(super) async fn plan(
             cursor,
             since,
             provider_user_id: connection.provider_user_id.clone(),
+            history_start: client.history_start(connection.provider_profile.as_ref()),
             // A full walk re-reads a stream from its beginning; an incremental one continues.
             position: match walk {
                 Walk::Incremental => state.position.clone(),
@@ -109,6 +110,8 @@ pub(super) struct Ending {
     drop_cursor: bool,
     /// Activities flagged deleted when a full walk completed.
     flagged: i64,
+    /// A long first import (the connection's whole history) just completed.
+    first_import_done: bool,
 }
 
 impl Ending {
@@ -118,6 +121,7 @@ impl Ending {
             error,
             drop_cursor: false,
             flagged: 0,
+            first_import_done: false,
         }
     }
 
@@ -183,6 +187,7 @@ impl RunContext {
         let mut totals = SyncCounters::default();
         let mut flagged = 0;
         let mut pages = 0;
+        let started = tokio::time::Instant::now();
         let mut page = match self.fetch_cancellable(&request).await {
             Fetched::Page(page) => page,
             Fetched::Cancelled => return Ending::new(SyncStatus::Cancelled, None),
@@ -202,6 +207,7 @@ impl RunContext {
                 }),
                 _ => None,
             };
+            let progress = page.progress.filter(|_| next.is_some());
             let commit = self.commit_page(page, next.as_deref(), repeated, &mut state);
             let (committed, fetched) = match &next_request {
                 Some(next_request) => {
@@ -222,6 +228,9 @@ impl RunContext {
                 sync_id: self.sync_id,
                 provider: self.provider(),
                 counters: totals,
+                pages,
+                api_calls: self.meter.calls(),
+                estimate: self.estimate(progress, pages, started.elapsed()),
             });
             if repeated {
                 return Ending::new(
@@ -266,13 +275,59 @@ impl RunContext {
                         0 => SyncStatus::Success,
                         _ => SyncStatus::Partial,
                     };
+                    // The first walk of a connection reads its whole history; a long one (over
+                    // several runs, or hundreds of activities) is worth saying it finished.
+                    let first_import_done = self.plan.walk == Walk::Incremental
+                        && self.plan.state.mark.is_none()
+                        && (self.plan.resumed || totals.created >= 500);
                     return Ending {
                         flagged,
+                        first_import_done,
                         ..Ending::new(status, None)
                     };
                 }
             }
         }
+    }
+
+    /// What is left of the walk, from the provider's `progress` after `pages` pages in `elapsed`:
+    /// the remaining pages at this run's pace, plus the waits the provider's budget imposes (the
+    /// shortest documented window refills `limit` calls).
+    fn estimate(
+        &self,
+        progress: Option<f64>,
+        pages: u32,
+        elapsed: std::time::Duration,
+    ) -> Option<Estimate> {
+        let done = progress.filter(|p| *p > 0.0 && *p < 1.0)?;
+        let pages_f = f64::from(pages.max(1));
+        let remaining_pages = (pages_f * (1.0 - done) / done).ceil() as u64;
+        let per_page = elapsed.as_secs_f64() / pages_f;
+        let calls_per_page = (self.meter.calls() as f64 / pages_f).max(1.0);
+        let needed = (remaining_pages as f64 * calls_per_page).ceil() as i64;
+        let now = self.now();
+        let window = self
+            .client
+            .capabilities()
+            .rate_limits
+            .into_iter()
+            .min_by_key(|w| w.seconds);
+        let (continues_at, wait) = match (self.meter.budget(), &window) {
+            (Some(budget), Some(window)) if needed > budget.remaining && budget.resets_at > now => {
+                let beyond = needed - budget.remaining;
+                let more_windows = (beyond - 1) / i64::from(window.limit.max(1));
+                let wait = (budget.resets_at - now).num_seconds()
+                    + more_windows * i64::from(window.seconds);
+                (Some(budget.resets_at), wait)
+            }
+            _ => (None, 0),
+        };
+        Some(Estimate {
+            remaining_pages,
+            eta_seconds: (remaining_pages as f64 * per_page).round() as i64 + wait,
+            continues_at,
+            window: continues_at.and(window.map(|w| w.window.to_owned())),
+        })
     }
 
     /// One page, unless the run is cancelled first.
@@ -495,7 +550,9 @@ impl RunContext {
                 ending.status,
                 self.meter.calls(),
                 remaining,
-                message.as_deref(),
+                message
+                    .as_deref()
+                    .zip(ending.error.as_ref().map(Error::code)),
                 now,
             )
             .await?;
@@ -554,6 +611,19 @@ impl RunContext {
                 None
             }
         };
+        let display_name = self.client.capabilities().display_name;
+        let reviewed = crate::attention::review(
+            &inner.store,
+            inner.events.as_ref(),
+            connection.id,
+            display_name,
+            ending.first_import_done,
+            now,
+        )
+        .await;
+        if let Err(e) = reviewed {
+            tracing::warn!(%provider, error = %e, "could not review what needs the athlete");
+        }
         let mut counters = run.as_ref().map(|r| r.counters).unwrap_or_default();
         counters.deleted = counters.deleted.max(ending.flagged);
         inner.events.emit(CoreEvent::SyncFinished {

@@ -4,6 +4,7 @@
 // Test helpers panic by design: a failed set-up step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod agent;
 mod connect;
 mod coros;
 mod engine;

@@ -146,6 +146,7 @@ pub fn page(activities: Vec<NewActivity>, next: Option<&str>) -> ActivityPage {
         items: activities.into_iter().map(Ok).collect(),
         next_cursor: next.map(str::to_owned),
         position: None,
+        progress: None,
     }
 }
 

@@ -292,7 +292,7 @@ async fn sync_runs_start_record_complete_and_page_newest_first() {
         SyncStatus::Partial,
         2,
         None,
-        Some("1 bad record"),
+        Some(("1 bad record", tributary_core::ErrorCode::Provider)),
         at(2026, 2, 2),
     )
     .await

@@ -300,6 +300,11 @@ impl Provider for Coros {
             items: records.into_iter().map(map::sport_record).collect(),
             next_cursor,
             position: None,
+            // Windows walk back from today to the floor: the share of days already read.
+            progress: {
+                let total = (today - floor).num_days().max(1) as f64;
+                Some(((today - start).num_days() as f64 / total).clamp(0.0, 1.0))
+            },
         })
     }
 }
@@ -321,6 +326,7 @@ pub fn capabilities() -> Capabilities {
         required_scopes: vec![],
         rate_limits: vec![RateLimitWindow {
             window: "1 min",
+            seconds: 60,
             limit: 1000,
             shared_by: "app",
         }], // [3P]

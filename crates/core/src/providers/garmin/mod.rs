@@ -237,6 +237,7 @@ impl Provider for Garmin {
             next_cursor: position.clone().filter(|_| page.more),
             // Kept across runs: the next sync reads only what arrived after it.
             position: position.or_else(|| after.cloned()),
+            progress: None,
         })
     }
 }
@@ -258,6 +259,7 @@ pub fn capabilities() -> Capabilities {
         required_scopes: vec![],
         rate_limits: vec![RateLimitWindow {
             window: "1 min",
+            seconds: 60,
             limit: 100,
             shared_by: "app",
         }], // [3P]

@@ -201,6 +201,7 @@ impl Provider for GoogleHealth {
             items: page.data_points.into_iter().map(map::exercise).collect(),
             next_cursor,
             position: None,
+            progress: None,
         })
     }
 }
@@ -221,6 +222,7 @@ pub fn capabilities() -> Capabilities {
         required_scopes: vec![EXERCISE_SCOPE],
         rate_limits: vec![RateLimitWindow {
             window: "1 min",
+            seconds: 60,
             limit: 300,
             shared_by: "user",
         }],

@@ -161,6 +161,7 @@ impl Provider for Polar {
             items: records.into_iter().map(map::exercise).collect(),
             next_cursor: None,
             position: None,
+            progress: Some(1.0),
         })
     }
 }
@@ -185,11 +186,13 @@ pub fn capabilities() -> Capabilities {
             // Plus 20 per registered user (15 min) and 100 per user (24 h).
             RateLimitWindow {
                 window: "15 min",
+                seconds: 900,
                 limit: 500,
                 shared_by: "app",
             },
             RateLimitWindow {
                 window: "24 h",
+                seconds: 86400,
                 limit: 5000,
                 shared_by: "app",
             },

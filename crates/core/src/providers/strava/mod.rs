@@ -155,6 +155,14 @@ impl Provider for Strava {
         }
     }
 
+    fn history_start(&self, profile: Option<&Value>) -> Option<DateTime<Utc>> {
+        // The athlete's `created_at`: nothing on Strava is older.
+        let text = profile?.get("created_at")?.as_str()?;
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
     async fn list_activities(
         &self,
         call: &Call<'_>,
@@ -222,10 +230,25 @@ impl Provider for Strava {
             // A full page with no readable start cannot move the cursor: stop rather than loop.
             _ => None,
         };
+        // Pages walk back in time from now to the floor (`after`, or when the athlete joined):
+        // the share of that span already read.
+        let floor = cursor
+            .after
+            .or(request.history_start.map(|t| t.timestamp()));
+        let progress = match (floor, oldest, &next_cursor) {
+            (_, _, None) => Some(1.0),
+            (Some(floor), Some(oldest), Some(_)) => {
+                let top = call.clock.now().timestamp();
+                let span = top.saturating_sub(floor).max(1) as f64;
+                Some((top.saturating_sub(oldest) as f64 / span).clamp(0.0, 1.0))
+            }
+            _ => None,
+        };
         Ok(ActivityPage {
             items,
             next_cursor,
             position: None,
+            progress,
         })
     }
 }
@@ -248,21 +271,25 @@ pub fn capabilities() -> Capabilities {
         rate_limits: vec![
             RateLimitWindow {
                 window: "15 min",
+                seconds: 900,
                 limit: 200,
                 shared_by: "app",
             },
             RateLimitWindow {
                 window: "day",
+                seconds: 86400,
                 limit: 2000,
                 shared_by: "app",
             },
             RateLimitWindow {
                 window: "15 min (read)",
+                seconds: 900,
                 limit: 100,
                 shared_by: "app",
             },
             RateLimitWindow {
                 window: "day (read)",
+                seconds: 86400,
                 limit: 1000,
                 shared_by: "app",
             },

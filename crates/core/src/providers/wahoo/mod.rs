@@ -167,10 +167,15 @@ impl Provider for Wahoo {
         } else {
             None
         };
+        let progress = list
+            .total
+            .filter(|t| *t > 0)
+            .map(|total| (u64::from(cursor.page) * PER_PAGE as u64) as f64 / total as f64);
         Ok(ActivityPage {
             items,
             next_cursor,
             position: None,
+            progress: progress.map(|p| p.clamp(0.0, 1.0)),
         })
     }
 }
@@ -192,16 +197,19 @@ pub fn capabilities() -> Capabilities {
         rate_limits: vec![
             RateLimitWindow {
                 window: "5 min",
+                seconds: 300,
                 limit: 200,
                 shared_by: "app",
             },
             RateLimitWindow {
                 window: "1 h",
+                seconds: 3600,
                 limit: 1000,
                 shared_by: "app",
             },
             RateLimitWindow {
                 window: "day",
+                seconds: 86400,
                 limit: 5000,
                 shared_by: "app",
             },

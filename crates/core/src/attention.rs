@@ -1,0 +1,240 @@
+//! What needs the athlete, as episodes: one notification when an episode opens, none while it
+//! lasts, and it closes when the condition clears. Decided here, once, for every front end (the
+//! tray raises desktop notifications; `tributary agent` logs them).
+//!
+//! Episodes: a connection that needs signing in again, a missing scope, a provider API that is
+//! gone, repeated failures (three failed runs in a row, not counting network or rate limits: no
+//! notification spam while offline or rate-limited), and — once, not as an episode that stays
+//! open — a long backfill that finished.
+
+use crate::ErrorCode;
+use crate::domain::{ConnectionState, ProviderKind, SyncStatus};
+use crate::events::{CoreEvent, EventSink};
+use crate::store::Store;
+use crate::{Result, store};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Failed runs in a row that open a "repeated failures" episode.
+pub const FAILURES_IN_A_ROW: usize = 3;
+
+/// Why the athlete is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum AttentionKind {
+    /// Sign in again.
+    NeedsReauth,
+    /// A permission was not granted.
+    ScopeMissing,
+    /// The provider's API is gone.
+    Deprecated,
+    /// Several runs in a row failed.
+    RepeatedFailures,
+    /// A long first import finished (good news, said once).
+    BackfillFinished,
+}
+
+impl AttentionKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::NeedsReauth => "needs_reauth",
+            Self::ScopeMissing => "scope_missing",
+            Self::Deprecated => "deprecated",
+            Self::RepeatedFailures => "repeated_failures",
+            Self::BackfillFinished => "backfill_finished",
+        }
+    }
+}
+
+/// One notice for the athlete.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Attention {
+    /// Provider.
+    pub provider: ProviderKind,
+    /// Why.
+    pub kind: AttentionKind,
+    /// A title for a notification.
+    pub title: String,
+    /// A sentence for the athlete.
+    pub message: String,
+    /// When the episode began.
+    pub opened_at: DateTime<Utc>,
+}
+
+/// Look at a connection after something happened to it (a run ended, it was connected or
+/// switched): open the episodes its state calls for (announcing each once), close the rest.
+/// `backfill_finished` announces a long first import that just completed.
+pub(crate) async fn review(
+    store: &Store,
+    events: &dyn EventSink,
+    connection_id: i64,
+    display_name: &str,
+    backfill_finished: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let pool = store.pool();
+    let Some(connection) = store::connections::get(pool, connection_id).await? else {
+        return Ok(()); // disconnected meanwhile: its episodes went with it
+    };
+    let recent =
+        store::sync_history::history(pool, connection_id, FAILURES_IN_A_ROW as i64, 0).await?;
+    // Offline and rate limits are waits, not failures the athlete must act on; a token or a scope
+    // they must fix has its own episode already.
+    let failing = recent.len() == FAILURES_IN_A_ROW
+        && recent.iter().all(|r| {
+            r.status == SyncStatus::Failed
+                && !matches!(
+                    r.error_code,
+                    Some(
+                        ErrorCode::Network
+                            | ErrorCode::RateLimited
+                            | ErrorCode::NeedsReauth
+                            | ErrorCode::ScopeMissing
+                            | ErrorCode::Deprecated
+                    )
+                )
+        });
+    let on = connection.enabled;
+    let wanted = [
+        (
+            AttentionKind::NeedsReauth,
+            on && connection.state == ConnectionState::NeedsReauth,
+            format!("{display_name} needs you to sign in again"),
+            "Its sign-in was refused or revoked; connect it again to keep syncing.".to_owned(),
+        ),
+        (
+            AttentionKind::ScopeMissing,
+            on && connection.state == ConnectionState::ScopeMissing,
+            format!("{display_name} is missing a permission"),
+            connection
+                .last_sync_error
+                .clone()
+                .unwrap_or_else(|| "Connect again and keep every permission ticked.".to_owned()),
+        ),
+        (
+            AttentionKind::Deprecated,
+            on && connection.state == ConnectionState::Deprecated,
+            format!("{display_name}'s connection needs moving"),
+            "The provider retired the API this connection uses; connect again to move it."
+                .to_owned(),
+        ),
+        (
+            AttentionKind::RepeatedFailures,
+            on && failing,
+            format!("{display_name} keeps failing to sync"),
+            recent
+                .first()
+                .and_then(|r| r.error_message.clone())
+                .unwrap_or_else(|| "The last runs failed.".to_owned()),
+        ),
+    ];
+    for (kind, active, title, message) in wanted {
+        let open = open_episode(pool, connection_id, kind).await?;
+        match (active, open) {
+            (true, false) => {
+                let inserted = sqlx::query(
+                    "INSERT INTO attention (connection_id, kind, opened_at, message)
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                )
+                .bind(connection_id)
+                .bind(kind.as_str())
+                .bind(now.timestamp_millis())
+                .bind(&message)
+                .execute(pool)
+                .await?;
+                // Another process may have opened it first: only the opener announces it.
+                if inserted.rows_affected() == 1 {
+                    events.emit(CoreEvent::Attention {
+                        attention: Attention {
+                            provider: connection.provider,
+                            kind,
+                            title,
+                            message,
+                            opened_at: now,
+                        },
+                    });
+                }
+            }
+            (false, true) => {
+                sqlx::query(
+                    "UPDATE attention SET closed_at = ?3
+                     WHERE connection_id = ?1 AND kind = ?2 AND closed_at IS NULL",
+                )
+                .bind(connection_id)
+                .bind(kind.as_str())
+                .bind(now.timestamp_millis())
+                .execute(pool)
+                .await?;
+            }
+            _ => {}
+        }
+    }
+    if backfill_finished && on {
+        let message = "Its history is imported; from now on it syncs what is new.".to_owned();
+        sqlx::query(
+            "INSERT INTO attention (connection_id, kind, opened_at, closed_at, message)
+             VALUES (?1, 'backfill_finished', ?2, ?2, ?3)",
+        )
+        .bind(connection_id)
+        .bind(now.timestamp_millis())
+        .bind(&message)
+        .execute(pool)
+        .await?;
+        events.emit(CoreEvent::Attention {
+            attention: Attention {
+                provider: connection.provider,
+                kind: AttentionKind::BackfillFinished,
+                title: format!("{display_name}: history imported"),
+                message,
+                opened_at: now,
+            },
+        });
+    }
+    Ok(())
+}
+
+async fn open_episode(
+    pool: &sqlx::SqlitePool,
+    connection_id: i64,
+    kind: AttentionKind,
+) -> Result<bool> {
+    let open: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM attention WHERE connection_id = ?1 AND kind = ?2 AND closed_at IS NULL",
+    )
+    .bind(connection_id)
+    .bind(kind.as_str())
+    .fetch_optional(pool)
+    .await?;
+    Ok(open.is_some())
+}
+
+/// The episodes open now, across the athlete's connections (what the tray's look and the
+/// dashboard's banner reflect).
+pub(crate) async fn open_now(
+    store: &Store,
+    athlete_id: i64,
+) -> Result<Vec<(ProviderKind, AttentionKind)>> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.provider, a.kind FROM attention a
+         JOIN provider_connections c ON c.id = a.connection_id
+         WHERE c.athlete_id = ?1 AND a.closed_at IS NULL ORDER BY a.opened_at",
+    )
+    .bind(athlete_id)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(p, k)| {
+            let kind = match k.as_str() {
+                "needs_reauth" => AttentionKind::NeedsReauth,
+                "scope_missing" => AttentionKind::ScopeMissing,
+                "deprecated" => AttentionKind::Deprecated,
+                "repeated_failures" => AttentionKind::RepeatedFailures,
+                _ => return None,
+            };
+            Some((p.parse().ok()?, kind))
+        })
+        .collect())
+}
