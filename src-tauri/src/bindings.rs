@@ -3,7 +3,7 @@
 //! regenerates it and fails if the committed file differs.
 
 use crate::commands::{activities, connections, settings, sync};
-use crate::events::{CoreEventMessage, DeepLinkOutcome};
+use crate::events::{CoreEventMessage, DeepLinkOutcome, FocusRequested};
 use tauri_specta::{Builder, collect_commands, collect_events};
 
 /// Commands and events, registered once for both the app and the bindings.
@@ -16,19 +16,29 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             connections::disconnect_connection,
             connections::toggle_connection,
             connections::get_summary,
+            connections::get_dashboard,
             connections::list_available_providers,
             connections::connect_provider,
             connections::cancel_connect,
             sync::start_sync,
             sync::cancel_sync,
+            sync::sync_all_now,
             sync::get_sync_history,
             sync::get_sync_status,
             activities::list_activities,
             settings::get_app_info,
             settings::set_provider_credentials,
             settings::take_deep_link_outcomes,
+            settings::get_settings,
+            settings::update_settings,
+            settings::take_focus,
+            settings::open_data_folder,
         ])
-        .events(collect_events![CoreEventMessage, DeepLinkOutcome])
+        .events(collect_events![
+            CoreEventMessage,
+            DeepLinkOutcome,
+            FocusRequested
+        ])
         // Ids and counters are i64 in Rust and far below 2^53: plain numbers in TypeScript.
         .dangerously_cast_bigints_to_number()
 }

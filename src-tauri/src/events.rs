@@ -21,13 +21,30 @@ pub struct DeepLinkOutcome {
     pub message: String,
 }
 
-/// Forwards core events to the webview.
+/// A notification or the tray asked to show a connection (the window may already be open).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct FocusRequested {
+    /// The connection's provider.
+    pub provider: ProviderKind,
+}
+
+/// Forwards core events to the webview, and lets the shell react: the tray refreshes on what
+/// changes its look, notifications are raised for what needs the athlete.
 pub struct TauriEventSink<R: Runtime>(pub AppHandle<R>);
 
 impl<R: Runtime> EventSink for TauriEventSink<R> {
     fn emit(&self, event: CoreEvent) {
+        match &event {
+            CoreEvent::Attention { attention } => {
+                crate::notify::raise(&self.0, attention.clone());
+                crate::tray::request_refresh(&self.0);
+            }
+            CoreEvent::SyncProgress { .. } => {}
+            _ => crate::tray::request_refresh(&self.0),
+        }
+        // Without a window there is nobody to tell; the UI reads the dashboard when it returns.
         if let Err(e) = CoreEventMessage(event).emit(&self.0) {
-            tracing::warn!(error = %e, "could not emit a core event");
+            tracing::debug!(error = %e, "no window heard a core event");
         }
     }
 }

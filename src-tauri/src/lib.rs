@@ -1,20 +1,30 @@
-//! Tributary's desktop shell: the core in a window. Holds no business logic: commands are thin
-//! calls into the core, deep links are parsed and handed to it, core events are forwarded.
+//! Tributary's desktop shell: the core in a window and in the system tray. Holds no business
+//! logic: commands are thin calls into the core, deep links are handed to it, core events are
+//! forwarded; the tray agent is the core's scheduler, started here and kept for the app's life.
 //!
 //! Plugin order follows the deep-link plugin's example: single instance first (with its
 //! `deep-link` feature, so a second launch with a `tributary://` URL forwards it here and exits),
 //! then deep links, then the rest.
+//!
+//! Life cycle: closing the window hides it (the agent keeps syncing; `window.rs` drops the webview
+//! after a while hidden and rebuilds it on "Open"); the app runs with no window until "Quit" in
+//! the tray, which stops the scheduler (running syncs record `cancelled`). Launched at login by
+//! the autostart plugin, it starts minimised to the tray (`--minimized`).
 
+pub mod agent;
 pub mod bindings;
 pub mod commands;
 pub mod deep_link;
 pub mod error;
 pub mod events;
+pub mod notify;
 pub mod state;
+pub mod tray;
+pub mod window;
 
 use state::AppState;
 use std::sync::Arc;
-use tauri::{Manager, RunEvent};
+use tauri::{Manager, RunEvent, WindowEvent};
 use tauri_plugin_deep_link::DeepLinkExt;
 use tributary_core::clock::SystemClock;
 use tributary_core::secrets::KeyringStore;
@@ -22,6 +32,8 @@ use tributary_core::{Config, Core, Deps};
 
 /// Activities the demo sandbox generates on its first start.
 const DEMO_ACTIVITIES: usize = 250;
+/// The argument the autostart entry passes: start in the tray, without a window.
+pub const MINIMIZED: &str = "--minimized";
 
 /// Run the app.
 pub fn run() {
@@ -32,23 +44,49 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
+    let minimized = std::env::args().any(|a| a == MINIMIZED);
     let specta = bindings::specta_builder();
     let app = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            // The URL itself is forwarded to the deep-link plugin; just come to the front.
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.unminimize();
-                let _ = window.set_focus();
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            // A deep link in `argv` is forwarded to the deep-link plugin; any launch of the app
+            // (its launcher, a link) brings the window back, rebuilt if it was released.
+            if !argv.iter().any(|a| a == MINIMIZED) {
+                window::open(app);
             }
         }))
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec![MINIMIZED]),
+        ))
+        .plugin(
+            tauri_plugin_window_state::Builder::default()
+                .with_state_flags(window::state_flags())
+                .build(),
+        )
         .invoke_handler(specta.invoke_handler())
+        .on_window_event(|window, event| {
+            if window.label() == window::MAIN
+                && let WindowEvent::CloseRequested { api, .. } = event
+            {
+                // Closing hides: the agent keeps syncing from the tray.
+                api.prevent_close();
+                window::hide(window.app_handle());
+            }
+        })
         .setup(move |app| {
             specta.mount_events(app);
             let handle = app.handle().clone();
             let state = tauri::async_runtime::block_on(open_state(handle.clone()))?;
             app.manage(state);
+            app.manage(window::WindowLife::from_env());
+            notify::init(&handle);
+            if let Err(e) = tray::build(&handle) {
+                // No tray host (a bare X server): the app still works from its window.
+                tracing::warn!(error = %e, "no system tray");
+            }
             #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
             if let Err(e) = app.deep_link().register_all() {
                 tracing::warn!(error = %e, "could not register the tributary:// scheme");
@@ -56,12 +94,15 @@ pub fn run() {
             if let Ok(Some(urls)) = app.deep_link().get_current() {
                 deep_link::handle(&handle, urls.into_iter().map(String::from).collect());
             }
+            let links = handle.clone();
             app.deep_link().on_open_url(move |event| {
-                deep_link::handle(
-                    &handle,
-                    event.urls().into_iter().map(String::from).collect(),
-                );
+                deep_link::handle(&links, event.urls().into_iter().map(String::from).collect());
             });
+            // The background agent: a start-up run, then the interval.
+            tauri::async_runtime::block_on(agent::start(&handle));
+            if !minimized {
+                window::open(&handle);
+            }
             Ok(())
         })
         .build(tauri::generate_context!());
@@ -72,12 +113,27 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(|app, event| {
-        if let RunEvent::Exit = event {
-            // Cancelled runs record `cancelled` before the process ends.
+    app.run(|app, event| match event {
+        // The last window closing (or being released) does not end the agent; "Quit" does.
+        RunEvent::ExitRequested {
+            code: None, api, ..
+        } => api.prevent_exit(),
+        RunEvent::Exit => {
             let state = app.state::<AppState>();
-            tauri::async_runtime::block_on(state.core.shutdown());
+            let scheduler = state
+                .scheduler
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            tauri::async_runtime::block_on(async {
+                // Cancelled runs record `cancelled` before the process ends.
+                if let Some(scheduler) = scheduler {
+                    scheduler.shutdown().await;
+                }
+                state.core.shutdown().await;
+            });
         }
+        _ => {}
     });
 }
 

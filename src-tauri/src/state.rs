@@ -1,9 +1,14 @@
-//! The one value the app manages: the core, and the sandbox when running in demo mode.
+//! The one value the app manages: the core, the sandbox in demo mode, the background scheduler,
+//! and the little the shell itself remembers (deep-link outcomes not yet shown, the connection a
+//! notification asked to open).
 
 use crate::events::DeepLinkOutcome;
 use serde::Serialize;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use tributary_core::Core;
+use tributary_core::domain::ProviderKind;
+use tributary_core::scheduler::SchedulerHandle;
 use tributary_sandbox::Sandbox;
 
 /// Managed once in `setup`; commands reach it through `State<'_, AppState>`.
@@ -12,9 +17,13 @@ pub struct AppState {
     pub core: Core,
     /// The in-process sandbox in demo mode (kept alive for the app's life).
     pub sandbox: Option<Sandbox>,
+    /// The background agent: the core's scheduler, running while the app runs (window or not).
+    pub scheduler: Mutex<Option<SchedulerHandle>>,
     /// Deep-link outcomes not yet shown: a link that cold-starts the app is handled before the
     /// UI listens, so its outcome waits here until the UI asks.
     pub unseen_outcomes: Mutex<Vec<DeepLinkOutcome>>,
+    /// The connection a notification (or the tray) asked the window to show, until the UI asks.
+    pub focus: Mutex<Option<ProviderKind>>,
 }
 
 impl AppState {
@@ -23,8 +32,19 @@ impl AppState {
         Self {
             core,
             sandbox,
+            scheduler: Mutex::new(None),
             unseen_outcomes: Mutex::new(Vec::new()),
+            focus: Mutex::new(None),
         }
+    }
+
+    /// Run `f` on the scheduler, if one runs.
+    pub fn with_scheduler<T>(&self, f: impl FnOnce(&SchedulerHandle) -> T) -> Option<T> {
+        self.scheduler
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(f)
     }
 }
 
@@ -35,4 +55,6 @@ pub struct AppInfo {
     pub sandbox: bool,
     /// App version.
     pub version: String,
+    /// Where the database lives.
+    pub data_dir: PathBuf,
 }

@@ -5,7 +5,7 @@ use crate::state::AppState;
 use tauri::{AppHandle, State};
 use tauri_plugin_opener::OpenerExt;
 use tributary_core::auth::{AuthRequest, RedirectTarget};
-use tributary_core::connections::{Disconnected, ProviderInfo};
+use tributary_core::connections::{Dashboard, Disconnected, ProviderInfo};
 use tributary_core::domain::{Connection, ProviderKind, Summary};
 
 /// All connections.
@@ -52,6 +52,14 @@ pub async fn toggle_connection(
     provider: ProviderKind,
 ) -> CommandResult<Connection> {
     Ok(state.core.toggle_connection(provider).await?)
+}
+
+/// Everything the dashboard shows, in one call: providers, each connection with its latest
+/// run, the summary, open episodes and the scheduler's next runs.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_dashboard(state: State<'_, AppState>) -> CommandResult<Dashboard> {
+    Ok(state.core.dashboard().await?)
 }
 
 /// The figures across connections.

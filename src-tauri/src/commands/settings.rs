@@ -4,18 +4,59 @@
 use crate::error::CommandResult;
 use crate::events::DeepLinkOutcome;
 use crate::state::{AppInfo, AppState};
-use tauri::State;
+use tauri::{AppHandle, State};
 use tributary_core::domain::ProviderKind;
 use tributary_core::secrets::Sensitive;
+use tributary_core::settings::{Settings, SettingsPatch};
 
-/// Demo mode or real, and the version.
+/// Demo mode or real, the version, where the data lives.
 #[tauri::command]
 #[specta::specta]
 pub async fn get_app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
     Ok(AppInfo {
         sandbox: state.sandbox.is_some(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
+        data_dir: state.core.config().data_dir.clone(),
     })
+}
+
+/// The athlete's settings.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_settings(state: State<'_, AppState>) -> CommandResult<Settings> {
+    Ok(state.core.settings().await?)
+}
+
+/// Change settings; the scheduler's pace and pause and starting at login follow at once.
+#[tauri::command]
+#[specta::specta]
+pub async fn update_settings(app: AppHandle, patch: SettingsPatch) -> CommandResult<Settings> {
+    Ok(crate::agent::update(&app, &patch).await?)
+}
+
+/// The connection a notification or the tray asked to show, once.
+#[tauri::command]
+#[specta::specta]
+pub async fn take_focus(state: State<'_, AppState>) -> CommandResult<Option<ProviderKind>> {
+    Ok(state
+        .focus
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take())
+}
+
+/// Show the data folder in the file manager.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_data_folder(app: AppHandle, state: State<'_, AppState>) -> CommandResult<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let path = state.core.store().path().to_owned();
+    app.opener()
+        .reveal_item_in_dir(&path)
+        .map_err(|e| crate::error::CommandError {
+            code: tributary_core::ErrorCode::Internal,
+            message: format!("could not open the data folder: {e}"),
+        })
 }
 
 /// Store a provider's client id and secret in the keyring.

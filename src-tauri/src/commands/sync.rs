@@ -21,6 +21,14 @@ pub async fn start_sync(
         .sync_id)
 }
 
+/// Sync every enabled connection now (in the background; progress arrives as events).
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_all_now(app: tauri::AppHandle) -> CommandResult<()> {
+    crate::agent::sync_all_now(&app);
+    Ok(())
+}
+
 /// Cancel a provider's running sync; true if one was running.
 #[tauri::command]
 #[specta::specta]

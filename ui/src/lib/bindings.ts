@@ -22,6 +22,11 @@ export const commands = {
 	toggleConnection: (provider: ProviderKind) => typedError<Connection_Serialize, CommandError>(__TAURI_INVOKE("toggle_connection", { provider })),
 	/**  The figures across connections. */
 	getSummary: () => typedError<Summary_Serialize, CommandError>(__TAURI_INVOKE("get_summary")),
+	/**
+	 *  Everything the dashboard shows, in one call: providers, each connection with its latest
+	 *  run, the summary, open episodes and the scheduler's next runs.
+	 */
+	getDashboard: () => typedError<Dashboard_Serialize, CommandError>(__TAURI_INVOKE("get_dashboard")),
 	/**  The six providers, their capabilities, and whether each is configured and connected. */
 	listAvailableProviders: () => typedError<ProviderInfo_Serialize[], CommandError>(__TAURI_INVOKE("list_available_providers")),
 	/**
@@ -35,13 +40,15 @@ export const commands = {
 	startSync: (provider: ProviderKind, mode: SyncMode) => typedError<number, CommandError>(__TAURI_INVOKE("start_sync", { provider, mode })),
 	/**  Cancel a provider's running sync; true if one was running. */
 	cancelSync: (provider: ProviderKind) => typedError<boolean, CommandError>(__TAURI_INVOKE("cancel_sync", { provider })),
+	/**  Sync every enabled connection now (in the background; progress arrives as events). */
+	syncAllNow: () => typedError<null, CommandError>(__TAURI_INVOKE("sync_all_now")),
 	/**  A connection's runs, newest first. */
 	getSyncHistory: (provider: ProviderKind, limit: number, offset: number) => typedError<SyncRun_Serialize[], CommandError>(__TAURI_INVOKE("get_sync_history", { provider, limit, offset })),
 	/**  The latest run of a connection, if any. */
 	getSyncStatus: (provider: ProviderKind) => typedError<SyncRun_Serialize | null, CommandError>(__TAURI_INVOKE("get_sync_status", { provider })),
 	/**  Activities newest first, optionally one provider's. */
 	listActivities: (provider: ProviderKind | null, limit: number, offset: number) => typedError<Activity_Serialize[], CommandError>(__TAURI_INVOKE("list_activities", { provider, limit, offset })),
-	/**  Demo mode or real, and the version. */
+	/**  Demo mode or real, the version, where the data lives. */
 	getAppInfo: () => typedError<AppInfo, CommandError>(__TAURI_INVOKE("get_app_info")),
 	/**  Store a provider's client id and secret in the keyring. */
 	setProviderCredentials: (provider: ProviderKind, clientId: string, clientSecret: string | null) => typedError<null, CommandError>(__TAURI_INVOKE("set_provider_credentials", { provider, clientId, clientSecret })),
@@ -50,12 +57,21 @@ export const commands = {
 	 *  is returned once.
 	 */
 	takeDeepLinkOutcomes: () => typedError<DeepLinkOutcome_Serialize[], CommandError>(__TAURI_INVOKE("take_deep_link_outcomes")),
+	/**  The athlete's settings. */
+	getSettings: () => typedError<Settings_Serialize, CommandError>(__TAURI_INVOKE("get_settings")),
+	/**  Change settings; the scheduler's pace and pause and starting at login follow at once. */
+	updateSettings: (patch: SettingsPatch_Deserialize) => typedError<Settings_Serialize, CommandError>(__TAURI_INVOKE("update_settings", { patch })),
+	/**  The connection a notification or the tray asked to show, once. */
+	takeFocus: () => typedError<ProviderKind | null, CommandError>(__TAURI_INVOKE("take_focus")),
+	/**  Show the data folder in the file manager. */
+	openDataFolder: () => typedError<null, CommandError>(__TAURI_INVOKE("open_data_folder")),
 };
 
 /** Events */
 export const events = {
 	coreEventMessage: makeEvent<CoreEventMessage_Serialize, CoreEventMessage_Deserialize>("core-event-message"),
 	deepLinkOutcome: makeEvent<DeepLinkOutcome_Serialize, DeepLinkOutcome_Deserialize>("deep-link-outcome"),
+	focusRequested: makeEvent<FocusRequested, FocusRequested>("focus-requested"),
 };
 
 /* Types */
@@ -92,6 +108,8 @@ export type AppInfo = {
 	sandbox: boolean,
 	/**  App version. */
 	version: string,
+	/**  Where the database lives. */
+	data_dir: string,
 };
 
 /**  One notice for the athlete. */
@@ -106,6 +124,14 @@ export type Attention = {
 	message: string,
 	/**  When the episode began. */
 	opened_at: string,
+};
+
+/**  An open attention episode, as the dashboard lists it. */
+export type AttentionItem = {
+	/**  Provider. */
+	provider: ProviderKind,
+	/**  Why the athlete is needed. */
+	kind: AttentionKind,
 };
 
 /**  Why the athlete is needed. */
@@ -238,6 +264,25 @@ export type CommandError = {
 
 /**  One row of `provider_connections`. Holds no token. */
 export type Connection = Connection_Serialize | Connection_Deserialize;
+
+/**  A connection with its latest run: one dashboard card. */
+export type ConnectionCard = ConnectionCard_Serialize | ConnectionCard_Deserialize;
+
+/**  A connection with its latest run: one dashboard card. */
+export type ConnectionCard_Deserialize = {
+	/**  The connection. */
+	connection: Connection_Deserialize,
+	/**  Its latest run (`running` while one is going, in any process). */
+	latest_run?: SyncRun_Deserialize | null,
+};
+
+/**  A connection with its latest run: one dashboard card. */
+export type ConnectionCard_Serialize = {
+	/**  The connection. */
+	connection: Connection_Serialize,
+	/**  Its latest run (`running` while one is going, in any process). */
+	latest_run: SyncRun_Serialize | null,
+};
 
 /**  Where a connection stands, and so which action the athlete is offered. */
 export type ConnectionState = 
@@ -493,6 +538,37 @@ attention: Attention } |
 /**  Where it stands now. */
 status: SchedulerStatus_Serialize };
 
+/**  Everything the dashboard shows, in one call. */
+export type Dashboard = Dashboard_Serialize | Dashboard_Deserialize;
+
+/**  Everything the dashboard shows, in one call. */
+export type Dashboard_Deserialize = {
+	/**  Every provider, with capabilities and whether it is configured and connected. */
+	providers: ProviderInfo_Deserialize[],
+	/**  Each connection with its latest run. */
+	cards: ConnectionCard_Deserialize[],
+	/**  The figures across connections. */
+	summary: Summary_Deserialize,
+	/**  Episodes that need the athlete now. */
+	attention: AttentionItem[],
+	/**  The background scheduler's view, when one runs in this process. */
+	scheduler?: SchedulerStatus_Deserialize | null,
+};
+
+/**  Everything the dashboard shows, in one call. */
+export type Dashboard_Serialize = {
+	/**  Every provider, with capabilities and whether it is configured and connected. */
+	providers: ProviderInfo_Serialize[],
+	/**  Each connection with its latest run. */
+	cards: ConnectionCard_Serialize[],
+	/**  The figures across connections. */
+	summary: Summary_Serialize,
+	/**  Episodes that need the athlete now. */
+	attention: AttentionItem[],
+	/**  The background scheduler's view, when one runs in this process. */
+	scheduler: SchedulerStatus_Serialize | null,
+};
+
 /**  The outcome of a deep link handed to the app (an OAuth redirect, or something unknown). */
 export type DeepLinkOutcome = DeepLinkOutcome_Serialize | DeepLinkOutcome_Deserialize;
 
@@ -606,6 +682,12 @@ export type Estimate_Serialize = {
 	continues_at: string | null,
 	/**  The provider's window that decides when it continues (e.g. "15 min"). */
 	window: string | null,
+};
+
+/**  A notification or the tray asked to show a connection (the window may already be open). */
+export type FocusRequested = {
+	/**  The connection's provider. */
+	provider: ProviderKind,
 };
 
 /**  A normalised activity as the providers' mappers produce it. */
@@ -788,6 +870,76 @@ export type SchedulerStatus_Serialize = {
 	offline: ProviderKind[],
 	/**  Each connection's next run. */
 	next_runs: NextRun_Serialize[],
+};
+
+/**  The athlete's settings. */
+export type Settings = Settings_Serialize | Settings_Deserialize;
+
+/**  A change to some settings (absent fields stay as they are). */
+export type SettingsPatch = SettingsPatch_Serialize | SettingsPatch_Deserialize;
+
+/**  A change to some settings (absent fields stay as they are). */
+export type SettingsPatch_Deserialize = {
+	/**  See [`Settings::sync_interval_seconds`]. */
+	sync_interval_seconds?: number | null,
+	/**  See [`Settings::reconcile_hours`]. */
+	reconcile_hours?: number | null,
+	/**  See [`Settings::paused`]. */
+	paused?: boolean | null,
+	/**  See [`Settings::autostart`]. */
+	autostart?: boolean | null,
+	/**  See [`Settings::notifications`]. */
+	notifications?: boolean | null,
+	/**  See [`Settings::close_to_tray_explained`]. */
+	close_to_tray_explained?: boolean | null,
+};
+
+/**  A change to some settings (absent fields stay as they are). */
+export type SettingsPatch_Serialize = {
+	/**  See [`Settings::sync_interval_seconds`]. */
+	sync_interval_seconds: number | null,
+	/**  See [`Settings::reconcile_hours`]. */
+	reconcile_hours: number | null,
+	/**  See [`Settings::paused`]. */
+	paused: boolean | null,
+	/**  See [`Settings::autostart`]. */
+	autostart: boolean | null,
+	/**  See [`Settings::notifications`]. */
+	notifications: boolean | null,
+	/**  See [`Settings::close_to_tray_explained`]. */
+	close_to_tray_explained: boolean | null,
+};
+
+/**  The athlete's settings. */
+export type Settings_Deserialize = {
+	/**  Between two background runs of a connection, in seconds (10 s to 7 days). */
+	sync_interval_seconds?: number,
+	/**  Between two reconcile passes of a connection, in hours (1 to 720). */
+	reconcile_hours?: number,
+	/**  Background sync paused by the athlete. */
+	paused?: boolean,
+	/**  Start at login, minimised to the tray. */
+	autostart?: boolean,
+	/**  Raise a desktop notification when something needs the athlete. */
+	notifications?: boolean,
+	/**  Whether the athlete was told once that closing the window keeps the agent running. */
+	close_to_tray_explained?: boolean,
+};
+
+/**  The athlete's settings. */
+export type Settings_Serialize = {
+	/**  Between two background runs of a connection, in seconds (10 s to 7 days). */
+	sync_interval_seconds: number,
+	/**  Between two reconcile passes of a connection, in hours (1 to 720). */
+	reconcile_hours: number,
+	/**  Background sync paused by the athlete. */
+	paused: boolean,
+	/**  Start at login, minimised to the tray. */
+	autostart: boolean,
+	/**  Raise a desktop notification when something needs the athlete. */
+	notifications: boolean,
+	/**  Whether the athlete was told once that closing the window keeps the agent running. */
+	close_to_tray_explained: boolean,
 };
 
 /**  Normalised sport types. */

@@ -1,0 +1,155 @@
+//! The main window's life. Closing it hides it: the agent keeps syncing in Rust, from the tray.
+//! After a while hidden (five minutes; `TRIBUTARY_IDLE_WEBVIEW_SECS` for tests) the webview is
+//! destroyed, so its web process and most of the app's memory go with it, and "Open" (the tray,
+//! a notification, launching the app again) rebuilds it from the configuration, where the
+//! window-state plugin puts it back where it was.
+
+use crate::state::AppState;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tauri::{AppHandle, Manager, Runtime, WebviewWindowBuilder};
+use tauri_plugin_notification::NotificationExt;
+use tauri_plugin_window_state::{AppHandleExt, StateFlags};
+use tributary_core::settings::SettingsPatch;
+
+/// The main window's label.
+pub const MAIN: &str = "main";
+
+/// What the window's life needs to remember (managed once).
+pub struct WindowLife {
+    /// Bumped whenever the window is shown or hidden: a pending destroy checks it still applies.
+    generation: AtomicU64,
+    /// How long a hidden window keeps its webview.
+    idle: Duration,
+}
+
+impl WindowLife {
+    /// The idle delay from `TRIBUTARY_IDLE_WEBVIEW_SECS`, five minutes by default.
+    pub fn from_env() -> Self {
+        let idle = std::env::var("TRIBUTARY_IDLE_WEBVIEW_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map_or(Duration::from_secs(300), Duration::from_secs);
+        Self {
+            generation: AtomicU64::new(0),
+            idle,
+        }
+    }
+}
+
+/// The window state worth restoring: everything but visibility (the app decides that).
+pub fn state_flags() -> StateFlags {
+    StateFlags::all() - StateFlags::VISIBLE
+}
+
+/// Show the main window, rebuilding its webview if it was destroyed.
+pub fn open<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(life) = app.try_state::<WindowLife>() {
+        life.generation.fetch_add(1, Ordering::SeqCst); // a pending destroy no longer applies
+    }
+    if let Some(window) = app.get_webview_window(MAIN) {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+        return;
+    }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        // A destroy may still be finishing (the label is freed when the window is gone).
+        for _ in 0..50 {
+            match rebuild(&app) {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::debug!(error = %e, "the window is not ready to be rebuilt yet");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+        tracing::warn!("could not rebuild the main window");
+    });
+}
+
+fn rebuild<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == MAIN)
+        .cloned()
+        .ok_or_else(|| tauri::Error::WindowNotFound)?;
+    let window = WebviewWindowBuilder::from_config(app, &config)?.build()?;
+    window.show()?;
+    window.set_focus()?;
+    Ok(())
+}
+
+/// Hide the main window (it was closed): the first time, say where Tributary went; after the
+/// idle delay, destroy its webview.
+pub fn hide<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window(MAIN) {
+        let _ = window.hide();
+    }
+    explain_once(app);
+    let Some(life) = app.try_state::<WindowLife>() else {
+        return;
+    };
+    let generation = life.generation.fetch_add(1, Ordering::SeqCst) + 1;
+    let idle = life.idle;
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(idle).await;
+        let still_hidden = app
+            .try_state::<WindowLife>()
+            .is_some_and(|l| l.generation.load(Ordering::SeqCst) == generation);
+        if !still_hidden {
+            return;
+        }
+        if let Some(window) = app.get_webview_window(MAIN) {
+            // Closing the window skips the plugin's save: save first.
+            if let Err(e) = app.save_window_state(state_flags()) {
+                tracing::warn!(error = %e, "could not save the window's place");
+            }
+            if let Err(e) = window.destroy() {
+                tracing::warn!(error = %e, "could not release the hidden window");
+            } else {
+                tracing::info!("released the hidden window's webview; the agent keeps syncing");
+            }
+        }
+    });
+}
+
+/// The first time the window is closed, a notification says the agent keeps running.
+fn explain_once<R: Runtime>(app: &AppHandle<R>) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Some(state) = app.try_state::<AppState>() else {
+            return;
+        };
+        let explained = state
+            .core
+            .settings()
+            .await
+            .map(|s| s.close_to_tray_explained)
+            .unwrap_or(true);
+        if explained {
+            return;
+        }
+        let shown = app
+            .notification()
+            .builder()
+            .title("Tributary keeps syncing")
+            .body("It runs in the tray. Choose Quit there to stop it.")
+            .show();
+        if let Err(e) = shown {
+            tracing::warn!(error = %e, "could not say that Tributary went to the tray");
+        }
+        let patch = SettingsPatch {
+            close_to_tray_explained: Some(true),
+            ..SettingsPatch::default()
+        };
+        if let Err(e) = state.core.update_settings(&patch).await {
+            tracing::warn!(error = %e, "could not remember the tray explanation");
+        }
+    });
+}
