@@ -218,7 +218,13 @@ impl Connections {
         let mut tx = self.inner.store.begin().await?;
         let activities_deleted = match keep_activities {
             true => 0,
-            false => store::activities::delete_for_provider(&mut *tx, provider).await?,
+            false => {
+                let workouts = crate::linking::workouts_of_provider(&mut tx, provider).await?;
+                let deleted = store::activities::delete_for_provider(&mut *tx, provider).await?;
+                // Their workouts lose a copy: the rest stand alone or choose a new primary.
+                crate::linking::settle_all(&mut tx, &workouts).await?;
+                deleted
+            }
         };
         store::connections::delete(&mut *tx, connection.id).await?;
         tx.commit().await?;

@@ -13,13 +13,17 @@ pub async fn start(
     activities: usize,
 ) -> Result<(Config, Sandbox)> {
     let data_dir = Config::from_lookup(&env)?.data_dir.join("sandbox");
+    // A fixed port (`TRIBUTARY_SANDBOX_PORT`) lets tests steer the sandbox; any free one otherwise.
+    let port = env("TRIBUTARY_SANDBOX_PORT")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     let sandbox = Sandbox::start(
         SandboxConfig {
             activities,
             state_file: Some(data_dir.join("sandbox-state.json")),
             ..SandboxConfig::default()
         },
-        0,
+        port,
     )
     .await
     .map_err(|e| Error::io("could not start the provider sandbox", e))?;

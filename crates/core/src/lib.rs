@@ -18,6 +18,8 @@ pub mod connections;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod library;
+pub mod linking;
 pub mod providers;
 pub mod scheduler;
 pub mod secrets;
@@ -46,6 +48,7 @@ use crate::secrets::{SecretStore, Sensitive};
 use crate::store::Store;
 use crate::sync::{SyncEngine, SyncHandle, SyncMode};
 use crate::vault::TokenVault;
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -153,6 +156,17 @@ impl Core {
                 recovered,
                 "marked runs left running by a stopped process as interrupted"
             );
+        }
+        if !linking::backfilled(&store).await? {
+            // A database from before linking: link what it holds, in the background (short
+            // transactions; a 100,000-activity library takes a while and must not delay start).
+            let (store, clock) = (store.clone(), deps.clock.clone());
+            tokio::spawn(async move {
+                match linking::backfill_once(&store, clock.as_ref()).await {
+                    Ok(linked) => tracing::info!(linked, "linked the copies stored before linking"),
+                    Err(e) => tracing::warn!(error = %e, "linking the stored activities failed"),
+                }
+            });
         }
         Ok(Self {
             inner: Arc::new(Inner {
@@ -378,6 +392,87 @@ impl Core {
             .await
     }
 
+    // --- The athlete's library ---------------------------------------------------------------
+
+    /// Activities (every copy), filtered, one keyset page.
+    pub async fn activities(
+        &self,
+        filter: &library::ActivityFilter,
+        page: &library::PageRequest,
+    ) -> Result<library::ActivityListing> {
+        library::activities(&self.inner.store, filter, page).await
+    }
+
+    /// Workouts: one row per session with its copies, filtered, one keyset page.
+    pub async fn workouts(
+        &self,
+        filter: &library::ActivityFilter,
+        page: &library::PageRequest,
+    ) -> Result<library::ActivityListing> {
+        library::workouts(&self.inner.store, filter, page).await
+    }
+
+    /// One activity with its raw payload and its workout's copies.
+    pub async fn activity(&self, id: i64) -> Result<library::ActivityDetail> {
+        library::activity(&self.inner.store, id).await
+    }
+
+    /// Volume by sport per week or month, each workout counted once.
+    pub async fn volume(
+        &self,
+        period: library::Period,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<library::VolumeBucket>> {
+        library::volume(&self.inner.store, period, since, until).await
+    }
+
+    /// `provider`'s runs started in `[since, until)`, oldest first (at most `limit`, the newest).
+    pub async fn run_stats(
+        &self,
+        provider: ProviderKind,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<library::RunPoint>> {
+        let connection = self.get_connection_by_provider(provider).await?;
+        library::run_stats(&self.inner.store, connection.id, since, until, limit).await
+    }
+
+    /// The athlete links `other` into `anchor`'s workout; no later sync undoes it.
+    pub async fn link_activities(
+        &self,
+        anchor: i64,
+        other: i64,
+    ) -> Result<library::ActivityDetail> {
+        let mut tx = self.inner.store.begin().await?;
+        linking::link_by_hand(&mut tx, anchor, other, self.inner.clock.now()).await?;
+        tx.commit().await?;
+        self.activity(anchor).await
+    }
+
+    /// The athlete takes `id` out of its workout; it is never linked automatically again.
+    pub async fn unlink_activity(&self, id: i64) -> Result<library::ActivityDetail> {
+        let mut tx = self.inner.store.begin().await?;
+        linking::unlink_by_hand(&mut tx, id).await?;
+        tx.commit().await?;
+        self.activity(id).await
+    }
+
+    /// The athlete makes `id` the copy its workout shows and counts.
+    pub async fn make_primary(&self, id: i64) -> Result<library::ActivityDetail> {
+        let mut tx = self.inner.store.begin().await?;
+        linking::make_primary(&mut tx, id).await?;
+        tx.commit().await?;
+        self.activity(id).await
+    }
+
+    /// Link the activities stored before linking existed (once per database; also run in the
+    /// background by [`Core::open`]). Returns how many copies joined a workout.
+    pub async fn link_backfill(&self) -> Result<u64> {
+        linking::backfill_once(&self.inner.store, self.inner.clock.as_ref()).await
+    }
+
     // --- Sync -------------------------------------------------------------------------------
 
     /// Start syncing `provider` in the background; returns at once with the run's id.
@@ -462,6 +557,11 @@ impl Core {
     /// every tick). Returns how many.
     pub async fn recover_dead_runs(&self) -> Result<u64> {
         self.inner.engine.recover_interrupted(None).await
+    }
+
+    /// Whether `provider` has a run in progress in this process.
+    pub fn is_syncing(&self, provider: ProviderKind) -> bool {
+        self.inner.engine.is_running(provider)
     }
 
     /// Cancel `provider`'s running sync, if any, and wait until it has recorded `cancelled`.

@@ -33,13 +33,18 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     extra_vars: &[],
 };
 
-fn truth(world: &crate::state::World) -> Vec<String> {
+fn truth(world: &crate::state::World) -> Vec<(String, usize)> {
     // What a walk down to the adapter's floor (today − 89 days) returns.
     let floor = Utc::now().date_naive() - Duration::days(89);
     world
         .visible()
         .filter(|w| w.start.date_naive() >= floor)
-        .map(|w| format!("{}", 418_173_292_602_000_000_u64 + w.index as u64))
+        .map(|w| {
+            (
+                format!("{}", 418_173_292_602_000_000_u64 + w.index as u64),
+                w.index,
+            )
+        })
         .collect()
 }
 

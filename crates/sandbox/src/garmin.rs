@@ -63,11 +63,11 @@ fn delivered(world: &crate::state::World) -> Vec<&Workout> {
     delivered
 }
 
-fn truth(world: &crate::state::World) -> Vec<String> {
+fn truth(world: &crate::state::World) -> Vec<(String, usize)> {
     delivered(world)
         .into_iter()
         .filter(|w| !world.is_deleted(w.index))
-        .map(|w| format!("{}", 19_000_000_000_i64 + w.index as i64))
+        .map(|w| (format!("{}", 19_000_000_000_i64 + w.index as i64), w.index))
         .collect()
 }
 

@@ -127,13 +127,55 @@ pub fn workouts(count: usize, seed: u64, years: u32, anchor: DateTime<Utc>) -> V
     let span = Duration::days(365 * i64::from(years.max(1)));
     let start_of_span = anchor - span;
     let step = span.num_seconds() as f64 / count.max(1) as f64;
-    (0..count)
+    let mut all: Vec<Workout> = (0..count)
         .map(|index| {
             let jitter = rng.range(0.0, step * 0.8);
             let start = start_of_span + Duration::seconds((index as f64 * step + jitter) as i64);
             one(&mut rng, index, start)
         })
-        .collect()
+        .collect();
+    for index in 1..all.len() {
+        if is_double(index) {
+            double(&mut all, index);
+        }
+    }
+    all
+}
+
+/// Whether workout `index` is a second session of the same sport right after the one before
+/// (one in 13): a near miss that cross-provider linking must keep apart.
+pub fn is_double(index: usize) -> bool {
+    index % 13 == 6
+}
+
+/// Make `all[index]` a second session: the previous workout's sport and place, starting 20 to 60
+/// minutes after it ended (when that still comes before the next workout).
+fn double(all: &mut [Workout], index: usize) {
+    let before = &all[index - 1];
+    let gap = 1200 + (index as i64 * 7919) % 2400;
+    let start = before.start + Duration::seconds(before.elapsed + gap);
+    let (sport, utc_offset, zone) = (before.sport, before.utc_offset, before.zone);
+    if all.get(index + 1).is_some_and(|next| start >= next.start) {
+        return;
+    }
+    let w = &mut all[index];
+    w.start = start;
+    if w.sport != sport {
+        // The new sport's numbers: recompute what depends on it.
+        w.power = None;
+        w.elevation = if sport.travels() {
+            w.elevation.max(1.0)
+        } else {
+            0.0
+        };
+        if sport == Sport::Strength {
+            w.distance = 0.0;
+        }
+    }
+    w.sport = sport;
+    w.utc_offset = utc_offset;
+    w.zone = zone;
+    w.name = format!("{} #{}", sport.label(), index + 1);
 }
 
 /// One workout starting at `start` (a late upload the sandbox is told about), drawn from its own
@@ -222,6 +264,16 @@ mod tests {
         assert!(w.iter().all(|x| x.moving <= x.elapsed && x.distance >= 0.0));
         let sports: std::collections::BTreeSet<_> = w.iter().map(|x| x.sport).collect();
         assert!(sports.len() >= 5, "a mix of sports: {sports:?}");
+        let doubles = (1..w.len())
+            .filter(|&i| {
+                let gap = w[i].start - (w[i - 1].start + Duration::seconds(w[i - 1].elapsed));
+                w[i].sport == w[i - 1].sport && gap <= Duration::hours(1)
+            })
+            .count();
+        assert!(
+            doubles >= 20,
+            "second sessions close after the first: {doubles}"
+        );
     }
 
     #[test]

@@ -36,10 +36,10 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     extra_vars: &[],
 };
 
-fn truth(world: &crate::state::World) -> Vec<String> {
+fn truth(world: &crate::state::World) -> Vec<(String, usize)> {
     world
         .visible()
-        .map(|w| format!("ex-{:06}", w.index))
+        .map(|w| (format!("ex-{:06}", w.index), w.index))
         .collect()
 }
 
@@ -215,7 +215,7 @@ async fn data_points(
     let matching: Vec<_> = world
         .visible()
         .rev()
-        .filter(|w| since.is_none_or(|s| w.start >= s))
+        .filter(|w| since.is_none_or(|s| shown_start(w) >= s))
         .collect();
     let mut points: Vec<Value> = matching
         .iter()
@@ -230,10 +230,27 @@ async fn data_points(
     axum::Json(json!({"dataPoints": points, "nextPageToken": next})).into_response()
 }
 
+/// Whether workout `index`'s copy carries the local-time-as-UTC shift.
+pub fn shifts_time(index: usize) -> bool {
+    index % 19 == 7
+}
+
+/// The start this twin stores and filters on. One workout in 19 was written by a device that took
+/// local wall time for UTC: off by the offset, minutes and seconds intact (a time-zone shift the
+/// linker must see through).
+fn shown_start(w: &Workout) -> DateTime<Utc> {
+    if shifts_time(w.index) {
+        w.start + Duration::seconds(i64::from(w.utc_offset))
+    } else {
+        w.start
+    }
+}
+
 /// A workout as a Google Health exercise data point: RFC 3339 interval with a Duration-string
 /// offset, "Ns" durations, millimetres.
 pub fn render(w: &Workout, edit: u32) -> Value {
     let stamp = |t: chrono::DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let start = shown_start(w);
     let kind = match w.sport {
         Sport::Run => "RUNNING",
         Sport::TrailRun => "TRAIL_RUNNING",
@@ -250,8 +267,8 @@ pub fn render(w: &Workout, edit: u32) -> Value {
             "exerciseType": kind,
             "displayName": if edit > 0 { format!("{} (edited)", w.name) } else { w.name.clone() },
             "interval": {
-                "startTime": stamp(w.start),
-                "endTime": stamp(w.start + Duration::seconds(w.elapsed)),
+                "startTime": stamp(start),
+                "endTime": stamp(start + Duration::seconds(w.elapsed)),
                 "startUtcOffset": format!("{}s", w.utc_offset),
             },
             "activeDuration": format!("{}s", w.moving),

@@ -20,6 +20,8 @@
 //! - `POST /_control/delete` `{"index":i}` deletes a workout at the provider.
 //! - `GET /_control/state` reports counts (activities, live tokens, calls served).
 //! - `GET /_control/truth?provider=P` lists the activity ids a complete walk of P returns now.
+//! - `GET /_control/ground_truth` maps each provider's activity ids to the generated workout they
+//!   render: copies with the same workout are one session (the linker's oracle).
 //! - Faults take `"target": "token"` to hit the token endpoint instead of the API.
 
 mod api;
@@ -59,8 +61,9 @@ pub(crate) struct Twin {
     pub api: &'static str,
     /// Extra configuration variables: (suffix, path under the prefix).
     pub extra_vars: &'static [(&'static str, &'static str)],
-    /// The activity ids a complete listing would return right now (the tests' oracle).
-    pub truth: fn(&state::World) -> Vec<String>,
+    /// The activity ids a complete listing would return right now, each with the generated
+    /// workout it renders (the tests' oracle: which copies are the same session).
+    pub truth: fn(&state::World) -> Vec<(String, usize)>,
 }
 
 /// The one list of twins.
@@ -168,6 +171,11 @@ impl Sandbox {
         self.shared.world().anchor()
     }
 
+    /// Which of the providers' copies are the same session (see `/_control/ground_truth`).
+    pub fn ground_truth(&self) -> GroundTruth {
+        ground_truth(&self.shared)
+    }
+
     /// The sandbox's state (tests inspect and steer it directly).
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
@@ -249,6 +257,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_control/delete", post(control_delete))
         .route("/_control/state", get(control_state))
         .route("/_control/truth", get(control_truth))
+        .route("/_control/ground_truth", get(control_ground_truth))
         .with_state(shared)
 }
 
@@ -356,7 +365,25 @@ async fn control_truth(
         .find(|t| t.key == q.provider)
         .ok_or(axum::http::StatusCode::NOT_FOUND)?;
     let world = s.world();
-    Ok(axum::Json((twin.truth)(&world)))
+    Ok(axum::Json(
+        (twin.truth)(&world).into_iter().map(|(id, _)| id).collect(),
+    ))
+}
+
+async fn control_ground_truth(State(s): State<Arc<Shared>>) -> axum::Json<GroundTruth> {
+    axum::Json(ground_truth(&s))
+}
+
+/// For each provider, each activity id it lists and the generated workout that id renders.
+pub type GroundTruth =
+    std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>;
+
+fn ground_truth(shared: &Shared) -> GroundTruth {
+    let world = shared.world();
+    TWINS
+        .iter()
+        .map(|t| (t.key.to_owned(), (t.truth)(&world).into_iter().collect()))
+        .collect()
 }
 
 async fn control_state(State(s): State<Arc<Shared>>) -> axum::Json<serde_json::Value> {

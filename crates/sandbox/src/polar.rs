@@ -33,12 +33,12 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     extra_vars: &[],
 };
 
-fn truth(world: &crate::state::World) -> Vec<String> {
+fn truth(world: &crate::state::World) -> Vec<(String, usize)> {
     let since = Utc::now() - Duration::days(30);
     world
         .visible()
         .filter(|w| w.start >= since)
-        .map(|w| exercise_id(w.index))
+        .map(|w| (exercise_id(w.index), w.index))
         .collect()
 }
 

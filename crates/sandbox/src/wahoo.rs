@@ -36,10 +36,10 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     extra_vars: &[],
 };
 
-fn truth(world: &crate::state::World) -> Vec<String> {
+fn truth(world: &crate::state::World) -> Vec<(String, usize)> {
     world
         .visible()
-        .map(|w| (800_000_000_i64 + w.index as i64).to_string())
+        .map(|w| ((800_000_000_i64 + w.index as i64).to_string(), w.index))
         .collect()
 }
 

@@ -39,9 +39,9 @@ pub async fn upsert_page(
     activities: &[&NewActivity],
     seen_walk: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> Result<Vec<Upserted>> {
+) -> Result<(Vec<Upserted>, Vec<i64>)> {
     if activities.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let ids = serde_json::Value::from(
         activities
@@ -88,6 +88,7 @@ pub async fn upsert_page(
     }
     let walk = seen_walk.map(to_ms);
     let stamp = to_ms(now);
+    let mut changed = Vec::with_capacity(writes.len());
     // At most 200 rows of 22 values a statement: far below SQLite's 32,766 variables.
     for chunk in writes.chunks(200) {
         let mut insert = QueryBuilder::<Sqlite>::new(
@@ -133,9 +134,11 @@ pub async fn upsert_page(
                  avg_power_w = excluded.avg_power_w, max_power_w = excluded.max_power_w,
                  device = excluded.device, raw_json = excluded.raw_json,
                  updated_at = excluded.updated_at, deleted_at = NULL,
-                 seen_walk = COALESCE(excluded.seen_walk, activities.seen_walk)",
+                 seen_walk = COALESCE(excluded.seen_walk, activities.seen_walk)
+             RETURNING id",
         );
-        insert.build().execute(&mut *db).await?;
+        let ids: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *db).await?;
+        changed.extend(ids);
     }
     if walk.is_some() {
         sqlx::query(
@@ -148,7 +151,7 @@ pub async fn upsert_page(
         .execute(&mut *db)
         .await?;
     }
-    Ok(outcomes)
+    Ok((outcomes, changed))
 }
 
 /// Insert or update one activity (see [`upsert_page`]).
@@ -159,7 +162,7 @@ pub async fn upsert(
     activity: &NewActivity,
     now: DateTime<Utc>,
 ) -> Result<Upserted> {
-    let outcomes = upsert_page(db, connection_id, provider, &[activity], None, now).await?;
+    let (outcomes, _) = upsert_page(db, connection_id, provider, &[activity], None, now).await?;
     Ok(outcomes.first().copied().unwrap_or(Upserted::Skipped))
 }
 
@@ -287,6 +290,21 @@ pub async fn list(
     .fetch_all(db)
     .await?;
     rows.into_iter().map(Row::into_domain).collect()
+}
+
+/// One activity by row id.
+pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Activity>> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, connection_id, provider, provider_activity_id, sport, name, start_utc,
+             utc_offset_seconds, elapsed_seconds, moving_seconds, distance_m, elevation_gain_m,
+             avg_heart_rate, max_heart_rate, calories, avg_power_w, max_power_w, device, raw_json,
+             deleted_at
+         FROM activities WHERE id = ?1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    row.map(Row::into_domain).transpose()
 }
 
 /// How many activities each of an athlete's connections holds (flagged ones included: they are

@@ -460,7 +460,7 @@ impl RunContext {
             Walk::Full { started } => Some(started),
             Walk::Incremental => None,
         };
-        let outcomes = store::activities::upsert_page(
+        let (outcomes, changed) = store::activities::upsert_page(
             &mut tx,
             connection.id,
             connection.provider,
@@ -469,6 +469,8 @@ impl RunContext {
             now,
         )
         .await?;
+        // New and changed copies find their other providers' copies in the same transaction.
+        crate::linking::link(&mut tx, &changed, now).await?;
         for outcome in outcomes {
             match outcome {
                 Upserted::Created => counters.created += 1,
@@ -490,6 +492,12 @@ impl RunContext {
                         .await?,
                 )
                 .unwrap_or(i64::MAX);
+                if flagged > 0 {
+                    // A workout whose primary the provider no longer lists counts another copy.
+                    let workouts =
+                        crate::linking::workouts_flagged(&mut tx, connection.id, now).await?;
+                    crate::linking::settle_all(&mut tx, &workouts).await?;
+                }
             }
             state.mark = state
                 .mark

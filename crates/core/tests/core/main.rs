@@ -13,6 +13,7 @@ mod garmin;
 mod google_health;
 mod harness;
 mod keyring;
+mod linking;
 mod polar;
 mod policy;
 mod promises;

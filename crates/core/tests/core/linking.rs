@@ -1,0 +1,615 @@
+//! Cross-provider workout linking against the sandbox's ground truth, and the athlete's choices.
+
+use crate::harness::Harness;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use tributary_core::domain::{ProviderKind, SyncStatus, SyncTrigger};
+use tributary_core::library::{ActivityFilter, LinkChoice, Order, PageRequest, Period};
+use tributary_core::sync::SyncMode;
+
+/// (provider, provider activity id) → row id, workout id, for every stored copy.
+async fn stored(h: &Harness) -> Vec<(ProviderKind, String, i64, Option<i64>)> {
+    let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT provider, provider_activity_id, id, workout_id FROM activities ORDER BY id",
+    )
+    .fetch_all(h.core.store().pool())
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(p, pid, id, w)| (p.parse().unwrap(), pid, id, w))
+        .collect()
+}
+
+async fn sync_ok(h: &Harness, p: ProviderKind, mode: SyncMode) {
+    let run = h.core.sync(p, SyncTrigger::Manual, mode).await.unwrap();
+    assert_eq!(
+        run.status,
+        SyncStatus::Success,
+        "{p}: {:?}",
+        run.error_message
+    );
+}
+
+async fn sync_everything(h: &Harness, mode: SyncMode) {
+    for &p in ProviderKind::ALL {
+        sync_ok(h, p, mode).await;
+    }
+}
+
+async fn connect_everything(h: &Harness) {
+    for &p in ProviderKind::ALL {
+        h.connect_to(p).await;
+    }
+}
+
+/// Every pair within each group.
+fn pairs<K>(groups: BTreeMap<K, Vec<i64>>) -> BTreeSet<(i64, i64)> {
+    groups
+        .values()
+        .flat_map(|g| {
+            g.iter()
+                .flat_map(|a| g.iter().filter(move |b| a < *b).map(move |b| (*a, *b)))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Linked pairs against true pairs (copies of one generated workout): (precision, recall, counts).
+fn score(
+    truth: &tributary_sandbox::GroundTruth,
+    rows: &[(ProviderKind, String, i64, Option<i64>)],
+) -> (f64, f64, usize, usize) {
+    let index_of =
+        |p: ProviderKind, id: &str| truth.get(p.as_str()).and_then(|m| m.get(id)).copied();
+    let mut by_truth: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
+    let mut by_workout: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for (p, pid, id, w) in rows {
+        let index = index_of(*p, pid).unwrap_or_else(|| panic!("{p} {pid} is not in the truth"));
+        by_truth.entry(index).or_default().push(*id);
+        if let Some(w) = w {
+            by_workout.entry(*w).or_default().push(*id);
+        }
+    }
+    let (truth_pairs, linked_pairs) = (pairs(by_truth), pairs(by_workout));
+    // LINKING_DEBUG=1 lists the pairs it got wrong (row ids; look them up in the database).
+    if std::env::var("LINKING_DEBUG").is_ok() {
+        for (a, b) in truth_pairs.difference(&linked_pairs) {
+            eprintln!("missed {a} {b}");
+        }
+        for (a, b) in linked_pairs.difference(&truth_pairs) {
+            eprintln!("wrong {a} {b}");
+        }
+    }
+    let right = truth_pairs.intersection(&linked_pairs).count() as f64;
+    let precision = if linked_pairs.is_empty() {
+        0.0
+    } else {
+        right / linked_pairs.len() as f64
+    };
+    let recall = if truth_pairs.is_empty() {
+        0.0
+    } else {
+        right / truth_pairs.len() as f64
+    };
+    (precision, recall, truth_pairs.len(), linked_pairs.len())
+}
+
+#[tokio::test]
+async fn linking_finds_the_sandboxes_shared_workouts_with_high_precision_and_recall() {
+    // 1,200 workouts over three years, on two data sets: every provider's quirks (Strava's
+    // hidden start times, Google's local-time-as-UTC shifts, Polar's and COROS' short
+    // histories, seconds of skew), and second sessions of the same sport within the hour as
+    // near misses.
+    for seed in [42, 2026] {
+        let h = Harness::new(1200).await;
+        h.control(
+            "activities",
+            serde_json::json!({ "count": 1200, "seed": seed }),
+        )
+        .await;
+        connect_everything(&h).await;
+        sync_everything(&h, SyncMode::Full).await;
+        let truth = h.sandbox.ground_truth();
+        let rows = stored(&h).await;
+        let (precision, recall, true_pairs, linked) = score(&truth, &rows);
+        eprintln!(
+            "linking (seed {seed}): {} copies, {true_pairs} true pairs, {linked} linked pairs, \
+             precision {precision:.4}, recall {recall:.4}",
+            rows.len()
+        );
+        assert!(
+            true_pairs > 1000,
+            "the sample has shared workouts: {true_pairs}"
+        );
+        assert!(precision >= 0.99, "seed {seed}: precision {precision:.4}");
+        assert!(recall >= 0.99, "seed {seed}: recall {recall:.4}");
+
+        // Each workout counts once: one counted copy per generated workout.
+        let workouts: BTreeSet<usize> = rows
+            .iter()
+            .map(|(p, pid, ..)| truth[p.as_str()][pid])
+            .collect();
+        let counted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM activities WHERE counted = 1")
+            .fetch_one(h.core.store().pool())
+            .await
+            .unwrap();
+        let off = (counted - workouts.len() as i64).abs() as f64 / workouts.len() as f64;
+        assert!(
+            off <= 0.01,
+            "{counted} counted copies for {} workouts",
+            workouts.len()
+        );
+    }
+}
+
+/// The row of `provider`'s copy of generated workout `index`.
+fn copy_of(
+    truth: &tributary_sandbox::GroundTruth,
+    rows: &[(ProviderKind, String, i64, Option<i64>)],
+    provider: ProviderKind,
+    index: usize,
+) -> (i64, Option<i64>) {
+    rows.iter()
+        .find(|(p, pid, ..)| *p == provider && truth[p.as_str()].get(pid) == Some(&index))
+        .map(|(.., id, w)| (*id, *w))
+        .unwrap_or_else(|| panic!("no {provider} copy of workout {index}"))
+}
+
+#[tokio::test]
+async fn hidden_start_times_and_time_zone_shifts_are_seen_through() {
+    let h = Harness::new(120).await;
+    for p in [
+        ProviderKind::Strava,
+        ProviderKind::Wahoo,
+        ProviderKind::GoogleHealth,
+    ] {
+        h.connect_to(p).await;
+        sync_ok(&h, p, SyncMode::Full).await;
+    }
+    let truth = h.sandbox.ground_truth();
+    let rows = stored(&h).await;
+    // Workout 11: Strava hides its start time (local midnight + 1 s).
+    let (strava, w1) = copy_of(&truth, &rows, ProviderKind::Strava, 11);
+    let (wahoo, w2) = copy_of(&truth, &rows, ProviderKind::Wahoo, 11);
+    assert!(w1.is_some() && w1 == w2, "hidden start: {w1:?} {w2:?}");
+    let detail = h.core.activity(strava).await.unwrap();
+    let reason = detail
+        .row
+        .copies
+        .iter()
+        .find(|c| c.activity_id == strava)
+        .and_then(|c| c.reason.clone())
+        .unwrap_or_default();
+    assert!(reason.contains("hidden start"), "{reason}");
+    assert_ne!(
+        detail
+            .row
+            .copies
+            .iter()
+            .find(|c| c.primary)
+            .map(|c| c.activity_id),
+        Some(strava),
+        "the copy with the real start time is primary (more complete, right time)"
+    );
+    let _ = wahoo;
+    // Workouts 7, 26, ...: Google's device wrote local time as UTC (a shift where the offset
+    // is not zero).
+    let mut shifted = None;
+    for index in (7..120).step_by(19) {
+        let (strava, _) = copy_of(&truth, &rows, ProviderKind::Strava, index);
+        let offset = h
+            .core
+            .activity(strava)
+            .await
+            .unwrap()
+            .activity
+            .data
+            .utc_offset_seconds;
+        if offset.is_some_and(|o| o != 0) {
+            shifted = Some(index);
+            break;
+        }
+    }
+    let index = shifted.expect("a shifted workout away from UTC");
+    let (google, g) = copy_of(&truth, &rows, ProviderKind::GoogleHealth, index);
+    let (_, s) = copy_of(&truth, &rows, ProviderKind::Strava, index);
+    assert!(g.is_some() && g == s, "time-zone shift: {g:?} {s:?}");
+    let detail = h.core.activity(google).await.unwrap();
+    let reason = detail
+        .row
+        .copies
+        .iter()
+        .find(|c| c.activity_id == google)
+        .unwrap();
+    assert!(
+        reason
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("time-zone shift"),
+        "{reason:?}"
+    );
+    // Workout 6 is a second session of workout 5's sport within the hour: never linked to it.
+    let (five, w5) = copy_of(&truth, &rows, ProviderKind::Strava, 5);
+    let (six, w6) = copy_of(&truth, &rows, ProviderKind::Wahoo, 6);
+    assert!(
+        w5.is_none() || w5 != w6,
+        "{five} and {six} are two sessions"
+    );
+}
+
+#[tokio::test]
+async fn the_athletes_choices_survive_every_later_sync_and_reconcile() {
+    let h = Harness::new(60).await;
+    for p in [ProviderKind::Strava, ProviderKind::Wahoo] {
+        h.connect_to(p).await;
+        sync_ok(&h, p, SyncMode::Full).await;
+    }
+    let truth = h.sandbox.ground_truth();
+    let rows = stored(&h).await;
+    // Unlink one; choose the less complete copy as primary of another; link two different
+    // sessions by hand.
+    let (apart, _) = copy_of(&truth, &rows, ProviderKind::Wahoo, 20);
+    h.core.unlink_activity(apart).await.unwrap();
+    let (strava_30, _) = copy_of(&truth, &rows, ProviderKind::Strava, 30);
+    let (wahoo_30, _) = copy_of(&truth, &rows, ProviderKind::Wahoo, 30);
+    let before = h.core.activity(wahoo_30).await.unwrap();
+    let chosen = before
+        .row
+        .copies
+        .iter()
+        .find(|c| !c.primary)
+        .map(|c| c.activity_id)
+        .expect("two copies");
+    h.core.make_primary(chosen).await.unwrap();
+    let (strava_40, _) = copy_of(&truth, &rows, ProviderKind::Strava, 40);
+    let (wahoo_41, _) = copy_of(&truth, &rows, ProviderKind::Wahoo, 41);
+    let linked = h.core.link_activities(strava_40, wahoo_41).await.unwrap();
+    assert!(linked.row.copies.iter().any(|c| c.activity_id == wahoo_41));
+    // The copies they displaced stand alone.
+    let (wahoo_40, _) = copy_of(&truth, &rows, ProviderKind::Wahoo, 40);
+    let displaced = h.core.activity(wahoo_40).await.unwrap();
+    assert!(displaced.row.workout_id.is_none(), "{:?}", displaced.row);
+
+    // Edits at the providers (records change, so they are re-linked), then incremental and
+    // full syncs (a reconcile) of both.
+    for index in [20, 30, 40, 41] {
+        h.control("edit", serde_json::json!({ "index": index }))
+            .await;
+    }
+    sync_everything_of(&h, &[ProviderKind::Strava, ProviderKind::Wahoo]).await;
+    let again = h.core.activity(apart).await.unwrap();
+    assert!(
+        again.row.workout_id.is_none(),
+        "kept apart: {:?}",
+        again.row
+    );
+    assert_eq!(again.row.choice, LinkChoice::KeptApart);
+    let primary = h.core.activity(strava_30).await.unwrap();
+    assert_eq!(
+        primary
+            .row
+            .copies
+            .iter()
+            .find(|c| c.primary)
+            .map(|c| c.activity_id),
+        Some(chosen),
+        "the chosen primary stays"
+    );
+    let by_hand = h.core.activity(strava_40).await.unwrap();
+    let ids: BTreeSet<i64> = by_hand.row.copies.iter().map(|c| c.activity_id).collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from([strava_40, wahoo_41]),
+        "linked by hand stays"
+    );
+    assert!(
+        by_hand
+            .row
+            .copies
+            .iter()
+            .all(|c| c.choice == LinkChoice::Linked)
+    );
+}
+
+async fn sync_everything_of(h: &Harness, providers: &[ProviderKind]) {
+    for mode in [SyncMode::Incremental, SyncMode::Full] {
+        for &p in providers {
+            sync_ok(h, p, mode).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_manual_links_are_refused_and_change_nothing() {
+    let h = Harness::new(10).await;
+    h.connect_to(ProviderKind::Strava).await;
+    sync_ok(&h, ProviderKind::Strava, SyncMode::Full).await;
+    let rows = stored(&h).await;
+    let a = rows[0].2;
+    let snapshot = stored(&h).await;
+    for (x, y) in [(a, a), (a, 999_999), (999_999, a)] {
+        assert!(h.core.link_activities(x, y).await.is_err(), "{x} {y}");
+    }
+    assert!(h.core.unlink_activity(999_999).await.is_err());
+    let alone = h.core.make_primary(a).await.unwrap_err();
+    assert_eq!(
+        alone.code(),
+        tributary_core::ErrorCode::Validation,
+        "{alone}"
+    );
+    assert_eq!(stored(&h).await, snapshot, "nothing changed");
+}
+
+#[tokio::test]
+async fn keyset_pages_walk_every_row_once_in_order_with_filters() {
+    let h = Harness::new(150).await;
+    for p in [ProviderKind::Strava, ProviderKind::Wahoo] {
+        h.connect_to(p).await;
+        sync_ok(&h, p, SyncMode::Full).await;
+    }
+    // Ties on the start: copies of one start settle their order by id.
+    sqlx::query("UPDATE activities SET start_utc = (SELECT MIN(start_utc) FROM activities) WHERE id % 10 = 0")
+        .execute(h.core.store().pool())
+        .await
+        .unwrap();
+    for order in [Order::NewestFirst, Order::OldestFirst] {
+        for filter in [
+            ActivityFilter::default(),
+            ActivityFilter {
+                provider: Some(ProviderKind::Wahoo),
+                ..Default::default()
+            },
+            ActivityFilter {
+                text: Some("run".into()),
+                ..Default::default()
+            },
+        ] {
+            let mut seen = Vec::new();
+            let mut after = None;
+            loop {
+                let page = h
+                    .core
+                    .activities(
+                        &filter,
+                        &PageRequest {
+                            after: after.clone(),
+                            limit: 7,
+                            order,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                seen.extend(page.items.iter().map(|r| (r.start_utc, r.id, r.provider)));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            let mut expected: Vec<_> = stored_rows(&h).await;
+            expected.retain(|(_, _, p, words)| {
+                filter.provider.is_none_or(|f| f == *p)
+                    && filter
+                        .text
+                        .as_deref()
+                        .is_none_or(|t| words.to_lowercase().contains(t))
+            });
+            let mut expected: Vec<_> = expected
+                .into_iter()
+                .map(|(s, id, p, _)| (s, id, p))
+                .collect();
+            expected.sort();
+            if order == Order::NewestFirst {
+                expected.reverse();
+            }
+            assert_eq!(seen, expected, "{order:?} {filter:?}");
+        }
+    }
+    let bad = h
+        .core
+        .activities(
+            &ActivityFilter::default(),
+            &PageRequest {
+                after: Some("x".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), tributary_core::ErrorCode::Validation);
+}
+
+async fn stored_rows(
+    h: &Harness,
+) -> Vec<(chrono::DateTime<chrono::Utc>, i64, ProviderKind, String)> {
+    let rows: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT start_utc, id, provider, COALESCE(name, '') || ' ' || COALESCE(device, '')
+             FROM activities",
+    )
+    .fetch_all(h.core.store().pool())
+    .await
+    .unwrap();
+    rows.into_iter()
+        .map(|(s, id, p, n)| {
+            (
+                chrono::DateTime::from_timestamp_millis(s).unwrap(),
+                id,
+                p.parse().unwrap(),
+                n.unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn volume_and_the_workout_list_count_each_workout_once() {
+    let h = Harness::new(200).await;
+    let only_strava = {
+        h.connect_to(ProviderKind::Strava).await;
+        sync_ok(&h, ProviderKind::Strava, SyncMode::Full).await;
+        volume_totals(&h).await
+    };
+    for p in [ProviderKind::Wahoo, ProviderKind::GoogleHealth] {
+        h.connect_to(p).await;
+        sync_ok(&h, p, SyncMode::Full).await;
+    }
+    let three = volume_totals(&h).await;
+    let activities: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM activities")
+        .fetch_one(h.core.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(activities, 600, "three copies of each of 200 workouts");
+    assert_eq!(
+        three.0, only_strava.0,
+        "the same workouts, counted once each"
+    );
+    assert!(
+        (three.1 - only_strava.1).abs() / only_strava.1 < 0.01,
+        "{three:?} {only_strava:?}"
+    );
+    let mut listed = 0;
+    let mut after = None;
+    loop {
+        let page = h
+            .core
+            .workouts(
+                &ActivityFilter::default(),
+                &PageRequest {
+                    after,
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        listed += page.items.len();
+        assert!(
+            page.items.iter().all(|r| {
+                let providers: BTreeSet<_> = r.copies.iter().map(|c| c.provider).collect();
+                providers.len() == r.copies.len()
+            }),
+            "one copy per provider in a workout"
+        );
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(listed as i64, three.0, "the workout list and volume agree");
+    // A provider filter on workouts finds those with a copy from it, even when another copy is
+    // the primary.
+    let wahoo = h
+        .core
+        .workouts(
+            &ActivityFilter {
+                provider: Some(ProviderKind::Wahoo),
+                ..Default::default()
+            },
+            &PageRequest {
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(wahoo.items.len(), 200);
+}
+
+/// (workouts, metres) over every month.
+async fn volume_totals(h: &Harness) -> (i64, f64) {
+    let buckets = h
+        .core
+        .volume(
+            Period::Month,
+            chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            chrono::Utc::now() + chrono::Duration::days(1),
+        )
+        .await
+        .unwrap();
+    let weeks = h
+        .core
+        .volume(
+            Period::Week,
+            chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            chrono::Utc::now() + chrono::Duration::days(1),
+        )
+        .await
+        .unwrap();
+    let count = buckets.iter().map(|b| b.count).sum::<i64>();
+    assert_eq!(
+        count,
+        weeks.iter().map(|b| b.count).sum::<i64>(),
+        "weeks and months agree"
+    );
+    assert!(weeks.iter().all(|b| {
+        let day = chrono::NaiveDate::parse_from_str(&b.period_start, "%Y-%m-%d").unwrap();
+        chrono::Datelike::weekday(&day) == chrono::Weekday::Mon
+    }));
+    (count, buckets.iter().map(|b| b.distance_m).sum())
+}
+
+#[tokio::test]
+async fn a_disconnect_that_deletes_copies_settles_their_workouts() {
+    let h = Harness::new(40).await;
+    for p in [ProviderKind::Strava, ProviderKind::Wahoo] {
+        h.connect_to(p).await;
+        sync_ok(&h, p, SyncMode::Full).await;
+    }
+    h.core.disconnect(ProviderKind::Wahoo, false).await.unwrap();
+    let left: Vec<(Option<i64>, i64)> =
+        sqlx::query_as("SELECT workout_id, counted FROM activities")
+            .fetch_all(h.core.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(left.len(), 40);
+    assert!(
+        left.iter().all(|(w, c)| w.is_none() && *c == 1),
+        "every Strava copy stands alone"
+    );
+    let workouts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workouts")
+        .fetch_one(h.core.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(workouts, 0);
+}
+
+#[tokio::test]
+async fn a_database_from_before_linking_is_linked_once_at_open() {
+    let h = Harness::new(50).await;
+    for p in [ProviderKind::Strava, ProviderKind::Wahoo] {
+        h.connect_to(p).await;
+        sync_ok(&h, p, SyncMode::Full).await;
+    }
+    let linked: HashMap<i64, Option<i64>> =
+        stored(&h).await.into_iter().map(|r| (r.2, r.3)).collect();
+    let pool = h.core.store().pool();
+    // As a database from before the migration: nothing linked, never backfilled.
+    for sql in [
+        "UPDATE activities SET workout_id = NULL, link_reason = NULL, link_confidence = NULL, counted = 1",
+        "DELETE FROM workouts",
+        "DELETE FROM settings WHERE key = 'linking'",
+    ] {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+    assert_eq!(
+        h.core.link_backfill().await.unwrap(),
+        100,
+        "every copy joined a workout"
+    );
+    let again: HashMap<i64, Option<i64>> =
+        stored(&h).await.into_iter().map(|r| (r.2, r.3)).collect();
+    let groups = |m: &HashMap<i64, Option<i64>>| -> BTreeSet<BTreeSet<i64>> {
+        let mut g: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+        for (id, w) in m {
+            if let Some(w) = w {
+                g.entry(*w).or_default().insert(*id);
+            }
+        }
+        g.into_values().collect()
+    };
+    assert_eq!(
+        groups(&again),
+        groups(&linked),
+        "the same workouts as linking as they came"
+    );
+    assert_eq!(h.core.link_backfill().await.unwrap(), 0, "once");
+}
