@@ -7,12 +7,16 @@ cd "$(dirname "$0")/.."
 root=$PWD
 work=$(mktemp -d)
 export TRIBUTARY_APP_BIN="$root/target/debug/tributary-desktop"
+# A blank Tauri 2 window from the same build: the footprint scenario's baseline.
+export TRIBUTARY_BLANK_BIN="$root/target/debug/examples/blank"
 export TRIBUTARY_DATA_DIR="$work/data" XDG_CONFIG_HOME="$work/config"
 export TRIBUTARY_MODE=sandbox
 # xdg-open hands web URLs to $BROWSER when no desktop environment is running: our stand-in.
 export BROWSER="$root/tests/e2e/fake-browser.sh"
 export TRIBUTARY_E2E_LOG="$work/browser.log"
 export TRIBUTARY_E2E_ARTIFACTS="$root/artifacts/e2e"
+# Desktop notifications land in a fake org.freedesktop.Notifications server's log.
+export TRIBUTARY_NOTIFY_LOG="$work/notifications.log"
 mkdir -p "$TRIBUTARY_E2E_ARTIFACTS"
 
 export work

@@ -16,8 +16,9 @@ packages=(
   nodejs npm
 )
 if [ "$purpose" = test ]; then
-  # a real window without a display, and WebDriver for WebKit
-  packages+=(xvfb xauth webkit2gtk-driver fonts-dejavu-core)
+  # a real window without a display, and WebDriver for WebKit; the e2e suite's X11 window helper
+  # and fake desktop-notification server (python3-xlib, python3-dbus, python3-gi)
+  packages+=(xvfb xauth webkit2gtk-driver fonts-dejavu-core python3-xlib python3-dbus python3-gi)
 fi
 missing=()
 for p in "${packages[@]}"; do

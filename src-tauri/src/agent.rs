@@ -16,13 +16,15 @@ fn interval_override() -> Option<std::time::Duration> {
     humantime::parse_duration(&text).ok()
 }
 
-/// Start the scheduler with the saved settings (paused if the athlete paused it).
-pub async fn start<R: Runtime>(app: &AppHandle<R>) {
+/// Start the scheduler with the saved settings (paused if the athlete paused it); `startup_run`
+/// says whether its first pass syncs every connection at once.
+pub async fn start<R: Runtime>(app: &AppHandle<R>, startup_run: bool) {
     let Some(state) = app.try_state::<AppState>() else {
         return;
     };
     let settings = state.core.settings().await.unwrap_or_default();
     let mut pacing = settings.scheduler();
+    pacing.startup_run = startup_run;
     if let Some(interval) = interval_override() {
         pacing.interval = interval;
     }

@@ -34,6 +34,8 @@ use tributary_core::{Config, Core, Deps};
 const DEMO_ACTIVITIES: usize = 250;
 /// The argument the autostart entry passes: start in the tray, without a window.
 pub const MINIMIZED: &str = "--minimized";
+/// Started afresh after releasing the webview (`window.rs`): no start-up run.
+pub const RESUMED: &str = "--resumed";
 
 /// Run the app.
 pub fn run() {
@@ -98,8 +100,10 @@ pub fn run() {
             app.deep_link().on_open_url(move |event| {
                 deep_link::handle(&links, event.urls().into_iter().map(String::from).collect());
             });
-            // The background agent: a start-up run, then the interval.
-            tauri::async_runtime::block_on(agent::start(&handle));
+            // The background agent: a start-up run (unless this is the same app started afresh),
+            // then the interval.
+            let resumed = std::env::args().any(|a| a == RESUMED);
+            tauri::async_runtime::block_on(agent::start(&handle, !resumed));
             if !minimized {
                 window::open(&handle);
             }

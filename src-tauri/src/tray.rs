@@ -23,9 +23,11 @@ const IDLE: &[u8] = include_bytes!("../../icons/tray/idle.png");
 const SYNCING: &[u8] = include_bytes!("../../icons/tray/syncing.png");
 const ATTENTION: &[u8] = include_bytes!("../../icons/tray/attention.png");
 
-/// The tray and what asks it to refresh (managed once).
+/// The tray and what asks it to refresh (managed once). On Linux a tray's menu cannot be
+/// replaced once set, only its items changed: the one menu is kept and refilled.
 pub struct Tray<R: Runtime> {
     icon: TrayIcon<R>,
+    menu: Menu<R>,
     refresh: Arc<Notify>,
 }
 
@@ -97,6 +99,7 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     refresh.notify_one(); // the first look, as soon as the loop below starts
     app.manage(Tray {
         icon,
+        menu,
         refresh: refresh.clone(),
     });
     let app = app.clone();
@@ -141,7 +144,7 @@ async fn update<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         Look::Syncing => "Tributary: syncing",
         Look::Attention => "Tributary: something needs you",
     }))?;
-    tray.icon.set_menu(Some(menu(app, &dashboard, paused)?))?;
+    fill(app, &tray.menu, &dashboard, paused)?;
     Ok(())
 }
 
@@ -183,12 +186,15 @@ pub fn line(dashboard: &Dashboard, index: usize, now: DateTime<Utc>) -> String {
     format!("{name} — {status}")
 }
 
-fn menu<R: Runtime>(
+fn fill<R: Runtime>(
     app: &AppHandle<R>,
+    menu: &Menu<R>,
     dashboard: &Dashboard,
     paused: bool,
-) -> tauri::Result<Menu<R>> {
-    let menu = Menu::new(app)?;
+) -> tauri::Result<()> {
+    for item in menu.items()? {
+        menu.remove(&item)?;
+    }
     menu.append(&MenuItem::with_id(
         app,
         "open",
@@ -229,7 +235,7 @@ fn menu<R: Runtime>(
         None::<&str>,
     )?)?;
     menu.append(&MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?)?;
-    Ok(menu)
+    Ok(())
 }
 
 fn on_menu<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {

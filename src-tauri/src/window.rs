@@ -21,6 +21,10 @@ pub struct WindowLife {
     generation: AtomicU64,
     /// How long a hidden window keeps its webview.
     idle: Duration,
+    /// Whether to start afresh once the webview is released (`TRIBUTARY_SHED=0` turns it off).
+    shed: bool,
+    /// When the window was last asked to open, to log how long the dashboard took to show.
+    opened: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl WindowLife {
@@ -33,7 +37,25 @@ impl WindowLife {
         Self {
             generation: AtomicU64::new(0),
             idle,
+            shed: std::env::var("TRIBUTARY_SHED").map_or(true, |v| v != "0"),
+            opened: std::sync::Mutex::new(Some(std::time::Instant::now())),
         }
+    }
+}
+
+/// The UI reports its dashboard is on screen: log how long after "Open" (or the start) it took.
+pub fn shown<R: Runtime>(app: &AppHandle<R>) {
+    let since = app.try_state::<WindowLife>().and_then(|life| {
+        life.opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    });
+    if let Some(since) = since {
+        tracing::info!(
+            ms = since.elapsed().as_millis() as u64,
+            "dashboard shown after open"
+        );
     }
 }
 
@@ -46,6 +68,10 @@ pub fn state_flags() -> StateFlags {
 pub fn open<R: Runtime>(app: &AppHandle<R>) {
     if let Some(life) = app.try_state::<WindowLife>() {
         life.generation.fetch_add(1, Ordering::SeqCst); // a pending destroy no longer applies
+        *life
+            .opened
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(std::time::Instant::now());
     }
     if let Some(window) = app.get_webview_window(MAIN) {
         let _ = window.unminimize();
@@ -112,11 +138,72 @@ pub fn hide<R: Runtime>(app: &AppHandle<R>) {
             }
             if let Err(e) = window.destroy() {
                 tracing::warn!(error = %e, "could not release the hidden window");
-            } else {
-                tracing::info!("released the hidden window's webview; the agent keeps syncing");
+                return;
             }
+            tracing::info!("released the hidden window's webview; the agent keeps syncing");
+        }
+        #[cfg(unix)]
+        if app.try_state::<WindowLife>().is_some_and(|l| l.shed) {
+            shed(&app, generation).await;
         }
     });
+}
+
+/// Start afresh as the tray agent alone, once the webview is gone and no sync is running: the
+/// process `exec`s itself (same PID, same single-instance name, same data; the scheduler starts
+/// again without a start-up run). Releasing a webview does not give back the resident pages
+/// WebKit and GTK's drawing left in this process, nor WebKit's network process (wry keeps it for
+/// the next webview): a fresh image that never opened a window has neither.
+#[cfg(unix)]
+async fn shed<R: Runtime>(app: &AppHandle<R>, generation: u64) {
+    use std::os::unix::process::CommandExt;
+    let Some(state) = app.try_state::<AppState>() else {
+        return;
+    };
+    // No new run may start while we look; an exec must not interrupt one.
+    state.with_scheduler(|s| s.pause());
+    for _ in 0..600 {
+        let busy = tributary_core::domain::ProviderKind::ALL
+            .iter()
+            .any(|p| state.core.is_syncing(*p));
+        let reopened = app
+            .try_state::<WindowLife>()
+            .is_none_or(|l| l.generation.load(Ordering::SeqCst) != generation);
+        if reopened {
+            resume_unless_paused(&state).await;
+            return;
+        }
+        if !busy {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        resume_unless_paused(&state).await;
+        return;
+    };
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != crate::MINIMIZED && a != crate::RESUMED)
+        .chain([crate::MINIMIZED.to_owned(), crate::RESUMED.to_owned()])
+        .collect();
+    tracing::info!("starting afresh as the tray agent alone, to give the webview's memory back");
+    let error = std::process::Command::new(exe).args(args).exec();
+    tracing::warn!(%error, "could not start afresh; staying as we are");
+    resume_unless_paused(&state).await;
+}
+
+#[cfg(unix)]
+async fn resume_unless_paused(state: &AppState) {
+    let paused = state
+        .core
+        .settings()
+        .await
+        .map(|s| s.paused)
+        .unwrap_or(false);
+    if !paused {
+        state.with_scheduler(|s| s.resume());
+    }
 }
 
 /// The first time the window is closed, a notification says the agent keeps running.

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Runs inside Xvfb and the private D-Bus/keyring session (see scripts/e2e.sh): starts
-# tauri-driver, runs the tests, and on failure prints the logs that explain it.
+# Runs inside Xvfb and the private D-Bus/keyring session (see scripts/e2e.sh): starts the fake
+# notification server, then the scenarios (each starts its own tauri-driver on free ports, with
+# its own data directory), and on failure prints what explains it.
 set -uo pipefail
-tauri-driver --port 4444 >"$work/driver.log" 2>&1 &
-driver=$!
-for _ in $(seq 100); do curl -fs http://127.0.0.1:4444/status >/dev/null 2>&1 && break; sleep 0.1; done
-node --test --test-concurrency=1 tests/e2e/
+/usr/bin/python3 "$(dirname "$0")/fake-notifyd.py" >"$work/notifyd.log" 2>&1 &
+notifyd=$!
+for _ in $(seq 50); do grep -q ready "$work/notifyd.log" 2>/dev/null && break; sleep 0.1; done
+node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/
 status=$?
-kill "$driver" 2>/dev/null
-wait "$driver" 2>/dev/null
+kill "$notifyd" 2>/dev/null
+wait "$notifyd" 2>/dev/null
 if [ "$status" -ne 0 ]; then
-  echo "--- browser stand-in log"; cat "$TRIBUTARY_E2E_LOG" 2>/dev/null
-  echo "--- tauri-driver and app log (tail)"; tail -40 "$work/driver.log"
+  echo "--- notification server"; cat "$work/notifyd.log" "$TRIBUTARY_NOTIFY_LOG" 2>/dev/null | tail -20
+  echo "--- scenario logs: $TRIBUTARY_E2E_ARTIFACTS/*.log"
+  for f in "$TRIBUTARY_E2E_ARTIFACTS"/*.log; do echo "--- $f (tail)"; tail -25 "$f"; done
 fi
 exit "$status"

@@ -62,6 +62,40 @@ export class Driver {
     await this.call("POST", `/element/${el}/click`, {});
   }
 
+  /** Run `script` in the page (W3C "Execute Script"); returns its value. */
+  async execute(script, args = []) {
+    return this.call("POST", "/execute/sync", { script, args });
+  }
+
+  async windowHandles() {
+    return this.call("GET", "/window/handles");
+  }
+
+  async switchTo(handle) {
+    return this.call("POST", "/window", { handle });
+  }
+
+  /** Close the current window the way the window manager's close button does. */
+  async closeWindow() {
+    return this.call("DELETE", "/window");
+  }
+
+  async refresh() {
+    return this.call("POST", "/refresh", {});
+  }
+
+  async pageSource() {
+    return this.call("GET", "/source");
+  }
+
+  async select(testid, value) {
+    const el = await this.waitFor(() => this.find(testid), `${testid} to appear`);
+    await this.execute(
+      "const el = arguments[0]; el.value = arguments[1]; el.dispatchEvent(new Event('change', { bubbles: true })); el.dispatchEvent(new Event('input', { bubbles: true }));",
+      [{ "element-6066-11e4-a52e-4f735466cecc": el }, value],
+    );
+  }
+
   async screenshot() {
     return Buffer.from(await this.call("GET", "/screenshot"), "base64");
   }

@@ -1,209 +1,77 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
-import {
-  api,
-  describe,
-  onCoreEvent,
-  onDeepLink,
-  type AppInfo,
-  type Connection,
-  type ProviderInfo,
-  type ProviderKind,
-  type Summary,
-  type SyncRun,
-} from "./lib/ipc";
-import { when } from "./lib/format";
-import { ProviderCard, type Progress } from "./components/ProviderCard";
-import { History, PAGE } from "./components/History";
+import { useEffect, useRef } from "preact/hooks";
+import { Notice } from "./components/Notice";
+import { StoreContext, useAppStore, useStore } from "./lib/hooks";
+import { href, navigate, useRoute } from "./lib/router";
+import type { Store } from "./lib/store";
+import { Dashboard } from "./views/Dashboard";
+import { History } from "./views/History";
+import { Settings } from "./views/Settings";
 
-type Notice = { kind: "ok" | "error"; text: string };
-
-export function App() {
-  const [info, setInfo] = useState<AppInfo | null>(null);
-  const [providers, setProviders] = useState<ProviderInfo[]>([]);
-  const [connections, setConnections] = useState<Connection[]>([]);
-  const [latest, setLatest] = useState<Partial<Record<ProviderKind, SyncRun>>>({});
-  const [summary, setSummary] = useState<Summary | null>(null);
-  const [progress, setProgress] = useState<Partial<Record<ProviderKind, Progress>>>({});
-  const [busy, setBusy] = useState<ProviderKind | null>(null);
-  const [selected, setSelected] = useState<ProviderKind | null>(null);
-  const [history, setHistory] = useState<SyncRun[]>([]);
-  const [page, setPage] = useState(0);
-  const [notice, setNotice] = useState<Notice | null>(null);
-
-  const fail = (e: unknown) => setNotice({ kind: "error", text: describe(e) });
-
-  const refresh = useCallback(async () => {
-    try {
-      const [ps, cs, s] = await Promise.all([api.providers(), api.connections(), api.summary()]);
-      const runs = await Promise.all(cs.map((c) => api.status(c.provider)));
-      const byProvider: Partial<Record<ProviderKind, SyncRun>> = {};
-      cs.forEach((c, i) => {
-        const run = runs[i];
-        if (run) byProvider[c.provider] = run;
-      });
-      setProviders(ps);
-      setConnections(cs);
-      setSummary(s);
-      setLatest(byProvider);
-    } catch (e) {
-      fail(e);
-    }
-  }, []);
-
-  const loadHistory = useCallback(async (p: ProviderKind | null, pageNo: number) => {
-    if (!p) return setHistory([]);
-    try {
-      setHistory(await api.history(p, PAGE, pageNo * PAGE));
-    } catch (e) {
-      setHistory([]);
-      fail(e);
-    }
-  }, []);
-
+/** The shell: header and navigation, the notice, and the routed view. */
+export function App({ store }: { store: Store }) {
   useEffect(() => {
+    const stop = store.start();
     // Anything unexpected is shown, not swallowed.
-    const onError = (e: ErrorEvent) => fail(e.error ?? e.message);
-    const onRejection = (e: PromiseRejectionEvent) => fail(e.reason);
+    const onError = (e: ErrorEvent) => store.fail(e.error ?? e.message);
+    const onRejection = (e: PromiseRejectionEvent) => store.fail(e.reason);
     window.addEventListener("error", onError);
     window.addEventListener("unhandledrejection", onRejection);
+    // A notification or the tray asks for a connection: now, or before this window existed.
+    const stopFocus = store.backend.onFocus((provider) => navigate({ name: "history", provider }));
+    store.backend.takeFocus().then((provider) => provider && navigate({ name: "history", provider }), (e) => store.fail(e));
     return () => {
+      stop();
+      stopFocus();
       window.removeEventListener("error", onError);
       window.removeEventListener("unhandledrejection", onRejection);
     };
-  }, []);
+  }, [store]);
 
+  return (
+    <StoreContext.Provider value={store}>
+      <Shell />
+    </StoreContext.Provider>
+  );
+}
+
+function Shell() {
+  const route = useRoute();
+  const store = useAppStore();
+  const sandbox = useStore((s) => s.info?.sandbox ?? false);
+  const ready = useStore((s) => s.status === "ready");
+  const told = useRef(false);
   useEffect(() => {
-    api.appInfo().then(setInfo, fail);
-    void refresh();
-    const subscriptions = [
-      onCoreEvent((event) => {
-        if (event.type === "sync_progress") {
-          const { fetched, created } = event.counters;
-          setProgress((p) => ({ ...p, [event.provider]: { fetched, created } }));
-        } else if (event.type === "sync_started") {
-          setProgress((p) => ({ ...p, [event.provider]: { fetched: 0, created: 0 } }));
-        } else {
-          if (event.type === "sync_finished") {
-            setProgress((p) => {
-              const next = { ...p };
-              delete next[event.provider];
-              return next;
-            });
-          }
-          void refresh();
-        }
-      }),
-      onDeepLink((outcome) => {
-        setBusy(null);
-        setNotice({ kind: outcome.ok ? "ok" : "error", text: outcome.message });
-        void api.takeDeepLinkOutcomes().catch(() => []); // shown now: not again on a reload
-        void refresh();
-      }),
-    ];
-    // A link that started the app was handled before we listened: show its outcome now.
-    api.takeDeepLinkOutcomes().then((unseen) => {
-      const last = unseen[unseen.length - 1];
-      if (last) setNotice({ kind: last.ok ? "ok" : "error", text: last.message });
-    }, fail);
-    return () => subscriptions.forEach((s) => s.then((unlisten) => unlisten()));
-  }, [refresh]);
-
-  useEffect(() => {
-    void loadHistory(selected, page);
-  }, [selected, page, latest, loadHistory]);
-
-  const act = async (p: ProviderKind, action: () => Promise<unknown>) => {
-    setBusy(p);
-    try {
-      await action();
-      await refresh();
-    } catch (e) {
-      fail(e);
-    } finally {
-      setBusy(null);
-    }
-  };
-
-  const byProvider = (p: ProviderKind) => connections.find((c) => c.provider === p);
-  const selectedInfo = providers.find((p) => p.provider === selected);
-
+    if (!ready || told.current) return;
+    told.current = true;
+    // Only feeds the shell's "shown after open" timing: a failure is not the athlete's concern.
+    store.backend.windowReady().catch(() => undefined);
+  }, [ready, store]);
+  const onSettings = route.name === "settings";
   return (
     <main>
       <header class="top">
         <h1>Tributary</h1>
-        {info?.sandbox && (
+        {sandbox && (
           <span class="demo" data-testid="demo-banner" title="Every provider is the built-in sandbox">
             Demo mode — sandbox providers, no real accounts
           </span>
         )}
+        <nav class="tabs" aria-label="Views">
+          <a href={href({ name: "dashboard" })} data-testid="nav-dashboard" aria-current={onSettings ? undefined : "page"}>
+            Dashboard
+          </a>
+          <a href={href({ name: "settings" })} data-testid="nav-settings" aria-current={onSettings ? "page" : undefined}>
+            Settings
+          </a>
+        </nav>
       </header>
-
-      {notice && (
-        <div class={`notice ${notice.kind}`} data-testid="notice" role="status">
-          <span>{notice.text}</span>
-          <button class="link" onClick={() => setNotice(null)} aria-label="Dismiss">×</button>
-        </div>
-      )}
-
-      {summary && (
-        <section class="summary" data-testid="summary">
-          <div><strong>{summary.total_connections}</strong> connections</div>
-          <div><strong>{summary.enabled_connections}</strong> on</div>
-          <div><strong data-testid="summary-activities">{summary.total_activities}</strong> activities</div>
-          <div><strong>{summary.total_syncs}</strong> sync runs</div>
-          <div class={summary.attention_needed > 0 ? "attention" : ""}>
-            <strong>{summary.attention_needed}</strong> need attention
-          </div>
-          <div>last sync {when(summary.last_sync_at)}</div>
-        </section>
-      )}
-
-      <section class="cards">
-        {providers.map((p) => (
-          <ProviderCard
-            key={p.provider}
-            info={p}
-            connection={byProvider(p.provider)}
-            latest={latest[p.provider]}
-            progress={progress[p.provider]}
-            busy={busy === p.provider}
-            selected={selected === p.provider}
-            onConnect={() =>
-              act(p.provider, async () => {
-                await api.connect(p.provider);
-                setNotice({ kind: "ok", text: `Continue in your browser to connect ${p.capabilities.display_name}.` });
-              })
-            }
-            onSync={() => act(p.provider, () => api.startSync(p.provider))}
-            onCancelSync={() => act(p.provider, () => api.cancelSync(p.provider))}
-            onToggle={() => act(p.provider, () => api.toggle(p.provider))}
-            onDisconnect={(keep) =>
-              act(p.provider, async () => {
-                const done = await api.disconnect(p.provider, keep);
-                if (selected === p.provider) setSelected(null);
-                setNotice(
-                  done.revoke_error
-                    ? { kind: "error", text: `Disconnected, but revoking at the provider failed: ${done.revoke_error}` }
-                    : { kind: "ok", text: `Disconnected ${p.capabilities.display_name}; ${done.activities_deleted} activities deleted.` },
-                );
-              })
-            }
-            onSelect={() => {
-              setSelected(p.provider);
-              setPage(0);
-            }}
-          />
-        ))}
-      </section>
-
-      {selected && selectedInfo && (
-        <History
-          provider={selected}
-          name={selectedInfo.capabilities.display_name}
-          runs={history}
-          page={page}
-          onPage={setPage}
-        />
+      <Notice />
+      {route.name === "settings" ? (
+        <Settings />
+      ) : (
+        <Dashboard selected={route.name === "history" ? route.provider : undefined}>
+          {route.name === "history" && <History provider={route.provider} />}
+        </Dashboard>
       )}
     </main>
   );

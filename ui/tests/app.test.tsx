@@ -1,163 +1,149 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { render } from "preact";
+// The dashboard: what it shows, and the behaviour kept from before the rebuild.
+import { afterEach, describe, expect, it } from "vitest";
+import { card, connection, dashboard, providers, run, summary } from "./fixtures";
+import { disabled, flush, mount, type Mounted } from "./helpers";
 import { act } from "preact/test-utils";
-import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import { emit } from "@tauri-apps/api/event";
-import { App } from "../src/App";
-import { providers, run, strava, summary } from "./fixtures";
 
-type Calls = { cmd: string; args: Record<string, unknown> }[];
+let app: Mounted;
+afterEach(() => app.unmount());
 
-let root: HTMLElement;
-let calls: Calls;
-let backend: Record<string, (args: Record<string, unknown>) => unknown>;
-
-const flush = async () => {
-  for (let i = 0; i < 5; i++) await act(() => new Promise((r) => setTimeout(r, 0)));
-};
-const $ = (id: string) => root.querySelector(`[data-testid="${id}"]`) as HTMLElement | null;
-
-beforeEach(() => {
-  root = document.createElement("div");
-  document.body.appendChild(root);
-  calls = [];
-  backend = {
-    get_app_info: () => ({ sandbox: true, version: "0.1.0" }),
-    list_available_providers: () => providers,
-    list_connections: () => [],
-    get_summary: () => summary(0, 0),
-    get_sync_status: () => null,
-    get_sync_history: () => [],
-    take_deep_link_outcomes: () => [],
-    connect_provider: () => ({ provider: "strava", authorize_url: "http://x", redirect_uri: "tributary://oauth/strava/callback", expires_at: "2026-11-25T10:10:00Z" }),
-  };
-  mockIPC(
-    (cmd, args) => {
-      calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
-      const handler = backend[cmd];
-      if (!handler) throw new Error(`unexpected command ${cmd}`);
-      return handler((args ?? {}) as Record<string, unknown>);
-    },
-    { shouldMockEvents: true },
-  );
-});
-
-afterEach(async () => {
-  render(null, root);
-  await flush(); // let the unmount's async unlisten calls reach the mock before it goes
-  root.remove();
-  clearMocks();
-});
+const strava = (over = {}) => card("strava", over, run(7, 250));
 
 describe("dashboard", () => {
-  it("shows the six providers, the demo label, and what cannot be connected yet", async () => {
-    render(<App />, root);
-    await flush();
-    expect(root.querySelectorAll("article.card")).toHaveLength(6);
-    expect($("demo-banner")?.textContent).toContain("Demo mode");
-    expect($("state-strava")?.textContent).toBe("Not connected");
-    expect($("state-garmin")?.textContent).toBe("Coming soon");
-    expect($("connect-garmin")).toBeNull();
-    expect(($("connect-strava") as HTMLButtonElement).disabled).toBe(false);
+  it("shows the six providers, the demo label, and each not-connected card's Connect", async () => {
+    app = await mount();
+    expect(app.root.querySelectorAll("article.card")).toHaveLength(6);
+    expect(app.text("demo-banner")).toContain("Demo mode");
+    for (const p of ["strava", "garmin", "polar", "coros", "wahoo", "google_health"]) {
+      expect(app.text(`state-${p}`)).toBe("Not connected");
+      expect(disabled(app.$(`connect-${p}`))).toBe(false);
+    }
+  });
+
+  it("has no demo label with real accounts", async () => {
+    app = await mount({ info: { sandbox: false, version: "0.1.0", data_dir: "/d" } });
+    expect(app.$("demo-banner")).toBeNull();
+  });
+
+  it("a connected card: state, last sync with its counts, summary", async () => {
+    app = await mount({ dashboard: dashboard({ cards: [strava()], summary: summary(250) }) });
+    expect(app.text("state-strava")).toBe("Active");
+    expect(app.text("last-sync-strava")).toContain("250 new");
+    expect(app.text("summary-activities")).toBe("250");
   });
 
   it("connect asks the backend for the provider and says to continue in the browser", async () => {
-    render(<App />, root);
-    await flush();
-    await act(() => $("connect-strava")!.click());
-    await flush();
-    expect(calls.find((c) => c.cmd === "connect_provider")?.args).toEqual({ provider: "strava" });
-    expect($("notice")?.textContent).toContain("Continue in your browser");
+    app = await mount();
+    await app.click("connect-strava");
+    expect(app.fake.last).toEqual({ cmd: "connect_provider", args: ["strava"] });
+    expect(app.text("notice")).toBe("Continue in your browser to connect Strava.×");
+    expect(app.$("connecting-strava")).not.toBeNull();
+    await app.click("cancel-connect-strava");
+    expect(app.fake.last).toEqual({ cmd: "cancel_connect", args: ["strava"] });
+    expect(app.$("connecting-strava")).toBeNull();
   });
 
-  it("shows a backend error by its message and keeps the card as it was", async () => {
-    backend.connect_provider = () => {
-      throw { code: "secret_store", message: "no OS keyring is available" };
-    };
-    render(<App />, root);
-    await flush();
-    await act(() => $("connect-strava")!.click());
-    await flush();
-    expect($("notice")?.className).toContain("error");
-    expect($("notice")?.textContent).toContain("no OS keyring is available");
-    expect($("state-strava")?.textContent).toBe("Not connected");
+  it("a backend error is shown by its message and the card stays as it was", async () => {
+    app = await mount();
+    app.fake.failNext("connect_provider", "secret_store", "no OS keyring is available");
+    await app.click("connect-strava");
+    expect(app.$("notice")?.className).toContain("error");
+    expect(app.text("notice")).toContain("no OS keyring is available");
+    expect(app.text("state-strava")).toBe("Not connected");
   });
 
-  it("a deep-link outcome is announced and the dashboard refreshes", async () => {
-    render(<App />, root);
-    await flush();
-    backend.list_connections = () => [strava];
-    backend.get_summary = () => summary(250, 1);
-    await act(() => emit("deep-link-outcome", { ok: true, provider: "strava", message: "Connected to strava." }));
-    await flush();
-    expect($("notice")?.textContent).toContain("Connected to strava.");
-    expect($("state-strava")?.textContent).toBe("Active");
-    expect($("summary-activities")?.textContent).toBe("250");
+  it("the deep link's outcome is announced as sent, and the card turns active from the events", async () => {
+    app = await mount();
+    await app.click("connect-strava");
+    app.fake.clearCalls();
+    await app.during(() => app.fake.completeConnect("strava", connection("strava")));
+    expect(app.text("notice")).toContain("Connected to Strava.");
+    expect(app.text("state-strava")).toBe("Active");
+    expect(app.$("connecting-strava")).toBeNull();
+    // one refetch of that connection, and the outcome marked as shown; no dashboard reload
+    expect(app.fake.calls.map((c) => c.cmd).sort()).toEqual(["get_connection_by_provider", "take_deep_link_outcomes"]);
   });
 
   it("shows the outcome of the link that started the app", async () => {
-    backend.take_deep_link_outcomes = () => [{ ok: false, provider: "strava", message: "this sign-in link is unknown" }];
-    render(<App />, root);
-    await flush();
-    expect($("notice")?.textContent).toContain("this sign-in link is unknown");
-    expect($("notice")?.className).toContain("error");
+    app = await mount({ outcomes: [{ ok: false, provider: "strava", message: "this sign-in link is unknown or was already used" }] });
+    expect(app.text("notice")).toContain("unknown or was already used");
+    expect(app.$("notice")?.className).toContain("error");
   });
 
-  it("sync progress shows live on the card, then the result", async () => {
-    backend.list_connections = () => [strava];
-    render(<App />, root);
-    await flush();
-    backend.start_sync = () => 7;
-    await act(() => $("sync-strava")!.click());
-    await flush();
-    expect(calls.find((c) => c.cmd === "start_sync")?.args).toEqual({ provider: "strava", mode: "incremental" });
-    await act(() => emit("core-event-message", { type: "sync_progress", sync_id: 7, provider: "strava", counters: { fetched: 200, created: 200, updated: 0, skipped: 0, failed: 0 } }));
-    await flush();
-    expect($("progress-strava")?.textContent).toContain("200 fetched");
-    expect($("cancel-strava")).not.toBeNull();
-    backend.get_sync_status = () => run(7, 250);
-    await act(() => emit("core-event-message", { type: "sync_finished", sync_id: 7, provider: "strava", status: "success", counters: { fetched: 250, created: 250, updated: 0, skipped: 0, failed: 0 }, error: null }));
-    await flush();
-    expect($("progress-strava")).toBeNull();
-    expect($("last-sync-strava")?.textContent).toContain("250 new");
-  });
-
-  it("history is newest first and pages by offset", async () => {
-    backend.list_connections = () => [strava];
-    backend.get_sync_history = (args) => (args.offset === 0 ? Array.from({ length: 10 }, (_, i) => run(20 - i, i)) : [run(3, 1)]);
-    render(<App />, root);
-    await flush();
-    await act(() => $("history-strava")!.click());
-    await flush();
-    expect(root.querySelectorAll('[data-testid="history-row"]')).toHaveLength(10);
-    const older = [...root.querySelectorAll(".pager button")].find((b) => b.textContent === "Older") as HTMLButtonElement;
-    await act(() => older.click());
-    await flush();
-    const last = calls.filter((c) => c.cmd === "get_sync_history").pop();
-    expect(last?.args).toEqual({ provider: "strava", limit: 10, offset: 10 });
-    expect(root.querySelectorAll('[data-testid="history-row"]')).toHaveLength(1);
-  });
-
-  it("a deprecated connection offers the one-click move, which connects again", async () => {
-    backend.list_connections = () => [{ ...strava, provider: "google_health", state: "deprecated", last_sync_error: "410 Gone" }];
-    render(<App />, root);
-    await flush();
-    expect($("state-google_health")?.textContent).toBe("Deprecated");
-    expect($("reauth-google_health")?.textContent).toBe("Move to Fitbit (Google Health API)");
-    await act(() => $("reauth-google_health")!.click());
-    await flush();
-    expect(calls.find((c) => c.cmd === "connect_provider")?.args).toEqual({ provider: "google_health" });
+  it("toggle switches the connection off and on", async () => {
+    app = await mount({ dashboard: dashboard({ cards: [strava()] }) });
+    await app.change("toggle-strava");
+    expect(app.fake.calls.find((c) => c.cmd === "toggle_connection")?.args).toEqual(["strava"]);
+    expect(app.text("state-strava")).toBe("Disabled");
+    expect(disabled(app.$("sync-strava"))).toBe(true);
+    await app.change("toggle-strava");
+    expect(app.text("state-strava")).toBe("Active");
+    expect(disabled(app.$("sync-strava"))).toBe(false);
   });
 
   it("disconnect asks first, then keeps or deletes activities as chosen", async () => {
-    backend.list_connections = () => [strava];
-    backend.disconnect_connection = () => ({ provider: "strava", revoked_at_provider: true, revoke_error: null, activities_deleted: 0 });
-    render(<App />, root);
+    app = await mount({ dashboard: dashboard({ cards: [strava()], summary: summary(250) }) });
+    await app.click("disconnect-strava");
+    expect(app.fake.count("disconnect_connection")).toBe(0);
+    await app.click("disconnect-keep-strava");
+    expect(app.fake.calls.find((c) => c.cmd === "disconnect_connection")?.args).toEqual(["strava", true]);
+    expect(app.text("state-strava")).toBe("Not connected");
+    expect(app.text("notice")).toContain("Disconnected Strava; 0 activities deleted.");
+  });
+
+  it("disconnect and delete: the summary follows", async () => {
+    const line = {
+      provider: "strava" as const,
+      state: "active" as const,
+      enabled: true,
+      last_sync_at: null,
+      activities: 250,
+      total_syncs: 1,
+      successful_syncs: 1,
+      failed_syncs: 0,
+      last_status: "success" as const,
+    };
+    const seeded = dashboard({ cards: [strava()], summary: summary(250, { connections: [line] }) });
+    app = await mount({ dashboard: seeded });
+    await app.click("disconnect-strava");
+    await app.click("disconnect-delete-strava");
+    expect(app.text("notice")).toContain("250 activities deleted");
+    expect(app.text("summary-activities")).toBe("0");
+  });
+
+  it("a revocation that failed is said after the disconnect", async () => {
+    app = await mount({ dashboard: dashboard({ cards: [strava()] }) });
+    app.fake.revokeError = "Strava answered 500";
+    await app.click("disconnect-strava");
+    await app.click("disconnect-delete-strava");
+    expect(app.$("notice")?.className).toContain("error");
+    expect(app.text("notice")).toContain("Disconnected, but revoking at the provider failed: Strava answered 500");
+    expect(app.text("state-strava")).toBe("Not connected");
+  });
+
+  it("sync all now asks the core once; disabled with nothing switched on", async () => {
+    app = await mount();
+    expect(disabled(app.$("sync-all"))).toBe(true);
+    await app.unmount();
+    app = await mount({ dashboard: dashboard({ cards: [strava()] }) });
+    await app.click("sync-all");
+    expect(app.fake.last).toEqual({ cmd: "sync_all_now", args: [] });
+  });
+
+  it("an unexpected error anywhere is shown, not swallowed", async () => {
+    app = await mount();
+    await act(() => {
+      window.dispatchEvent(new ErrorEvent("error", { error: new Error("something broke"), message: "something broke" }));
+    });
     await flush();
-    await act(() => $("disconnect-strava")!.click());
-    expect(calls.some((c) => c.cmd === "disconnect_connection")).toBe(false);
-    await act(() => $("disconnect-keep-strava")!.click());
-    await flush();
-    expect(calls.find((c) => c.cmd === "disconnect_connection")?.args).toEqual({ provider: "strava", keepActivities: true });
+    expect(app.text("notice")).toContain("something broke");
+  });
+
+  it("the summary counts connections from the cards, which events keep current", async () => {
+    const cards = [strava(), card("polar", { state: "needs_reauth" }), card("wahoo", { enabled: false, state: "disabled" })];
+    app = await mount({ dashboard: dashboard({ cards, providers: providers() }) });
+    expect(app.text("summary")).toContain("3 connections");
+    expect(app.text("summary")).toContain("2 on");
+    expect(app.text("summary")).toContain("1 need attention");
   });
 });

@@ -1,72 +1,179 @@
-// Backend fixtures shaped like the generated bindings' types.
-import type { Connection, ProviderInfo, Summary, SyncRun } from "../src/lib/ipc";
+// Backend data shaped like production: the six providers as the core describes them (all
+// implemented, capabilities copied from crates/core/src/providers/*), connections and runs.
+import type {
+  Capabilities,
+  Connection,
+  ConnectionCard,
+  Dashboard,
+  ProviderInfo,
+  ProviderKind,
+  RateLimitWindow,
+  Summary,
+  SyncRun,
+} from "../src/lib/types";
 
-const caps = (name: string, implemented: boolean): ProviderInfo["capabilities"] => ({
-  display_name: name,
+const limit = (window: string, seconds: number, n: number, shared_by = "app"): RateLimitWindow => ({
+  window,
+  seconds,
+  limit: n,
+  shared_by,
+});
+
+const base = {
   client_auth: "secret_in_body",
   pkce: false,
   client_secret_required: true,
   refresh: "rotating",
   delivery: "pull",
   history_window_days: null,
-  overlap_days: 7,
-  scopes: ["activity:read_all"],
-  scope_delimiter: ",",
-  required_scopes: ["activity:read_all"],
-  rate_limits: [{ window: "15 min", limit: 200, shared_by: "app" }],
+  scope_delimiter: " ",
   loopback_host: "localhost",
-  deep_link_host: "localhost",
-  implemented,
-});
+  deep_link_host: "oauth",
+  implemented: true,
+} as const;
 
-export const providers: ProviderInfo[] = [
-  { provider: "strava", capabilities: caps("Strava", true), credentials_configured: true, connected: false },
-  { provider: "garmin", capabilities: caps("Garmin", false), credentials_configured: false, connected: false },
-  { provider: "polar", capabilities: caps("Polar", false), credentials_configured: false, connected: false },
-  { provider: "coros", capabilities: caps("COROS", false), credentials_configured: false, connected: false },
-  { provider: "wahoo", capabilities: caps("Wahoo", false), credentials_configured: false, connected: false },
-  { provider: "google_health", capabilities: caps("Fitbit (Google Health API)", false), credentials_configured: false, connected: false },
-];
+export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
+  strava: {
+    ...base,
+    display_name: "Strava",
+    overlap_days: 7,
+    scopes: ["read", "activity:read_all", "profile:read_all"],
+    scope_delimiter: ",",
+    required_scopes: ["activity:read_all", "activity:read"],
+    rate_limits: [limit("15 min", 900, 200), limit("day", 86400, 2000), limit("15 min (read)", 900, 100), limit("day (read)", 86400, 1000)],
+    deep_link_host: "localhost",
+  },
+  garmin: {
+    ...base,
+    display_name: "Garmin",
+    pkce: true,
+    delivery: "push_inbox",
+    history_window_days: 30,
+    overlap_days: 2,
+    scopes: [],
+    required_scopes: [],
+    rate_limits: [limit("1 min", 60, 100)],
+  },
+  polar: {
+    ...base,
+    display_name: "Polar",
+    client_auth: "basic",
+    refresh: "none",
+    history_window_days: 30,
+    overlap_days: 30,
+    scopes: ["accesslink.read_all"],
+    required_scopes: [],
+    rate_limits: [limit("15 min", 900, 500), limit("24 h", 86400, 5000)],
+  },
+  coros: {
+    ...base,
+    display_name: "COROS",
+    history_window_days: 90,
+    overlap_days: 3,
+    scopes: [],
+    required_scopes: [],
+    rate_limits: [limit("1 min", 60, 1000)],
+  },
+  wahoo: {
+    ...base,
+    display_name: "Wahoo",
+    client_auth: "public_pkce",
+    pkce: true,
+    client_secret_required: false,
+    overlap_days: 7,
+    scopes: ["user_read", "workouts_read", "offline_data"],
+    required_scopes: ["workouts_read"],
+    rate_limits: [limit("5 min", 300, 200), limit("1 h", 3600, 1000), limit("day", 86400, 5000)],
+  },
+  google_health: {
+    ...base,
+    display_name: "Fitbit (Google Health API)",
+    client_auth: "public_pkce",
+    pkce: true,
+    client_secret_required: false,
+    overlap_days: 3,
+    scopes: ["https://www.googleapis.com/auth/googlehealth.activity_and_fitness.readonly"],
+    required_scopes: ["https://www.googleapis.com/auth/googlehealth.activity_and_fitness.readonly"],
+    rate_limits: [limit("1 min", 60, 300, "user")],
+    loopback_host: "127.0.0.1",
+  },
+};
 
-export const strava: Connection = {
-  id: 1,
+export const KINDS = Object.keys(CAPABILITIES) as ProviderKind[];
+
+export const providers = (configured: Partial<Record<ProviderKind, boolean>> = {}): ProviderInfo[] =>
+  KINDS.map((p) => ({
+    provider: p,
+    capabilities: CAPABILITIES[p],
+    credentials_configured: configured[p] ?? true,
+    connected: false,
+  }));
+
+export const connection = (p: ProviderKind, over: Partial<Connection> = {}): Connection => ({
+  id: KINDS.indexOf(p) + 1,
   athlete_id: 1,
-  provider: "strava",
+  provider: p,
   provider_user_id: "31415926",
   username: "sandbox_athlete",
   email: null,
   provider_profile: null,
-  granted_scopes: ["activity:read_all"],
-  token_expires_at: null,
+  granted_scopes: CAPABILITIES[p].required_scopes.slice(0, 1),
+  token_expires_at: "2026-11-25T16:00:00Z",
   enabled: true,
   state: "active",
   rate_limited_until: null,
-  last_sync_at: "2026-11-25T10:00:00Z",
+  last_sync_at: "2026-11-25T10:00:30Z",
   last_sync_error: null,
   created_at: "2026-11-25T09:00:00Z",
-  updated_at: "2026-11-25T10:00:00Z",
-};
+  updated_at: "2026-11-25T10:00:30Z",
+  ...over,
+});
 
-export const run = (id: number, created: number, status: SyncRun["status"] = "success"): SyncRun => ({
+export const run = (id: number, created: number, over: Partial<SyncRun> = {}): SyncRun => ({
   id,
   connection_id: 1,
   trigger: "manual",
-  status,
-  started_at: `2026-11-25T10:0${id % 10}:00Z`,
-  completed_at: `2026-11-25T10:0${id % 10}:30Z`,
+  status: "success",
+  started_at: `2026-11-25T10:${String(id % 60).padStart(2, "0")}:00Z`,
+  completed_at: `2026-11-25T10:${String(id % 60).padStart(2, "0")}:30Z`,
   counters: { fetched: created, created, updated: 0, skipped: 0, failed: 0, deleted: 0 },
   api_calls: 2,
   rate_limit_remaining: 97,
   error_message: null,
+  error_code: null,
   cursor: null,
+  ...over,
 });
 
-export const summary = (activities: number, connections: number): Summary => ({
-  total_connections: connections,
-  enabled_connections: connections,
+export const summary = (activities = 0, over: Partial<Summary> = {}): Summary => ({
+  total_connections: 0,
+  enabled_connections: 0,
   attention_needed: 0,
   total_activities: activities,
-  total_syncs: 1,
+  total_syncs: 0,
   last_sync_at: null,
   connections: [],
+  ...over,
 });
+
+export const card = (p: ProviderKind, over: Partial<Connection> = {}, latest: SyncRun | null = null): ConnectionCard => ({
+  connection: connection(p, over),
+  latest_run: latest,
+});
+
+export const dashboard = (over: Partial<Dashboard> = {}): Dashboard => {
+  const cards = over.cards ?? [];
+  const connected = new Set(cards.map((c) => c.connection.provider));
+  return {
+    providers: providers().map((i) => ({ ...i, connected: connected.has(i.provider) })),
+    cards,
+    summary: summary(),
+    attention: [],
+    scheduler: null,
+    ...over,
+  };
+};
+
+/** Every provider connected and active, each with one successful run. */
+export const sixConnected = (): ConnectionCard[] =>
+  KINDS.map((p, i) => card(p, {}, run(100 + i, 10, { connection_id: i + 1 })));

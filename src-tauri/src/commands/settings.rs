@@ -45,6 +45,14 @@ pub async fn take_focus(state: State<'_, AppState>) -> CommandResult<Option<Prov
         .take())
 }
 
+/// The UI's dashboard is on screen (the shell logs how long that took after "Open").
+#[tauri::command]
+#[specta::specta]
+pub async fn window_ready(app: AppHandle) -> CommandResult<()> {
+    crate::window::shown(&app);
+    Ok(())
+}
+
 /// Show the data folder in the file manager.
 #[tauri::command]
 #[specta::specta]

@@ -1,39 +1,33 @@
 import { useState } from "preact/hooks";
-import type { Connection, ProviderInfo, SyncRun } from "../lib/ipc";
-import { STATE_LABELS, capabilityLine, clock, counts, when } from "../lib/format";
+import { cardAction, cardInput } from "../lib/actions";
+import { STATE_LABELS, capabilityLine } from "../lib/format";
+import { useAppStore, useStore, useWakeAt } from "../lib/hooks";
+import { navigate } from "../lib/router";
+import { isRunning } from "../lib/store";
+import type { ProviderInfo } from "../lib/types";
+import { CardDetails } from "./CardDetails";
+import { PrimaryAction } from "./PrimaryAction";
+import { RunProgress } from "./RunProgress";
 
-export type Progress = { fetched: number; created: number };
+type Props = { info: ProviderInfo; selected: boolean };
 
-type Props = {
-  info: ProviderInfo;
-  connection: Connection | undefined;
-  latest: SyncRun | undefined;
-  progress: Progress | undefined;
-  busy: boolean;
-  selected: boolean;
-  onConnect: () => void;
-  onSync: () => void;
-  onCancelSync: () => void;
-  onToggle: () => void;
-  onDisconnect: (keepActivities: boolean) => void;
-  onSelect: () => void;
-};
-
-export function ProviderCard(props: Props) {
-  const { info, connection: c, latest, progress } = props;
+/** One provider: its connection, latest run, next run, live progress and the actions on it. */
+export function ProviderCard({ info, selected }: Props) {
   const p = info.provider;
+  const store = useAppStore();
+  const card = useStore((s) => s.cards[p]);
+  const running = useStore((s) => isRunning(s, p));
+  const busy = useStore((s) => s.busy[p] === true);
+  const connecting = useStore((s) => s.connecting[p] === true);
   const [confirming, setConfirming] = useState(false);
+
+  const action = cardAction(cardInput(info, card, running), Date.now());
+  useWakeAt(action.until); // e.g. Sync now comes back when the rate limit ends
   const name = info.capabilities.display_name;
-  const syncing = progress !== undefined;
-  const needsAuth = c && (c.state === "needs_reauth" || c.state === "scope_missing" || c.state === "deprecated");
-  // A connection on a retired API is moved by connecting again (to its successor).
-  const reauthLabel = c?.state === "deprecated" ? `Move to ${name}` : "Re-authorise";
+  const c = card?.connection;
 
   return (
-    <article
-      class={`card state-${c?.state ?? "none"} ${props.selected ? "selected" : ""}`}
-      data-testid={`card-${p}`}
-    >
+    <article class={`card state-${c?.state ?? "none"}${selected ? " selected" : ""}`} data-testid={`card-${p}`}>
       <header>
         <h2>{name}</h2>
         <span class="state" data-testid={`state-${p}`}>
@@ -42,75 +36,19 @@ export function ProviderCard(props: Props) {
       </header>
       <p class="caps">{capabilityLine(info)}</p>
 
-      {c && (
-        <dl>
-          <dt>Account</dt>
-          <dd>{c.username ?? c.provider_user_id ?? "—"}</dd>
-          <dt>Last sync</dt>
-          <dd data-testid={`last-sync-${p}`}>
-            {when(c.last_sync_at)}
-            {latest && latest.status !== "running" && (
-              <span class="muted">
-                {" "}
-                — {latest.status}, {counts(latest)}
-              </span>
-            )}
-          </dd>
-          {c.state === "rate_limited" && c.rate_limited_until && (
-            <>
-              <dt>Continues</dt>
-              <dd>at {clock(c.rate_limited_until)}</dd>
-            </>
-          )}
-          {c.last_sync_error && (
-            <>
-              <dt>Problem</dt>
-              <dd class="error" data-testid={`error-${p}`}>
-                {c.last_sync_error}
-              </dd>
-            </>
-          )}
-        </dl>
-      )}
+      {card && <CardDetails info={info} card={card} running={running} />}
 
-      {syncing && (
-        <p class="progress" data-testid={`progress-${p}`}>
-          Syncing… {progress.fetched} fetched, {progress.created} new
-        </p>
-      )}
+      {running && <RunProgress provider={p} />}
 
       <footer>
-        {!c && info.capabilities.implemented && (
-          <button
-            data-testid={`connect-${p}`}
-            disabled={!info.credentials_configured || props.busy}
-            title={info.credentials_configured ? "" : "Add your API credentials first"}
-            onClick={props.onConnect}
-          >
-            Connect {name}
-          </button>
-        )}
-        {!c && !info.credentials_configured && info.capabilities.implemented && (
-          <span class="muted">needs your own API app credentials</span>
-        )}
-        {c && needsAuth && (
-          <button data-testid={`reauth-${p}`} onClick={props.onConnect} disabled={props.busy}>
-            {reauthLabel}
-          </button>
-        )}
-        {c && !syncing && (
-          <button
-            data-testid={`sync-${p}`}
-            disabled={!c.enabled || props.busy || c.state === "rate_limited"}
-            onClick={props.onSync}
-          >
-            Sync now
-          </button>
-        )}
-        {c && syncing && (
-          <button data-testid={`cancel-${p}`} onClick={props.onCancelSync}>
-            Cancel
-          </button>
+        <PrimaryAction provider={p} action={action} busy={busy} />
+        {connecting && (
+          <span class="muted" data-testid={`connecting-${p}`}>
+            waiting for the browser…{" "}
+            <button class="link" data-testid={`cancel-connect-${p}`} onClick={() => store.cancelConnect(p)}>
+              Stop waiting
+            </button>
+          </span>
         )}
         {c && (
           <label class="switch">
@@ -118,29 +56,50 @@ export function ProviderCard(props: Props) {
               type="checkbox"
               data-testid={`toggle-${p}`}
               checked={c.enabled}
-              disabled={props.busy}
-              onChange={props.onToggle}
+              disabled={busy}
+              onChange={() => store.toggle(p)}
             />
             {c.enabled ? "On" : "Off"}
           </label>
         )}
-        {c && <button class="link" data-testid={`history-${p}`} onClick={props.onSelect}>History</button>}
+        {c && (
+          <button class="link" data-testid={`history-${p}`} onClick={() => navigate({ name: "history", provider: p })}>
+            History
+          </button>
+        )}
         {c && !confirming && (
-          <button class="danger" data-testid={`disconnect-${p}`} onClick={() => setConfirming(true)} disabled={props.busy}>
+          <button class="danger" data-testid={`disconnect-${p}`} onClick={() => setConfirming(true)} disabled={busy}>
             Disconnect
           </button>
         )}
       </footer>
       {c && confirming && (
         <div class="confirm" data-testid={`confirm-disconnect-${p}`}>
-          <span>Disconnect {name}? Access is revoked at {name}.</span>
-          <button class="danger" data-testid={`disconnect-delete-${p}`} onClick={() => { setConfirming(false); props.onDisconnect(false); }}>
+          <span>
+            Disconnect {name}? Access is revoked at {name}.
+          </span>
+          <button
+            class="danger"
+            data-testid={`disconnect-delete-${p}`}
+            onClick={() => {
+              setConfirming(false);
+              void store.disconnect(p, false);
+            }}
+          >
             Delete its activities
           </button>
-          <button data-testid={`disconnect-keep-${p}`} onClick={() => { setConfirming(false); props.onDisconnect(true); }}>
+          <button
+            data-testid={`disconnect-keep-${p}`}
+            onClick={() => {
+              setConfirming(false);
+              void store.disconnect(p, true);
+            }}
+          >
             Keep its activities
           </button>
-          <button class="link" onClick={() => setConfirming(false)}>Cancel</button>
+          <button class="link" onClick={() => setConfirming(false)}>
+            Cancel
+          </button>
         </div>
       )}
     </article>

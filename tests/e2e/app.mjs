@@ -1,0 +1,179 @@
+// One end-to-end scenario's app: its own data directory and config, its own tauri-driver on free
+// ports (so scenarios never share state or a port), the demo sandbox on a known port (to steer it
+// through /_control), and helpers the scenarios share. scripts/e2e.sh provides the display, the
+// D-Bus session with a keyring, and the fake notification server.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { Driver } from "./webdriver.mjs";
+
+export const APP = process.env.TRIBUTARY_APP_BIN;
+export const BLANK = process.env.TRIBUTARY_BLANK_BIN;
+export const ARTIFACTS = process.env.TRIBUTARY_E2E_ARTIFACTS ?? "artifacts/e2e";
+export const NOTIFY_LOG = process.env.TRIBUTARY_NOTIFY_LOG;
+mkdirSync(ARTIFACTS, { recursive: true });
+
+/** A free TCP port on loopback. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export class App {
+  /** `env`: extra environment for the app (it inherits the rest). */
+  constructor(name, env = {}) {
+    this.name = name;
+    this.work = mkdtempSync(join(tmpdir(), `tributary-e2e-${name}-`));
+    this.dataDir = join(this.work, "data");
+    this.log = join(this.work, "app.log");
+    this.browserLog = join(this.work, "browser.log");
+    this.env = env;
+    this.driver = null;
+    this.tauriDriver = null;
+  }
+
+  async start(args = []) {
+    this.sandboxPort = await freePort();
+    const port = await freePort();
+    const nativePort = await freePort();
+    const env = {
+      ...process.env,
+      TRIBUTARY_DATA_DIR: this.dataDir,
+      XDG_CONFIG_HOME: join(this.work, "config"),
+      TRIBUTARY_MODE: "sandbox",
+      TRIBUTARY_SANDBOX_PORT: String(this.sandboxPort),
+      TRIBUTARY_E2E_LOG: this.browserLog,
+      TRIBUTARY_LOG: "info,tributary_core=debug",
+      ...this.env,
+    };
+    const out = [];
+    this.tauriDriver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.tauriDriver.stdout.on("data", (d) => out.push(d));
+    this.tauriDriver.stderr.on("data", (d) => out.push(d));
+    this.output = out;
+    this.driver = new Driver(`http://127.0.0.1:${port}`);
+    await this.driver.waitFor(async () => (await fetch(`http://127.0.0.1:${port}/status`)).ok, "tauri-driver", 15_000);
+    const started = Date.now();
+    await this.driver.start(APP, undefined, args);
+    this.startedInMs = Date.now() - started;
+    return this;
+  }
+
+  /** The app's (and driver's) output so far. */
+  logs() {
+    return Buffer.concat(this.output ?? []).toString("utf8");
+  }
+
+  async stop() {
+    await this.driver?.stop();
+    if (this.tauriDriver) {
+      this.tauriDriver.kill();
+      await new Promise((r) => this.tauriDriver.once("exit", r));
+    }
+    writeFileSync(join(ARTIFACTS, `${this.name}.log`), this.logs());
+  }
+
+  /** Hand the app a URL the way the OS does: launch the binary with it (single instance forwards). */
+  launchWith(...args) {
+    const child = spawn(APP, args, {
+      stdio: "ignore",
+      env: { ...process.env, TRIBUTARY_DATA_DIR: this.dataDir, XDG_CONFIG_HOME: join(this.work, "config"), TRIBUTARY_MODE: "sandbox", ...this.env },
+    });
+    return new Promise((resolve) => child.on("exit", resolve));
+  }
+
+  async control(path, body = {}) {
+    const r = await fetch(`http://127.0.0.1:${this.sandboxPort}/_control/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (!r.ok) throw new Error(`control ${path}: ${r.status}`);
+  }
+
+  /** The app's database (demo mode keeps it under `sandbox/`). */
+  get database() {
+    return join(this.dataDir, "sandbox", "tributary.db");
+  }
+
+  /** Run SQL against the live database (Python's sqlite3; WAL lets it in beside the app). */
+  sql(statement) {
+    return new Promise((resolve, reject) => {
+      const child = spawn("/usr/bin/python3", ["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=10); c.execute(sys.argv[2]); c.commit()", this.database, statement], { stdio: "inherit" });
+      child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`sql: ${code}`))));
+    });
+  }
+
+  async shot(name) {
+    writeFileSync(join(ARTIFACTS, `${name}.png`), await this.driver.screenshot());
+  }
+
+  /** Connect a provider through the stand-in browser and a deep link; wait for its card to turn active. */
+  async connect(provider, label) {
+    await this.driver.click(`connect-${provider}`);
+    await this.driver.waitFor(async () => (await this.driver.text(`state-${provider}`)) === "Active", `${label} to turn active`, 60_000);
+  }
+}
+
+/** Proportional set size (KiB) summed over processes whose name starts with one of `prefixes`. */
+export function pss(prefixes) {
+  let total = 0;
+  const names = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+      if (!prefixes.some((p) => comm.startsWith(p))) continue;
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+      total += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      names.push(comm);
+    } catch {
+      // the process went away between listing and reading
+    }
+  }
+  return { kib: total, processes: names };
+}
+
+export const APP_PROCESSES = ["tributary-deskt", "WebKitWebProces", "WebKitNetworkPr"];
+
+/** Wait until `probe` is truthy (polling), or fail after `ms`. */
+export async function until(probe, what, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(150);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last})`);
+}
+
+export function notifications() {
+  if (!NOTIFY_LOG || !existsSync(NOTIFY_LOG)) return [];
+  return readFileSync(NOTIFY_LOG, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
+export const metricsFile = join(ARTIFACTS, "metrics.json");
+export function recordMetrics(values) {
+  const current = existsSync(metricsFile) ? JSON.parse(readFileSync(metricsFile, "utf8")) : {};
+  writeFileSync(metricsFile, JSON.stringify({ ...current, ...values }, null, 2));
+}
+
+export { sleep };

@@ -1,0 +1,59 @@
+import { counts, soon, when } from "../lib/format";
+import { useStore } from "../lib/hooks";
+import type { ConnectionCard, ProviderInfo } from "../lib/types";
+
+type Props = { info: ProviderInfo; card: ConnectionCard; running: boolean };
+
+/** A connected card's facts: account, last and next sync, reachability, the last problem. */
+export function CardDetails({ info, card, running }: Props) {
+  const p = info.provider;
+  const scheduler = useStore((s) => s.scheduler);
+  const c = card.connection;
+  const latest = card.latest_run;
+  const next = scheduler?.next_runs.find((r) => r.provider === p);
+  const offline = scheduler?.offline.includes(p) ?? false;
+  return (
+    <dl>
+      <dt>Account</dt>
+      <dd>{c.username ?? c.provider_user_id ?? "—"}</dd>
+      <dt>Last sync</dt>
+      <dd data-testid={`last-sync-${p}`}>
+        {when(c.last_sync_at)}
+        {latest && latest.status !== "running" && (
+          <span class="muted">
+            {" "}
+            — {latest.status}, {counts(latest)}
+          </span>
+        )}
+      </dd>
+      {next && c.enabled && (
+        <>
+          <dt>Next</dt>
+          <dd data-testid={`next-run-${p}`}>
+            {scheduler?.paused
+              ? "paused"
+              : next.at
+                ? `next sync ${soon(next.at, Date.now())}${next.reconcile ? " (full check)" : ""}`
+                : "no automatic sync until you act"}
+          </dd>
+        </>
+      )}
+      {offline && (
+        <>
+          <dt>Network</dt>
+          <dd class="warn" data-testid={`offline-${p}`}>
+            {info.capabilities.display_name} could not be reached; the next run waits for it
+          </dd>
+        </>
+      )}
+      {c.last_sync_error && !running && (
+        <>
+          <dt>Problem</dt>
+          <dd class="error" data-testid={`error-${p}`}>
+            {c.last_sync_error}
+          </dd>
+        </>
+      )}
+    </dl>
+  );
+}

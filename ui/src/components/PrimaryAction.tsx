@@ -1,0 +1,57 @@
+import type { CardAction } from "../lib/actions";
+import { useAppStore } from "../lib/hooks";
+import { href } from "../lib/router";
+import type { ProviderKind } from "../lib/types";
+
+type Props = { provider: ProviderKind; action: CardAction; busy: boolean };
+
+const SETTINGS = href({ name: "settings" });
+
+/** A card's one-click action, as actions.ts decided it, with its note and fix. */
+export function PrimaryAction({ provider: p, action, busy }: Props) {
+  const store = useAppStore();
+  const run = () => {
+    switch (action.kind) {
+      case "connect":
+      case "reauth":
+        return store.connect(p);
+      case "sync":
+        return store.sync(p);
+      case "cancel":
+        return store.cancelSync(p);
+    }
+  };
+  // Each kind keeps the test id it always had (connect-, reauth-, sync-, cancel-).
+  const testid = action.kind === "none" || action.kind === "settings" ? null : `${action.kind}-${p}`;
+  return (
+    <>
+      {action.kind === "settings" ? (
+        <a class="button primary" href={SETTINGS} data-testid={`credentials-${p}`}>
+          {action.label}
+        </a>
+      ) : (
+        testid && (
+          <button
+            class={action.kind === "cancel" ? "" : "primary"}
+            data-testid={testid}
+            disabled={action.disabled || (busy && action.kind !== "cancel")}
+            title={action.note ?? undefined}
+            onClick={run}
+          >
+            {action.label}
+          </button>
+        )
+      )}
+      {action.note && (
+        <span class="note" data-testid={`action-note-${p}`}>
+          {action.note}
+        </span>
+      )}
+      {action.fix && (
+        <a href={SETTINGS} data-testid={`credentials-${p}`}>
+          {action.fix}
+        </a>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,69 @@
+// What the UI needs from the app's core, as plain values. The Tauri implementation (tauri.ts)
+// wraps the generated bindings; tests use FakeBackend (fake.ts). Views and the store see only
+// this interface, so neither depends on how commands travel.
+import type {
+  AppInfo,
+  AuthRequest,
+  Connection,
+  CoreEvent,
+  Dashboard,
+  DeepLinkOutcome,
+  Disconnected,
+  ErrorCode,
+  ProviderKind,
+  Settings,
+  SettingsPatch,
+  Summary,
+  SyncMode,
+  SyncRun,
+} from "./types";
+
+/** A command's failure: `code` is stable (branch on it), `message` is for the athlete. */
+export class IpcError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "IpcError";
+  }
+}
+
+export type Unsubscribe = () => void;
+
+export interface Backend {
+  getDashboard(): Promise<Dashboard>;
+  getSummary(): Promise<Summary>;
+  getConnectionByProvider(provider: ProviderKind): Promise<Connection>;
+  getSyncHistory(provider: ProviderKind, limit: number, offset: number): Promise<SyncRun[]>;
+  startSync(provider: ProviderKind, mode: SyncMode): Promise<number>;
+  cancelSync(provider: ProviderKind): Promise<boolean>;
+  syncAllNow(): Promise<void>;
+  toggleConnection(provider: ProviderKind): Promise<Connection>;
+  disconnectConnection(provider: ProviderKind, keepActivities: boolean): Promise<Disconnected>;
+  connectProvider(provider: ProviderKind): Promise<AuthRequest>;
+  cancelConnect(provider: ProviderKind): Promise<void>;
+  setProviderCredentials(provider: ProviderKind, clientId: string, clientSecret: string | null): Promise<void>;
+  takeDeepLinkOutcomes(): Promise<DeepLinkOutcome[]>;
+  takeFocus(): Promise<ProviderKind | null>;
+  getSettings(): Promise<Settings>;
+  updateSettings(patch: SettingsPatch): Promise<Settings>;
+  getAppInfo(): Promise<AppInfo>;
+  openDataFolder(): Promise<void>;
+  /** The dashboard is on screen (the shell logs how long that took after "Open"). */
+  windowReady(): Promise<void>;
+
+  /** Core events: sync progress, connection changes, the scheduler, attention. */
+  onCoreEvent(cb: (event: CoreEvent) => void): Unsubscribe;
+  /** The outcome of each deep link the app received (OAuth redirects, unknown links). */
+  onDeepLink(cb: (outcome: DeepLinkOutcome) => void): Unsubscribe;
+  /** A notification or the tray asked to show a connection. */
+  onFocus(cb: (provider: ProviderKind) => void): Unsubscribe;
+}
+
+/** A message for an error of any origin. */
+export function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === "object" && error && "message" in error) return String(error.message);
+  return String(error);
+}

@@ -1,0 +1,310 @@
+// An in-memory Backend for tests. It records every call under the command's Rust name (so a
+// test can count IPC calls), lets a test script failures and emit events, and plays the core's
+// part where the UI relies on it: the events each command causes, in the core's order.
+import { IpcError, type Backend } from "./backend";
+import type {
+  AppInfo,
+  Connection,
+  ConnectionState,
+  CoreEvent,
+  Dashboard,
+  DeepLinkOutcome,
+  ErrorCode,
+  Estimate,
+  ProviderKind,
+  Settings,
+  SyncCounters,
+  SyncRun,
+  SyncStatus,
+} from "./types";
+
+export type Call = { cmd: string; args: unknown[] };
+
+export type FakeSeed = {
+  dashboard: Dashboard;
+  /** Runs per provider, newest first (the latest run of each card is added when missing). */
+  runs?: Partial<Record<ProviderKind, SyncRun[]>>;
+  info?: AppInfo;
+  settings?: Settings;
+  focus?: ProviderKind | null;
+  outcomes?: DeepLinkOutcome[];
+};
+
+type Listener<T> = (value: T) => void;
+
+const clone = <T>(value: T): T => structuredClone(value);
+const now = () => new Date().toISOString();
+
+export class FakeBackend implements Backend {
+  readonly calls: Call[] = [];
+  dashboard: Dashboard;
+  runs: Partial<Record<ProviderKind, SyncRun[]>>;
+  info: AppInfo;
+  settings: Settings;
+  focus: ProviderKind | null;
+  outcomes: DeepLinkOutcome[];
+  /** What the next disconnect reports as the provider's revocation failure. */
+  revokeError: string | null = null;
+  private readonly failures = new Map<string, IpcError>();
+  private readonly core: Listener<CoreEvent>[] = [];
+  private readonly links: Listener<DeepLinkOutcome>[] = [];
+  private readonly focusers: Listener<ProviderKind>[] = [];
+  private nextRunId = 1000;
+
+  constructor(seed: FakeSeed) {
+    this.dashboard = clone(seed.dashboard);
+    this.runs = clone(seed.runs ?? {});
+    for (const card of this.dashboard.cards) {
+      const p = card.connection.provider;
+      const runs = (this.runs[p] ??= []);
+      if (card.latest_run && !runs.some((r) => r.id === card.latest_run!.id)) runs.unshift(clone(card.latest_run));
+    }
+    this.info = seed.info ?? { sandbox: true, version: "0.1.0", data_dir: "/home/athlete/.local/share/tributary" };
+    this.settings = seed.settings ?? {
+      sync_interval_seconds: 3600,
+      reconcile_hours: 24,
+      paused: false,
+      autostart: false,
+      notifications: true,
+      close_to_tray_explained: false,
+    };
+    this.focus = seed.focus ?? null;
+    this.outcomes = seed.outcomes ?? [];
+  }
+
+  // ---- test controls ----
+
+  /** The next call of `cmd` (its Rust name, e.g. "start_sync") fails with this error. */
+  failNext(cmd: string, code: ErrorCode, message: string) {
+    this.failures.set(cmd, new IpcError(code, message));
+  }
+
+  count(cmd?: string): number {
+    return cmd ? this.calls.filter((c) => c.cmd === cmd).length : this.calls.length;
+  }
+
+  /** The latest call. */
+  get last(): Call | undefined {
+    return this.calls[this.calls.length - 1];
+  }
+
+  clearCalls() {
+    this.calls.length = 0;
+  }
+
+  emit(event: CoreEvent) {
+    this.core.forEach((l) => l(clone(event)));
+  }
+
+  deepLink(outcome: DeepLinkOutcome) {
+    this.outcomes.push(outcome);
+    this.links.forEach((l) => l(clone(outcome)));
+  }
+
+  requestFocus(provider: ProviderKind) {
+    this.focusers.forEach((l) => l(provider));
+  }
+
+  /** A page committed by the running sync of `p`. */
+  progress(p: ProviderKind, counters: Partial<SyncCounters>, more: { pages?: number; api_calls?: number; estimate?: Estimate } = {}) {
+    const run = this.running(p);
+    run.counters = { ...run.counters, ...counters };
+    run.api_calls = more.api_calls ?? run.api_calls + 1;
+    this.emit({
+      type: "sync_progress",
+      sync_id: run.id,
+      provider: p,
+      counters: run.counters,
+      pages: more.pages ?? 1,
+      api_calls: run.api_calls,
+      estimate: more.estimate ?? null,
+    });
+  }
+
+  /** The running sync of `p` ends: recorded, the connection's new state, then the end (the core's order). */
+  finish(
+    p: ProviderKind,
+    status: SyncStatus = "success",
+    end: { counters?: Partial<SyncCounters>; error?: string; code?: ErrorCode; state?: ConnectionState; until?: string } = {},
+  ) {
+    const run = this.running(p);
+    Object.assign(run, {
+      status,
+      completed_at: now(),
+      counters: { ...run.counters, ...end.counters },
+      error_message: end.error ?? null,
+      error_code: end.code ?? null,
+    });
+    const summary = this.dashboard.summary;
+    summary.total_syncs += 1;
+    summary.total_activities += run.counters.created;
+    if (status !== "cancelled") {
+      const c = this.connection(p);
+      c.last_sync_at = run.completed_at;
+      c.last_sync_error = run.error_message;
+      c.state = end.state ?? (end.error ? "error" : "active");
+      c.rate_limited_until = end.until ?? null;
+      this.emit({ type: "connection_changed", provider: p, state: c.state });
+    }
+    this.emit({ type: "sync_finished", sync_id: run.id, provider: p, status, counters: run.counters, error: run.error_message });
+  }
+
+  /** The browser came back: the connection is made and the deep link's outcome is reported. */
+  completeConnect(p: ProviderKind, connection: Connection) {
+    const card = this.dashboard.cards.find((c) => c.connection.provider === p);
+    if (card) card.connection = clone(connection);
+    else this.dashboard.cards.push({ connection: clone(connection), latest_run: null });
+    this.emit({ type: "connection_changed", provider: p, state: connection.state });
+    const name = this.dashboard.providers.find((i) => i.provider === p)?.capabilities.display_name ?? p;
+    this.deepLink({ ok: true, provider: p, message: `Connected to ${name}.` });
+  }
+
+  // ---- Backend ----
+
+  private async call<T>(cmd: string, args: unknown[], run: () => T): Promise<T> {
+    this.calls.push({ cmd, args });
+    const failure = this.failures.get(cmd);
+    if (failure) {
+      this.failures.delete(cmd);
+      throw failure;
+    }
+    return clone(run());
+  }
+
+  private card(p: ProviderKind) {
+    const card = this.dashboard.cards.find((c) => c.connection.provider === p);
+    if (!card) throw new IpcError("not_found", `no ${p} connection`);
+    return card;
+  }
+
+  private connection(p: ProviderKind): Connection {
+    return this.card(p).connection;
+  }
+
+  private running(p: ProviderKind): SyncRun {
+    const run = this.runs[p]?.[0];
+    if (!run || run.status !== "running") throw new Error(`no ${p} sync is running`);
+    return run;
+  }
+
+  getDashboard = () =>
+    this.call("get_dashboard", [], () => ({
+      ...this.dashboard,
+      cards: this.dashboard.cards.map((c) => ({ ...c, latest_run: this.runs[c.connection.provider]?.[0] ?? null })),
+    }));
+  getSummary = () => this.call("get_summary", [], () => this.dashboard.summary);
+  getConnectionByProvider = (p: ProviderKind) => this.call("get_connection_by_provider", [p], () => this.connection(p));
+  getSyncHistory = (p: ProviderKind, limit: number, offset: number) =>
+    this.call("get_sync_history", [p, limit, offset], () => (this.runs[p] ?? []).slice(offset, offset + limit));
+
+  startSync: Backend["startSync"] = (p, mode) =>
+    this.call("start_sync", [p, mode], () => {
+      const c = this.connection(p);
+      if (this.runs[p]?.[0]?.status === "running") throw new IpcError("already_running", "a sync is already running");
+      if (c.rate_limited_until && Date.parse(c.rate_limited_until) > Date.now()) {
+        throw new IpcError("rate_limited", `rate-limited until ${c.rate_limited_until}`);
+      }
+      const run: SyncRun = {
+        id: this.nextRunId++,
+        connection_id: c.id,
+        trigger: "manual",
+        status: "running",
+        started_at: now(),
+        completed_at: null,
+        counters: { fetched: 0, created: 0, updated: 0, skipped: 0, failed: 0, deleted: 0 },
+        api_calls: 0,
+        rate_limit_remaining: null,
+        error_message: null,
+        error_code: null,
+        cursor: null,
+      };
+      (this.runs[p] ??= []).unshift(run);
+      this.emit({ type: "sync_started", sync_id: run.id, provider: p });
+      return run.id;
+    });
+
+  cancelSync = (p: ProviderKind) =>
+    this.call("cancel_sync", [p], () => {
+      const running = this.runs[p]?.[0]?.status === "running";
+      if (running) this.finish(p, "cancelled", { error: "cancelled by the athlete", code: "cancelled" });
+      return running;
+    });
+
+  syncAllNow = () => this.call("sync_all_now", [], () => undefined);
+
+  toggleConnection = (p: ProviderKind) =>
+    this.call("toggle_connection", [p], () => {
+      const c = this.connection(p);
+      c.enabled = !c.enabled;
+      c.state = c.enabled ? "active" : "disabled";
+      this.emit({ type: "connection_changed", provider: p, state: c.state });
+      return c;
+    });
+
+  disconnectConnection = (p: ProviderKind, keepActivities: boolean) =>
+    this.call("disconnect_connection", [p, keepActivities], () => {
+      this.card(p);
+      const deleted = keepActivities ? 0 : (this.dashboard.summary.connections.find((c) => c.provider === p)?.activities ?? 0);
+      this.dashboard.cards = this.dashboard.cards.filter((c) => c.connection.provider !== p);
+      this.dashboard.summary.total_activities -= deleted;
+      delete this.runs[p];
+      this.emit({ type: "connection_removed", provider: p });
+      const revoke_error = this.revokeError;
+      return { provider: p, revoked_at_provider: !revoke_error, revoke_error, activities_deleted: deleted };
+    });
+
+  connectProvider = (p: ProviderKind) =>
+    this.call("connect_provider", [p], () => ({
+      provider: p,
+      authorize_url: `http://127.0.0.1:9/${p}/authorize`,
+      redirect_uri: `tributary://oauth/${p}/callback`,
+      expires_at: new Date(Date.now() + 600_000).toISOString(),
+    }));
+
+  cancelConnect = (p: ProviderKind) => this.call("cancel_connect", [p], () => undefined);
+
+  setProviderCredentials = (p: ProviderKind, clientId: string, clientSecret: string | null) =>
+    this.call("set_provider_credentials", [p, clientId, clientSecret], () => {
+      const info = this.dashboard.providers.find((i) => i.provider === p);
+      if (info) info.credentials_configured = true;
+      return undefined;
+    });
+
+  takeDeepLinkOutcomes = () => this.call("take_deep_link_outcomes", [], () => this.outcomes.splice(0));
+  takeFocus = () =>
+    this.call("take_focus", [], () => {
+      const focus = this.focus;
+      this.focus = null;
+      return focus;
+    });
+
+  getSettings = () => this.call("get_settings", [], () => this.settings);
+  updateSettings: Backend["updateSettings"] = (patch) =>
+    this.call("update_settings", [patch], () => {
+      const before = this.settings.paused;
+      const defined = Object.entries(patch).filter(([, v]) => v !== null && v !== undefined);
+      this.settings = { ...this.settings, ...Object.fromEntries(defined) };
+      const scheduler = this.dashboard.scheduler;
+      if (scheduler && before !== this.settings.paused) {
+        scheduler.paused = this.settings.paused;
+        this.emit({ type: "scheduler_changed", status: scheduler });
+      }
+      return this.settings;
+    });
+
+  getAppInfo = () => this.call("get_app_info", [], () => this.info);
+  openDataFolder = () => this.call("open_data_folder", [], () => undefined);
+  windowReady = () => this.call("window_ready", [], () => undefined);
+
+  onCoreEvent = (cb: Listener<CoreEvent>) => this.listen(this.core, cb);
+  onDeepLink = (cb: Listener<DeepLinkOutcome>) => this.listen(this.links, cb);
+  onFocus = (cb: Listener<ProviderKind>) => this.listen(this.focusers, cb);
+
+  private listen<T>(list: Listener<T>[], cb: Listener<T>) {
+    list.push(cb);
+    return () => {
+      const i = list.indexOf(cb);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+}

@@ -1,0 +1,50 @@
+// A hash router: three flat routes, one parameter. The webview loads index.html from disk, so
+// the hash keeps every route on that one document (no reloads, nothing for the asset protocol
+// to resolve), and anchors with `#/…` need no click interception.
+import { useEffect, useState } from "preact/hooks";
+import type { ProviderKind } from "./types";
+
+export type Route = { name: "dashboard" } | { name: "history"; provider: ProviderKind } | { name: "settings" };
+
+export const PROVIDERS: readonly ProviderKind[] = ["strava", "garmin", "polar", "coros", "wahoo", "google_health"];
+
+export function parse(hash: string): Route {
+  const [, first, second] = hash.replace(/^#/, "").split("/");
+  if (first === "settings") return { name: "settings" };
+  const provider = PROVIDERS.find((p) => p === second);
+  if (first === "history" && provider) return { name: "history", provider };
+  return { name: "dashboard" };
+}
+
+export function href(route: Route): string {
+  switch (route.name) {
+    case "dashboard":
+      return "#/";
+    case "settings":
+      return "#/settings";
+    case "history":
+      return `#/history/${route.provider}`;
+  }
+}
+
+const listeners = new Set<() => void>();
+const notify = () => listeners.forEach((l) => l());
+window.addEventListener("hashchange", notify);
+
+export function navigate(route: Route) {
+  const target = href(route);
+  if (location.hash === target) return;
+  location.hash = target;
+  notify(); // now, not when the browser gets to `hashchange`
+}
+
+export function useRoute(): Route {
+  const [hash, setHash] = useState(location.hash);
+  useEffect(() => {
+    const update = () => setHash(location.hash);
+    listeners.add(update);
+    update();
+    return () => void listeners.delete(update);
+  }, []);
+  return parse(hash);
+}

@@ -1,0 +1,409 @@
+// The UI's state. The dashboard is loaded once; after that each core event is APPLIED to it,
+// and only what an event cannot carry is fetched again, for the one thing it concerns (a sync
+// now costs at most: start_sync, get_connection_by_provider, get_summary, one history page).
+import { IpcError, describe, type Backend } from "./backend";
+import {
+  PAGE,
+  STATE_KINDS,
+  ZERO,
+  endedRun,
+  initial,
+  startedRun,
+  without,
+  type AttentionEntry,
+  type ByProvider,
+  type Notice,
+  type State,
+} from "./state";
+import type { ConnectionCard, CoreEvent, DeepLinkOutcome, ProviderKind, SettingsPatch, SyncRun } from "./types";
+
+export { PAGE, isRunning } from "./state";
+export type { AttentionEntry, HistoryPage, Notice, Progress, State } from "./state";
+
+export class Store {
+  private state: State = initial;
+  private readonly listeners = new Set<() => void>();
+  /** The latest request per key: an older answer arriving late is dropped. */
+  private readonly tickets = new Map<string, number>();
+  /** Events that arrive while the dashboard loads, applied after it. */
+  private pending: CoreEvent[] | null = [];
+  /** Runs this window started (their trigger is "manual"), and runs that ended. */
+  private readonly manual = new Set<ProviderKind>();
+  private readonly finished = new Set<number>();
+  /** Runs that ended before their connection's card arrived. */
+  private readonly orphans = new Map<ProviderKind, SyncRun>();
+  /** Removals applied or under way, until the provider is connected again. */
+  private readonly removals = new Map<ProviderKind, Promise<void>>();
+
+  constructor(readonly backend: Backend) {}
+
+  get(): State {
+    return this.state;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private set(patch: Partial<State> | ((s: State) => Partial<State>)) {
+    const change = typeof patch === "function" ? patch(this.state) : patch;
+    this.state = { ...this.state, ...change };
+    this.listeners.forEach((l) => l());
+  }
+
+  private ticket(key: string): () => boolean {
+    const n = (this.tickets.get(key) ?? 0) + 1;
+    this.tickets.set(key, n);
+    return () => this.tickets.get(key) === n;
+  }
+
+  /** Listen, then load. Returns the function that stops listening. */
+  start(): () => void {
+    const stops = [
+      this.backend.onCoreEvent((e) => (this.pending ? this.pending.push(e) : this.apply(e))),
+      this.backend.onDeepLink((o) => this.deepLink(o)),
+    ];
+    void this.load();
+    return () => stops.forEach((stop) => stop());
+  }
+
+  /** Load again after a failed start (events meanwhile are applied after it, as at start). */
+  reload() {
+    this.pending = [];
+    this.set({ status: "loading" });
+    void this.load();
+  }
+
+  private async load() {
+    try {
+      const [dashboard, info] = await Promise.all([this.backend.getDashboard(), this.backend.getAppInfo()]);
+      const cards: ByProvider<ConnectionCard> = {};
+      for (const card of dashboard.cards) cards[card.connection.provider] = card;
+      this.set({
+        status: "ready",
+        info,
+        providers: dashboard.providers,
+        cards,
+        summary: dashboard.summary,
+        attention: dashboard.attention.map((a) => ({ ...a, title: null, message: null })),
+        scheduler: dashboard.scheduler,
+      });
+    } catch (e) {
+      this.set({ status: "failed" });
+      this.fail(e);
+    }
+    const early = this.pending ?? [];
+    this.pending = null;
+    early.forEach((e) => this.apply(e));
+    try {
+      // A link that started the app was handled before we listened: show its outcome now.
+      const last = (await this.backend.takeDeepLinkOutcomes()).pop();
+      if (last) this.notify(last.ok ? "ok" : "error", last.message);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  // ---- events ----
+
+  apply(event: CoreEvent) {
+    switch (event.type) {
+      case "sync_started":
+        return this.started(event.provider, event.sync_id);
+      case "sync_progress": {
+        const { provider, sync_id, counters, pages, api_calls, estimate } = event;
+        this.set((s) => ({ progress: { ...s.progress, [provider]: { sync_id, counters, pages, api_calls, estimate } } }));
+        return;
+      }
+      case "sync_finished":
+        return this.syncFinished(event);
+      case "connection_changed":
+        void this.refreshConnection(event.provider);
+        return;
+      case "connection_removed":
+        void this.remove(event.provider);
+        return;
+      case "scheduler_changed":
+        this.set({ scheduler: event.status });
+        return;
+      case "attention": {
+        const { provider, kind, title, message } = event.attention;
+        this.set((s) => ({
+          attention: [
+            ...s.attention.filter((a) => a.provider !== provider || a.kind !== kind),
+            { provider, kind, title, message },
+          ],
+        }));
+        return;
+      }
+    }
+  }
+
+  private started(p: ProviderKind, syncId: number) {
+    // The start is seen twice (the command's answer and the event), in either order.
+    if (this.finished.has(syncId) || this.state.progress[p]?.sync_id === syncId) return;
+    const card = this.state.cards[p];
+    const manual = this.manual.has(p);
+    this.set((s) => ({
+      cards: card ? { ...s.cards, [p]: { ...card, latest_run: startedRun(syncId, card.connection.id, manual) } } : s.cards,
+      progress: { ...s.progress, [p]: { sync_id: syncId, counters: ZERO, pages: 0, api_calls: 0, estimate: null } },
+    }));
+  }
+
+  private syncFinished(event: Extract<CoreEvent, { type: "sync_finished" }>) {
+    const p = event.provider;
+    this.finished.add(event.sync_id);
+    this.manual.delete(p);
+    const card = this.state.cards[p];
+    const run = endedRun(event, card?.connection.id ?? 0, card?.latest_run ?? null, this.state.progress[p]?.api_calls);
+    // A new connection's first run can end before its card arrives: the card takes it then.
+    if (!card) this.orphans.set(p, run);
+    this.set((s) => ({
+      cards: card ? { ...s.cards, [p]: { ...card, latest_run: run } } : s.cards,
+      progress: without(s.progress, p),
+      // A run that got through ends a streak of failures.
+      attention:
+        event.status === "success" || event.status === "partial"
+          ? s.attention.filter((a) => a.provider !== p || a.kind !== "repeated_failures")
+          : s.attention,
+    }));
+    void this.refreshSummary();
+    const open = this.state.history;
+    if (open?.provider === p) void this.loadHistory(p, open.page);
+  }
+
+  private deepLink(outcome: DeepLinkOutcome) {
+    this.notify(outcome.ok ? "ok" : "error", outcome.message);
+    if (outcome.provider) this.set((s) => ({ connecting: without(s.connecting, outcome.provider!) }));
+    // Shown now: not again when the window is rebuilt.
+    this.backend.takeDeepLinkOutcomes().catch(() => []);
+  }
+
+  // ---- targeted refetches ----
+
+  async refreshConnection(p: ProviderKind) {
+    const current = this.ticket(`connection:${p}`);
+    try {
+      const connection = await this.backend.getConnectionByProvider(p);
+      if (!current()) return;
+      const orphan = this.orphans.get(p);
+      this.orphans.delete(p);
+      const adopted = orphan ? { ...orphan, connection_id: connection.id } : null;
+      this.removals.delete(p); // connected (again): a later removal is a new one
+      this.set((s) => ({
+        cards: { ...s.cards, [p]: { connection, latest_run: s.cards[p]?.latest_run ?? adopted } },
+        providers: s.providers.map((i) => (i.provider === p ? { ...i, connected: true } : i)),
+        connecting: without(s.connecting, p),
+        attention: s.attention.filter((a) => {
+          const state = STATE_KINDS[a.kind];
+          return a.provider !== p || !state || (connection.enabled && connection.state === state);
+        }),
+      }));
+    } catch (e) {
+      if (!current()) return;
+      if (e instanceof IpcError && e.code === "not_found") this.removeCard(p, {});
+      else this.fail(e);
+    }
+  }
+
+  async refreshSummary() {
+    const current = this.ticket("summary");
+    try {
+      const summary = await this.backend.getSummary();
+      if (current()) this.set({ summary });
+    } catch (e) {
+      if (current()) this.fail(e);
+    }
+  }
+
+  /** A connection is gone (the event and the disconnect's answer both say so: one removal).
+   * The card goes together with the new figures, its activities may have gone with it. */
+  private remove(p: ProviderKind): Promise<void> {
+    const pending = this.removals.get(p);
+    if (pending) return pending;
+    this.ticket(`connection:${p}`); // an answer still on its way must not bring it back
+    const removal = this.backend.getSummary().then(
+      (summary) => this.removeCard(p, { summary }),
+      (e) => {
+        this.removeCard(p, {});
+        this.fail(e);
+      },
+    );
+    this.removals.set(p, removal);
+    return removal;
+  }
+
+  private removeCard(p: ProviderKind, also: Partial<State>) {
+    this.ticket(`connection:${p}`);
+    this.set((s) => ({
+      ...also,
+      cards: without(s.cards, p),
+      progress: without(s.progress, p),
+      providers: s.providers.map((i) => (i.provider === p ? { ...i, connected: false } : i)),
+      attention: s.attention.filter((a) => a.provider !== p),
+      history: s.history?.provider === p ? null : s.history,
+    }));
+  }
+
+  // ---- history ----
+
+  async loadHistory(p: ProviderKind, page: number) {
+    const current = this.ticket("history");
+    this.set((s) => {
+      const same = s.history?.provider === p && s.history.page === page;
+      return { history: { provider: p, page, runs: same ? s.history!.runs : null } };
+    });
+    try {
+      const runs = await this.backend.getSyncHistory(p, PAGE, page * PAGE);
+      if (!current()) return;
+      this.set((s) => {
+        const card = s.cards[p];
+        const newest = page === 0 ? runs[0] : undefined;
+        // The newest row is the card's latest run, with what events do not carry (its code).
+        const fresher = card && newest && card.latest_run?.id === newest.id && !s.progress[p];
+        return {
+          history: { provider: p, page, runs },
+          cards: fresher ? { ...s.cards, [p]: { ...card, latest_run: newest } } : s.cards,
+        };
+      });
+    } catch (e) {
+      if (!current()) return;
+      this.set({ history: { provider: p, page, runs: [] } });
+      this.fail(e);
+    }
+  }
+
+  closeHistory() {
+    this.ticket("history");
+    this.set({ history: null });
+  }
+
+  // ---- commands ----
+
+  private async act<T>(p: ProviderKind | null, call: () => Promise<T>): Promise<T | undefined> {
+    if (p) this.set((s) => ({ busy: { ...s.busy, [p]: true } }));
+    try {
+      return await call();
+    } catch (e) {
+      this.fail(e);
+      return undefined;
+    } finally {
+      if (p) this.set((s) => ({ busy: without(s.busy, p) }));
+    }
+  }
+
+  private name(p: ProviderKind): string {
+    return this.state.providers.find((i) => i.provider === p)?.capabilities.display_name ?? p;
+  }
+
+  async connect(p: ProviderKind) {
+    const request = await this.act(p, () => this.backend.connectProvider(p));
+    if (!request) return;
+    this.set((s) => ({ connecting: { ...s.connecting, [p]: true } }));
+    this.notify("ok", `Continue in your browser to connect ${this.name(p)}.`);
+  }
+
+  async cancelConnect(p: ProviderKind) {
+    await this.act(p, () => this.backend.cancelConnect(p));
+    this.set((s) => ({ connecting: without(s.connecting, p) }));
+  }
+
+  async sync(p: ProviderKind) {
+    this.manual.add(p);
+    const syncId = await this.act(p, () => this.backend.startSync(p, "incremental"));
+    if (syncId === undefined) this.manual.delete(p);
+    else this.started(p, syncId); // the card turns at once, whichever of answer and event is first
+  }
+
+  async cancelSync(p: ProviderKind) {
+    await this.act(p, () => this.backend.cancelSync(p));
+  }
+
+  async syncAll() {
+    await this.act(null, () => this.backend.syncAllNow());
+  }
+
+  async toggle(p: ProviderKind) {
+    const connection = await this.act(p, () => this.backend.toggleConnection(p));
+    if (!connection) return;
+    this.ticket(`connection:${p}`); // this answer is newer than any refetch in flight
+    this.set((s) => {
+      const card = s.cards[p];
+      return card ? { cards: { ...s.cards, [p]: { ...card, connection } } } : {};
+    });
+  }
+
+  async disconnect(p: ProviderKind, keepActivities: boolean) {
+    const done = await this.act(p, () => this.backend.disconnectConnection(p, keepActivities));
+    if (!done) return;
+    await this.remove(p);
+    if (done.revoke_error) {
+      this.notify("error", `Disconnected, but revoking at the provider failed: ${done.revoke_error}`);
+    } else {
+      this.notify("ok", `Disconnected ${this.name(p)}; ${done.activities_deleted} activities deleted.`);
+    }
+  }
+
+  async setCredentials(p: ProviderKind, clientId: string, clientSecret: string | null): Promise<boolean> {
+    const saved = await this.act(p, async () => {
+      await this.backend.setProviderCredentials(p, clientId, clientSecret);
+      return true;
+    });
+    if (!saved) return false;
+    this.set((s) => {
+      const card = s.cards[p];
+      const run = card?.latest_run;
+      // A run that failed for want of credentials no longer says what to do next.
+      const cleared = run?.error_code === "credentials_missing" ? { ...run, error_code: null } : null;
+      return {
+        providers: s.providers.map((i) => (i.provider === p ? { ...i, credentials_configured: true } : i)),
+        cards: card && cleared ? { ...s.cards, [p]: { ...card, latest_run: cleared } } : s.cards,
+      };
+    });
+    this.notify("ok", `Saved the API credentials for ${this.name(p)}.`);
+    return true;
+  }
+
+  async loadSettings() {
+    try {
+      this.set({ settings: await this.backend.getSettings() });
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  async updateSettings(patch: SettingsPatch) {
+    const settings = await this.act(null, () => this.backend.updateSettings(patch));
+    if (!settings) return;
+    // The scheduler reports the pause too, when one runs here; show it without waiting.
+    this.set((s) => ({
+      settings,
+      scheduler: s.scheduler ? { ...s.scheduler, paused: settings.paused } : null,
+    }));
+  }
+
+  async openDataFolder() {
+    await this.act(null, () => this.backend.openDataFolder());
+  }
+
+  // ---- notices ----
+
+  notify(kind: Notice["kind"], text: string, settingsLink = false) {
+    this.set({ notice: { kind, text, settingsLink } });
+  }
+
+  /** Any failure is shown by its message, never swallowed. */
+  fail(error: unknown) {
+    const missing = error instanceof IpcError && error.code === "credentials_missing";
+    this.notify("error", describe(error), missing);
+  }
+
+  dismissNotice() {
+    this.set({ notice: null });
+  }
+
+  dismissAttention(entry: AttentionEntry) {
+    this.set((s) => ({ attention: s.attention.filter((a) => a !== entry) }));
+  }
+}

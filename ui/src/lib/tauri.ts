@@ -1,0 +1,48 @@
+// The Backend over Tauri: the only module that loads the generated bindings. It unwraps each
+// result into its value or an IpcError carrying the core's stable code.
+import { commands, events, type CommandError } from "./bindings";
+import { IpcError, type Backend, type Unsubscribe } from "./backend";
+
+type Result<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
+
+async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
+  const result = await call;
+  if (result.status === "ok") return result.data;
+  throw new IpcError(result.error.code, result.error.message);
+}
+
+const done = async (call: Promise<Result<null>>): Promise<void> => {
+  await unwrap(call);
+};
+
+/** `listen` is asynchronous; callers get a plain function that unlistens once it can. */
+function subscription(listening: Promise<() => void>): Unsubscribe {
+  return () => void listening.then((unlisten) => unlisten());
+}
+
+export class TauriBackend implements Backend {
+  getDashboard = () => unwrap(commands.getDashboard());
+  getSummary = () => unwrap(commands.getSummary());
+  getConnectionByProvider: Backend["getConnectionByProvider"] = (p) => unwrap(commands.getConnectionByProvider(p));
+  getSyncHistory: Backend["getSyncHistory"] = (p, limit, offset) => unwrap(commands.getSyncHistory(p, limit, offset));
+  startSync: Backend["startSync"] = (p, mode) => unwrap(commands.startSync(p, mode));
+  cancelSync: Backend["cancelSync"] = (p) => unwrap(commands.cancelSync(p));
+  syncAllNow = () => done(commands.syncAllNow());
+  toggleConnection: Backend["toggleConnection"] = (p) => unwrap(commands.toggleConnection(p));
+  disconnectConnection: Backend["disconnectConnection"] = (p, keep) => unwrap(commands.disconnectConnection(p, keep));
+  connectProvider: Backend["connectProvider"] = (p) => unwrap(commands.connectProvider(p));
+  cancelConnect: Backend["cancelConnect"] = (p) => done(commands.cancelConnect(p));
+  setProviderCredentials: Backend["setProviderCredentials"] = (p, id, secret) =>
+    done(commands.setProviderCredentials(p, id, secret));
+  takeDeepLinkOutcomes = () => unwrap(commands.takeDeepLinkOutcomes());
+  takeFocus = () => unwrap(commands.takeFocus());
+  getSettings = () => unwrap(commands.getSettings());
+  updateSettings: Backend["updateSettings"] = (patch) => unwrap(commands.updateSettings(patch));
+  getAppInfo = () => unwrap(commands.getAppInfo());
+  openDataFolder = () => done(commands.openDataFolder());
+  windowReady = () => done(commands.windowReady());
+
+  onCoreEvent: Backend["onCoreEvent"] = (cb) => subscription(events.coreEventMessage.listen((e) => cb(e.payload)));
+  onDeepLink: Backend["onDeepLink"] = (cb) => subscription(events.deepLinkOutcome.listen((e) => cb(e.payload)));
+  onFocus: Backend["onFocus"] = (cb) => subscription(events.focusRequested.listen((e) => cb(e.payload.provider)));
+}

@@ -1,0 +1,32 @@
+// The generated contract's types under the names the UI uses: `_Serialize` is what Rust sends,
+// `_Deserialize` what it accepts. Type-only, so erased at build: tauri.ts stays the one module
+// that loads the bindings at run time, and fake.ts and the views share the same shapes.
+import type * as B from "./bindings";
+
+export type AppInfo = B.AppInfo;
+export type Attention = B.Attention;
+export type AttentionItem = B.AttentionItem;
+export type AttentionKind = B.AttentionKind;
+export type AuthRequest = B.AuthRequest;
+export type Capabilities = B.Capabilities_Serialize;
+export type Connection = B.Connection_Serialize;
+export type ConnectionCard = B.ConnectionCard_Serialize;
+export type ConnectionState = B.ConnectionState;
+export type CoreEvent = B.CoreEvent_Serialize;
+export type Dashboard = B.Dashboard_Serialize;
+export type DeepLinkOutcome = B.DeepLinkOutcome_Serialize;
+export type Disconnected = B.Disconnected_Serialize;
+export type ErrorCode = B.ErrorCode;
+export type Estimate = B.Estimate_Serialize;
+export type NextRun = B.NextRun_Serialize;
+export type ProviderInfo = B.ProviderInfo_Serialize;
+export type ProviderKind = B.ProviderKind;
+export type RateLimitWindow = B.RateLimitWindow;
+export type SchedulerStatus = B.SchedulerStatus_Serialize;
+export type Settings = B.Settings_Serialize;
+export type SettingsPatch = B.SettingsPatch_Deserialize;
+export type Summary = B.Summary_Serialize;
+export type SyncCounters = B.SyncCounters;
+export type SyncMode = B.SyncMode;
+export type SyncRun = B.SyncRun_Serialize;
+export type SyncStatus = B.SyncStatus;

@@ -1,0 +1,102 @@
+// Every card situation and the one action it offers (lib/actions.ts), as a table.
+import { describe, expect, it } from "vitest";
+import { ADD_CREDENTIALS, cardAction, cardInput, type CardAction, type CardInput } from "../src/lib/actions";
+import { when } from "../src/lib/format";
+import { card, providers, run } from "./fixtures";
+
+const NOW = Date.parse("2026-11-25T14:00:00Z");
+const LATER = "2026-11-25T14:15:00Z";
+const EARLIER = "2026-11-25T13:45:00Z";
+
+const input = (over: Partial<CardInput> & { conn?: Partial<NonNullable<CardInput["connection"]>> | null } = {}): CardInput => {
+  const { conn, ...rest } = over;
+  return {
+    provider: "strava",
+    name: "Strava",
+    implemented: true,
+    credentialsConfigured: true,
+    connection: conn === null ? null : { state: "active", enabled: true, rate_limited_until: null, ...conn },
+    errorCode: null,
+    running: false,
+    ...rest,
+  };
+};
+
+type Row = [string, CardInput, Partial<CardAction>];
+
+const table: Row[] = [
+  ["not implemented", input({ implemented: false, conn: null }), { kind: "none", label: "Coming soon", disabled: true }],
+  ["not connected", input({ conn: null }), { kind: "connect", label: "Connect Strava", disabled: false, note: null, fix: null }],
+  [
+    "not connected, credentials missing",
+    input({ conn: null, credentialsConfigured: false }),
+    { kind: "connect", label: "Connect Strava", disabled: true, note: "needs your own API app credentials", fix: ADD_CREDENTIALS },
+  ],
+  ["active", input(), { kind: "sync", label: "Sync now", disabled: false, note: null, until: null }],
+  ["running", input({ running: true }), { kind: "cancel", label: "Cancel", disabled: false }],
+  ["running beats a problem state", input({ running: true, conn: { state: "needs_reauth" } }), { kind: "cancel" }],
+  ["needs_reauth", input({ conn: { state: "needs_reauth" } }), { kind: "reauth", label: "Re-authorise", disabled: false }],
+  ["scope_missing", input({ conn: { state: "scope_missing" } }), { kind: "reauth", label: "Connect again" }],
+  [
+    "deprecated (Fitbit's Web API)",
+    input({ provider: "google_health", name: "Fitbit (Google Health API)", conn: { state: "deprecated" } }),
+    { kind: "reauth", label: "Move to Google Health API", note: "the provider retired this API" },
+  ],
+  ["deprecated, another provider", input({ conn: { state: "deprecated" } }), { kind: "reauth", label: "Connect again" }],
+  [
+    "connected, credentials missing",
+    input({ credentialsConfigured: false }),
+    { kind: "settings", label: ADD_CREDENTIALS, disabled: false, note: "API credentials are missing" },
+  ],
+  [
+    "last run failed: credentials_missing",
+    input({ conn: { state: "error" }, errorCode: "credentials_missing" }),
+    { kind: "settings", label: ADD_CREDENTIALS },
+  ],
+  [
+    "rate-limited until later",
+    input({ conn: { state: "rate_limited", rate_limited_until: LATER } }),
+    { kind: "sync", label: "Sync now", disabled: true, note: `continues at ${when(LATER)}`, until: LATER },
+  ],
+  [
+    "rate limit over: retry",
+    input({ conn: { state: "rate_limited", rate_limited_until: EARLIER } }),
+    { kind: "sync", label: "Sync now", disabled: false, note: null, until: null },
+  ],
+  ["rate-limited, no end known", input({ conn: { state: "rate_limited" } }), { kind: "sync", disabled: false }],
+  ["error: retry", input({ conn: { state: "error" }, errorCode: "provider" }), { kind: "sync", label: "Sync now", disabled: false }],
+  [
+    "error, offline: retry",
+    input({ conn: { state: "error" }, errorCode: "network" }),
+    { kind: "sync", disabled: false, note: "could not reach Strava" },
+  ],
+  ["switched off", input({ conn: { state: "disabled", enabled: false } }), { kind: "sync", disabled: true, note: "switched off" }],
+  ["switched off beats re-authorise", input({ conn: { state: "needs_reauth", enabled: false } }), { kind: "sync", disabled: true }],
+];
+
+describe("cardAction", () => {
+  it.each(table)("%s", (_name, given, expected) => {
+    expect(cardAction(given, NOW)).toMatchObject(expected);
+  });
+
+  it("is decided by the clock: the same rate-limited card before and after its end", () => {
+    const limited = input({ conn: { state: "rate_limited", rate_limited_until: LATER } });
+    expect(cardAction(limited, Date.parse(LATER) - 1).disabled).toBe(true);
+    expect(cardAction(limited, Date.parse(LATER) + 1).disabled).toBe(false);
+  });
+
+  it("reads its input from the dashboard's provider and card", () => {
+    const info = providers({ polar: false }).find((p) => p.provider === "polar")!;
+    const polar = card("polar", { state: "error" }, run(5, 0, { status: "failed", error_code: "credentials_missing" }));
+    expect(cardInput(info, polar, false)).toEqual({
+      provider: "polar",
+      name: "Polar",
+      implemented: true,
+      credentialsConfigured: false,
+      connection: polar.connection,
+      errorCode: "credentials_missing",
+      running: false,
+    });
+    expect(cardInput(info, undefined, false).connection).toBeNull();
+  });
+});
