@@ -26,6 +26,13 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             sync::get_sync_history,
             sync::get_sync_status,
             activities::list_activities,
+            activities::list_workouts,
+            activities::get_activity,
+            activities::link_activities,
+            activities::unlink_activity,
+            activities::make_primary,
+            activities::get_volume,
+            activities::get_run_stats,
             settings::get_app_info,
             settings::set_provider_credentials,
             settings::take_deep_link_outcomes,
@@ -33,6 +40,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             settings::update_settings,
             settings::take_focus,
             settings::open_data_folder,
+            settings::window_ready,
         ])
         .events(collect_events![
             CoreEventMessage,

@@ -4,14 +4,18 @@
 
 mod output;
 
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tributary_core::clock::SystemClock;
-use tributary_core::domain::{ConnectionState, ProviderKind, SyncRun, SyncStatus, SyncTrigger};
+use tributary_core::domain::{
+    ConnectionState, ProviderKind, Sport, SyncRun, SyncStatus, SyncTrigger,
+};
 use tributary_core::events::{CoreEvent, EventSink};
+use tributary_core::library::{ActivityFilter, Order, PageRequest};
 use tributary_core::scheduler::SchedulerSettings;
 use tributary_core::secrets::{KeyringStore, Sensitive};
 use tributary_core::sync::SyncHandle;
@@ -110,20 +114,122 @@ enum Command {
         #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
         reconcile_every: std::time::Duration,
     },
-    /// Imported activities, newest first.
+    /// Imported activities (every copy), newest first, with their workout.
     Activities {
-        /// Rows to show.
-        #[arg(long, default_value_t = 20)]
-        limit: i64,
-        /// Rows to skip.
-        #[arg(long, default_value_t = 0)]
-        offset: i64,
-        /// Only this provider's.
+        #[command(flatten)]
+        filter: Filter,
+    },
+    /// Workouts: each session once, with its copies from every provider, its primary copy and
+    /// why the copies were linked.
+    Workouts {
+        #[command(flatten)]
+        filter: Filter,
+    },
+    /// Link two activities into one workout (your choice: no sync undoes it).
+    Link {
+        /// An activity id (its workout is kept).
+        anchor: i64,
+        /// The activity id that joins it.
+        other: i64,
+    },
+    /// Take an activity out of its workout (it is never linked automatically again).
+    Unlink {
+        /// Activity id.
+        id: i64,
+    },
+    /// Make an activity the copy its workout shows and counts.
+    Primary {
+        /// Activity id.
+        id: i64,
+    },
+    /// Export your data: `csv` (a directory with activities.csv and workouts.csv), `json` (one
+    /// document with everything, raw payloads included) or `sqlite` (a consistent copy of the
+    /// database). Never overwrites.
+    Export {
+        /// csv, json or sqlite.
         #[arg(long)]
-        provider: Option<ProviderKind>,
+        format: tributary_core::export::ExportFormat,
+        /// A new file (a new directory for csv).
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
     /// Figures across all connections.
     Summary,
+}
+
+/// Filters and paging for `activities` and `workouts`.
+#[derive(clap::Args)]
+struct Filter {
+    /// Only this provider's copies (for workouts: workouts with a copy from it).
+    #[arg(long)]
+    provider: Option<ProviderKind>,
+    /// Only this sport (run, trail_run, ride, virtual_ride, walk, hike, swim, row, ski,
+    /// strength, other).
+    #[arg(long)]
+    sport: Option<Sport>,
+    /// Started on or after (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_parser = parse_since)]
+    since: Option<DateTime<Utc>>,
+    /// Started on or before (YYYY-MM-DD, that whole day; or an RFC 3339 instant, exclusive).
+    #[arg(long, value_parser = parse_until)]
+    until: Option<DateTime<Utc>>,
+    /// Words in the name or the device.
+    #[arg(long)]
+    text: Option<String>,
+    /// Rows to show (at most 500).
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+    /// Continue after this cursor (the `next` a previous page printed).
+    #[arg(long)]
+    after: Option<String>,
+    /// Oldest first.
+    #[arg(long)]
+    oldest_first: bool,
+}
+
+impl Filter {
+    fn split(self) -> (ActivityFilter, PageRequest) {
+        (
+            ActivityFilter {
+                provider: self.provider,
+                sport: self.sport,
+                since: self.since,
+                until: self.until,
+                text: self.text,
+            },
+            PageRequest {
+                after: self.after,
+                limit: self.limit,
+                order: if self.oldest_first {
+                    Order::OldestFirst
+                } else {
+                    Order::NewestFirst
+                },
+            },
+        )
+    }
+}
+
+fn parse_instant(text: &str, day_end: bool) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("'{text}' is neither YYYY-MM-DD nor an RFC 3339 time"))?;
+    let day = if day_end {
+        day.succ_opt().ok_or("date out of range")?
+    } else {
+        day
+    };
+    Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
+}
+
+fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
+    parse_instant(text, false)
+}
+
+fn parse_until(text: &str) -> Result<DateTime<Utc>, String> {
+    parse_instant(text, true)
 }
 
 /// Core events on stderr, so stdout stays clean for `--json`: progress for interactive
@@ -429,13 +535,20 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
         } => {
             out.disconnected(&core.disconnect(provider, keep_activities).await?);
         }
-        Command::Activities {
-            limit,
-            offset,
-            provider,
-        } => {
-            out.activities(&core.list_activities(provider, limit, offset).await?);
+        Command::Activities { filter } => {
+            let (filter, page) = filter.split();
+            out.activities(&core.activities(&filter, &page).await?);
         }
+        Command::Workouts { filter } => {
+            let (filter, page) = filter.split();
+            out.workouts(&core.workouts(&filter, &page).await?);
+        }
+        Command::Link { anchor, other } => {
+            out.linked(&core.link_activities(anchor, other).await?.row);
+        }
+        Command::Unlink { id } => out.linked(&core.unlink_activity(id).await?.row),
+        Command::Primary { id } => out.linked(&core.make_primary(id).await?.row),
+        Command::Export { format, out: path } => out.exported(&core.export(format, &path).await?),
         Command::Summary => out.summary(&core.summary().await?),
     }
     Ok(ExitCode::SUCCESS)

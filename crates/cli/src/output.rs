@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 use tributary_core::connections::{Disconnected, ProviderInfo};
-use tributary_core::domain::{Activity, Connection, ProviderKind, Summary, SyncRun};
+use tributary_core::domain::{Connection, ProviderKind, Summary, SyncRun};
+use tributary_core::export::Exported;
+use tributary_core::library::{ActivityListing, ActivityRow};
 use tributary_core::scheduler::SyncOutcome;
 
 /// `println!` that tolerates a closed stdout (`tributary ... | head`): output is best effort,
@@ -24,6 +26,32 @@ fn when(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
         || "never".to_owned(),
         |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
     )
+}
+
+/// A row's start in its own local time (UTC when the provider gave no offset).
+fn local(a: &ActivityRow) -> String {
+    match a.utc_offset_seconds {
+        Some(o) => (a.start_utc + chrono::Duration::seconds(i64::from(o)))
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+        None => a.start_utc.format("%Y-%m-%d %H:%MZ").to_string(),
+    }
+}
+
+/// A workout's sources: `strava* garmin` (the star marks the primary copy, `#id` each row).
+fn sources(a: &ActivityRow) -> String {
+    a.copies
+        .iter()
+        .map(|c| {
+            format!(
+                "{}{}#{}",
+                c.provider,
+                if c.primary { "*" } else { "" },
+                c.activity_id
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl Out {
@@ -222,27 +250,83 @@ impl Out {
         );
     }
 
-    pub fn activities(&self, activities: &[Activity]) {
+    pub fn activities(&self, listing: &ActivityListing) {
         if self.json {
-            return self.print_json(&activities);
+            return self.print_json(listing);
         }
-        for a in activities {
-            let d = &a.data;
+        for a in &listing.items {
             say!(
-                "{:<20} {:<10} {:<13} {:>8.2} km {:>6} min  {}{}",
-                when(Some(d.start_utc)).trim_end_matches(" UTC"),
+                "{:>7} {:<20} {:<13} {:<13} {:>8.2} km {:>6} min  {}{}{}",
+                a.id,
+                local(a),
                 a.provider.as_str(),
-                d.sport.as_str(),
-                d.distance_m.unwrap_or(0.0) / 1000.0,
-                d.elapsed_seconds.unwrap_or(0) / 60,
-                d.name.as_deref().unwrap_or(""),
-                a.deleted_at.map_or_else(String::new, |t| format!(
-                    "  [no longer listed by {} since {}]",
-                    a.provider,
-                    when(Some(t))
-                )),
+                a.sport.as_str(),
+                a.distance_m.unwrap_or(0.0) / 1000.0,
+                a.elapsed_seconds.unwrap_or(0) / 60,
+                a.name.as_deref().unwrap_or(""),
+                a.workout_id
+                    .map_or_else(String::new, |w| format!("  [workout {w}: {}]", sources(a))),
+                if a.deleted {
+                    format!("  [no longer listed by {}]", a.provider)
+                } else {
+                    String::new()
+                },
             );
         }
+        self.next_page(listing);
+    }
+
+    pub fn workouts(&self, listing: &ActivityListing) {
+        if self.json {
+            return self.print_json(listing);
+        }
+        for w in &listing.items {
+            let why = w
+                .copies
+                .iter()
+                .filter_map(|c| c.reason.as_deref())
+                .next()
+                .map_or_else(String::new, |r| format!("  ({r})"));
+            say!(
+                "{:<20} {:<13} {:>8.2} km {:>6} min  {:<24} {}{}",
+                local(w),
+                w.sport.as_str(),
+                w.distance_m.unwrap_or(0.0) / 1000.0,
+                w.elapsed_seconds.unwrap_or(0) / 60,
+                w.name.as_deref().unwrap_or(""),
+                sources(w),
+                why,
+            );
+        }
+        self.next_page(listing);
+    }
+
+    fn next_page(&self, listing: &ActivityListing) {
+        if let Some(next) = &listing.next {
+            say!("more: --after {next}");
+        }
+    }
+
+    pub fn linked(&self, row: &ActivityRow) {
+        if self.json {
+            return self.print_json(row);
+        }
+        match row.workout_id {
+            Some(w) => say!("activity {} is in workout {w}: {}", row.id, sources(row)),
+            None => say!("activity {} stands alone", row.id),
+        }
+    }
+
+    pub fn exported(&self, e: &Exported) {
+        if self.json {
+            return self.print_json(e);
+        }
+        say!(
+            "exported {} activities ({} workouts) to {}",
+            e.activities,
+            e.workouts,
+            e.path
+        );
     }
 
     pub fn summary(&self, s: &Summary) {

@@ -105,7 +105,7 @@ fn connect_sync_history_across_invocations() {
     let status = json(data.path(), &["status", "strava", "--json"]);
     assert_eq!(status["connection"]["state"], "active");
     assert_eq!(
-        json(data.path(), &["activities", "--limit", "5", "--json"])
+        json(data.path(), &["activities", "--limit", "5", "--json"])["items"]
             .as_array()
             .unwrap()
             .len(),
@@ -187,6 +187,11 @@ fn bad_input_is_refused_with_a_code_and_a_non_zero_exit() {
 
 /// Connect Strava on a sandbox of `activities` (the first sync runs as part of connecting).
 fn connect_strava(data: &std::path::Path, activities: usize) {
+    connect_to(data, "strava", activities);
+}
+
+/// Connect `provider` (the first sync runs as part of connecting).
+fn connect_to(data: &std::path::Path, provider: &str, activities: usize) {
     let count = activities.to_string();
     let mut connect = tributary(
         data,
@@ -194,7 +199,7 @@ fn connect_strava(data: &std::path::Path, activities: usize) {
             "--sandbox-activities",
             &count,
             "connect",
-            "strava",
+            provider,
             "--no-browser",
         ],
     )
@@ -357,4 +362,175 @@ fn the_agent_recovers_a_killed_cli_sync_without_a_restart() {
             .all(|r| r["status"] != "running"),
         "no run is left running: {history}"
     );
+}
+
+#[test]
+#[ignore = "uses the real keyring; .ci/run runs it inside dbus-run-session with gnome-keyring"]
+fn workouts_links_and_exports_across_invocations() {
+    let data = tempfile::tempdir().unwrap();
+    connect_to(data.path(), "strava", 30);
+    connect_to(data.path(), "wahoo", 30);
+    let all = |args: &[&str]| -> Vec<Value> {
+        let mut args = args.to_vec();
+        args.extend(["--limit", "500", "--json"]);
+        let page = json(data.path(), &args);
+        assert!(page["next"].is_null(), "one page");
+        page["items"].as_array().unwrap().clone()
+    };
+    // Each of the 30 sessions once, with both copies named by provider and provider id.
+    let workouts = all(&["workouts"]);
+    assert_eq!(workouts.len(), 30);
+    for w in &workouts {
+        let copies = w["copies"].as_array().unwrap();
+        let providers: Vec<&str> = copies
+            .iter()
+            .map(|c| c["provider"].as_str().unwrap())
+            .collect();
+        assert_eq!(copies.len(), 2, "{w}");
+        assert!(
+            providers.contains(&"strava") && providers.contains(&"wahoo"),
+            "{w}"
+        );
+        assert!(copies.iter().all(|c| c["provider_activity_id"].is_string()));
+        assert_eq!(copies.iter().filter(|c| c["primary"] == true).count(), 1);
+        assert!(
+            copies
+                .iter()
+                .all(|c| c["reason"].is_string() && c["confidence"].is_number())
+        );
+    }
+    let wahoo = all(&["activities", "--provider", "wahoo"]);
+    assert_eq!(wahoo.len(), 30);
+    assert!(
+        wahoo.iter().all(|a| a["workout_id"].is_number()),
+        "activities state their workout"
+    );
+    let since = all(&[
+        "activities",
+        "--since",
+        "2000-01-01",
+        "--until",
+        "2000-12-31",
+    ]);
+    assert!(since.is_empty(), "a range with nothing in it");
+
+    // Unlink one copy, link it back by hand, choose the primary.
+    let id = wahoo[0]["id"].as_i64().unwrap();
+    let partner = wahoo[0]["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["activity_id"] != id)
+        .unwrap()["activity_id"]
+        .as_i64()
+        .unwrap();
+    let alone = json(data.path(), &["unlink", &id.to_string(), "--json"]);
+    assert!(alone["workout_id"].is_null());
+    assert_eq!(all(&["workouts"]).len(), 31, "two sessions now");
+    let linked = json(
+        data.path(),
+        &["link", &partner.to_string(), &id.to_string(), "--json"],
+    );
+    assert!(linked["workout_id"].is_number());
+    assert!(
+        linked["copies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["choice"] == "linked")
+    );
+    assert_eq!(all(&["workouts"]).len(), 30);
+    let primary = json(data.path(), &["primary", &id.to_string(), "--json"]);
+    let chosen = primary["copies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["primary"] == true)
+        .unwrap();
+    assert_eq!(chosen["activity_id"], id);
+    let refused = run(data.path(), &["link", &id.to_string(), &id.to_string()]);
+    assert!(String::from_utf8_lossy(&refused.stderr).starts_with("error[validation]"));
+
+    // Export in each format; never over an existing path.
+    let out = tempfile::tempdir().unwrap();
+    let csv = out.path().join("csv");
+    let done = json(
+        data.path(),
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--out",
+            csv.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(
+        (done["activities"].as_i64(), done["workouts"].as_i64()),
+        (Some(60), Some(30))
+    );
+    let activities_csv = std::fs::read_to_string(csv.join("activities.csv")).unwrap();
+    assert_eq!(
+        activities_csv.lines().count(),
+        61,
+        "a header and one line per copy"
+    );
+    assert!(activities_csv.starts_with("id,provider,provider_activity_id,"));
+    let workouts_csv = std::fs::read_to_string(csv.join("workouts.csv")).unwrap();
+    assert_eq!(workouts_csv.lines().count(), 31);
+    let file = out.path().join("all.json");
+    json(
+        data.path(),
+        &[
+            "export",
+            "--format",
+            "json",
+            "--out",
+            file.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(doc["activities"].as_array().unwrap().len(), 60);
+    assert!(
+        doc["activities"][0]["raw"].is_object(),
+        "raw payloads included"
+    );
+    assert_eq!(doc["connections"].as_array().unwrap().len(), 2);
+    assert!(!doc["sync_history"].as_array().unwrap().is_empty());
+    let db = out.path().join("copy.db");
+    json(
+        data.path(),
+        &[
+            "export",
+            "--format",
+            "sqlite",
+            "--out",
+            db.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(
+        std::fs::read(&db)
+            .unwrap()
+            .starts_with(b"SQLite format 3\0")
+    );
+    let again = run(
+        data.path(),
+        &[
+            "export",
+            "--format",
+            "sqlite",
+            "--out",
+            db.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).starts_with("error[validation]"));
+    let leftovers: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "no partial files left behind");
 }

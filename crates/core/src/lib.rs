@@ -18,6 +18,7 @@ pub mod connections;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod export;
 pub mod library;
 pub mod linking;
 pub mod providers;
@@ -465,6 +466,15 @@ impl Core {
         linking::make_primary(&mut tx, id).await?;
         tx.commit().await?;
         self.activity(id).await
+    }
+
+    /// Export everything to `out` (a new file, or a new directory for CSV); see [`export`].
+    pub async fn export(
+        &self,
+        format: export::ExportFormat,
+        out: &std::path::Path,
+    ) -> Result<export::Exported> {
+        export::export(&self.inner.store, format, out, self.inner.clock.now()).await
     }
 
     /// Link the activities stored before linking existed (once per database; also run in the

@@ -135,7 +135,8 @@ pub struct ActivityRow {
     pub workout_id: Option<i64>,
     /// Who decided its link.
     pub choice: LinkChoice,
-    /// Every copy of its workout, itself included, primary first (empty when it stands alone).
+    /// Every copy of its workout, itself included, primary first (just itself when it stands
+    /// alone): the sources a list shows as badges.
     pub copies: Vec<CopyRef>,
 }
 
@@ -268,10 +269,22 @@ const ROW_COLUMNS: &str = "a.id, a.provider, a.provider_activity_id, a.sport, a.
     a.avg_heart_rate, a.device, a.deleted_at IS NOT NULL AS deleted, a.workout_id, a.link_pinned";
 
 impl Row {
-    fn into_row(self, copies: Vec<CopyRef>) -> Result<ActivityRow> {
+    fn into_row(self, mut copies: Vec<CopyRef>) -> Result<ActivityRow> {
+        let provider = parse_enum("provider", &self.provider)?;
+        if copies.is_empty() {
+            copies.push(CopyRef {
+                activity_id: self.id,
+                provider,
+                provider_activity_id: self.provider_activity_id.clone(),
+                primary: true,
+                reason: None,
+                confidence: None,
+                choice: LinkChoice::from_pin(self.link_pinned),
+            });
+        }
         Ok(ActivityRow {
             id: self.id,
-            provider: parse_enum("provider", &self.provider)?,
+            provider,
             provider_activity_id: self.provider_activity_id,
             sport: parse_enum("sport", &self.sport)?,
             name: self.name,

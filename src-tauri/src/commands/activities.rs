@@ -1,18 +1,90 @@
-//! The merged activity list.
+//! The athlete's library: activities and workouts by keyset page, one activity's detail, the
+//! athlete's linking choices, volume and run statistics for the charts.
 
 use crate::error::CommandResult;
 use crate::state::AppState;
+use chrono::{DateTime, Utc};
 use tauri::State;
-use tributary_core::domain::{Activity, ProviderKind};
+use tributary_core::domain::ProviderKind;
+use tributary_core::library::{
+    ActivityDetail, ActivityFilter, ActivityListing, PageRequest, Period, RunPoint, VolumeBucket,
+};
 
-/// Activities newest first, optionally one provider's.
+/// Activities (every copy), filtered, one keyset page.
 #[tauri::command]
 #[specta::specta]
 pub async fn list_activities(
     state: State<'_, AppState>,
-    provider: Option<ProviderKind>,
-    limit: i64,
-    offset: i64,
-) -> CommandResult<Vec<Activity>> {
-    Ok(state.core.list_activities(provider, limit, offset).await?)
+    filter: ActivityFilter,
+    page: PageRequest,
+) -> CommandResult<ActivityListing> {
+    Ok(state.core.activities(&filter, &page).await?)
+}
+
+/// Workouts (one row per session, with its copies), filtered, one keyset page.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_workouts(
+    state: State<'_, AppState>,
+    filter: ActivityFilter,
+    page: PageRequest,
+) -> CommandResult<ActivityListing> {
+    Ok(state.core.workouts(&filter, &page).await?)
+}
+
+/// One activity with every normalised field, its raw payload and its workout's copies.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_activity(state: State<'_, AppState>, id: i64) -> CommandResult<ActivityDetail> {
+    Ok(state.core.activity(id).await?)
+}
+
+/// Link `other` into `anchor`'s workout (the athlete's choice; no sync undoes it).
+#[tauri::command]
+#[specta::specta]
+pub async fn link_activities(
+    state: State<'_, AppState>,
+    anchor: i64,
+    other: i64,
+) -> CommandResult<ActivityDetail> {
+    Ok(state.core.link_activities(anchor, other).await?)
+}
+
+/// Take an activity out of its workout (never linked automatically again).
+#[tauri::command]
+#[specta::specta]
+pub async fn unlink_activity(state: State<'_, AppState>, id: i64) -> CommandResult<ActivityDetail> {
+    Ok(state.core.unlink_activity(id).await?)
+}
+
+/// Make an activity the copy its workout shows and counts.
+#[tauri::command]
+#[specta::specta]
+pub async fn make_primary(state: State<'_, AppState>, id: i64) -> CommandResult<ActivityDetail> {
+    Ok(state.core.make_primary(id).await?)
+}
+
+/// Volume by sport per week or month, each workout once.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_volume(
+    state: State<'_, AppState>,
+    period: Period,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> CommandResult<Vec<VolumeBucket>> {
+    Ok(state.core.volume(period, since, until).await?)
+}
+
+/// A connection's runs over a time range, oldest first, for the history chart.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_run_stats(
+    state: State<'_, AppState>,
+    provider: ProviderKind,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u32,
+) -> CommandResult<Vec<RunPoint>> {
+    Ok(state.core.run_stats(provider, since, until, limit).await?)
 }

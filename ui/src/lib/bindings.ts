@@ -46,8 +46,22 @@ export const commands = {
 	getSyncHistory: (provider: ProviderKind, limit: number, offset: number) => typedError<SyncRun_Serialize[], CommandError>(__TAURI_INVOKE("get_sync_history", { provider, limit, offset })),
 	/**  The latest run of a connection, if any. */
 	getSyncStatus: (provider: ProviderKind) => typedError<SyncRun_Serialize | null, CommandError>(__TAURI_INVOKE("get_sync_status", { provider })),
-	/**  Activities newest first, optionally one provider's. */
-	listActivities: (provider: ProviderKind | null, limit: number, offset: number) => typedError<Activity_Serialize[], CommandError>(__TAURI_INVOKE("list_activities", { provider, limit, offset })),
+	/**  Activities (every copy), filtered, one keyset page. */
+	listActivities: (filter: ActivityFilter_Deserialize, page: PageRequest_Deserialize) => typedError<ActivityListing_Serialize, CommandError>(__TAURI_INVOKE("list_activities", { filter, page })),
+	/**  Workouts (one row per session, with its copies), filtered, one keyset page. */
+	listWorkouts: (filter: ActivityFilter_Deserialize, page: PageRequest_Deserialize) => typedError<ActivityListing_Serialize, CommandError>(__TAURI_INVOKE("list_workouts", { filter, page })),
+	/**  One activity with every normalised field, its raw payload and its workout's copies. */
+	getActivity: (id: number) => typedError<ActivityDetail_Serialize, CommandError>(__TAURI_INVOKE("get_activity", { id })),
+	/**  Link `other` into `anchor`'s workout (the athlete's choice; no sync undoes it). */
+	linkActivities: (anchor: number, other: number) => typedError<ActivityDetail_Serialize, CommandError>(__TAURI_INVOKE("link_activities", { anchor, other })),
+	/**  Take an activity out of its workout (never linked automatically again). */
+	unlinkActivity: (id: number) => typedError<ActivityDetail_Serialize, CommandError>(__TAURI_INVOKE("unlink_activity", { id })),
+	/**  Make an activity the copy its workout shows and counts. */
+	makePrimary: (id: number) => typedError<ActivityDetail_Serialize, CommandError>(__TAURI_INVOKE("make_primary", { id })),
+	/**  Volume by sport per week or month, each workout once. */
+	getVolume: (period: Period, since: string, until: string) => typedError<VolumeBucket[], CommandError>(__TAURI_INVOKE("get_volume", { period, since, until })),
+	/**  A connection's runs over a time range, oldest first, for the history chart. */
+	getRunStats: (provider: ProviderKind, since: string, until: string, limit: number) => typedError<RunPoint_Serialize[], CommandError>(__TAURI_INVOKE("get_run_stats", { provider, since, until, limit })),
 	/**  Demo mode or real, the version, where the data lives. */
 	getAppInfo: () => typedError<AppInfo, CommandError>(__TAURI_INVOKE("get_app_info")),
 	/**  Store a provider's client id and secret in the keyring. */
@@ -65,6 +79,8 @@ export const commands = {
 	takeFocus: () => typedError<ProviderKind | null, CommandError>(__TAURI_INVOKE("take_focus")),
 	/**  Show the data folder in the file manager. */
 	openDataFolder: () => typedError<null, CommandError>(__TAURI_INVOKE("open_data_folder")),
+	/**  The UI's dashboard is on screen (the shell logs how long that took after "Open"). */
+	windowReady: () => typedError<null, CommandError>(__TAURI_INVOKE("window_ready")),
 };
 
 /** Events */
@@ -77,6 +93,160 @@ export const events = {
 /* Types */
 /**  A stored activity. */
 export type Activity = Activity_Serialize | Activity_Deserialize;
+
+/**  One activity with everything stored about it. */
+export type ActivityDetail = ActivityDetail_Serialize | ActivityDetail_Deserialize;
+
+/**  One activity with everything stored about it. */
+export type ActivityDetail_Deserialize = {
+	/**  The activity, with its raw payload. */
+	activity: Activity_Deserialize,
+	/**  Its list row (workout and copies). */
+	row: ActivityRow_Deserialize,
+};
+
+/**  One activity with everything stored about it. */
+export type ActivityDetail_Serialize = {
+	/**  The activity, with its raw payload. */
+	activity: Activity_Serialize,
+	/**  Its list row (workout and copies). */
+	row: ActivityRow_Serialize,
+};
+
+/**  What the activity and workout lists show. */
+export type ActivityFilter = ActivityFilter_Serialize | ActivityFilter_Deserialize;
+
+/**  What the activity and workout lists show. */
+export type ActivityFilter_Deserialize = {
+	/**  Only this provider's copies (for workouts: workouts with a copy from it). */
+	provider?: ProviderKind | null,
+	/**  Only this sport. */
+	sport?: Sport | null,
+	/**  Started at or after. */
+	since?: string | null,
+	/**  Started before. */
+	until?: string | null,
+	/**  Words in the name or the device (case-insensitive). */
+	text?: string | null,
+};
+
+/**  What the activity and workout lists show. */
+export type ActivityFilter_Serialize = {
+	/**  Only this provider's copies (for workouts: workouts with a copy from it). */
+	provider: ProviderKind | null,
+	/**  Only this sport. */
+	sport: Sport | null,
+	/**  Started at or after. */
+	since: string | null,
+	/**  Started before. */
+	until: string | null,
+	/**  Words in the name or the device (case-insensitive). */
+	text: string | null,
+};
+
+/**  A page of rows and where the next one starts. */
+export type ActivityListing = ActivityListing_Serialize | ActivityListing_Deserialize;
+
+/**  A page of rows and where the next one starts. */
+export type ActivityListing_Deserialize = {
+	/**  Rows. */
+	items: ActivityRow_Deserialize[],
+	/**  Pass as `after` for the next page; absent on the last. */
+	next?: string | null,
+};
+
+/**  A page of rows and where the next one starts. */
+export type ActivityListing_Serialize = {
+	/**  Rows. */
+	items: ActivityRow_Serialize[],
+	/**  Pass as `after` for the next page; absent on the last. */
+	next: string | null,
+};
+
+/**  One row of the activity list (the normalised fields; the raw payload is in the detail). */
+export type ActivityRow = ActivityRow_Serialize | ActivityRow_Deserialize;
+
+/**  One row of the activity list (the normalised fields; the raw payload is in the detail). */
+export type ActivityRow_Deserialize = {
+	/**  Row id. */
+	id: number,
+	/**  Provider. */
+	provider: ProviderKind,
+	/**  The provider's id. */
+	provider_activity_id: string,
+	/**  Sport. */
+	sport: Sport,
+	/**  Title. */
+	name?: string | null,
+	/**  Start. */
+	start_utc: string,
+	/**  Local offset, seconds. */
+	utc_offset_seconds?: number | null,
+	/**  Elapsed seconds. */
+	elapsed_seconds?: number | null,
+	/**  Moving seconds. */
+	moving_seconds?: number | null,
+	/**  Metres. */
+	distance_m?: number | null,
+	/**  Metres climbed. */
+	elevation_gain_m?: number | null,
+	/**  Average heart rate. */
+	avg_heart_rate?: number | null,
+	/**  Recording device. */
+	device?: string | null,
+	/**  The provider no longer lists it (kept). */
+	deleted: boolean,
+	/**  Its workout, when linked to other copies. */
+	workout_id?: number | null,
+	/**  Who decided its link. */
+	choice: LinkChoice,
+	/**
+	 *  Every copy of its workout, itself included, primary first (just itself when it stands
+	 *  alone): the sources a list shows as badges.
+	 */
+	copies: CopyRef_Deserialize[],
+};
+
+/**  One row of the activity list (the normalised fields; the raw payload is in the detail). */
+export type ActivityRow_Serialize = {
+	/**  Row id. */
+	id: number,
+	/**  Provider. */
+	provider: ProviderKind,
+	/**  The provider's id. */
+	provider_activity_id: string,
+	/**  Sport. */
+	sport: Sport,
+	/**  Title. */
+	name: string | null,
+	/**  Start. */
+	start_utc: string,
+	/**  Local offset, seconds. */
+	utc_offset_seconds: number | null,
+	/**  Elapsed seconds. */
+	elapsed_seconds: number | null,
+	/**  Moving seconds. */
+	moving_seconds: number | null,
+	/**  Metres. */
+	distance_m: number | null,
+	/**  Metres climbed. */
+	elevation_gain_m: number | null,
+	/**  Average heart rate. */
+	avg_heart_rate: number | null,
+	/**  Recording device. */
+	device: string | null,
+	/**  The provider no longer lists it (kept). */
+	deleted: boolean,
+	/**  Its workout, when linked to other copies. */
+	workout_id: number | null,
+	/**  Who decided its link. */
+	choice: LinkChoice,
+	/**
+	 *  Every copy of its workout, itself included, primary first (just itself when it stands
+	 *  alone): the sources a list shows as badges.
+	 */
+	copies: CopyRef_Serialize[],
+};
 
 /**  A stored activity. */
 export type Activity_Deserialize = {
@@ -420,6 +590,45 @@ export type Connection_Serialize = {
 	updated_at: string,
 };
 
+/**  One copy of a workout, as the list's badges show it. */
+export type CopyRef = CopyRef_Serialize | CopyRef_Deserialize;
+
+/**  One copy of a workout, as the list's badges show it. */
+export type CopyRef_Deserialize = {
+	/**  Activity row id. */
+	activity_id: number,
+	/**  Provider. */
+	provider: ProviderKind,
+	/**  The provider's id for it. */
+	provider_activity_id: string,
+	/**  Whether it is the copy shown and counted. */
+	primary: boolean,
+	/**  Why it is in the workout. */
+	reason?: string | null,
+	/**  How sure (0 to 1). */
+	confidence?: number | null,
+	/**  Who decided. */
+	choice: LinkChoice,
+};
+
+/**  One copy of a workout, as the list's badges show it. */
+export type CopyRef_Serialize = {
+	/**  Activity row id. */
+	activity_id: number,
+	/**  Provider. */
+	provider: ProviderKind,
+	/**  The provider's id for it. */
+	provider_activity_id: string,
+	/**  Whether it is the copy shown and counted. */
+	primary: boolean,
+	/**  Why it is in the workout. */
+	reason: string | null,
+	/**  How sure (0 to 1). */
+	confidence: number | null,
+	/**  Who decided. */
+	choice: LinkChoice,
+};
+
 /**  Something front ends may want to show. */
 export type CoreEvent = CoreEvent_Serialize | CoreEvent_Deserialize;
 
@@ -690,6 +899,15 @@ export type FocusRequested = {
 	provider: ProviderKind,
 };
 
+/**  How a copy came to be in its workout. */
+export type LinkChoice = 
+/**  The linker decided. */
+"automatic" | 
+/**  The athlete linked it (no sync moves it). */
+"linked" | 
+/**  The athlete kept it apart (never linked automatically again). */
+"kept_apart";
+
 /**  A normalised activity as the providers' mappers produce it. */
 export type NewActivity = NewActivity_Serialize | NewActivity_Deserialize;
 
@@ -788,6 +1006,43 @@ export type NextRun_Serialize = {
 	reconcile: boolean,
 };
 
+/**  Sort order (by start). */
+export type Order = 
+/**  Newest first. */
+"newest_first" | 
+/**  Oldest first. */
+"oldest_first";
+
+/**  Which page. */
+export type PageRequest = PageRequest_Serialize | PageRequest_Deserialize;
+
+/**  Which page. */
+export type PageRequest_Deserialize = {
+	/**  The `next` of the previous page (absent: the first page). */
+	after?: string | null,
+	/**  Rows (1 to [`MAX_PAGE`]; 0 means 50). */
+	limit: number,
+	/**  Sort order. */
+	order: Order,
+};
+
+/**  Which page. */
+export type PageRequest_Serialize = {
+	/**  The `next` of the previous page (absent: the first page). */
+	after: string | null,
+	/**  Rows (1 to [`MAX_PAGE`]; 0 means 50). */
+	limit: number,
+	/**  Sort order. */
+	order: Order,
+};
+
+/**  A volume bucket's length. */
+export type Period = 
+/**  Monday to Sunday, local time. */
+"week" | 
+/**  Calendar month, local time. */
+"month";
+
 /**  One provider as the "available providers" list shows it. */
 export type ProviderInfo = ProviderInfo_Serialize | ProviderInfo_Deserialize;
 
@@ -848,6 +1103,69 @@ export type RefreshStyle =
 "none" | 
 /**  Refresh tokens may rotate: persist the new one before using the new access token. */
 "rotating";
+
+/**  One run, as the history chart plots it. */
+export type RunPoint = RunPoint_Serialize | RunPoint_Deserialize;
+
+/**  One run, as the history chart plots it. */
+export type RunPoint_Deserialize = {
+	/**  Run id. */
+	id: number,
+	/**  What started it. */
+	trigger: SyncTrigger,
+	/**  How it ended. */
+	status: SyncStatus,
+	/**  Start. */
+	started_at: string,
+	/**  Milliseconds it took (absent while running). */
+	duration_ms?: number | null,
+	/**  Activities new. */
+	created: number,
+	/**  Activities changed. */
+	updated: number,
+	/**  Activities unchanged. */
+	skipped: number,
+	/**  Records it could not store. */
+	failed: number,
+	/**  Activities the provider no longer lists. */
+	deleted: number,
+	/**  API calls. */
+	api_calls: number,
+	/**  Quota left at the end, if the provider says. */
+	rate_limit_remaining?: number | null,
+	/**  The error's stable code. */
+	error_code?: ErrorCode | null,
+};
+
+/**  One run, as the history chart plots it. */
+export type RunPoint_Serialize = {
+	/**  Run id. */
+	id: number,
+	/**  What started it. */
+	trigger: SyncTrigger,
+	/**  How it ended. */
+	status: SyncStatus,
+	/**  Start. */
+	started_at: string,
+	/**  Milliseconds it took (absent while running). */
+	duration_ms: number | null,
+	/**  Activities new. */
+	created: number,
+	/**  Activities changed. */
+	updated: number,
+	/**  Activities unchanged. */
+	skipped: number,
+	/**  Records it could not store. */
+	failed: number,
+	/**  Activities the provider no longer lists. */
+	deleted: number,
+	/**  API calls. */
+	api_calls: number,
+	/**  Quota left at the end, if the provider says. */
+	rate_limit_remaining: number | null,
+	/**  The error's stable code. */
+	error_code: ErrorCode | null,
+};
 
 /**  Where the scheduler stands. */
 export type SchedulerStatus = SchedulerStatus_Serialize | SchedulerStatus_Deserialize;
@@ -1121,6 +1439,22 @@ export type SyncTrigger =
 "after_connect";
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
+
+/**  Training volume of one sport in one week or month, each workout counted once. */
+export type VolumeBucket = {
+	/**  First day of the week or month (`YYYY-MM-DD`, local). */
+	period_start: string,
+	/**  Sport. */
+	sport: Sport,
+	/**  Workouts. */
+	count: number,
+	/**  Metres. */
+	distance_m: number | null,
+	/**  Moving seconds (elapsed where a provider gives no moving time). */
+	seconds: number,
+	/**  Metres climbed. */
+	elevation_m: number | null,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {
