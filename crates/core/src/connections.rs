@@ -305,7 +305,9 @@ impl Connections {
         let latest = store::sync_history::latest_per_connection(pool, athlete).await?;
         let counts = store::sync_history::counts_per_connection(pool, athlete).await?;
         let stored = store::activities::count_per_connection(pool, athlete).await?;
-        let total_activities = store::activities::count(pool, None).await?;
+        // Every activity belongs to one connection or none: no count over the table.
+        let total_activities = stored.iter().map(|n| n.1).sum::<i64>()
+            + store::activities::count_detached(pool).await?;
         let mut lines = Vec::with_capacity(connections.len());
         let mut cards = Vec::with_capacity(connections.len());
         for c in connections {

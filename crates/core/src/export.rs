@@ -235,8 +235,7 @@ async fn json(store: &Store, to: &Path, now: DateTime<Utc>) -> Result<(i64, i64)
     // The head object without its closing brace, then the activities array streamed in.
     let head = serde_json::to_string(&head).map_err(encode)?;
     let head = head.strip_suffix('}').unwrap_or(&head);
-    w.write_all(head.as_bytes())
-        .map_err(&err)?;
+    w.write_all(head.as_bytes()).map_err(&err)?;
     w.write_all(b",\"activities\":[").map_err(&err)?;
     let (mut after, mut written, mut counted) = (0, 0_i64, 0_i64);
     loop {

@@ -8,7 +8,7 @@
 use crate::domain::{Activity, ProviderKind, Sport, SyncStatus, SyncTrigger};
 use crate::store::{Store, from_ms, parse_enum, to_ms};
 use crate::{Error, ErrorCode, Result};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite};
 use std::collections::HashMap;
@@ -339,18 +339,33 @@ fn limit_of(page: &PageRequest) -> Result<i64> {
     }
 }
 
-/// `LIKE` pattern for `text`, wildcards in it taken literally.
-fn like_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
+/// Matches beyond which a search walks the list in order instead of sorting its matches.
+const COMMON_WORD: i64 = 1000;
+
+/// Whether the FTS5 query `words` matches at least `n` activities (counting no further).
+async fn matches_at_least(store: &Store, words: &str, n: i64) -> Result<bool> {
+    let found: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT rowid FROM activities_fts WHERE activities_fts MATCH ?1
+                               LIMIT ?2)",
+    )
+    .bind(words)
+    .bind(n)
+    .fetch_one(store.pool())
+    .await?;
+    Ok(found >= n)
+}
+
+/// The FTS5 query for what the athlete typed: each word a quoted prefix (`"mor"*`), all of them
+/// required. Quoting makes FTS5's operators (`AND`, `NEAR`, `*`, `:`, `^`) plain text. None when
+/// nothing searchable is left.
+fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(|w| format!("\"{w}\"*"))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 async fn list(
@@ -400,18 +415,18 @@ async fn list(
     if let Some(until) = filter.until {
         q.push(" AND a.start_utc < ").push_bind(to_ms(until));
     }
-    if let Some(text) = filter
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        let pattern = like_pattern(text);
-        q.push(" AND (a.name LIKE ")
-            .push_bind(pattern.clone())
-            .push(" ESCAPE '\\' OR a.device LIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
+    if let Some(words) = filter.text.as_deref().and_then(fts_query) {
+        // A rare word: fetch its few matches by id and sort them. A common one: walk the list in
+        // order and keep the matches (`+` stops SQLite from fetching tens of thousands by id).
+        let common = matches_at_least(store, &words, COMMON_WORD).await?;
+        q.push(if common {
+            " AND +a.id IN"
+        } else {
+            " AND a.id IN"
+        })
+        .push(" (SELECT rowid FROM activities_fts WHERE activities_fts MATCH ")
+        .push_bind(words)
+        .push(")");
     }
     // Keyset: `start <= s` bounds the index range; the OR settles ties on the same start by id.
     let (op, direction) = match page.order {
@@ -535,8 +550,10 @@ struct VolumeRow {
     elevation_m: f64,
 }
 
-/// Volume by sport per week or month between `since` and `until` (by start), each workout once
-/// (its counted copy), copies the providers no longer list left out.
+/// Volume by sport per week or month over the local days from `since`'s to `until`'s, each
+/// workout once (its counted copy), copies the providers no longer list left out. Read from the
+/// per-day and per-month sums the triggers keep (`volume_daily`, `volume_monthly`): a year of
+/// weeks costs 365 rows, ten years of months 120, whatever the library.
 pub async fn volume(
     store: &Store,
     period: Period,
@@ -548,43 +565,40 @@ pub async fn volume(
             "the range ends before it starts".to_owned(),
         ));
     }
-    // Buckets in the activity's local time: a Sunday-evening run belongs to its own week.
-    // 1970-01-01 was a Thursday: `(day + 3) % 7` is the days since Monday.
-    let bucket = match period {
-        Period::Week => {
-            "date(((start_utc / 1000 + COALESCE(utc_offset_seconds, 0)) / 86400
-                   - ((start_utc / 1000 + COALESCE(utc_offset_seconds, 0)) / 86400 + 3) % 7)
-                  * 86400, 'unixepoch')"
-        }
-        Period::Month => {
-            "strftime('%Y-%m-01', start_utc / 1000 + COALESCE(utc_offset_seconds, 0), 'unixepoch')"
-        }
+    let day = |t: DateTime<Utc>| t.timestamp().div_euclid(86_400);
+    let month = |t: DateTime<Utc>| i64::from(t.year()) * 100 + i64::from(t.month());
+    let query = match period {
+        // 1970-01-01 was a Thursday: `(day + 3) % 7` is the days since Monday.
+        Period::Week => sqlx::query_as(
+            "SELECT date((day - (day + 3) % 7) * 86400, 'unixepoch') AS period_start, sport,
+                 SUM(count) AS count, TOTAL(distance_m) AS distance_m, SUM(seconds) AS seconds,
+                 TOTAL(elevation_m) AS elevation_m
+             FROM volume_daily WHERE day BETWEEN ?1 AND ?2
+             GROUP BY period_start, sport HAVING SUM(count) > 0
+             ORDER BY period_start, sport",
+        )
+        .bind(day(since))
+        .bind(day(until)),
+        Period::Month => sqlx::query_as(
+            "SELECT printf('%04d-%02d-01', month / 100, month % 100) AS period_start, sport,
+                 count, distance_m, seconds, elevation_m
+             FROM volume_monthly WHERE month BETWEEN ?1 AND ?2 AND count > 0
+             ORDER BY month, sport",
+        )
+        .bind(month(since))
+        .bind(month(until)),
     };
-    // `counted = 1 AND deleted_at IS NULL` matches the partial covering index exactly.
-    let sql = format!(
-        "SELECT {bucket} AS period_start, sport, COUNT(*) AS count,
-             TOTAL(distance_m) AS distance_m,
-             CAST(TOTAL(COALESCE(moving_seconds, elapsed_seconds, 0)) AS INTEGER) AS seconds,
-             TOTAL(elevation_gain_m) AS elevation_m
-         FROM activities
-         WHERE counted = 1 AND deleted_at IS NULL AND start_utc >= ?1 AND start_utc < ?2
-         GROUP BY period_start, sport ORDER BY period_start, sport"
-    );
-    // Built from the two constant bucket expressions above; no input reaches the text.
-    let rows: Vec<VolumeRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(to_ms(since))
-        .bind(to_ms(until))
-        .fetch_all(store.pool())
-        .await?;
+    let rows: Vec<VolumeRow> = query.fetch_all(store.pool()).await?;
     rows.into_iter()
         .map(|r| {
             Ok(VolumeBucket {
                 period_start: r.period_start,
                 sport: parse_enum("sport", &r.sport)?,
                 count: r.count,
-                distance_m: r.distance_m,
+                // Sums kept by adding and taking away: round off the float noise.
+                distance_m: (r.distance_m * 10.0).round() / 10.0,
                 seconds: r.seconds,
-                elevation_m: r.elevation_m,
+                elevation_m: (r.elevation_m * 10.0).round() / 10.0,
             })
         })
         .collect()
@@ -678,8 +692,20 @@ mod tests {
     }
 
     #[test]
-    fn like_patterns_take_wildcards_literally() {
-        assert_eq!(like_pattern("50%_run"), "%50\\%\\_run%");
-        assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
+    fn search_text_becomes_quoted_word_prefixes() {
+        assert_eq!(
+            fts_query("Morning run").as_deref(),
+            Some("\"Morning\"* \"run\"*")
+        );
+        assert_eq!(fts_query("  ").as_deref(), None);
+        assert_eq!(fts_query("\"*:^()").as_deref(), None, "operators alone");
+        assert_eq!(
+            fts_query("a NEAR(b) OR c:d").as_deref(),
+            Some("\"a\"* \"NEAR\"* \"b\"* \"OR\"* \"c\"* \"d\"*")
+        );
+        assert_eq!(
+            fts_query("Zürich 10k").as_deref(),
+            Some("\"Zürich\"* \"10k\"*")
+        );
     }
 }

@@ -400,6 +400,13 @@ pub(crate) async fn link(
         // athlete kept apart.
         let mut best: Option<(Key, Match)> = None;
         for (&key, members) in &groups.members {
+            // Most groups in the window are days away: reject them before scoring.
+            if members
+                .iter()
+                .any(|m| (groups.copies[m].start - me.start).abs() > WINDOW_S)
+            {
+                continue;
+            }
             let others: Vec<&Copy> = members
                 .iter()
                 .filter(|m| **m != id)

@@ -308,18 +308,28 @@ pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Activity
 }
 
 /// How many activities each of an athlete's connections holds (flagged ones included: they are
-/// kept).
+/// kept), from the counts the triggers keep (`connection_counts`).
 pub async fn count_per_connection(
     db: impl SqliteExecutor<'_>,
     athlete_id: i64,
 ) -> Result<Vec<(i64, i64)>> {
     Ok(sqlx::query_as(
-        "SELECT c.id, (SELECT COUNT(*) FROM activities a WHERE a.connection_id = c.id)
-         FROM provider_connections c WHERE c.athlete_id = ?1",
+        "SELECT c.id, COALESCE(n.activities, 0)
+         FROM provider_connections c LEFT JOIN connection_counts n ON n.connection_id = c.id
+         WHERE c.athlete_id = ?1",
     )
     .bind(athlete_id)
     .fetch_all(db)
     .await?)
+}
+
+/// How many activities belong to no connection (kept at a disconnect).
+pub async fn count_detached(db: impl SqliteExecutor<'_>) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM activities WHERE connection_id IS NULL")
+            .fetch_one(db)
+            .await?,
+    )
 }
 
 /// How many activities are stored (optionally for one provider).

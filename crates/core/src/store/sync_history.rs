@@ -259,16 +259,17 @@ pub async fn latest_per_connection(
     rows.into_iter().map(Row::into_domain).collect()
 }
 
-/// Each of an athlete's connections' run counts: (connection, all, success, failed).
+/// Each of an athlete's connections' run counts: (connection, all, success, failed), from the
+/// counts the triggers keep (`connection_counts`), not by counting the runs.
 pub async fn counts_per_connection(
     db: impl SqliteExecutor<'_>,
     athlete_id: i64,
 ) -> Result<Vec<(i64, i64, i64, i64)>> {
     Ok(sqlx::query_as(
-        "SELECT c.id, COUNT(h.id), COALESCE(SUM(h.status = 'success'), 0),
-                COALESCE(SUM(h.status = 'failed'), 0)
-         FROM provider_connections c LEFT JOIN sync_history h ON h.connection_id = c.id
-         WHERE c.athlete_id = ?1 GROUP BY c.id",
+        "SELECT c.id, COALESCE(n.runs, 0), COALESCE(n.runs_success, 0),
+                COALESCE(n.runs_failed, 0)
+         FROM provider_connections c LEFT JOIN connection_counts n ON n.connection_id = c.id
+         WHERE c.athlete_id = ?1",
     )
     .bind(athlete_id)
     .fetch_all(db)
