@@ -304,11 +304,14 @@ async fn activities(
     let per_page = q.per_page.unwrap_or(30).clamp(1, 200);
     let page = q.page.unwrap_or(1).max(1);
     let world = s.world();
+    // Strava filters and orders by the start it shows (a hidden start's midnight included), so
+    // a client paging on `start_date` sees one consistent order.
     let mut selected: Vec<_> = world
         .visible()
-        .filter(|w| q.before.is_none_or(|b| w.start.timestamp() < b))
-        .filter(|w| q.after.is_none_or(|a| w.start.timestamp() > a))
+        .filter(|w| q.before.is_none_or(|b| shown_start(w).timestamp() < b))
+        .filter(|w| q.after.is_none_or(|a| shown_start(w).timestamp() > a))
         .collect();
+    selected.sort_by_key(|w| (shown_start(w), w.index));
     // Newest first, except that `after` alone returns oldest first (as reported for Strava).
     if !(q.after.is_some() && q.before.is_none()) {
         selected.reverse();
@@ -334,18 +337,23 @@ pub fn hides_start(index: usize) -> bool {
 /// First activity id handed out; above i32::MAX like real Strava ids.
 pub const FIRST_ID: i64 = 12_000_000_000;
 
+/// The start Strava shows: local midnight plus one second (in UTC) when the athlete hid the
+/// start time; else the real one.
+fn shown_start(w: &Workout) -> chrono::DateTime<Utc> {
+    if !hides_start(w.index) {
+        return w.start;
+    }
+    let offset = Duration::seconds(i64::from(w.utc_offset));
+    (w.start + offset)
+        .date_naive()
+        .and_hms_opt(0, 0, 1)
+        .map_or(w.start, |t| t.and_utc() - offset)
+}
+
 /// A workout as a Strava `SummaryActivity`.
 pub fn render(w: &Workout, edit: u32) -> Value {
-    let mut local = w.start + Duration::seconds(i64::from(w.utc_offset));
-    let mut start = w.start;
-    // The athlete hid this one's start time: Strava reports local midnight plus one second.
-    if hides_start(w.index) {
-        local = local
-            .date_naive()
-            .and_hms_opt(0, 0, 1)
-            .map_or(local, |t| t.and_utc());
-        start = local - Duration::seconds(i64::from(w.utc_offset));
-    }
+    let start = shown_start(w);
+    let local = start + Duration::seconds(i64::from(w.utc_offset));
     let mut name = w.name.clone();
     if edit > 0 {
         name = format!("{name} (edited {edit}x)");

@@ -110,6 +110,11 @@ async fn linking_finds_the_sandboxes_shared_workouts_with_high_precision_and_rec
         sync_everything(&h, SyncMode::Full).await;
         let truth = h.sandbox.ground_truth();
         let rows = stored(&h).await;
+        // Nothing lost on any provider, whatever its quirks do to paging.
+        for (provider, ids) in &truth {
+            let have = rows.iter().filter(|r| r.0.as_str() == provider).count();
+            assert_eq!(have, ids.len(), "seed {seed}: {provider} stored every listed activity");
+        }
         let (precision, recall, true_pairs, linked) = score(&truth, &rows);
         eprintln!(
             "linking (seed {seed}): {} copies, {true_pairs} true pairs, {linked} linked pairs, \
