@@ -366,12 +366,29 @@ pub(crate) async fn link(
     let (Some(low), Some(high)) = span else {
         return Ok(0);
     };
-    let mut copies = copies_in(
-        db,
+    let (from, to) = (
         low.saturating_sub(WINDOW_S * 1000),
         high.saturating_add(WINDOW_S * 1000),
+    );
+    // The common case, a provider's first import: the copies come from one provider and no
+    // other has anything near their starts, so there is nothing to link and nothing linked to
+    // re-check (partners lie within the window). One indexed look instead of loading the window.
+    let worth_it: bool = sqlx::query_scalar(
+        "WITH mine AS (SELECT DISTINCT provider FROM activities
+                       WHERE id IN (SELECT value FROM json_each(?3)))
+         SELECT (SELECT COUNT(*) FROM mine) > 1
+             OR EXISTS (SELECT 1 FROM activities WHERE start_utc BETWEEN ?1 AND ?2
+                          AND provider NOT IN (SELECT provider FROM mine))",
     )
+    .bind(from)
+    .bind(to)
+    .bind(&list)
+    .fetch_one(&mut *db)
     .await?;
+    if !worth_it {
+        return Ok(0);
+    }
+    let mut copies = copies_in(db, from, to).await?;
     // Members of the workouts involved, wherever their starts fall.
     let workouts: Vec<i64> = copies
         .iter()
