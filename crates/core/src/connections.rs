@@ -186,34 +186,13 @@ impl Connections {
     ) -> Result<Disconnected> {
         let connection = self.by_provider(provider).await?;
         self.inner.engine.cancel(provider).await;
-        let mut revoke_error = None;
-        let mut revoked = false;
-        if let Some(tokens) = self.inner.vault.load(provider).await? {
-            let revocation = async {
-                let client = self.inner.registry.get(provider)?;
-                let creds = self
-                    .inner
-                    .vault
-                    .client_credentials(provider, &client.capabilities())
-                    .await?;
-                let meter = Meter::default();
-                let call = Call {
-                    token: Some(&tokens.access),
-                    meter: &meter,
-                    clock: self.inner.clock.as_ref(),
-                };
-                client
-                    .revoke(&call, &creds, connection.provider_user_id.as_deref())
-                    .await
-            };
-            match revocation.await {
-                Ok(()) => revoked = true,
-                Err(e) => {
-                    tracing::warn!(%provider, error = %e, "revocation at the provider failed");
-                    revoke_error = Some(e.to_string());
-                }
+        let (revoked, revoke_error) = match self.revoke(&connection).await {
+            Ok(done) => (done, None),
+            Err(e) => {
+                tracing::warn!(%provider, error = %e, "revocation at the provider failed");
+                (false, Some(e.to_string()))
             }
-        }
+        };
         self.inner.vault.delete(provider).await?;
         let mut tx = self.inner.store.begin().await?;
         let activities_deleted = match keep_activities {
@@ -237,6 +216,46 @@ impl Connections {
             revoke_error,
             activities_deleted,
         })
+    }
+
+    /// Revoke `connection`'s access at its provider with a live token: an expired access token is
+    /// refreshed first (providers refuse to revoke with a dead one), and a token the provider
+    /// rejects is refreshed once and the revocation tried again. Ok(false) when no tokens are
+    /// stored (nothing to revoke); an error says why it could not be done.
+    async fn revoke(&self, connection: &crate::domain::Connection) -> Result<bool> {
+        let provider = connection.provider;
+        if self.inner.vault.load(provider).await?.is_none() {
+            return Ok(false);
+        }
+        let client = self.inner.registry.get(provider)?;
+        let creds = self
+            .inner
+            .vault
+            .client_credentials(provider, &client.capabilities())
+            .await?;
+        let meter = Arc::new(Meter::default());
+        let mut rejected: Option<crate::secrets::Sensitive<String>> = None;
+        for attempt in 0..2 {
+            let token = self
+                .inner
+                .vault
+                .access_token(connection, client.clone(), meter.clone(), rejected.as_ref())
+                .await?;
+            let call = Call {
+                token: Some(&token),
+                meter: &meter,
+                clock: self.inner.clock.as_ref(),
+            };
+            match client
+                .revoke(&call, &creds, connection.provider_user_id.as_deref())
+                .await
+            {
+                Ok(()) => return Ok(true),
+                Err(Error::NeedsReauth { .. }) if attempt == 0 => rejected = Some(token),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
     }
 
     /// Every provider, with capabilities, whether credentials are configured and whether it is

@@ -272,11 +272,16 @@ pub fn render(w: &Workout, edit: u32) -> Value {
                 "startUtcOffset": format!("{}s", w.utc_offset),
             },
             "activeDuration": format!("{}s", w.moving),
+            // Proto3 JSON: int64 fields are strings (steps, heart rate, zone minutes); doubles
+            // are numbers (distance and elevation in millimetres, calories) [doc: discovery].
             "metricsSummary": {
                 "caloriesKcal": (w.moving as f64 * 0.18).round(),
-                "distanceMillimeters": (w.distance * 1000.0).round() as i64,
-                "averageHeartRateBeatsPerMinute": w.heart_rate.map(|h| h.0),
-                "elevationGainMillimeters": (w.elevation * 1000.0).round() as i64,
+                "distanceMillimeters": (w.distance * 1000.0).round(),
+                "steps": matches!(w.sport, Sport::Run | Sport::TrailRun | Sport::Hike)
+                    .then(|| ((w.distance * 1.3).round() as i64).to_string()),
+                "averageHeartRateBeatsPerMinute": w.heart_rate.map(|h| (h.0 as i64).to_string()),
+                "activeZoneMinutes": w.heart_rate.map(|_| (w.moving / 120).to_string()),
+                "elevationGainMillimeters": (w.elevation * 1000.0).round(),
             },
         },
     })

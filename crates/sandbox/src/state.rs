@@ -310,10 +310,33 @@ impl Shared {
 
     pub(crate) fn report(&self) -> serde_json::Value {
         let world = self.world();
+        let now = Utc::now().timestamp();
+        let mut live: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+        for provider in crate::EMULATED {
+            let access = world
+                .persisted
+                .access
+                .values()
+                .filter(|g| g.provider == provider && g.expires_at > now)
+                .count();
+            let refresh = world
+                .persisted
+                .refresh
+                .values()
+                .filter(|p| p.as_str() == provider)
+                .count();
+            live.insert(
+                provider.to_owned(),
+                serde_json::json!({ "access": access, "refresh": refresh }),
+            );
+        }
         serde_json::json!({
             "activities": world.workouts.len(),
+            // Every grant not revoked (expired access tokens included: their refresh tokens live).
             "live_access_tokens": world.persisted.access.len(),
             "live_refresh_tokens": world.persisted.refresh.len(),
+            // Per provider: unexpired access tokens, and refresh tokens that still work.
+            "live": live,
             "calls": world.calls,
             "queued_faults": world.faults.len(),
         })

@@ -454,6 +454,27 @@ impl Registry {
     }
 }
 
+/// A number as proto3 JSON writes it: a JSON number, or a string holding one (int64 always,
+/// doubles sometimes; "NaN" and "Infinity" read as absent). Null or absent is `None`; anything
+/// else is an error naming what came.
+pub(crate) fn proto_number<'de, D>(deserializer: D) -> std::result::Result<Option<f64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    use serde::de::Error as _;
+    match Option::<serde_json::Value>::deserialize(deserializer)? {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Number(n)) => Ok(n.as_f64().filter(|v| v.is_finite())),
+        Some(serde_json::Value::String(s)) => match s.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Some(v)),
+            Ok(_) => Ok(None),
+            Err(_) => Err(D::Error::custom(format!("'{s}' is not a number"))),
+        },
+        Some(other) => Err(D::Error::custom(format!("{other} is not a number"))),
+    }
+}
+
 /// `base` with `path` appended to its own path (`https://h/api/v3` + `athlete` →
 /// `https://h/api/v3/athlete`), which `Url::join` would not do for a base without a trailing slash.
 pub(crate) fn join(base: &Url, path: &str) -> Url {

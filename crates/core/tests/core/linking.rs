@@ -113,7 +113,11 @@ async fn linking_finds_the_sandboxes_shared_workouts_with_high_precision_and_rec
         // Nothing lost on any provider, whatever its quirks do to paging.
         for (provider, ids) in &truth {
             let have = rows.iter().filter(|r| r.0.as_str() == provider).count();
-            assert_eq!(have, ids.len(), "seed {seed}: {provider} stored every listed activity");
+            assert_eq!(
+                have,
+                ids.len(),
+                "seed {seed}: {provider} stored every listed activity"
+            );
         }
         let (precision, recall, true_pairs, linked) = score(&truth, &rows);
         eprintln!(

@@ -20,4 +20,5 @@ mod promises;
 mod scripted;
 mod store;
 mod sync;
+mod twins;
 mod wahoo;

@@ -219,10 +219,9 @@ impl Provider for Coros {
                 |c| c.post(url.clone()).header("token", &token),
             )
             .await?;
-        match self.data(call, &response) {
-            Ok(_) | Err(Error::NeedsReauth { .. }) => Ok(()), // a dead token is already unbound
-            Err(e) => Err(e),
-        }
+        // Only success says it is unbound: a dead access token says nothing about the refresh
+        // token (the caller refreshes and tries again).
+        self.data(call, &response).map(|_| ())
     }
 
     async fn list_activities(

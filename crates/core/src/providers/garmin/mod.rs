@@ -200,7 +200,7 @@ impl Provider for Garmin {
             "partner-gateway/rest/user/registration",
         );
         let response = self.http.send(call, |c| c.delete(url.clone())).await?;
-        if response.status.is_success() || response.status == StatusCode::UNAUTHORIZED {
+        if response.status.is_success() {
             Ok(())
         } else {
             Err(self.fail(call, &response))

@@ -128,8 +128,9 @@ mod tests {
                 "exerciseType": "RUNNING", "displayName": "Morning run",
                 "interval": {"startTime": "2026-10-30T06:30:00Z", "endTime": "2026-10-30T07:32:00Z", "startUtcOffset": "3600s"},
                 "activeDuration": "3600s",
-                "metricsSummary": {"caloriesKcal": 610.5, "distanceMillimeters": 10012300, "steps": 10412,
-                                   "averageHeartRateBeatsPerMinute": 151, "elevationGainMillimeters": 84000}
+                "metricsSummary": {"caloriesKcal": 610.5, "distanceMillimeters": 10012300, "steps": "10412",
+                                   "averageHeartRateBeatsPerMinute": "151", "activeZoneMinutes": "38",
+                                   "elevationGainMillimeters": 84000}
             }
         })
     }
@@ -152,6 +153,33 @@ mod tests {
             (a.sport, a.device.as_deref()),
             (Sport::Run, Some("Pixel Watch 3"))
         );
+    }
+
+    #[test]
+    fn int64_fields_are_read_from_strings_as_proto3_json_writes_them() {
+        // The published reference (discovery: MetricsSummary) types averageHeartRateBeatsPerMinute
+        // and steps as int64, which proto3 JSON writes as strings; doubles may come either way.
+        let a = exercise(run()).unwrap();
+        assert_eq!(a.avg_heart_rate, Some(151.0));
+        let mut numbers = run();
+        numbers["exercise"]["metricsSummary"]["averageHeartRateBeatsPerMinute"] = json!(151);
+        numbers["exercise"]["metricsSummary"]["distanceMillimeters"] = json!("10012300");
+        let b = exercise(numbers).unwrap();
+        assert_eq!(
+            (b.avg_heart_rate, b.distance_m),
+            (Some(151.0), Some(10012.3))
+        );
+        let mut garbage = run();
+        garbage["exercise"]["metricsSummary"]["averageHeartRateBeatsPerMinute"] = json!("fast");
+        assert!(
+            exercise(garbage)
+                .unwrap_err()
+                .reason
+                .contains("not a number")
+        );
+        let mut nan = run();
+        nan["exercise"]["metricsSummary"]["caloriesKcal"] = json!("NaN");
+        assert_eq!(exercise(nan).unwrap().calories, None, "NaN is no value");
     }
 
     #[test]

@@ -151,9 +151,16 @@ impl Provider for GoogleHealth {
                 |c| c.post(url.clone()).form(&[("token", &token)]),
             )
             .await?;
-        // 400 invalid_token: already revoked.
-        if response.status.is_success() || response.status == StatusCode::BAD_REQUEST {
+        // 400 invalid_token says the token we sent is dead (expired, or revoked), not that the
+        // grant is: its refresh token may live on. The caller refreshes and tries again.
+        if response.status.is_success() {
             Ok(())
+        } else if response.status == StatusCode::BAD_REQUEST {
+            Err(Error::NeedsReauth {
+                provider: KIND,
+                reason: "Google refused to revoke with this access token (invalid_token)"
+                    .to_owned(),
+            })
         } else {
             Err(self.fail(call, &response))
         }

@@ -53,13 +53,19 @@ pub(super) struct Interval {
     pub start_utc_offset: Option<String>,
 }
 
-/// Distances and elevation in millimetres.
+/// Distances and elevation in millimetres. Proto3 JSON writes int64 fields as strings
+/// (`averageHeartRateBeatsPerMinute`, `steps`) and may write doubles either way, so every number
+/// is read from a number or a numeric string.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Metrics {
+    #[serde(default, deserialize_with = "crate::providers::proto_number")]
     pub calories_kcal: Option<f64>,
+    #[serde(default, deserialize_with = "crate::providers::proto_number")]
     pub distance_millimeters: Option<f64>,
+    #[serde(default, deserialize_with = "crate::providers::proto_number")]
     pub average_heart_rate_beats_per_minute: Option<f64>,
+    #[serde(default, deserialize_with = "crate::providers::proto_number")]
     pub elevation_gain_millimeters: Option<f64>,
 }
 

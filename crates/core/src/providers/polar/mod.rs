@@ -135,9 +135,9 @@ impl Provider for Polar {
         let response = self.http.send(call, |c| c.delete(url.clone())).await?;
         // 401/404: the token or the registration is already gone, which is what we want.
         match response.status {
-            s if s.is_success() || s == StatusCode::UNAUTHORIZED || s == StatusCode::NOT_FOUND => {
-                Ok(())
-            }
+            // 404: the user is not registered any more, which is what de-registering wants (Polar
+            // serves no data without a registration). A 401 says only that our token is dead.
+            s if s.is_success() || s == StatusCode::NOT_FOUND => Ok(()),
             _ => Err(self.fail(call, &response)),
         }
     }

@@ -147,8 +147,9 @@ impl Provider for Strava {
                 |c| c.post(url.clone()).form(&[("access_token", &token)]),
             )
             .await?;
-        // 401: the token is already dead, which is what revoking wants.
-        if response.status.is_success() || response.status == StatusCode::UNAUTHORIZED {
+        // Only a 2xx says it is revoked: a 401 means the token we sent is dead, not that the
+        // athlete's grant is (its refresh token may live on); the caller refreshes and retries.
+        if response.status.is_success() {
             Ok(())
         } else {
             Err(self.fail(call, &response))

@@ -17,7 +17,6 @@ use crate::domain::{ConnectionProfile, ProviderKind};
 use crate::{Error, Result};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -118,7 +117,7 @@ impl Provider for Wahoo {
     ) -> Result<()> {
         let url = self.api("permissions");
         let response = self.http.send(call, |c| c.delete(url.clone())).await?;
-        if response.status.is_success() || response.status == StatusCode::UNAUTHORIZED {
+        if response.status.is_success() {
             Ok(())
         } else {
             Err(self.fail(call, &response))
