@@ -21,6 +21,8 @@ pub async fn start(
         SandboxConfig {
             activities,
             state_file: Some(data_dir.join("sandbox-state.json")),
+            // A new workout every ten minutes: Polar lists only what arrives after linking.
+            trickle: Some(std::time::Duration::from_secs(600)),
             ..SandboxConfig::default()
         },
         port,

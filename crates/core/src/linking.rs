@@ -28,6 +28,10 @@ use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+/// How many groups, nearest in time, a copy is compared with (a dense library holds about 30 a
+/// day; a hidden start time can be most of a day from the real one).
+const CANDIDATES: usize = 96;
+
 /// Links below this confidence are not made automatically.
 pub const THRESHOLD: f64 = 0.7;
 /// How far apart two copies' starts may be and still be compared (a hidden start time can be
@@ -404,6 +408,9 @@ pub(crate) async fn link(
             .filter(|c| !known.contains(&c.id)),
     );
     let mut groups = Groups::new(copies);
+    // Every copy by start (starts do not change while linking), to find a copy's neighbours.
+    let mut by_start: Vec<(i64, i64)> = groups.copies.values().map(|c| (c.start, c.id)).collect();
+    by_start.sort_unstable();
     let mut todo: Vec<i64> = ids
         .iter()
         .copied()
@@ -414,10 +421,11 @@ pub(crate) async fn link(
         let me = groups.copies[&id].clone();
         let current = groups.key(id);
         // The best group this copy fits: every member matches, none from its provider, none the
-        // athlete kept apart.
+        // athlete kept apart. Only the nearest groups in time are looked at, so a page costs the
+        // same however crowded the window is (a thousand copies that claim one start included).
         let mut best: Option<(Key, Match)> = None;
-        for (&key, members) in &groups.members {
-            // Most groups in the window are days away: reject them before scoring.
+        for key in nearest_groups(&groups, &by_start, &me, CANDIDATES) {
+            let members = &groups.members[&key];
             if members
                 .iter()
                 .any(|m| (groups.copies[m].start - me.start).abs() > WINDOW_S)
@@ -470,6 +478,46 @@ pub(crate) async fn link(
     }
     write(db, &groups, now).await?;
     Ok(groups.moved())
+}
+
+/// The groups (at most `limit`) of the copies nearest `me` in start time, nearest first, within
+/// the window: walking out from `me`'s start both ways.
+fn nearest_groups(groups: &Groups, by_start: &[(i64, i64)], me: &Copy, limit: usize) -> Vec<Key> {
+    let mut keys: Vec<Key> = Vec::with_capacity(limit);
+    let at = by_start.partition_point(|(s, _)| *s < me.start);
+    let (mut left, mut right) = (at, at);
+    while keys.len() < limit {
+        let before = left.checked_sub(1).map(|i| (me.start - by_start[i].0, i));
+        let after = by_start.get(right).map(|&(s, _)| (s - me.start, right));
+        let (gap, i) = match (before, after) {
+            (Some(b), Some(a)) => {
+                if b.0 <= a.0 {
+                    left -= 1;
+                    b
+                } else {
+                    right += 1;
+                    a
+                }
+            }
+            (Some(b), None) => {
+                left -= 1;
+                b
+            }
+            (None, Some(a)) => {
+                right += 1;
+                a
+            }
+            (None, None) => break,
+        };
+        if gap > WINDOW_S {
+            break;
+        }
+        let key = groups.key(by_start[i].1);
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
 }
 
 /// Write the touched groups: new workouts, each copy's workout and reason, each workout's primary

@@ -140,14 +140,77 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The redirect URIs a twin accepts for the demo client, as its provider's rules say.
+#[derive(Debug, Clone, Copy)]
+pub enum Redirects {
+    /// One registered callback domain (host only; any scheme, port and path), with `localhost`
+    /// and `127.0.0.1` always allowed (Strava [3P: Strava community hub threads]).
+    CallbackDomain(&'static str),
+    /// Exactly one of the registered URLs, port and path included (Polar [doc]).
+    Registered(&'static [&'static str]),
+    /// Loopback only, any port (Google "Desktop app" clients [doc]).
+    LoopbackOnly,
+    /// Registered per app, rules not documented: the one registered deep link, or loopback on any
+    /// port (Garmin, COROS, Wahoo: unverified, so the twin is no stricter than that).
+    Unverified(&'static str),
+}
+
+fn loopback(url: &url::Url) -> bool {
+    url.scheme() == "http"
+        && matches!(
+            url.host(),
+            Some(url::Host::Domain("localhost"))
+                | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+                | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+        )
+}
+
+impl Redirects {
+    /// Whether `uri` may be used.
+    pub fn allow(self, uri: &str) -> bool {
+        let Ok(url) = url::Url::parse(uri) else {
+            return false;
+        };
+        if url.fragment().is_some() {
+            return false; // RFC 6749 3.1.2: no fragment
+        }
+        match self {
+            Self::CallbackDomain(domain) => url
+                .host_str()
+                .is_some_and(|h| h == domain || h == "localhost" || h == "127.0.0.1"),
+            Self::Registered(urls) => urls.contains(&uri),
+            Self::LoopbackOnly => loopback(&url),
+            Self::Unverified(deep_link) => uri == deep_link || loopback(&url),
+        }
+    }
+}
+
+/// The provider's refusal page for a redirect URI it does not accept (no redirect: a provider
+/// never sends the athlete to an unregistered address).
+pub fn bad_redirect(provider: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        axum::response::Html(format!(
+            "<!doctype html><meta charset=utf-8><title>{provider} (sandbox)</title>\
+             <h1>redirect_uri_mismatch</h1><p>The redirect URI is not registered for this \
+             client.</p>"
+        )),
+    )
+        .into_response()
+}
+
 /// A provider's consent page with links a script can follow: `approve`, `deny`, and, when the
 /// provider lets the athlete untick something, `approve-without-activities`, which grants only
 /// `narrow.0` and is labelled `narrow.1`.
 pub fn consent_page(
     provider: &str,
+    redirects: Redirects,
     q: &std::collections::HashMap<String, String>,
     narrow: Option<(&str, &str)>,
 ) -> Response {
+    if !q.get("redirect_uri").is_some_and(|u| redirects.allow(u)) {
+        return bad_redirect(provider);
+    }
     let link = |decision: &str, scope: Option<&str>| {
         let mut params: Vec<(String, String)> = q.clone().into_iter().collect();
         params.sort();
@@ -184,10 +247,11 @@ pub fn consent_page(
 pub fn approve(
     s: &Shared,
     provider: &str,
+    redirects: Redirects,
     q: &std::collections::HashMap<String, String>,
     report_scope: bool,
 ) -> Option<Response> {
-    let redirect_uri = q.get("redirect_uri")?;
+    let redirect_uri = q.get("redirect_uri").filter(|u| redirects.allow(u))?;
     let mut target = url::Url::parse(redirect_uri).ok()?;
     {
         let mut pairs = target.query_pairs_mut();

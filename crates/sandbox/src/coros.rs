@@ -48,6 +48,10 @@ fn truth(world: &crate::state::World) -> Vec<(String, usize)> {
         .collect()
 }
 
+/// The redirect URIs the demo client registered (see `api::Redirects`).
+const REDIRECTS: crate::api::Redirects =
+    crate::api::Redirects::Unverified("tributary://oauth/coros/callback");
+
 fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth2/authorize", get(authorize))
@@ -68,14 +72,14 @@ async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
     if q.get("client_id").map(String::as_str) != Some(DEMO_CLIENT_ID) {
         return envelope("1001", "client_id invalid", Value::Null);
     }
-    crate::api::consent_page("COROS", &q, None)
+    crate::api::consent_page("COROS", REDIRECTS, &q, None)
 }
 
 async fn approve(
     State(s): State<Arc<Shared>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    crate::api::approve(&s, PROVIDER, &q, false)
+    crate::api::approve(&s, PROVIDER, REDIRECTS, &q, false)
         .unwrap_or_else(|| envelope("1002", "redirect_uri invalid", Value::Null))
 }
 

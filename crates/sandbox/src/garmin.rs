@@ -71,6 +71,10 @@ fn truth(world: &crate::state::World) -> Vec<(String, usize)> {
         .collect()
 }
 
+/// The redirect URIs the demo client registered (see `api::Redirects`).
+const REDIRECTS: crate::api::Redirects =
+    crate::api::Redirects::Unverified("tributary://oauth/garmin/callback");
+
 fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth2Confirm", get(authorize))
@@ -98,6 +102,7 @@ async fn authorize(Query(mut q): Query<HashMap<String, String>>) -> Response {
     q.insert("scope".into(), ALL_PERMISSIONS.into());
     crate::api::consent_page(
         "Garmin Connect",
+        REDIRECTS,
         &q,
         Some((
             "ACTIVITY_EXPORT HEALTH_EXPORT",
@@ -110,7 +115,8 @@ async fn approve(
     State(s): State<Arc<Shared>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    crate::api::approve(&s, PROVIDER, &q, false).unwrap_or_else(|| oauth_error("invalid_request"))
+    crate::api::approve(&s, PROVIDER, REDIRECTS, &q, false)
+        .unwrap_or_else(|| oauth_error("invalid_request"))
 }
 
 async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, String>>) -> Response {

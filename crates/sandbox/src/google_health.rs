@@ -43,6 +43,9 @@ fn truth(world: &crate::state::World) -> Vec<(String, usize)> {
         .collect()
 }
 
+/// The redirect URIs the demo client registered (see `api::Redirects`).
+const REDIRECTS: crate::api::Redirects = crate::api::Redirects::LoopbackOnly;
+
 fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/o/oauth2/v2/auth", get(authorize))
@@ -65,14 +68,20 @@ async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
         return oauth_error("invalid_client");
     }
     // Google lets the athlete grant some scopes only.
-    crate::api::consent_page("Google", &q, Some((SLEEP_SCOPE, "Allow sleep data only")))
+    crate::api::consent_page(
+        "Google",
+        REDIRECTS,
+        &q,
+        Some((SLEEP_SCOPE, "Allow sleep data only")),
+    )
 }
 
 async fn approve(
     State(s): State<Arc<Shared>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    crate::api::approve(&s, PROVIDER, &q, false).unwrap_or_else(|| oauth_error("invalid_request"))
+    crate::api::approve(&s, PROVIDER, REDIRECTS, &q, false)
+        .unwrap_or_else(|| oauth_error("invalid_request"))
 }
 
 async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, String>>) -> Response {

@@ -101,6 +101,9 @@ pub struct SandboxConfig {
     pub budget_short: u32,
     /// Strava read budget per day.
     pub budget_daily: u32,
+    /// Upload a new workout this often (the demo: providers that list only what arrives after
+    /// the athlete linked them, Polar's AccessLink, still show something). None: never.
+    pub trickle: Option<std::time::Duration>,
 }
 
 impl Default for SandboxConfig {
@@ -112,6 +115,7 @@ impl Default for SandboxConfig {
             state_file: None,
             budget_short: 100,
             budget_daily: 1000,
+            trickle: None,
         }
     }
 }
@@ -140,6 +144,7 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig, port: u16) -> std::io::Result<Self> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
         let addr = listener.local_addr()?;
+        let trickle = config.trickle;
         let shared = Arc::new(Shared::load(config)?);
         let app = router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -153,6 +158,21 @@ impl Sandbox {
                 tracing::error!(error = %e, "sandbox server failed");
             }
         });
+        if let Some(every) = trickle {
+            // A workout that ended a while ago reaches the providers now, as a watch syncs.
+            let (shared, stopped) = (Arc::downgrade(&shared), task.abort_handle());
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await; // the first tick is immediate
+                loop {
+                    tick.tick().await;
+                    let Some(shared) = shared.upgrade().filter(|_| !stopped.is_finished()) else {
+                        return;
+                    };
+                    shared.upload(chrono::Utc::now() - chrono::Duration::hours(3));
+                }
+            });
+        }
         Ok(Self {
             addr,
             shared,

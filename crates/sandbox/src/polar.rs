@@ -1,7 +1,8 @@
 //! Polar AccessLink's twin: authorize page, token endpoint with Basic client authentication and
 //! single-use codes whose reuse revokes the tokens they produced, long-lived tokens without refresh,
 //! the mandatory registration (`POST /v3/users`: 200, then 409), de-registration, and
-//! `/v3/exercises` with the last 30 days in Polar's format and `RateLimit-*` headers.
+//! `/v3/exercises` with the last 30 days' exercises uploaded after the user registered, in
+//! Polar's format, and `RateLimit-*` headers.
 
 use crate::api::Gated;
 use crate::generate::{SplitMix64, Sport, Workout};
@@ -34,13 +35,27 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
 };
 
 fn truth(world: &crate::state::World) -> Vec<(String, usize)> {
-    let since = Utc::now() - Duration::days(30);
-    world
-        .visible()
-        .filter(|w| w.start >= since)
+    listed(world)
         .map(|w| (exercise_id(w.index), w.index))
         .collect()
 }
+
+/// What AccessLink lists for the user: exercises of the last 30 days uploaded after the user
+/// registered with the partner [doc: "only data uploaded after registration"]; nothing for a user
+/// not registered.
+fn listed(world: &crate::state::World) -> impl Iterator<Item = &Workout> {
+    let since = Utc::now() - Duration::days(30);
+    let registered = world.registered_at(&USER_ID.to_string());
+    world.visible().filter(move |w| {
+        w.start >= since && registered.is_some_and(|at| world.uploaded_at(w) >= at)
+    })
+}
+
+/// The redirect URIs the demo client registered (see `api::Redirects`).
+const REDIRECTS: crate::api::Redirects = crate::api::Redirects::Registered(&[
+    "tributary://oauth/polar/callback",
+    "http://localhost:47613/callback",
+]);
 
 fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -62,14 +77,15 @@ async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
     {
         return oauth_error("invalid_request");
     }
-    crate::api::consent_page("Polar Flow", &q, None)
+    crate::api::consent_page("Polar Flow", REDIRECTS, &q, None)
 }
 
 async fn approve(
     State(s): State<Arc<Shared>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    crate::api::approve(&s, PROVIDER, &q, false).unwrap_or_else(|| oauth_error("invalid_request"))
+    crate::api::approve(&s, PROVIDER, REDIRECTS, &q, false)
+        .unwrap_or_else(|| oauth_error("invalid_request"))
 }
 
 /// `Authorization: Basic base64(id:secret)` decoded, or nothing.
@@ -257,12 +273,8 @@ async fn exercises(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response
         )
             .into_response();
     }
-    // Only the last 30 days.
-    let since = Utc::now() - Duration::days(30);
-    let mut body: Vec<Value> = world
-        .visible()
-        .filter(|w| w.start >= since)
-        .map(|w| render(w, world.edits(w.index)))
+    let mut body: Vec<Value> = listed(&world)
+        .map(|w| render(w, world.edits(w.index), world.uploaded_at(w)))
         .collect();
     if bad_record {
         body.push(
@@ -293,7 +305,7 @@ fn iso_duration(seconds: i64) -> String {
 /// A workout as a Polar AccessLink exercise: local start time plus an offset in minutes, ISO-8601
 /// duration, whole-metre distance, mixed snake/kebab keys, and a start a few seconds off the
 /// other copies (a watch and a phone rarely agree to the second).
-pub fn render(w: &Workout, edit: u32) -> Value {
+pub fn render(w: &Workout, edit: u32, uploaded: chrono::DateTime<Utc>) -> Value {
     let start = w.start + Duration::seconds((w.index % 7) as i64);
     let local = start + Duration::seconds(i64::from(w.utc_offset));
     let (sport, detail) = match w.sport {
@@ -307,7 +319,7 @@ pub fn render(w: &Workout, edit: u32) -> Value {
     };
     json!({
         "id": exercise_id(w.index),
-        "upload_time": (start + Duration::seconds(w.elapsed + 600)).format("%Y-%m-%dT%H:%M:%S.000Z").to_string(),
+        "upload_time": uploaded.format("%Y-%m-%dT%H:%M:%S.000Z").to_string(),
         "polar_user": format!("https://www.polaraccesslink.com/v3/users/{USER_ID}"),
         "device": if edit > 0 { "Polar Vantage V3 (edited)" } else { "Polar Vantage V3" },
         "device_id": "1111AAAA",

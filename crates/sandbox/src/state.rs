@@ -159,6 +159,12 @@ struct Persisted {
     /// Users registered with the partner (Polar's mandatory registration).
     #[serde(default)]
     registered: std::collections::BTreeSet<String>,
+    /// When each registered user registered (Polar lists only what was uploaded after).
+    #[serde(default)]
+    registered_at: BTreeMap<String, DateTime<Utc>>,
+    /// When each late upload reached the provider (parallel to `uploads`).
+    #[serde(default)]
+    upload_times: Vec<DateTime<Utc>>,
     budget_short: u32,
     budget_daily: u32,
     next_token: u64,
@@ -286,6 +292,7 @@ impl Shared {
     pub(crate) fn upload(&self, start: DateTime<Utc>) -> usize {
         let mut world = self.world();
         world.persisted.uploads.push(start);
+        world.persisted.upload_times.push(Utc::now());
         world.workouts = all_workouts(&world.persisted);
         let index = world.persisted.count + world.persisted.uploads.len() - 1;
         self.save(&world);
@@ -495,7 +502,31 @@ impl World {
 
     /// Register a user; false if already registered.
     pub fn register(&mut self, user: &str) -> bool {
-        self.persisted.registered.insert(user.to_owned())
+        let fresh = self.persisted.registered.insert(user.to_owned());
+        if fresh {
+            self.persisted
+                .registered_at
+                .insert(user.to_owned(), Utc::now());
+        }
+        fresh
+    }
+
+    /// When `user` registered, if they are registered.
+    pub fn registered_at(&self, user: &str) -> Option<DateTime<Utc>> {
+        self.persisted
+            .registered
+            .contains(user)
+            .then(|| self.persisted.registered_at.get(user).copied())
+            .flatten()
+    }
+
+    /// When workout `w` reached the provider's cloud: a late upload when it was uploaded; a
+    /// generated one ten minutes after it ended.
+    pub fn uploaded_at(&self, w: &Workout) -> DateTime<Utc> {
+        w.index
+            .checked_sub(self.persisted.count)
+            .and_then(|i| self.persisted.upload_times.get(i).copied())
+            .unwrap_or_else(|| w.start + Duration::seconds(w.elapsed + 600))
     }
 
     /// Whether a user is registered.
@@ -505,6 +536,7 @@ impl World {
 
     /// De-register a user; false if they were not registered.
     pub fn deregister(&mut self, user: &str) -> bool {
+        self.persisted.registered_at.remove(user);
         self.persisted.registered.remove(user)
     }
 

@@ -42,6 +42,9 @@ fn truth(world: &crate::state::World) -> Vec<(String, usize)> {
         .collect()
 }
 
+/// The redirect URIs the demo client registered (see `api::Redirects`).
+const REDIRECTS: crate::api::Redirects = crate::api::Redirects::CallbackDomain("localhost");
+
 fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth/authorize", get(authorize))
@@ -79,6 +82,7 @@ async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
     }
     crate::api::consent_page(
         "Strava",
+        REDIRECTS,
         &q,
         Some(("read", "Authorize without activity access")),
     )
@@ -89,7 +93,7 @@ async fn approve(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     // Strava reports the scopes actually granted in the redirect.
-    crate::api::approve(&s, PROVIDER, &q, true).unwrap_or_else(|| {
+    crate::api::approve(&s, PROVIDER, REDIRECTS, &q, true).unwrap_or_else(|| {
         error(
             StatusCode::BAD_REQUEST,
             "Application",

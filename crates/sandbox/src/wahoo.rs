@@ -43,6 +43,10 @@ fn truth(world: &crate::state::World) -> Vec<(String, usize)> {
         .collect()
 }
 
+/// The redirect URIs the demo client registered (see `api::Redirects`).
+const REDIRECTS: crate::api::Redirects =
+    crate::api::Redirects::Unverified("tributary://oauth/wahoo/callback");
+
 fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth/authorize", get(authorize))
@@ -61,14 +65,15 @@ async fn authorize(Query(q): Query<HashMap<String, String>>) -> Response {
     if q.get("client_id").map(String::as_str) != Some(DEMO_CLIENT_ID) {
         return oauth_error("invalid_client");
     }
-    crate::api::consent_page("Wahoo", &q, None)
+    crate::api::consent_page("Wahoo", REDIRECTS, &q, None)
 }
 
 async fn approve(
     State(s): State<Arc<Shared>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    crate::api::approve(&s, PROVIDER, &q, false).unwrap_or_else(|| oauth_error("invalid_request"))
+    crate::api::approve(&s, PROVIDER, REDIRECTS, &q, false)
+        .unwrap_or_else(|| oauth_error("invalid_request"))
 }
 
 fn token_body(access: &str, grant: &crate::state::AccessGrant) -> Response {

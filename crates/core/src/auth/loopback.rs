@@ -28,11 +28,24 @@ pub(crate) struct Loopback {
 }
 
 impl Loopback {
-    /// Bind a random port on 127.0.0.1 (and ::1 when possible) and start serving.
-    pub async fn bind() -> Result<Self> {
-        let v4 = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-            .await
-            .map_err(|e| Error::io("cannot open a loopback port for the sign-in", e))?;
+    /// Bind `port` (a random one when None) on 127.0.0.1 (and ::1 when possible) and start
+    /// serving.
+    pub async fn bind(port: Option<u16>) -> Result<Self> {
+        let v4 = tokio::net::TcpListener::bind(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            port.unwrap_or(0),
+        )))
+        .await
+        .map_err(|e| match port {
+            Some(p) => Error::io(
+                format!(
+                    "cannot open loopback port {p} for the sign-in (the provider accepts only \
+                     this registered port; another sign-in may be using it)"
+                ),
+                e,
+            ),
+            None => Error::io("cannot open a loopback port for the sign-in", e),
+        })?;
         let port = v4
             .local_addr()
             .map_err(|e| Error::io("loopback port", e))?

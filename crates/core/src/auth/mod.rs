@@ -139,6 +139,27 @@ impl Connector {
             .await?;
         // Fail before the athlete approves anything if the tokens could not be kept.
         self.inner.vault.check().await?;
+        // Only redirects the provider accepts: refused here, not after the athlete approved.
+        match target {
+            RedirectTarget::DeepLink if !capabilities.redirects.deep_link => {
+                return Err(Error::Validation(format!(
+                    "{} accepts only a loopback redirect for a desktop client",
+                    capabilities.display_name
+                )));
+            }
+            RedirectTarget::Loopback { port }
+                if capabilities
+                    .redirects
+                    .loopback_port
+                    .is_some_and(|p| p != port) =>
+            {
+                return Err(Error::Validation(format!(
+                    "{} accepts only its registered loopback port, not {port}",
+                    capabilities.display_name
+                )));
+            }
+            _ => {}
+        }
         let redirect_uri = match target {
             RedirectTarget::Loopback { port } => {
                 format!("http://{}:{port}/callback", capabilities.loopback_host)
@@ -344,7 +365,14 @@ impl Connector {
         on_authorize: impl FnOnce(&AuthRequest) + Send,
         cancel: CancellationToken,
     ) -> Result<Connection> {
-        let mut listener = loopback::Loopback::bind().await?;
+        let port = self
+            .inner
+            .registry
+            .get(provider)?
+            .capabilities()
+            .redirects
+            .loopback_port;
+        let mut listener = loopback::Loopback::bind(port).await?;
         let request = match self
             .begin(
                 provider,

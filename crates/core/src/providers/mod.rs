@@ -110,8 +110,31 @@ pub struct Capabilities {
     /// Host of the deep-link redirect, `tributary://<host>/<provider>/callback`: `oauth`, or the
     /// registered callback domain where the provider matches only that (Strava: `localhost`).
     pub deep_link_host: &'static str,
+    /// Which redirects the provider accepts for a client.
+    pub redirects: Redirects,
     /// Whether this build can connect and sync it (the others are described, not yet wired).
     pub implemented: bool,
+}
+
+/// The redirects a provider accepts: whether a custom-scheme deep link may be registered, and
+/// whether the loopback redirect must use one registered port (providers that match the whole
+/// URL) or may use any (RFC 8252: loopback ports are not compared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Redirects {
+    /// A `tributary://` deep link works (false: loopback only, as Google's "Desktop app"
+    /// clients).
+    pub deep_link: bool,
+    /// The loopback port to register and use, where the provider compares the whole URL.
+    pub loopback_port: Option<u16>,
+}
+
+impl Redirects {
+    /// A deep link, or a loopback redirect on any port.
+    pub const ANY: Self = Self {
+        deep_link: true,
+        loopback_port: None,
+    };
 }
 
 /// A client id and, where the provider needs one, its secret.

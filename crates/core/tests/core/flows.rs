@@ -6,17 +6,17 @@ use crate::harness::Harness;
 use tributary_core::domain::{ConnectionState, ProviderKind, SyncStatus, SyncTrigger};
 use tributary_core::sync::SyncMode;
 
+/// Workouts uploaded after connecting Polar (it lists nothing older than the registration).
+const POLAR_UPLOADS: i64 = 3;
+
 /// Activities the twin serves for a data set of `count` (some providers only serve a window).
 fn served(provider: ProviderKind, h: &Harness, count: usize) -> i64 {
     let all = tributary_sandbox::generate::workouts(count, 42, 3, h.sandbox.anchor());
     let now = chrono::Utc::now();
     let today = now.date_naive();
     match provider {
-        // The last 30 days.
-        ProviderKind::Polar => all
-            .iter()
-            .filter(|w| w.start >= now - chrono::Duration::days(30))
-            .count() as i64,
+        // Only what reached Polar after the athlete registered: the uploads `life` makes.
+        ProviderKind::Polar => POLAR_UPLOADS,
         // About three months back from today, by calendar day.
         ProviderKind::Coros => {
             let floor = today - chrono::Duration::days(89);
@@ -44,6 +44,13 @@ async fn life(provider: ProviderKind) {
         connection.provider_user_id.is_some(),
         "{provider}: the user id is known"
     );
+    if provider == ProviderKind::Polar {
+        for hours in 1..=POLAR_UPLOADS {
+            let start = chrono::Utc::now() - chrono::Duration::hours(hours * 3);
+            h.control("upload", serde_json::json!({ "start": start }))
+                .await;
+        }
+    }
 
     let first = h
         .core

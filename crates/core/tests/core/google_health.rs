@@ -12,7 +12,7 @@ async fn the_desktop_flow_asks_for_offline_access_with_pkce() {
     let h = Harness::new(5).await;
     let request = h
         .core
-        .begin_connect(GH, RedirectTarget::DeepLink)
+        .begin_connect(GH, RedirectTarget::Loopback { port: 8765 })
         .await
         .unwrap();
     let q: std::collections::HashMap<_, _> = url::Url::parse(&request.authorize_url)
@@ -37,7 +37,7 @@ async fn a_partial_grant_is_shown_as_a_missing_scope() {
     let h = Harness::new(5).await;
     let request = h
         .core
-        .begin_connect(GH, RedirectTarget::DeepLink)
+        .begin_connect(GH, RedirectTarget::Loopback { port: 8765 })
         .await
         .unwrap();
     let redirect = h

@@ -165,13 +165,28 @@ impl Harness {
         self.connect_to(STRAVA).await
     }
 
-    /// Connect a provider through the deep-link path.
+    /// The redirect a desktop app uses for `provider`: the deep link where the provider accepts
+    /// one, else loopback (the port is not listened on: the test hands the URL to the core).
+    pub async fn redirect_for(&self, provider: ProviderKind) -> RedirectTarget {
+        let info = self.core.available_providers().await.unwrap();
+        let redirects = info
+            .iter()
+            .find(|p| p.provider == provider)
+            .unwrap()
+            .capabilities
+            .redirects;
+        match (redirects.deep_link, redirects.loopback_port) {
+            (true, _) => RedirectTarget::DeepLink,
+            (false, port) => RedirectTarget::Loopback {
+                port: port.unwrap_or(9),
+            },
+        }
+    }
+
+    /// Connect a provider through the redirect its desktop app uses.
     pub async fn connect_to(&self, provider: ProviderKind) -> Connection {
-        let request = self
-            .core
-            .begin_connect(provider, RedirectTarget::DeepLink)
-            .await
-            .unwrap();
+        let target = self.redirect_for(provider).await;
+        let request = self.core.begin_connect(provider, target).await.unwrap();
         let redirect = self.approve(&request.authorize_url, "approve").await;
         self.core
             .complete_redirect(&redirect)

@@ -85,3 +85,157 @@ async fn google_health_int64_fields_arrive_as_strings_and_are_read() {
         "and the heart rate is read from them"
     );
 }
+
+/// The authorize URL with its `redirect_uri` replaced.
+fn with_redirect(authorize_url: &str, redirect: &str) -> String {
+    let mut url = url::Url::parse(authorize_url).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "redirect_uri" {
+                redirect.to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.into()
+}
+
+#[tokio::test]
+async fn the_twins_accept_only_the_redirects_their_providers_accept() {
+    let h = Harness::new(5).await;
+    for &provider in ProviderKind::ALL {
+        let target = h.redirect_for(provider).await;
+        let request = h.core.begin_connect(provider, target).await.unwrap();
+        let status = |url: String| {
+            let http = h.http.clone();
+            async move { http.get(url).send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(
+            status(request.authorize_url.clone()).await,
+            200,
+            "{provider}: its own redirect"
+        );
+        for foreign in [
+            "https://evil.example/callback",
+            "tributary://elsewhere/x/callback#frag",
+        ] {
+            assert_eq!(
+                status(with_redirect(&request.authorize_url, foreign)).await,
+                400,
+                "{provider}: {foreign} is not registered"
+            );
+        }
+    }
+    // Google's desktop clients: loopback only. The core refuses a deep link before the browser
+    // opens, and the twin refuses one if it came anyway.
+    let refused = h
+        .core
+        .begin_connect(
+            ProviderKind::GoogleHealth,
+            tributary_core::auth::RedirectTarget::DeepLink,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        tributary_core::ErrorCode::Validation,
+        "{refused}"
+    );
+    let google = h
+        .core
+        .begin_connect(
+            ProviderKind::GoogleHealth,
+            tributary_core::auth::RedirectTarget::Loopback { port: 50_123 },
+        )
+        .await
+        .unwrap();
+    let deep = with_redirect(
+        &google.authorize_url,
+        "tributary://oauth/google_health/callback",
+    );
+    assert_eq!(
+        h.http.get(deep).send().await.unwrap().status().as_u16(),
+        400
+    );
+    // Polar compares the whole URL: only the registered port.
+    let refused = h
+        .core
+        .begin_connect(
+            ProviderKind::Polar,
+            tributary_core::auth::RedirectTarget::Loopback { port: 50_124 },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        tributary_core::ErrorCode::Validation,
+        "{refused}"
+    );
+    let polar = h
+        .core
+        .begin_connect(
+            ProviderKind::Polar,
+            tributary_core::auth::RedirectTarget::DeepLink,
+        )
+        .await
+        .unwrap();
+    for (uri, expected) in [
+        ("http://localhost:47613/callback", 200),
+        ("http://localhost:50124/callback", 400),
+        ("http://localhost:47613/other", 400),
+    ] {
+        let status = h
+            .http
+            .get(with_redirect(&polar.authorize_url, uri))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status.as_u16(), expected, "Polar: {uri}");
+    }
+}
+
+#[tokio::test]
+async fn polar_lists_only_exercises_uploaded_after_the_athlete_registered() {
+    let h = Harness::new(400).await;
+    let recent = tributary_sandbox::generate::workouts(400, 42, 3, h.sandbox.anchor())
+        .iter()
+        .filter(|w| w.start >= chrono::Utc::now() - chrono::Duration::days(30))
+        .count();
+    assert!(recent > 0, "there are workouts from the last 30 days");
+    h.connect_to(ProviderKind::Polar).await;
+    let first = h
+        .core
+        .sync(
+            ProviderKind::Polar,
+            SyncTrigger::AfterConnect,
+            SyncMode::Incremental,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.status, first.counters.created),
+        (SyncStatus::Success, 0),
+        "none of the {recent} earlier ones: they reached Polar before the registration"
+    );
+    let start = chrono::Utc::now() - chrono::Duration::hours(2);
+    h.control("upload", serde_json::json!({ "start": start }))
+        .await;
+    let next = h
+        .core
+        .sync(
+            ProviderKind::Polar,
+            SyncTrigger::Manual,
+            SyncMode::Incremental,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (next.status, next.counters.created),
+        (SyncStatus::Success, 1)
+    );
+}

@@ -11,7 +11,7 @@ mod wire;
 use super::http::{Call, Http, RateBudget, Response};
 use super::{
     ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
-    Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, join, read_cursor,
+    Provider, RateLimitWindow, Redirects, RefreshStyle, TokenGrant, beside, join, read_cursor,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -332,6 +332,7 @@ pub fn capabilities() -> Capabilities {
         // COROS registers a callback domain [3P]; loopback and custom-scheme rules [unverified].
         loopback_host: "localhost",
         deep_link_host: "oauth",
+        redirects: Redirects::ANY,
         implemented: true,
     }
 }

@@ -13,7 +13,7 @@ use super::http::{Call, Http, RateBudget, Response};
 use super::oauth::{self, Exchange};
 use super::{
     ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
-    Provider, RateLimitWindow, RefreshStyle, TokenGrant, endpoint, join,
+    Provider, RateLimitWindow, Redirects, RefreshStyle, TokenGrant, endpoint, join,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -265,6 +265,7 @@ pub fn capabilities() -> Capabilities {
         }], // [3P]
         loopback_host: "localhost",
         deep_link_host: "oauth",
+        redirects: Redirects::ANY,
         implemented: true,
     }
 }

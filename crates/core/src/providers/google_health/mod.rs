@@ -12,7 +12,7 @@ mod wire;
 use super::http::{Call, Http, RateBudget, Response};
 use super::{
     ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
-    Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, join, read_cursor,
+    Provider, RateLimitWindow, Redirects, RefreshStyle, TokenGrant, beside, join, read_cursor,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -236,6 +236,11 @@ pub fn capabilities() -> Capabilities {
         // Google's desktop clients use loopback redirects on 127.0.0.1.
         loopback_host: "127.0.0.1",
         deep_link_host: "oauth",
+        redirects: Redirects {
+            // "Desktop app" clients take loopback redirects only [doc].
+            deep_link: false,
+            loopback_port: None,
+        },
         implemented: true,
     }
 }

@@ -9,7 +9,7 @@ mod wire;
 use super::http::{Call, Http, RateBudget, Response};
 use super::{
     ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
-    Provider, RateLimitWindow, RefreshStyle, TokenGrant, join,
+    Provider, RateLimitWindow, Redirects, RefreshStyle, TokenGrant, join,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -22,6 +22,9 @@ use serde_json::{Value, json};
 use url::Url;
 
 const KIND: ProviderKind = ProviderKind::Polar;
+/// The loopback port Tributary registers with Polar (which compares the whole redirect URL):
+/// `http://localhost:47613/callback`.
+pub const LOOPBACK_PORT: u16 = 47613;
 
 /// The Polar client.
 pub struct Polar {
@@ -200,6 +203,11 @@ pub fn capabilities() -> Capabilities {
         // Polar matches registered redirect URLs exactly; custom schemes are [unverified].
         loopback_host: "localhost",
         deep_link_host: "oauth",
+        redirects: Redirects {
+            deep_link: true,
+            // Polar compares the whole registered URL, port included [doc]: one fixed port.
+            loopback_port: Some(LOOPBACK_PORT),
+        },
         implemented: true,
     }
 }

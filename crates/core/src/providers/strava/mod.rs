@@ -10,7 +10,7 @@ use super::http::{Call, Http, RateBudget, Response};
 use super::oauth::split_scope;
 use super::{
     ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
-    Provider, RateLimitWindow, RefreshStyle, TokenGrant, beside, join, read_cursor,
+    Provider, RateLimitWindow, Redirects, RefreshStyle, TokenGrant, beside, join, read_cursor,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -299,6 +299,7 @@ pub fn capabilities() -> Capabilities {
         loopback_host: "localhost",
         // A custom scheme passes only as `scheme://<callback domain>/...`.
         deep_link_host: "localhost",
+        redirects: Redirects::ANY,
         implemented: true,
     }
 }

@@ -10,7 +10,7 @@ mod wire;
 use super::http::{Call, Http, RateBudget, Response};
 use super::{
     ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
-    Provider, RateLimitWindow, RefreshStyle, TokenGrant, join, read_cursor,
+    Provider, RateLimitWindow, Redirects, RefreshStyle, TokenGrant, join, read_cursor,
 };
 use crate::config::ProviderSettings;
 use crate::domain::{ConnectionProfile, ProviderKind};
@@ -216,6 +216,7 @@ pub fn capabilities() -> Capabilities {
         // Custom-scheme and loopback rules for Wahoo redirect URIs are [unverified].
         loopback_host: "localhost",
         deep_link_host: "oauth",
+        redirects: Redirects::ANY,
         implemented: true,
     }
 }
