@@ -41,7 +41,8 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, urls: Vec<String>) {
                     }
                 }
                 LinkKind::Unknown => {
-                    tracing::warn!(%url, "ignored an unknown deep link");
+                    // Never the query: a link can carry a code or a token.
+                    tracing::warn!(link = %without_query(&url), "ignored an unknown deep link");
                     DeepLinkOutcome {
                         ok: false,
                         provider: None,
@@ -51,17 +52,28 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, urls: Vec<String>) {
                     }
                 }
             };
-            app.state::<AppState>()
-                .unseen_outcomes
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(outcome.clone());
-            if let Some(window) = app.get_webview_window("main") {
-                let _ = window.set_focus();
-            }
-            if let Err(e) = outcome.emit(&app) {
-                tracing::warn!(error = %e, "could not report a deep link's outcome");
-            }
+            report(&app, outcome);
         });
     }
+}
+
+/// Tell the UI how a sign-in ended (a deep link's, or a loopback redirect's): kept until the UI
+/// asks (it may not be listening yet), and sent as an event.
+pub fn report<R: Runtime>(app: &AppHandle<R>, outcome: DeepLinkOutcome) {
+    app.state::<AppState>()
+        .unseen_outcomes
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(outcome.clone());
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.set_focus();
+    }
+    if let Err(e) = outcome.emit(app) {
+        tracing::warn!(error = %e, "could not report a sign-in's outcome");
+    }
+}
+
+/// `url` without its query and fragment, for logs.
+pub fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or_default()
 }

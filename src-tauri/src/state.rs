@@ -6,6 +6,7 @@ use crate::events::DeepLinkOutcome;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use tokio_util::sync::CancellationToken;
 use tributary_core::Core;
 use tributary_core::domain::ProviderKind;
 use tributary_core::scheduler::SchedulerHandle;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub unseen_outcomes: Mutex<Vec<DeepLinkOutcome>>,
     /// The connection a notification (or the tray) asked the window to show, until the UI asks.
     pub focus: Mutex<Option<ProviderKind>>,
+    /// Sign-ins waiting on a loopback redirect, to cancel when the athlete gives up.
+    pub loopbacks: Mutex<std::collections::HashMap<ProviderKind, CancellationToken>>,
 }
 
 impl AppState {
@@ -35,6 +38,7 @@ impl AppState {
             scheduler: Mutex::new(None),
             unseen_outcomes: Mutex::new(Vec::new()),
             focus: Mutex::new(None),
+            loopbacks: Mutex::new(std::collections::HashMap::new()),
         }
     }
 

@@ -11,4 +11,8 @@ page=$(curl -fsS "$url")
 href=$(printf '%s' "$page" | grep -o 'id="approve" href="[^"]*"' | sed -e 's/.*href="//' -e 's/"$//' -e 's/&amp;/\&/g')
 location=$(curl -fsS -o /dev/null -w '%{redirect_url}' "$(dirname "${url%%\?*}")/$href")
 echo "browser: redirected to ${location%%\?*}" >>"$log"
-"$TRIBUTARY_APP_BIN" "$location" >>"$log" 2>&1 &
+case "$location" in
+  # A loopback redirect (Google's desktop clients): the app is listening on it.
+  http://*) curl -fsS -o /dev/null "$location" >>"$log" 2>&1 & ;;
+  *) "$TRIBUTARY_APP_BIN" "$location" >>"$log" 2>&1 & ;;
+esac

@@ -1,9 +1,11 @@
 //! Connections: the old server's list/get/get-by-provider/delete/toggle routes, plus connecting.
 
 use crate::error::CommandResult;
+use crate::events::DeepLinkOutcome;
 use crate::state::AppState;
 use tauri::{AppHandle, State};
 use tauri_plugin_opener::OpenerExt;
+use tokio_util::sync::CancellationToken;
 use tributary_core::auth::{AuthRequest, RedirectTarget};
 use tributary_core::connections::{Dashboard, Disconnected, ProviderInfo};
 use tributary_core::domain::{Connection, ProviderKind, Summary};
@@ -87,6 +89,15 @@ pub async fn connect_provider(
     state: State<'_, AppState>,
     provider: ProviderKind,
 ) -> CommandResult<AuthRequest> {
+    let redirects = state
+        .core
+        .registry()
+        .get(provider)?
+        .capabilities()
+        .redirects;
+    if !redirects.deep_link {
+        return connect_through_loopback(app, &state, provider).await;
+    }
     let request = state
         .core
         .begin_connect(provider, RedirectTarget::DeepLink)
@@ -100,6 +111,71 @@ pub async fn connect_provider(
     Ok(request)
 }
 
+/// A provider that takes only loopback redirects (Google's desktop clients): the core listens on
+/// loopback in the background; the outcome reaches the UI as a deep link's does. Answers once
+/// the browser has the authorize page, or with the error that kept it from opening.
+async fn connect_through_loopback(
+    app: AppHandle,
+    state: &AppState,
+    provider: ProviderKind,
+) -> CommandResult<AuthRequest> {
+    let cancel = CancellationToken::new();
+    if let Some(earlier) = state
+        .loopbacks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(provider, cancel.clone())
+    {
+        earlier.cancel(); // one sign-in per provider at a time
+    }
+    let (opened, started) = tokio::sync::oneshot::channel::<AuthRequest>();
+    let core = state.core.clone();
+    tauri::async_runtime::spawn(async move {
+        let browser = app.clone();
+        let result = core
+            .connect_loopback(
+                provider,
+                move |request| {
+                    if let Err(e) = browser
+                        .opener()
+                        .open_url(&request.authorize_url, None::<&str>)
+                    {
+                        tracing::warn!(error = %e, "could not open the browser");
+                    }
+                    let _ = opened.send(request.clone());
+                },
+                cancel,
+            )
+            .await;
+        let outcome = match result {
+            Ok(connected) => DeepLinkOutcome {
+                ok: true,
+                provider: Some(provider),
+                message: format!(
+                    "Connected to {}.",
+                    core.registry()
+                        .get(connected.connection.provider)
+                        .map_or_else(
+                            |_| provider.to_string(),
+                            |c| c.capabilities().display_name.to_owned()
+                        )
+                ),
+            },
+            Err(tributary_core::Error::Cancelled) => return,
+            Err(e) => DeepLinkOutcome {
+                ok: false,
+                provider: Some(provider),
+                message: e.to_string(),
+            },
+        };
+        crate::deep_link::report(&app, outcome);
+    });
+    started.await.map_err(|_| crate::error::CommandError {
+        code: tributary_core::ErrorCode::Internal,
+        message: "the sign-in could not start; see the notice".to_owned(),
+    })
+}
+
 /// Forget a started connect (the athlete closed the browser tab).
 #[tauri::command]
 #[specta::specta]
@@ -108,5 +184,13 @@ pub async fn cancel_connect(
     provider: ProviderKind,
 ) -> CommandResult<()> {
     state.core.cancel_connect(provider);
+    if let Some(waiting) = state
+        .loopbacks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(&provider)
+    {
+        waiting.cancel();
+    }
     Ok(())
 }
