@@ -102,6 +102,9 @@ impl Core {
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .user_agent(concat!("Tributary/", env!("CARGO_PKG_VERSION")))
+            // Never follow a redirect: a token POST (codes, refresh tokens, client secrets) must
+            // not be replayed to wherever a 3xx points, and no provider API we call redirects.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?;
         let registry = Registry::new(&config, &http)?;

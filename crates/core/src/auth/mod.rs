@@ -393,25 +393,46 @@ impl Connector {
         let ttl = (request.expires_at - self.inner.clock.now())
             .to_std()
             .unwrap_or_default();
-        let outcome = tokio::select! {
-            received = listener.next() => match received {
-                Some(callback) => {
-                    let url = format!("{}?{}", request.redirect_uri, callback.query);
-                    let result = self.complete(&url).await;
-                    let page = match &result {
-                        Ok(c) => format!("Tributary is connected to {}. You can close this tab.", c.provider),
-                        Err(e) => format!("Tributary could not connect: {e}"),
-                    };
-                    let _ = callback.reply.send(page); // the browser may have gone; the result stands
-                    result
-                }
-                None => Err(Error::Cancelled),
-            },
-            () = cancel.cancelled() => Err(Error::Cancelled),
-            () = tokio::time::sleep(ttl) => Err(Error::InvalidRedirect(format!(
-                "no answer from {provider} within {} minutes; start connecting again",
-                FLOW_TTL.num_minutes()
-            ))),
+        // Only the callback that carries this flow's `state` ends it: a stray request to
+        // /callback (another tab, a scanner on loopback) is answered and ignored.
+        let own_state = Url::parse(&request.authorize_url).ok().and_then(|u| {
+            u.query_pairs()
+                .find(|(k, _)| k == "state")
+                .map(|(_, v)| v.into_owned())
+        });
+        let deadline = tokio::time::sleep(ttl);
+        tokio::pin!(deadline);
+        let outcome = loop {
+            tokio::select! {
+                received = listener.next() => match received {
+                    Some(callback) => {
+                        let state = url::form_urlencoded::parse(callback.query.as_bytes())
+                            .find(|(k, _)| k == "state")
+                            .map(|(_, v)| v.into_owned());
+                        if state.is_none() || state != own_state {
+                            let _ = callback.reply.send(
+                                "This is not the sign-in Tributary is waiting for; nothing changed."
+                                    .to_owned(),
+                            );
+                            continue;
+                        }
+                        let url = format!("{}?{}", request.redirect_uri, callback.query);
+                        let result = self.complete(&url).await;
+                        let page = match &result {
+                            Ok(c) => format!("Tributary is connected to {}. You can close this tab.", c.provider),
+                            Err(e) => format!("Tributary could not connect: {e}"),
+                        };
+                        let _ = callback.reply.send(page); // the browser may have gone; the result stands
+                        break result;
+                    }
+                    None => break Err(Error::Cancelled),
+                },
+                () = cancel.cancelled() => break Err(Error::Cancelled),
+                () = &mut deadline => break Err(Error::InvalidRedirect(format!(
+                    "no answer from {provider} within {} minutes; start connecting again",
+                    FLOW_TTL.num_minutes()
+                ))),
+            }
         };
         if outcome.is_err() {
             self.cancel(provider);

@@ -13,6 +13,28 @@ use reqwest::{RequestBuilder, StatusCode};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+/// The most a provider's answer may hold (a page of activities is well under 1 MiB): a larger
+/// one is refused, not read into memory.
+pub const MAX_BODY: usize = 32 << 20;
+
+/// Read `response`'s body up to `limit` bytes; None when it is longer.
+async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> std::result::Result<Option<Vec<u8>>, reqwest::Error> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
 /// A provider's remaining budget, read from its rate-limit headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateBudget {
@@ -164,11 +186,19 @@ impl Http {
                     let status = response.status();
                     let headers = response.headers().clone();
                     call.meter.observe((self.rate)(&headers, call.clock.now()));
-                    match response.bytes().await {
-                        Ok(body) => Ok(Response {
+                    match read_bounded(response, MAX_BODY).await {
+                        Ok(Some(body)) => Ok(Response {
                             status,
                             headers,
-                            body: body.to_vec(),
+                            body,
+                        }),
+                        Ok(None) => Err(Error::Provider {
+                            provider: self.provider,
+                            status: Some(status.as_u16()),
+                            message: format!(
+                                "the response was larger than {} MiB; not read",
+                                MAX_BODY / (1 << 20)
+                            ),
                         }),
                         Err(source) => Err(self.network(source)),
                     }
@@ -232,5 +262,25 @@ impl Http {
                 message: body,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bodies_longer_than_the_limit_are_not_read() {
+        let response = |body: &'static str| {
+            reqwest::Response::from(http::Response::new(body.as_bytes().to_vec()))
+        };
+        assert_eq!(
+            read_bounded(response("0123456789"), 10).await.unwrap(),
+            Some(b"0123456789".to_vec())
+        );
+        assert_eq!(
+            read_bounded(response("0123456789a"), 10).await.unwrap(),
+            None
+        );
     }
 }

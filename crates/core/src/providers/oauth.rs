@@ -126,7 +126,7 @@ async fn token_request(
         })
         .await?;
     if !response.status.is_success() {
-        return Err(token_error(http, &response));
+        return Err(token_error(http, &response, call.clock.now()));
     }
     let body: TokenBody = parse_token_body(provider, &response.body)?;
     let now = call.clock.now();
@@ -139,28 +139,77 @@ async fn token_request(
     })
 }
 
-fn token_error(http: &Http, response: &Response) -> Error {
+/// What a refused token request means, without quoting its body: a token endpoint may echo the
+/// code or refresh token it was sent, and this message is stored and shown. Only RFC 6749's
+/// `error` code (a short word) is kept.
+fn token_error(http: &Http, response: &Response, now: DateTime<Utc>) -> Error {
     let provider = http.provider();
-    let body = response.body_excerpt();
     let status = response.status.as_u16();
+    let code = oauth_error_code(&response.body);
+    let said = code
+        .as_deref()
+        .map_or_else(String::new, |c| format!(" ({c})"));
     if status == 400 || status == 401 {
-        let lower = body.to_ascii_lowercase();
-        if lower.contains("invalid_client")
-            || lower.contains("client_id")
-            || lower.contains("client_secret")
-        {
+        let client_refused = code.as_deref() == Some("invalid_client")
+            || code.as_deref() == Some("unauthorized_client")
+            || names_client_field(&response.body);
+        if client_refused {
             return Error::Provider {
                 provider,
                 status: Some(status),
-                message: format!("the API credentials (client id/secret) were refused: {body}"),
+                message: format!("the API credentials (client id/secret) were refused{said}"),
             };
         }
         return Error::NeedsReauth {
             provider,
-            reason: format!("the provider refused the grant: {body}"),
+            reason: format!("the provider refused the sign-in grant{said}"),
         };
     }
-    http.classify(response, DateTime::<Utc>::MIN_UTC)
+    if status == 429 {
+        // Retry-After in seconds where given (bounded to a day), else a minute.
+        let wait = response
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .map_or(60, |s| s.clamp(1, 86_400));
+        return Error::RateLimited {
+            provider,
+            until: now + chrono::Duration::seconds(wait),
+        };
+    }
+    Error::Provider {
+        provider,
+        status: Some(status),
+        message: format!("the token endpoint answered {status}{said}"),
+    }
+}
+
+/// Whether a non-RFC error body blames the client id or secret (Strava:
+/// `{"errors": [{"field": "client_id", "code": "invalid"}]}`).
+fn names_client_field(body: &[u8]) -> bool {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    value
+        .get("errors")
+        .and_then(|e| e.as_array())
+        .is_some_and(|errors| {
+            errors.iter().any(|e| {
+                matches!(
+                    e.get("field").and_then(|f| f.as_str()),
+                    Some("client_id" | "client_secret")
+                )
+            })
+        })
+}
+
+/// RFC 6749 5.2's `error` field, if the body is JSON and it is a plain short word.
+fn oauth_error_code(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let code = value.get("error")?.as_str()?;
+    (code.len() <= 40 && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .then(|| code.to_owned())
 }
 
 /// Expiry from `expires_at` (epoch seconds, preferred: no clock skew) or `expires_in`.
@@ -221,6 +270,7 @@ impl Classified for serde_json::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ProviderKind;
 
     #[test]
     fn pkce_challenge_is_the_s256_of_its_verifier() {
@@ -230,6 +280,75 @@ mod tests {
         );
         assert_eq!(challenge, recomputed.as_str());
         assert_ne!(pkce_pair().0, challenge, "every flow gets a new pair");
+    }
+
+    fn http() -> Http {
+        Http::new(
+            reqwest::Client::new(),
+            ProviderKind::Strava,
+            crate::config::RetryPolicy::default(),
+            |_, _| None,
+        )
+    }
+
+    fn answer(status: u16, headers: &[(&'static str, &str)], body: &str) -> Response {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, v.parse().unwrap());
+        }
+        Response {
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            headers: map,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_429_from_the_token_endpoint_waits_for_retry_after_or_a_minute() {
+        let now = Utc.timestamp_opt(1_780_000_000, 0).unwrap();
+        let until = |r: &Response| match token_error(&http(), r, now) {
+            Error::RateLimited { until, .. } => until,
+            other => panic!("{other:?}"),
+        };
+        // It said "continues at -262143-01-01" (the minimum date) before.
+        assert_eq!(
+            until(&answer(429, &[], "")),
+            now + chrono::Duration::seconds(60)
+        );
+        assert_eq!(
+            until(&answer(429, &[("retry-after", "120")], "")),
+            now + chrono::Duration::seconds(120)
+        );
+        assert_eq!(
+            until(&answer(429, &[("retry-after", "99999999999")], "")),
+            now + chrono::Duration::days(1),
+            "absurd headers are bounded"
+        );
+    }
+
+    #[test]
+    fn a_refused_token_request_never_quotes_the_body() {
+        let now = Utc.timestamp_opt(1_780_000_000, 0).unwrap();
+        let echo =
+            r#"{"error":"invalid_grant","error_description":"refresh_token sbx-rt-42 revoked"}"#;
+        let refused = token_error(&http(), &answer(400, &[], echo), now).to_string();
+        assert!(refused.contains("invalid_grant"), "{refused}");
+        assert!(
+            !refused.contains("sbx-rt-42"),
+            "the body is not quoted: {refused}"
+        );
+        let strava = r#"{"message":"Bad Request","errors":[{"resource":"Application","field":"client_id","code":"invalid"}]}"#;
+        let client = token_error(&http(), &answer(400, &[], strava), now).to_string();
+        assert!(client.contains("API credentials"), "{client}");
+        let odd = r#"{"error":"<script>alert(1)</script> and a token sbx-at-1"}"#;
+        let odd = token_error(&http(), &answer(401, &[], odd), now).to_string();
+        assert!(
+            !odd.contains("sbx-at-1") && !odd.contains("script"),
+            "{odd}"
+        );
+        let server =
+            token_error(&http(), &answer(503, &[], "token sbx-at-7 broke"), now).to_string();
+        assert!(!server.contains("sbx-at-7"), "{server}");
     }
 
     #[test]

@@ -67,7 +67,7 @@ pub async fn upsert_page(
     let mut writes = Vec::new();
     let mut seen_in_page = HashSet::new();
     for activity in activities {
-        let raw = activity.raw.to_string();
+        let raw = super::scrubbed(&activity.raw);
         if !seen_in_page.insert(activity.provider_activity_id.as_str()) {
             outcomes.push(Upserted::Skipped);
             continue;

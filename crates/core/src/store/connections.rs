@@ -145,7 +145,7 @@ pub async fn upsert(
     .bind(&profile.provider_user_id)
     .bind(&profile.username)
     .bind(&profile.email)
-    .bind(profile.provider_profile.as_ref().map(serde_json::Value::to_string))
+    .bind(profile.provider_profile.as_ref().map(super::scrubbed))
     .bind(granted_scopes.join(" "))
     .bind(token_expires_at.map(to_ms))
     .bind(to_ms(now))

@@ -54,6 +54,7 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await?;
+        private(path);
         let store = Self {
             pool,
             path: path.to_owned(),
@@ -110,6 +111,60 @@ impl Store {
         tracing::info!(backup = %backup.display(), "backed up the database before migrating");
         Ok(())
     }
+}
+
+/// A provider's JSON as stored: fields whose names say they hold a credential (`*token*`,
+/// `*secret*`, `password`, `authorization`, `api_key`, `cookie`) are removed at any depth. Raw
+/// payloads are kept for the athlete and for re-mapping; a provider that echoes a token into a
+/// record must not put it in the database.
+pub(crate) fn scrubbed(value: &serde_json::Value) -> String {
+    fn credential(key: &str) -> bool {
+        let k = key.to_ascii_lowercase().replace(['-', '_'], "");
+        [
+            "token",
+            "secret",
+            "password",
+            "authorization",
+            "apikey",
+            "cookie",
+        ]
+        .iter()
+        .any(|w| k.contains(w))
+    }
+    fn strip(value: &serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) => serde_json::Value::Object(
+                map.iter()
+                    .filter(|(k, _)| !credential(k))
+                    .map(|(k, v)| (k.clone(), strip(v)))
+                    .collect(),
+            ),
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.iter().map(strip).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    strip(value).to_string()
+}
+
+/// Keep the data directory and the database to this user (0700, 0600): the files hold the
+/// athlete's training history. Best effort: a filesystem without modes keeps its own.
+fn private(db: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Some(dir) = db.parent() {
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = db.as_os_str().to_owned();
+            file.push(suffix);
+            let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = db;
 }
 
 /// Milliseconds since the epoch, as stored.

@@ -209,6 +209,21 @@ async fn loopback_connect_receives_the_redirect_once_then_closes() {
         request.redirect_uri.starts_with("http://localhost:"),
         "Strava matches the localhost domain"
     );
+    // Stray requests first: no state, another flow's state. Both are turned away; the flow
+    // goes on waiting for its own (it used to end on the first request).
+    for stray in ["?code=x", "?state=someone-else&code=y"] {
+        let page = h
+            .http
+            .get(format!("{}{stray}", request.redirect_uri))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("not the sign-in"), "{page}");
+    }
+    assert!(!task.is_finished(), "still waiting for its own redirect");
     let redirect = h.approve(&request.authorize_url, "approve").await;
     let page = h
         .http

@@ -626,3 +626,53 @@ async fn sync_state_round_trips_and_cascades_with_its_connection() {
         "the state goes with its connection"
     );
 }
+
+#[tokio::test]
+async fn credential_fields_in_provider_payloads_are_never_stored() {
+    let (_dir, store) = store().await;
+    let mut p = profile("a");
+    p.provider_profile = Some(
+        json!({"id": "a", "access_token": "sbx-at-1", "nested": {"refreshToken": "sbx-rt-1"}}),
+    );
+    let c = connections::upsert(
+        store.pool(),
+        ME,
+        ProviderKind::Strava,
+        &p,
+        &["read".into()],
+        None,
+        at(2026, 1, 2),
+    )
+    .await
+    .unwrap();
+    let mut a = activity("x", 3);
+    a.raw =
+        json!({"id": "x", "name": "run", "laps": [{"api_key": "k", "n": 1}], "Client-Secret": "s"});
+    let mut db = store.pool().acquire().await.unwrap();
+    activities::upsert(&mut db, c.id, ProviderKind::Strava, &a, at(2026, 3, 4))
+        .await
+        .unwrap();
+    let (raw, profile): (String, String) = sqlx::query_as(
+        "SELECT a.raw_json, c.provider_profile FROM activities a, provider_connections c",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(raw, r#"{"id":"x","laps":[{"n":1}],"name":"run"}"#);
+    assert_eq!(profile, r#"{"id":"a","nested":{}}"#);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_directory_and_the_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let store = Store::open(&data.join("t.db")).await.unwrap();
+    athletes::ensure(store.pool(), ME, "Me", at(2026, 1, 1))
+        .await
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("t.db")), 0o600);
+}
