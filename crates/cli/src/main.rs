@@ -53,6 +53,14 @@ enum Command {
         /// Do not open the browser; just print the URL.
         #[arg(long)]
         no_browser: bool,
+        /// Sign in with a personal API key read from standard input (Garmin's Personal API:
+        /// create the key at connect.garmin.com → Settings → Personal API key). Never pass a key
+        /// as an argument: arguments are visible to every user of the machine.
+        #[arg(long)]
+        personal_key_stdin: bool,
+        /// When the personal key expires (YYYY-MM-DD), so Tributary can warn a week ahead.
+        #[arg(long, requires = "personal_key_stdin", value_parser = parse_day)]
+        key_expires: Option<chrono::NaiveDate>,
     },
     /// Store a provider's API credentials in the keyring (the secret is read from stdin).
     Credentials {
@@ -224,6 +232,11 @@ fn parse_instant(text: &str, day_end: bool) -> Result<DateTime<Utc>, String> {
     Ok(day.and_time(chrono::NaiveTime::MIN).and_utc())
 }
 
+fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("'{text}' is not a date (YYYY-MM-DD)"))
+}
+
 fn parse_since(text: &str) -> Result<DateTime<Utc>, String> {
     parse_instant(text, false)
 }
@@ -385,7 +398,37 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
         Command::Connections => out.connections(&core.list_connections().await?),
         Command::Connect {
             provider,
+            personal_key_stdin: true,
+            key_expires,
+            ..
+        } => {
+            let mut key = String::new();
+            std::io::Read::read_to_string(
+                &mut std::io::Read::take(std::io::stdin(), 8192),
+                &mut key,
+            )
+            .map_err(|source| Error::Io {
+                context: "could not read the key from standard input".to_owned(),
+                source,
+            })?;
+            let connected = core
+                .connect_with_key(
+                    provider,
+                    &Sensitive::new(key.trim().to_owned()),
+                    key_expires,
+                )
+                .await?;
+            out.connected(&connected.connection);
+            if let Some(first) = connected.first_sync {
+                let _ = writeln!(std::io::stderr(), "{provider}: first sync running…");
+                let run = until_stopped(core, first).await?;
+                out.sync_runs(&[(provider, run)]);
+            }
+        }
+        Command::Connect {
+            provider,
             no_browser,
+            ..
         } => {
             let cancel = CancellationToken::new();
             let on_ctrl_c = cancel.clone();

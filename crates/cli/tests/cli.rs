@@ -534,3 +534,53 @@ fn workouts_links_and_exports_across_invocations() {
         .collect();
     assert!(leftovers.is_empty(), "no partial files left behind");
 }
+
+#[test]
+#[ignore = "uses the real keyring; .ci/run runs it inside dbus-run-session with gnome-keyring"]
+fn garmin_connects_with_a_personal_key_read_from_stdin() {
+    let data = tempfile::tempdir().unwrap();
+    let connect = |provider: &str, key: &str| {
+        let mut child = tributary(
+            data.path(),
+            &[
+                "--sandbox-activities",
+                "30",
+                "connect",
+                provider,
+                "--personal-key-stdin",
+                "--key-expires",
+                "2027-03-01",
+                "--json",
+            ],
+        )
+        .env("TRIBUTARY_GARMIN_DOOR", "personal")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), key.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let refused = connect("garmin", "sbx-gpk-expired\n");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).starts_with("error[needs_reauth]"));
+    let done = connect("garmin", "sbx-gpk-demo-athlete\n");
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(stdout.contains("\"state\": \"active\""), "{stdout}");
+    assert!(
+        stdout.contains("2027-03-01"),
+        "the key's expiry is kept: {stdout}"
+    );
+    assert!(
+        !stdout.contains("sbx-gpk-demo-athlete"),
+        "the key is never printed"
+    );
+    let wrong = connect("strava", "sbx-gpk-demo-athlete\n");
+    assert!(String::from_utf8_lossy(&wrong.stderr).starts_with("error[validation]"));
+}

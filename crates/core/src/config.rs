@@ -66,6 +66,13 @@ pub struct ProviderSettings {
     pub api_url: Option<Url>,
     /// A relay's inbox for push-only providers (Garmin): `TRIBUTARY_<P>_INBOX_URL`.
     pub inbox_url: Option<Url>,
+    /// Which of a provider's doors to use where it has two (Garmin: `personal` or `partner`):
+    /// `TRIBUTARY_<P>_DOOR`.
+    pub door: Option<String>,
+    /// A personal-key door's token exchange: `TRIBUTARY_<P>_PERSONAL_TOKEN_URL`.
+    pub personal_token_url: Option<Url>,
+    /// A personal-key door's API base: `TRIBUTARY_<P>_PERSONAL_API_URL`.
+    pub personal_api_url: Option<Url>,
 }
 
 /// The core's configuration.
@@ -139,6 +146,9 @@ impl Config {
                 token_url: url("TOKEN_URL")?,
                 api_url: url("API_URL")?,
                 inbox_url: url("INBOX_URL")?,
+                door: var("DOOR"),
+                personal_token_url: url("PERSONAL_TOKEN_URL")?,
+                personal_api_url: url("PERSONAL_API_URL")?,
             };
             config.providers.insert(kind, settings);
         }

@@ -253,6 +253,23 @@ impl Core {
         Ok(self.after_connect(connection).await)
     }
 
+    /// Connect a provider that signs in with a personal API key (Garmin's Personal API): the key
+    /// is exchanged, kept in the keyring, and renews the access token from then on. Then the
+    /// first sync.
+    pub async fn connect_with_key(
+        &self,
+        provider: ProviderKind,
+        key: &Sensitive<String>,
+        key_expires_on: Option<chrono::NaiveDate>,
+    ) -> Result<Connected> {
+        let connection = self
+            .inner
+            .connector
+            .connect_with_key(provider, key, key_expires_on)
+            .await?;
+        Ok(self.after_connect(connection).await)
+    }
+
     /// The policy after a connect, decided here once for every front end: a connection that can
     /// sync starts its first sync at once (`Config::sync_after_connect`).
     async fn after_connect(&self, connection: Connection) -> Connected {

@@ -248,6 +248,13 @@ impl TokenVault {
         provider: ProviderKind,
         capabilities: &Capabilities,
     ) -> Result<ClientCredentials> {
+        if capabilities.sign_in == crate::providers::SignIn::PersonalKey {
+            // No client app: the athlete's own key is the credential, kept with the tokens.
+            return Ok(ClientCredentials {
+                client_id: String::new(),
+                client_secret: None,
+            });
+        }
         let settings = self
             .inner
             .configured

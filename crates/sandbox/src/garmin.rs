@@ -33,7 +33,11 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     token: "oauth/token",
     api: "",
     truth,
-    extra_vars: &[("INBOX_URL", "inbox")],
+    extra_vars: &[
+        ("INBOX_URL", "inbox"),
+        crate::garmin_personal::VARS[0],
+        crate::garmin_personal::VARS[1],
+    ],
 };
 
 /// What Garmin pushed to the inbox, in arrival order: each requested backfill window's workouts
@@ -88,6 +92,8 @@ fn router() -> Router<Arc<Shared>> {
         )
         .route("/wellness-api/rest/backfill/activities", get(backfill))
         .route("/inbox/garmin/users/{user}/items", get(inbox))
+        // The Personal API (the door for individuals) lives beside the partner one.
+        .merge(crate::garmin_personal::router())
 }
 
 fn oauth_error(error: &str) -> Response {

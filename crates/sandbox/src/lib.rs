@@ -27,6 +27,7 @@
 mod api;
 pub mod coros;
 pub mod garmin;
+pub mod garmin_personal;
 pub mod generate;
 pub mod google_health;
 pub mod polar;
@@ -189,6 +190,14 @@ impl Sandbox {
     /// The data set's anchor: workouts are generated over the years before it.
     pub fn anchor(&self) -> chrono::DateTime<chrono::Utc> {
         self.shared.world().anchor()
+    }
+
+    /// The activity ids a complete walk of Garmin's Personal API lists now.
+    pub fn garmin_personal_truth(&self) -> Vec<String> {
+        garmin_personal::truth(&self.shared.world())
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
     }
 
     /// Which of the providers' copies are the same session (see `/_control/ground_truth`).

@@ -450,6 +450,14 @@ impl World {
             .map(|(t, g)| (t.clone(), g.clone()))
     }
 
+    /// Give an issued access token another name (a twin whose tokens have a shape of their own,
+    /// Garmin's JWTs).
+    pub fn rename_access(&mut self, from: &str, to: &str) {
+        if let Some(grant) = self.persisted.access.remove(from) {
+            self.persisted.access.insert(to.to_owned(), grant);
+        }
+    }
+
     /// Retire an access token and its refresh token.
     pub fn retire(&mut self, access: &str) {
         if let Some(grant) = self.persisted.access.remove(access) {

@@ -13,7 +13,7 @@ pub use redirect::{DEEP_LINK_SCHEME, LinkKind, RedirectHosts};
 use crate::clock::Clock;
 use crate::domain::{Connection, ConnectionState, ConnectionUpdate, ProviderKind};
 use crate::events::{CoreEvent, EventSink};
-use crate::providers::{AuthorizeParams, Call, Meter, Registry, oauth};
+use crate::providers::{AuthorizeParams, Call, Meter, Registry, TokenGrant, oauth};
 use crate::secrets::Sensitive;
 use crate::store::Store;
 use crate::vault::{StoredTokens, TokenVault};
@@ -283,13 +283,78 @@ impl Connector {
             .clone()
             .or_else(|| redirect.scope.as_deref().map(oauth::split_scope))
             .unwrap_or_default();
+        self.keep(provider, client, grant, granted, &meter, None)
+            .await
+    }
+
+    /// Connect a provider whose sign-in is a personal API key the athlete pasted (Garmin's
+    /// Personal API): exchange it for an access token, read the profile, keep the key in the
+    /// keyring as what renews the token. `key_expires_on` (the athlete says; no API tells) is kept
+    /// in the profile so the app can warn before it runs out.
+    pub async fn connect_with_key(
+        &self,
+        provider: ProviderKind,
+        key: &Sensitive<String>,
+        key_expires_on: Option<chrono::NaiveDate>,
+    ) -> Result<Connection> {
+        let key_text = key.expose().trim();
+        if key_text.is_empty() || key_text.len() > 4096 || key_text.chars().any(char::is_whitespace)
+        {
+            return Err(Error::Validation(
+                "that does not look like an API key (one line, no spaces)".to_owned(),
+            ));
+        }
+        let key = Sensitive::new(key_text.to_owned());
+        let client = self.inner.registry.get(provider)?;
+        if client.capabilities().sign_in != crate::providers::SignIn::PersonalKey {
+            return Err(Error::Validation(format!(
+                "{} signs in through the browser, not with a key",
+                client.capabilities().display_name
+            )));
+        }
+        self.inner.vault.check().await?;
+        let meter = Meter::default();
+        let call = Call {
+            token: None,
+            meter: &meter,
+            clock: self.inner.clock.as_ref(),
+        };
+        let mut grant = client.exchange_key(&call, &key).await?;
+        // The key renews the access token: it is kept where a refresh token would be.
+        grant.refresh_token = Some(key);
+        self.keep(provider, client, grant, Vec::new(), &meter, key_expires_on)
+            .await
+    }
+
+    /// The end every sign-in shares: the profile, the tokens in the keyring, the connection row,
+    /// the scope check, and the review of what needs the athlete.
+    async fn keep(
+        &self,
+        provider: ProviderKind,
+        client: std::sync::Arc<dyn crate::providers::Provider>,
+        grant: TokenGrant,
+        granted: Vec<String>,
+        meter: &Meter,
+        key_expires_on: Option<chrono::NaiveDate>,
+    ) -> Result<Connection> {
+        let now = self.inner.clock.now();
+        let clock = self.inner.clock.as_ref();
         let missing = client.missing_scopes(&granted);
         let call = Call {
             token: Some(&grant.access_token),
-            meter: &meter,
+            meter,
             clock,
         };
-        let profile = client.fetch_profile(&call, &grant).await?;
+        let mut profile = client.fetch_profile(&call, &grant).await?;
+        if let Some(day) = key_expires_on {
+            let mut value = profile
+                .provider_profile
+                .take()
+                .filter(serde_json::Value::is_object)
+                .unwrap_or_else(|| serde_json::json!({}));
+            value["key_expires_on"] = serde_json::json!(day.to_string());
+            profile.provider_profile = Some(value);
+        }
         let tokens = StoredTokens::from_grant(grant, None);
 
         // Keyring first, then the row: if the row fails, the tokens are removed again, so a

@@ -49,6 +49,19 @@ pub enum RefreshStyle {
     None,
     /// Refresh tokens may rotate: persist the new one before using the new access token.
     Rotating,
+    /// The athlete's personal API key is exchanged again for a new access token.
+    KeyExchange,
+}
+
+/// How the athlete signs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum SignIn {
+    /// OAuth in the system browser, back through a deep link or a loopback redirect.
+    Browser,
+    /// A personal API key the athlete creates at the provider and pastes (no client app).
+    PersonalKey,
 }
 
 /// How activities reach us.
@@ -82,6 +95,8 @@ pub struct RateLimitWindow {
 pub struct Capabilities {
     /// Name shown to the athlete.
     pub display_name: &'static str,
+    /// How the athlete signs in.
+    pub sign_in: SignIn,
     /// Token endpoint authentication.
     pub client_auth: ClientAuth,
     /// Whether the authorize request carries a PKCE S256 challenge.
@@ -362,6 +377,15 @@ pub trait Provider: Send + Sync + 'static {
         .await
     }
 
+    /// Swap the athlete's personal API key for an access token (providers that sign in with
+    /// one; the others never get here).
+    async fn exchange_key(&self, _call: &Call<'_>, _key: &Sensitive<String>) -> Result<TokenGrant> {
+        Err(Error::Validation(format!(
+            "{} signs in through the browser, not with a key",
+            self.capabilities().display_name
+        )))
+    }
+
     /// Finish connecting with a fresh access token: whatever registration the provider requires,
     /// then the athlete's profile.
     async fn fetch_profile(&self, call: &Call<'_>, grant: &TokenGrant)
@@ -410,7 +434,11 @@ const PROVIDERS: [Entry; 6] = [
     },
     Entry {
         kind: ProviderKind::Garmin,
-        build: |s, h| Ok(Arc::new(garmin::Garmin::new(s, h)?)),
+        // Two doors: the Personal API (athletes' own keys) unless the partner one is chosen.
+        build: |s, h| match garmin::personal::chosen(s) {
+            true => Ok(Arc::new(garmin::personal::GarminPersonal::new(s, h)?)),
+            false => Ok(Arc::new(garmin::Garmin::new(s, h)?)),
+        },
         rate: garmin::rate_budget,
     },
     Entry {

@@ -58,7 +58,7 @@ impl Harness {
         clock: Arc<dyn Clock>,
         secrets: Arc<SwitchableStore>,
     ) -> Self {
-        Self::build(activities, clock, secrets, None).await
+        Self::build(activities, clock, secrets, None, |_| {}).await
     }
 
     /// A core whose registry is `providers` (scripted providers) beside a sandbox for the rest.
@@ -68,6 +68,23 @@ impl Harness {
             clock,
             Arc::new(SwitchableStore::default()),
             Some(providers),
+            |_| {},
+        )
+        .await
+    }
+
+    /// Garmin through its Personal API (the door for individuals) instead of the partner one.
+    pub async fn garmin_personal(activities: usize) -> Self {
+        Self::build(
+            activities,
+            Arc::new(SystemClock),
+            Arc::new(SwitchableStore::default()),
+            None,
+            |config| {
+                if let Some(garmin) = config.providers.get_mut(&ProviderKind::Garmin) {
+                    garmin.door = Some("personal".to_owned());
+                }
+            },
         )
         .await
     }
@@ -77,6 +94,7 @@ impl Harness {
         clock: Arc<dyn Clock>,
         secrets: Arc<SwitchableStore>,
         providers: Option<Vec<Arc<dyn Provider>>>,
+        adjust: fn(&mut Config),
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let sandbox = Sandbox::start(
@@ -94,7 +112,8 @@ impl Harness {
             clock: clock.clone(),
             events: events.clone(),
         };
-        let config = config(dir.path(), &sandbox);
+        let mut config = config(dir.path(), &sandbox);
+        adjust(&mut config);
         let core = match providers {
             Some(providers) => {
                 Core::open_with_registry(config, deps, Registry::from_providers(providers)).await

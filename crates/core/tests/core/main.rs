@@ -10,6 +10,7 @@ mod coros;
 mod engine;
 mod flows;
 mod garmin;
+mod garmin_personal;
 mod google_health;
 mod harness;
 mod keyring;

@@ -8,6 +8,7 @@
 mod map;
 mod wire;
 
+use super::SignIn;
 use super::http::{Call, Http, RateBudget, Response};
 use super::{
     ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
@@ -312,6 +313,7 @@ impl Provider for Coros {
 pub fn capabilities() -> Capabilities {
     Capabilities {
         display_name: "COROS",
+        sign_in: SignIn::Browser,
         client_auth: ClientAuth::SecretInBody,
         pkce: false,
         client_secret_required: true,

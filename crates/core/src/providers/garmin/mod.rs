@@ -7,8 +7,10 @@
 //! Facts and sources: `shared/providers.md`, section 2; `design.md` for the inbox contract.
 
 mod map;
+pub mod personal;
 mod wire;
 
+use super::SignIn;
 use super::http::{Call, Http, RateBudget, Response};
 use super::oauth::{self, Exchange};
 use super::{
@@ -246,6 +248,7 @@ impl Provider for Garmin {
 pub fn capabilities() -> Capabilities {
     Capabilities {
         display_name: "Garmin",
+        sign_in: SignIn::Browser,
         client_auth: ClientAuth::SecretInBody,
         pkce: true,
         client_secret_required: true,

@@ -9,6 +9,7 @@
 mod map;
 mod wire;
 
+use super::SignIn;
 use super::http::{Call, Http, RateBudget, Response};
 use super::{
     ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
@@ -217,6 +218,7 @@ impl Provider for GoogleHealth {
 pub fn capabilities() -> Capabilities {
     Capabilities {
         display_name: "Fitbit (Google Health API)",
+        sign_in: SignIn::Browser,
         client_auth: ClientAuth::PublicPkce,
         pkce: true,
         client_secret_required: false,

@@ -6,6 +6,7 @@
 mod map;
 mod wire;
 
+use super::SignIn;
 use super::http::{Call, Http, RateBudget, Response};
 use super::{
     ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
@@ -173,6 +174,7 @@ impl Provider for Polar {
 pub fn capabilities() -> Capabilities {
     Capabilities {
         display_name: "Polar",
+        sign_in: SignIn::Browser,
         client_auth: ClientAuth::Basic,
         pkce: false,
         client_secret_required: true,

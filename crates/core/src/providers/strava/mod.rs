@@ -6,6 +6,7 @@
 mod map;
 mod wire;
 
+use super::SignIn;
 use super::http::{Call, Http, RateBudget, Response};
 use super::oauth::split_scope;
 use super::{
@@ -258,6 +259,7 @@ impl Provider for Strava {
 pub fn capabilities() -> Capabilities {
     Capabilities {
         display_name: "Strava",
+        sign_in: SignIn::Browser,
         client_auth: ClientAuth::SecretInBody,
         pkce: false,
         client_secret_required: true,

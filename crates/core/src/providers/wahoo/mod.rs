@@ -7,6 +7,7 @@
 mod map;
 mod wire;
 
+use super::SignIn;
 use super::http::{Call, Http, RateBudget, Response};
 use super::{
     ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
@@ -183,6 +184,7 @@ impl Provider for Wahoo {
 pub fn capabilities() -> Capabilities {
     Capabilities {
         display_name: "Wahoo",
+        sign_in: SignIn::Browser,
         client_auth: ClientAuth::PublicPkce,
         pkce: true,
         client_secret_required: false,

@@ -1,0 +1,152 @@
+//! Garmin's Personal API door (an athlete's own key) against its twin.
+
+use crate::harness::Harness;
+use tributary_core::ErrorCode;
+use tributary_core::domain::{ConnectionState, ProviderKind, SyncStatus, SyncTrigger};
+use tributary_core::secrets::Sensitive;
+use tributary_core::sync::SyncMode;
+use tributary_sandbox::garmin_personal::{DEMO_KEY, EXPIRED_KEY};
+
+const GARMIN: ProviderKind = ProviderKind::Garmin;
+
+fn key(text: &str) -> Sensitive<String> {
+    Sensitive::new(text.to_owned())
+}
+
+#[tokio::test]
+async fn a_personal_key_connects_and_the_whole_history_is_pulled() {
+    let h = Harness::garmin_personal(120).await;
+    let info = h.core.available_providers().await.unwrap();
+    let garmin = info.iter().find(|p| p.provider == GARMIN).unwrap();
+    assert_eq!(
+        garmin.capabilities.sign_in,
+        tributary_core::providers::SignIn::PersonalKey
+    );
+    assert!(garmin.credentials_configured, "no client app to register");
+    let expires = chrono::Utc::now().date_naive() + chrono::Duration::days(90);
+    let connected = h
+        .core
+        .connect_with_key(GARMIN, &key(DEMO_KEY), Some(expires))
+        .await
+        .unwrap();
+    let c = connected.connection;
+    assert_eq!(c.state, ConnectionState::Active);
+    assert_eq!(
+        c.provider_user_id.as_deref(),
+        Some("77001234"),
+        "the owner id"
+    );
+    assert_eq!(
+        c.provider_profile.as_ref().unwrap()["key_expires_on"],
+        expires.to_string(),
+        "the key's expiry, as the athlete gave it"
+    );
+    let run = h
+        .core
+        .sync(GARMIN, SyncTrigger::AfterConnect, SyncMode::Full)
+        .await
+        .unwrap();
+    assert_eq!(run.status, SyncStatus::Success, "{:?}", run.error_message);
+    let listed = h.sandbox.garmin_personal_truth().len() as i64;
+    assert_eq!(listed, 120, "the whole history (three years), not 30 days");
+    assert_eq!(run.counters.created, listed);
+    // Pages of 20: the service fails pages over 45.
+    assert_eq!(run.api_calls, 120 / 20 + 1);
+    // The key is in the keyring, never in the database.
+    let db = std::fs::read(h.dir.path().join("tributary.db")).unwrap();
+    assert!(
+        !String::from_utf8_lossy(&db).contains(DEMO_KEY),
+        "the key is not in the database"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_renewed_from_the_key_and_a_refused_key_asks_for_a_new_one() {
+    let h = Harness::garmin_personal(20).await;
+    h.core
+        .connect_with_key(GARMIN, &key(DEMO_KEY), None)
+        .await
+        .unwrap();
+    // The day-long token runs out: the next sync exchanges the key again, silently.
+    h.control("expire_tokens", serde_json::json!({"provider": "garmin"}))
+        .await;
+    let run = h
+        .core
+        .sync(GARMIN, SyncTrigger::Manual, SyncMode::Full)
+        .await
+        .unwrap();
+    assert_eq!(run.status, SyncStatus::Success, "{:?}", run.error_message);
+    // A refused key: connecting with it changes nothing and says what to do.
+    let h = Harness::garmin_personal(5).await;
+    let refused = h
+        .core
+        .connect_with_key(GARMIN, &key(EXPIRED_KEY), None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), ErrorCode::NeedsReauth);
+    assert!(
+        refused.to_string().contains("create a new one"),
+        "{refused}"
+    );
+    assert!(h.core.list_connections().await.unwrap().is_empty());
+    for garbage in ["", "two words", &"k".repeat(5000)] {
+        let bad = h
+            .core
+            .connect_with_key(GARMIN, &key(garbage), None)
+            .await
+            .unwrap_err();
+        assert_eq!(bad.code(), ErrorCode::Validation, "{garbage:.20}");
+    }
+    assert!(h.stored_secret_values().await.is_empty(), "nothing kept");
+}
+
+#[tokio::test]
+async fn a_burst_answered_429_waits_for_retry_after_and_disconnect_says_how_to_revoke() {
+    let h = Harness::garmin_personal(60).await;
+    h.core
+        .connect_with_key(GARMIN, &key(DEMO_KEY), None)
+        .await
+        .unwrap();
+    h.fault_on("garmin", "429", 1).await;
+    let before = chrono::Utc::now();
+    let limited = h
+        .core
+        .sync(GARMIN, SyncTrigger::Manual, SyncMode::Full)
+        .await
+        .unwrap();
+    assert_eq!(
+        limited.status,
+        SyncStatus::Partial,
+        "{:?}",
+        limited.error_message
+    );
+    let c = h.core.get_connection_by_provider(GARMIN).await.unwrap();
+    assert_eq!(c.state, ConnectionState::RateLimited);
+    let until = c.rate_limited_until.unwrap();
+    let wait = (until - before).num_seconds();
+    assert!(
+        (13..=16).contains(&wait),
+        "Retry-After: 14 s, not a guess ({wait} s)"
+    );
+    // A browser-door call on a key provider, and a key on a browser provider, are refused.
+    let wrong = h
+        .core
+        .connect_with_key(ProviderKind::Strava, &key(DEMO_KEY), None)
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), ErrorCode::Validation);
+    // No revocation API: the disconnect says so and where to delete the key.
+    let gone = h.core.disconnect(GARMIN, false).await.unwrap();
+    assert!(!gone.revoked_at_provider);
+    assert!(
+        gone.revoke_error
+            .as_deref()
+            .is_some_and(|e| e.contains("connect.garmin.com")),
+        "{:?}",
+        gone.revoke_error
+    );
+    assert!(
+        h.stored_secret_values().await.is_empty(),
+        "the key is wiped"
+    );
+}
