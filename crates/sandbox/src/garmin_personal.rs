@@ -149,9 +149,8 @@ async fn search(
             .into_response();
     }
     let date = |k: &str| q.get(k).map(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d"));
-    let (from, to) = match (date("startDate").transpose(), date("endDate").transpose()) {
-        (Ok(a), Ok(b)) => (a, b),
-        _ => return (StatusCode::BAD_REQUEST, g.rate, axum::Json(json!({}))).into_response(),
+    let (Ok(from), Ok(to)) = (date("startDate").transpose(), date("endDate").transpose()) else {
+        return (StatusCode::BAD_REQUEST, g.rate, axum::Json(json!({}))).into_response();
     };
     let world = s.world();
     let local_day =
