@@ -20,6 +20,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             connections::list_available_providers,
             connections::connect_provider,
             connections::cancel_connect,
+            connections::connect_with_key,
             sync::start_sync,
             sync::cancel_sync,
             sync::sync_all_now,
@@ -41,6 +42,8 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             settings::take_focus,
             settings::open_data_folder,
             settings::window_ready,
+            settings::set_mode,
+            settings::check_provider_credentials,
         ])
         .events(collect_events![
             CoreEventMessage,

@@ -17,6 +17,7 @@ pub mod commands;
 pub mod deep_link;
 pub mod error;
 pub mod events;
+mod mode;
 pub mod notify;
 pub mod state;
 pub mod tray;
@@ -141,8 +142,10 @@ pub fn run() {
     });
 }
 
-/// Open the core: against the real providers when any has credentials configured (or
-/// `TRIBUTARY_MODE=real`), otherwise in the clearly labelled sandbox demo mode.
+/// Open the core. The mode is chosen explicitly (`TRIBUTARY_MODE`, or the athlete's choice in
+/// Settings, kept in `<data dir>/mode`), else: real when the athlete has anything real (API
+/// credentials or a connection), the clearly labelled sandbox demo otherwise. A keyring that
+/// cannot be read never turns into the demo: the app opens for real and says what is wrong.
 async fn open_state(app: tauri::AppHandle) -> Result<AppState, Box<dyn std::error::Error>> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let deps = |service: &str| Deps {
@@ -150,16 +153,20 @@ async fn open_state(app: tauri::AppHandle) -> Result<AppState, Box<dyn std::erro
         clock: Arc::new(SystemClock),
         events: Arc::new(events::TauriEventSink(app.clone())),
     };
-    let mode = env("TRIBUTARY_MODE");
-    if mode.as_deref() != Some("sandbox") {
-        let config = Config::from_env()?;
+    let config = Config::from_env()?;
+    let chosen = env("TRIBUTARY_MODE").or_else(|| mode::read(&config.data_dir));
+    if chosen.as_deref() != Some("sandbox") {
         let core = Core::open(config.clone(), deps(&config.keyring_service)).await?;
-        let configured = core
-            .available_providers()
-            .await?
-            .iter()
-            .any(|p| p.credentials_configured);
-        if configured || mode.as_deref() == Some("real") {
+        if let Err(e) = core.vault().check().await {
+            tracing::warn!(error = %e, "the keyring cannot be used");
+            return Ok(AppState::new(core, None).with_keyring_problem(e.to_string()));
+        }
+        let has_real = !core.list_connections().await?.is_empty()
+            || core.available_providers().await?.iter().any(|p| {
+                p.credentials_configured
+                    && p.capabilities.sign_in == tributary_core::providers::SignIn::Browser
+            });
+        if has_real || chosen.as_deref() == Some("real") {
             return Ok(AppState::new(core, None));
         }
         core.shutdown().await;

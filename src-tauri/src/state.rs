@@ -27,6 +27,8 @@ pub struct AppState {
     pub focus: Mutex<Option<ProviderKind>>,
     /// Sign-ins waiting on a loopback redirect, to cancel when the athlete gives up.
     pub loopbacks: Mutex<std::collections::HashMap<ProviderKind, CancellationToken>>,
+    /// Why the keyring cannot be used, when it cannot (shown, with the fix).
+    pub keyring_problem: Option<String>,
 }
 
 impl AppState {
@@ -39,7 +41,14 @@ impl AppState {
             unseen_outcomes: Mutex::new(Vec::new()),
             focus: Mutex::new(None),
             loopbacks: Mutex::new(std::collections::HashMap::new()),
+            keyring_problem: None,
         }
+    }
+
+    /// The same, knowing the keyring cannot be used and why.
+    pub fn with_keyring_problem(mut self, problem: String) -> Self {
+        self.keyring_problem = Some(problem);
+        self
     }
 
     /// Run `f` on the scheduler, if one runs.
@@ -61,4 +70,6 @@ pub struct AppInfo {
     pub version: String,
     /// Where the database lives.
     pub data_dir: PathBuf,
+    /// Why the keyring cannot be used (tokens cannot be kept), with the fix; absent when it can.
+    pub keyring_problem: Option<String>,
 }

@@ -57,6 +57,15 @@ export class Driver {
     return this.call("GET", `/element/${el}/text`);
   }
 
+  /** An element reference as a script argument. */
+  wrap(el) {
+    return { "element-6066-11e4-a52e-4f735466cecc": el };
+  }
+
+  async elementClick(el) {
+    await this.call("POST", `/element/${el}/click`, {});
+  }
+
   async click(testid) {
     const el = await this.waitFor(() => this.find(testid), `${testid} to appear`);
     await this.call("POST", `/element/${el}/click`, {});
@@ -92,7 +101,7 @@ export class Driver {
     const el = await this.waitFor(() => this.find(testid), `${testid} to appear`);
     await this.execute(
       "const el = arguments[0]; el.value = arguments[1]; el.dispatchEvent(new Event('change', { bubbles: true })); el.dispatchEvent(new Event('input', { bubbles: true }));",
-      [{ "element-6066-11e4-a52e-4f735466cecc": el }, value],
+      [this.wrap(el), value],
     );
   }
 

@@ -3,6 +3,7 @@ import { Notice } from "./components/Notice";
 import { StoreContext, useAppStore, useStore } from "./lib/hooks";
 import { href, navigate, useRoute } from "./lib/router";
 import type { Store } from "./lib/store";
+import { Activities } from "./views/Activities";
 import { Dashboard } from "./views/Dashboard";
 import { History } from "./views/History";
 import { Settings } from "./views/Settings";
@@ -46,7 +47,9 @@ function Shell() {
     // Only feeds the shell's "shown after open" timing: a failure is not the athlete's concern.
     store.backend.windowReady().catch(() => undefined);
   }, [ready, store]);
-  const onSettings = route.name === "settings";
+  // History opens within the dashboard: its tab stays current.
+  const tab = route.name === "history" ? "dashboard" : route.name;
+  const current = (name: string) => (tab === name ? "page" : undefined);
   return (
     <main>
       <header class="top">
@@ -57,10 +60,13 @@ function Shell() {
           </span>
         )}
         <nav class="tabs" aria-label="Views">
-          <a href={href({ name: "dashboard" })} data-testid="nav-dashboard" aria-current={onSettings ? undefined : "page"}>
+          <a href={href({ name: "dashboard" })} data-testid="nav-dashboard" aria-current={current("dashboard")}>
             Dashboard
           </a>
-          <a href={href({ name: "settings" })} data-testid="nav-settings" aria-current={onSettings ? "page" : undefined}>
+          <a href={href({ name: "activities" })} data-testid="nav-activities" aria-current={current("activities")}>
+            Activities
+          </a>
+          <a href={href({ name: "settings" })} data-testid="nav-settings" aria-current={current("settings")}>
             Settings
           </a>
         </nav>
@@ -68,6 +74,8 @@ function Shell() {
       <Notice />
       {route.name === "settings" ? (
         <Settings />
+      ) : route.name === "activities" ? (
+        <Activities />
       ) : (
         <Dashboard selected={route.name === "history" ? route.provider : undefined}>
           {route.name === "history" && <History provider={route.provider} />}

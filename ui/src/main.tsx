@@ -1,10 +1,19 @@
+import "./lib/locale"; // first: before uPlot's module reads navigator.language
 import { render } from "preact";
 import { App } from "./App";
+import type { Backend } from "./lib/backend";
 import { Store } from "./lib/store";
 import { TauriBackend } from "./lib/tauri";
 import { applyTheme, loadTheme } from "./lib/theme";
 import "./styles.css";
 
+/** The app's core over Tauri; in a dev server opened in a plain browser, the demo's fake
+ * (dropped from production builds: `import.meta.env.DEV` is false there). */
+async function backend(): Promise<Backend> {
+  if (import.meta.env.DEV && !("__TAURI_INTERNALS__" in window)) return (await import("./lib/demo")).demoBackend();
+  return new TauriBackend();
+}
+
 applyTheme(loadTheme()); // before the first paint: no flash of the wrong theme
 const root = document.getElementById("app");
-if (root) render(<App store={new Store(new TauriBackend())} />, root);
+if (root) void backend().then((b) => render(<App store={new Store(b)} />, root));

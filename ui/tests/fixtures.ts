@@ -11,6 +11,7 @@ import type {
   Summary,
   SyncRun,
 } from "../src/lib/types";
+import type { SeedActivity } from "../src/lib/fakeLibrary";
 
 const limit = (window: string, seconds: number, n: number, shared_by = "app"): RateLimitWindow => ({
   window,
@@ -29,6 +30,8 @@ const base = {
   scope_delimiter: " ",
   loopback_host: "localhost",
   deep_link_host: "oauth",
+  sign_in: "browser",
+  redirects: { deep_link: true, loopback_port: null },
   implemented: true,
 } as const;
 
@@ -64,6 +67,7 @@ export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
     scopes: ["accesslink.read_all"],
     required_scopes: [],
     rate_limits: [limit("15 min", 900, 500), limit("24 h", 86400, 5000)],
+    redirects: { deep_link: true, loopback_port: 47613 },
   },
   coros: {
     ...base,
@@ -96,6 +100,7 @@ export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
     required_scopes: ["https://www.googleapis.com/auth/googlehealth.activity_and_fitness.readonly"],
     rate_limits: [limit("1 min", 60, 300, "user")],
     loopback_host: "127.0.0.1",
+    redirects: { deep_link: false, loopback_port: null },
   },
 };
 
@@ -177,3 +182,49 @@ export const dashboard = (over: Partial<Dashboard> = {}): Dashboard => {
 /** Every provider connected and active, each with one successful run. */
 export const sixConnected = (): ConnectionCard[] =>
   KINDS.map((p, i) => card(p, {}, run(100 + i, 10, { connection_id: i + 1 })));
+
+// ---- the library ----
+
+const HOUR = 3_600_000;
+const iso = (t: number) => new Date(t).toISOString().replace(".000Z", "Z");
+/** A fixed "now" for the library's fixtures (a Wednesday). */
+export const NOW = Date.parse("2026-11-25T12:00:00Z");
+const T = Date.parse("2026-11-20T07:00:00Z");
+
+/** Seven copies, four workouts: Garmin + Strava (3 s apart), Wahoo + Strava + Fitbit, and a
+ * Polar swim and a Strava swim the linker left apart (the athlete may link them). */
+export const librarySeed = (): SeedActivity[] => [
+  {
+    id: 1, provider: "garmin", provider_activity_id: "14200000001", start_utc: iso(T), utc_offset_seconds: 3600,
+    sport: "run", name: "Morning run", distance_m: 10012, moving_seconds: 3000, elapsed_seconds: 3100,
+    elevation_gain_m: 84, avg_heart_rate: 151, max_heart_rate: 176, calories: 640, device: "Garmin Forerunner 965",
+    workout_id: 1, counted: true, reason: "started 3 s apart, both run", confidence: 0.97,
+    raw: { activityId: 14200000001, activityName: "Morning run", distance: 10012 },
+  },
+  {
+    id: 2, provider: "strava", provider_activity_id: "11000000002", start_utc: iso(T + 3000), utc_offset_seconds: 3600,
+    sport: "run", name: "Morning Run", distance_m: 10020, moving_seconds: 3001, elapsed_seconds: 3100,
+    device: "Garmin Forerunner 965", workout_id: 1, counted: false, reason: "started 3 s apart, both run", confidence: 0.97,
+  },
+  {
+    id: 3, provider: "wahoo", start_utc: iso(T - 24 * HOUR), utc_offset_seconds: 3600, sport: "ride", name: "Club ride",
+    distance_m: 62000, moving_seconds: 7200, workout_id: 2, counted: true, reason: "started 1 s apart, both ride", confidence: 0.99,
+  },
+  {
+    id: 4, provider: "strava", start_utc: iso(T - 24 * HOUR + 1000), utc_offset_seconds: 3600, sport: "ride", name: "Club ride",
+    distance_m: 61900, moving_seconds: 7190, workout_id: 2, counted: false, reason: "started 1 s apart, both ride", confidence: 0.99,
+  },
+  {
+    id: 5, provider: "google_health", start_utc: iso(T - 24 * HOUR + 4000), utc_offset_seconds: 3600, sport: "ride", name: "Ride",
+    distance_m: 61500, moving_seconds: 7100, workout_id: 2, counted: false,
+    reason: "started 4 s apart, same duration and distance, both ride", confidence: 0.98,
+  },
+  {
+    id: 6, provider: "polar", start_utc: iso(T - 48 * HOUR), utc_offset_seconds: 3600, sport: "swim", name: "Pool swim",
+    distance_m: 2000, moving_seconds: 2400,
+  },
+  {
+    id: 7, provider: "strava", start_utc: iso(T - 48 * HOUR + 40 * 60_000), utc_offset_seconds: 3600, sport: "swim",
+    name: "Lunch Swim", distance_m: 2000, moving_seconds: 2380,
+  },
+];

@@ -56,6 +56,23 @@ export async function mount(seed: Partial<FakeSeed> = {}, hash = "#/") {
       el.dispatchEvent(new Event("input", { bubbles: true }));
     });
   };
+  /** A key pressed on an element (focus is not needed: the handlers listen on the element). */
+  const key = async (testid: string, k: string) => {
+    const el = $(testid);
+    if (!el) throw new Error(`no element ${testid}`);
+    await act(() => void el.dispatchEvent(new KeyboardEvent("keydown", { key: k, bubbles: true, cancelable: true })));
+    await flush();
+  };
+  /** Scroll an element to `top` px, as the athlete's wheel does (a scroll event follows). */
+  const scroll = async (testid: string, top: number) => {
+    const el = $(testid);
+    if (!el) throw new Error(`no element ${testid}`);
+    await act(() => {
+      el.scrollTop = top;
+      el.dispatchEvent(new Event("scroll"));
+    });
+    await flush();
+  };
   const during = async (fn: () => void) => {
     await act(fn);
     await flush();
@@ -64,7 +81,18 @@ export async function mount(seed: Partial<FakeSeed> = {}, hash = "#/") {
     await act(() => render(null, root));
     root.remove();
   };
-  return { fake, store, root, $, all, text, click, change, type, during, unmount };
+  return { fake, store, root, $, all, text, click, change, type, key, scroll, during, unmount };
 }
 
 export const disabled = (el: HTMLElement | null) => (el as HTMLButtonElement | null)?.disabled;
+
+/** happy-dom lays nothing out (every element is 0 px): give elements a size, so the virtual list
+ * has a viewport to fill. Returns the function that takes it back. */
+export function viewport(height = 720, width = 1000): () => void {
+  const h = vi.spyOn(HTMLElement.prototype, "clientHeight", "get").mockReturnValue(height);
+  const w = vi.spyOn(HTMLElement.prototype, "clientWidth", "get").mockReturnValue(width);
+  return () => {
+    h.mockRestore();
+    w.mockRestore();
+  };
+}

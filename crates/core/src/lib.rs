@@ -253,6 +253,14 @@ impl Core {
         Ok(self.after_connect(connection).await)
     }
 
+    /// Prove the configured API credentials for `provider` against it, before connecting.
+    pub async fn check_credentials(
+        &self,
+        provider: ProviderKind,
+    ) -> Result<auth::CredentialsCheck> {
+        self.inner.connector.check_credentials(provider).await
+    }
+
     /// Connect a provider that signs in with a personal API key (Garmin's Personal API): the key
     /// is exchanged, kept in the keyring, and renews the access token from then on. Then the
     /// first sync.

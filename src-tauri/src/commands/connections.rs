@@ -176,6 +176,38 @@ async fn connect_through_loopback(
     })
 }
 
+/// Connect with a personal API key the athlete pasted (Garmin's Personal API); the key goes to
+/// the keyring and never comes back. `key_expires_on`: `YYYY-MM-DD`, when the athlete knows it.
+#[tauri::command]
+#[specta::specta]
+pub async fn connect_with_key(
+    state: State<'_, AppState>,
+    provider: ProviderKind,
+    key: String,
+    key_expires_on: Option<String>,
+) -> CommandResult<Connection> {
+    let expires =
+        match key_expires_on
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+        {
+            Some(day) => Some(chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(
+                |_| crate::error::CommandError {
+                    code: tributary_core::ErrorCode::Validation,
+                    message: format!("'{day}' is not a date (YYYY-MM-DD)"),
+                },
+            )?),
+            None => None,
+        };
+    let key = tributary_core::secrets::Sensitive::new(key);
+    Ok(state
+        .core
+        .connect_with_key(provider, &key, expires)
+        .await?
+        .connection)
+}
+
 /// Forget a started connect (the athlete closed the browser tab).
 #[tauri::command]
 #[specta::specta]

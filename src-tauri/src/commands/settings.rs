@@ -5,6 +5,7 @@ use crate::error::CommandResult;
 use crate::events::DeepLinkOutcome;
 use crate::state::{AppInfo, AppState};
 use tauri::{AppHandle, State};
+use tributary_core::auth::CredentialsCheck;
 use tributary_core::domain::ProviderKind;
 use tributary_core::secrets::Sensitive;
 use tributary_core::settings::{Settings, SettingsPatch};
@@ -17,7 +18,44 @@ pub async fn get_app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> 
         sandbox: state.sandbox.is_some(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         data_dir: state.core.config().data_dir.clone(),
+        keyring_problem: state.keyring_problem.clone(),
     })
+}
+
+/// Switch between real accounts and the sandbox demo: saved, then the app restarts into it.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_mode(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    mode: String,
+) -> CommandResult<()> {
+    // The demo keeps its data under `<data dir>/sandbox`; the choice lives beside the real one.
+    let base = match state.sandbox {
+        Some(_) => state
+            .core
+            .config()
+            .data_dir
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default(),
+        None => state.core.config().data_dir.clone(),
+    };
+    crate::mode::write(&base, &mode).map_err(|e| crate::error::CommandError {
+        code: tributary_core::ErrorCode::Validation,
+        message: e.to_string(),
+    })?;
+    app.restart()
+}
+
+/// Prove a provider's API credentials against it before connecting.
+#[tauri::command]
+#[specta::specta]
+pub async fn check_provider_credentials(
+    state: State<'_, AppState>,
+    provider: ProviderKind,
+) -> CommandResult<CredentialsCheck> {
+    Ok(state.core.check_credentials(provider).await?)
 }
 
 /// The athlete's settings.

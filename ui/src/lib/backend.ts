@@ -2,6 +2,9 @@
 // wraps the generated bindings; tests use FakeBackend (fake.ts). Views and the store see only
 // this interface, so neither depends on how commands travel.
 import type {
+  ActivityDetail,
+  ActivityFilter,
+  ActivityListing,
   AppInfo,
   AuthRequest,
   Connection,
@@ -10,12 +13,16 @@ import type {
   DeepLinkOutcome,
   Disconnected,
   ErrorCode,
+  PageRequest,
+  Period,
   ProviderKind,
+  RunPoint,
   Settings,
   SettingsPatch,
   Summary,
   SyncMode,
   SyncRun,
+  VolumeBucket,
 } from "./types";
 
 /** A command's failure: `code` is stable (branch on it), `message` is for the athlete. */
@@ -52,6 +59,21 @@ export interface Backend {
   openDataFolder(): Promise<void>;
   /** The dashboard is on screen (the shell logs how long that took after "Open"). */
   windowReady(): Promise<void>;
+
+  // The library. Lists page by keyset: pass a listing's `next` as the next page's `after`.
+  /** Every copy, each provider's on its own row. */
+  listActivities(filter: ActivityFilter, page: PageRequest): Promise<ActivityListing>;
+  /** One row per session (its primary copy), with its copies. */
+  listWorkouts(filter: ActivityFilter, page: PageRequest): Promise<ActivityListing>;
+  getActivity(id: number): Promise<ActivityDetail>;
+  /** The athlete's choices; each answers the first activity's detail as it now stands. */
+  linkActivities(anchor: number, other: number): Promise<ActivityDetail>;
+  unlinkActivity(id: number): Promise<ActivityDetail>;
+  makePrimary(id: number): Promise<ActivityDetail>;
+  /** Volume per sport and week or month, each workout counted once. `since`/`until`: ISO instants. */
+  getVolume(period: Period, since: string, until: string): Promise<VolumeBucket[]>;
+  /** A connection's runs started in [since, until), oldest first, at most `limit` (the newest). */
+  getRunStats(provider: ProviderKind, since: string, until: string, limit: number): Promise<RunPoint[]>;
 
   /** Core events: sync progress, connection changes, the scheduler, attention. */
   onCoreEvent(cb: (event: CoreEvent) => void): Unsubscribe;

@@ -36,6 +36,11 @@ export const commands = {
 	connectProvider: (provider: ProviderKind) => typedError<AuthRequest, CommandError>(__TAURI_INVOKE("connect_provider", { provider })),
 	/**  Forget a started connect (the athlete closed the browser tab). */
 	cancelConnect: (provider: ProviderKind) => typedError<null, CommandError>(__TAURI_INVOKE("cancel_connect", { provider })),
+	/**
+	 *  Connect with a personal API key the athlete pasted (Garmin's Personal API); the key goes to
+	 *  the keyring and never comes back. `key_expires_on`: `YYYY-MM-DD`, when the athlete knows it.
+	 */
+	connectWithKey: (provider: ProviderKind, key: string, keyExpiresOn: string | null) => typedError<Connection_Serialize, CommandError>(__TAURI_INVOKE("connect_with_key", { provider, key, keyExpiresOn })),
 	/**  Start a sync and return its run id at once; progress and the end arrive as `CoreEventMessage`s. */
 	startSync: (provider: ProviderKind, mode: SyncMode) => typedError<number, CommandError>(__TAURI_INVOKE("start_sync", { provider, mode })),
 	/**  Cancel a provider's running sync; true if one was running. */
@@ -63,7 +68,7 @@ export const commands = {
 	/**  A connection's runs over a time range, oldest first, for the history chart. */
 	getRunStats: (provider: ProviderKind, since: string, until: string, limit: number) => typedError<RunPoint_Serialize[], CommandError>(__TAURI_INVOKE("get_run_stats", { provider, since, until, limit })),
 	/**  Demo mode or real, the version, where the data lives. */
-	getAppInfo: () => typedError<AppInfo, CommandError>(__TAURI_INVOKE("get_app_info")),
+	getAppInfo: () => typedError<AppInfo_Serialize, CommandError>(__TAURI_INVOKE("get_app_info")),
 	/**  Store a provider's client id and secret in the keyring. */
 	setProviderCredentials: (provider: ProviderKind, clientId: string, clientSecret: string | null) => typedError<null, CommandError>(__TAURI_INVOKE("set_provider_credentials", { provider, clientId, clientSecret })),
 	/**
@@ -81,6 +86,10 @@ export const commands = {
 	openDataFolder: () => typedError<null, CommandError>(__TAURI_INVOKE("open_data_folder")),
 	/**  The UI's dashboard is on screen (the shell logs how long that took after "Open"). */
 	windowReady: () => typedError<null, CommandError>(__TAURI_INVOKE("window_ready")),
+	/**  Switch between real accounts and the sandbox demo: saved, then the app restarts into it. */
+	setMode: (mode: string) => typedError<null, CommandError>(__TAURI_INVOKE("set_mode", { mode })),
+	/**  Prove a provider's API credentials against it before connecting. */
+	checkProviderCredentials: (provider: ProviderKind) => typedError<CredentialsCheck_Serialize, CommandError>(__TAURI_INVOKE("check_provider_credentials", { provider })),
 };
 
 /** Events */
@@ -273,13 +282,30 @@ export type Activity_Serialize = {
 } & NewActivity_Serialize;
 
 /**  What the UI needs to know about how the app runs. */
-export type AppInfo = {
+export type AppInfo = AppInfo_Serialize | AppInfo_Deserialize;
+
+/**  What the UI needs to know about how the app runs. */
+export type AppInfo_Deserialize = {
 	/**  Demo mode: every provider is the built-in sandbox, with demo credentials. */
 	sandbox: boolean,
 	/**  App version. */
 	version: string,
 	/**  Where the database lives. */
 	data_dir: string,
+	/**  Why the keyring cannot be used (tokens cannot be kept), with the fix; absent when it can. */
+	keyring_problem?: string | null,
+};
+
+/**  What the UI needs to know about how the app runs. */
+export type AppInfo_Serialize = {
+	/**  Demo mode: every provider is the built-in sandbox, with demo credentials. */
+	sandbox: boolean,
+	/**  App version. */
+	version: string,
+	/**  Where the database lives. */
+	data_dir: string,
+	/**  Why the keyring cannot be used (tokens cannot be kept), with the fix; absent when it can. */
+	keyring_problem: string | null,
 };
 
 /**  One notice for the athlete. */
@@ -339,6 +365,8 @@ export type Capabilities = Capabilities_Serialize | Capabilities_Deserialize;
 export type Capabilities_Deserialize = {
 	/**  Name shown to the athlete. */
 	display_name: string,
+	/**  How the athlete signs in. */
+	sign_in: SignIn,
 	/**  Token endpoint authentication. */
 	client_auth: ClientAuth,
 	/**  Whether the authorize request carries a PKCE S256 challenge. */
@@ -371,6 +399,8 @@ export type Capabilities_Deserialize = {
 	 *  registered callback domain where the provider matches only that (Strava: `localhost`).
 	 */
 	deep_link_host: string,
+	/**  Which redirects the provider accepts for a client. */
+	redirects: Redirects_Deserialize,
 	/**  Whether this build can connect and sync it (the others are described, not yet wired). */
 	implemented: boolean,
 };
@@ -379,6 +409,8 @@ export type Capabilities_Deserialize = {
 export type Capabilities_Serialize = {
 	/**  Name shown to the athlete. */
 	display_name: string,
+	/**  How the athlete signs in. */
+	sign_in: SignIn,
 	/**  Token endpoint authentication. */
 	client_auth: ClientAuth,
 	/**  Whether the authorize request carries a PKCE S256 challenge. */
@@ -411,6 +443,8 @@ export type Capabilities_Serialize = {
 	 *  registered callback domain where the provider matches only that (Strava: `localhost`).
 	 */
 	deep_link_host: string,
+	/**  Which redirects the provider accepts for a client. */
+	redirects: Redirects_Serialize,
 	/**  Whether this build can connect and sync it (the others are described, not yet wired). */
 	implemented: boolean,
 };
@@ -746,6 +780,25 @@ attention: Attention } |
 { type: "scheduler_changed"; 
 /**  Where it stands now. */
 status: SchedulerStatus_Serialize };
+
+/**  What a credentials check found. */
+export type CredentialsCheck = CredentialsCheck_Serialize | CredentialsCheck_Deserialize;
+
+/**  What a credentials check found. */
+export type CredentialsCheck_Deserialize = {
+	/**  True: the provider recognised them; false: it refused them; absent: could not tell. */
+	accepted?: boolean | null,
+	/**  For the athlete. */
+	message: string,
+};
+
+/**  What a credentials check found. */
+export type CredentialsCheck_Serialize = {
+	/**  True: the provider recognised them; false: it refused them; absent: could not tell. */
+	accepted: boolean | null,
+	/**  For the athlete. */
+	message: string,
+};
 
 /**  Everything the dashboard shows, in one call. */
 export type Dashboard = Dashboard_Serialize | Dashboard_Deserialize;
@@ -1097,12 +1150,51 @@ export type RateLimitWindow = {
 	shared_by: string,
 };
 
+/**
+ *  The redirects a provider accepts: whether a custom-scheme deep link may be registered, and
+ *  whether the loopback redirect must use one registered port (providers that match the whole
+ *  URL) or may use any (RFC 8252: loopback ports are not compared).
+ */
+export type Redirects = Redirects_Serialize | Redirects_Deserialize;
+
+/**
+ *  The redirects a provider accepts: whether a custom-scheme deep link may be registered, and
+ *  whether the loopback redirect must use one registered port (providers that match the whole
+ *  URL) or may use any (RFC 8252: loopback ports are not compared).
+ */
+export type Redirects_Deserialize = {
+	/**
+	 *  A `tributary://` deep link works (false: loopback only, as Google's "Desktop app"
+	 *  clients).
+	 */
+	deep_link: boolean,
+	/**  The loopback port to register and use, where the provider compares the whole URL. */
+	loopback_port?: number | null,
+};
+
+/**
+ *  The redirects a provider accepts: whether a custom-scheme deep link may be registered, and
+ *  whether the loopback redirect must use one registered port (providers that match the whole
+ *  URL) or may use any (RFC 8252: loopback ports are not compared).
+ */
+export type Redirects_Serialize = {
+	/**
+	 *  A `tributary://` deep link works (false: loopback only, as Google's "Desktop app"
+	 *  clients).
+	 */
+	deep_link: boolean,
+	/**  The loopback port to register and use, where the provider compares the whole URL. */
+	loopback_port: number | null,
+};
+
 /**  What a provider does with refresh tokens. */
 export type RefreshStyle = 
 /**  No refresh token: a long-lived access token; 401 means connect again. */
 "none" | 
 /**  Refresh tokens may rotate: persist the new one before using the new access token. */
-"rotating";
+"rotating" | 
+/**  The athlete's personal API key is exchanged again for a new access token. */
+"key_exchange";
 
 /**  One run, as the history chart plots it. */
 export type RunPoint = RunPoint_Serialize | RunPoint_Deserialize;
@@ -1259,6 +1351,13 @@ export type Settings_Serialize = {
 	/**  Whether the athlete was told once that closing the window keeps the agent running. */
 	close_to_tray_explained: boolean,
 };
+
+/**  How the athlete signs in. */
+export type SignIn = 
+/**  OAuth in the system browser, back through a deep link or a loopback redirect. */
+"browser" | 
+/**  A personal API key the athlete creates at the provider and pastes (no client app). */
+"personal_key";
 
 /**  Normalised sport types. */
 export type Sport = 

@@ -1,8 +1,11 @@
-// An in-memory Backend for tests. It records every call under the command's Rust name (so a
-// test can count IPC calls), lets a test script failures and emit events, and plays the core's
-// part where the UI relies on it: the events each command causes, in the core's order.
+// An in-memory Backend for tests and the dev UI. It records every call under the command's Rust
+// name (so a test can count IPC calls), lets a test script failures and emit events, and plays
+// the core's part where the UI relies on it: the events each command causes, in the core's
+// order, and the library's lists, links and totals (fakeLibrary.ts).
 import { IpcError, type Backend } from "./backend";
+import { FakeLibrary, type SeedActivity } from "./fakeLibrary";
 import type {
+  ActivityFilter,
   AppInfo,
   Connection,
   ConnectionState,
@@ -11,7 +14,10 @@ import type {
   DeepLinkOutcome,
   ErrorCode,
   Estimate,
+  PageRequest,
+  Period,
   ProviderKind,
+  RunPoint,
   Settings,
   SyncCounters,
   SyncRun,
@@ -28,9 +34,28 @@ export type FakeSeed = {
   settings?: Settings;
   focus?: ProviderKind | null;
   outcomes?: DeepLinkOutcome[];
+  /** The activities (a generated library, or a test's own rows). */
+  library?: FakeLibrary | SeedActivity[];
 };
 
 type Listener<T> = (value: T) => void;
+
+/** A recorded run as the history chart's statistics give it. */
+const point = (r: SyncRun): RunPoint => ({
+  id: r.id,
+  trigger: r.trigger,
+  status: r.status,
+  started_at: r.started_at,
+  duration_ms: r.completed_at ? Date.parse(r.completed_at) - Date.parse(r.started_at) : null,
+  created: r.counters.created,
+  updated: r.counters.updated,
+  skipped: r.counters.skipped,
+  failed: r.counters.failed,
+  deleted: r.counters.deleted,
+  api_calls: r.api_calls,
+  rate_limit_remaining: r.rate_limit_remaining,
+  error_code: r.error_code,
+});
 
 const clone = <T>(value: T): T => structuredClone(value);
 const now = () => new Date().toISOString();
@@ -43,6 +68,7 @@ export class FakeBackend implements Backend {
   settings: Settings;
   focus: ProviderKind | null;
   outcomes: DeepLinkOutcome[];
+  library: FakeLibrary;
   /** What the next disconnect reports as the provider's revocation failure. */
   revokeError: string | null = null;
   private readonly failures = new Map<string, IpcError>();
@@ -70,6 +96,7 @@ export class FakeBackend implements Backend {
     };
     this.focus = seed.focus ?? null;
     this.outcomes = seed.outcomes ?? [];
+    this.library = seed.library instanceof FakeLibrary ? seed.library : new FakeLibrary(seed.library ?? []);
   }
 
   // ---- test controls ----
@@ -295,6 +322,25 @@ export class FakeBackend implements Backend {
   getAppInfo = () => this.call("get_app_info", [], () => this.info);
   openDataFolder = () => this.call("open_data_folder", [], () => undefined);
   windowReady = () => this.call("window_ready", [], () => undefined);
+
+  listActivities = (filter: ActivityFilter, page: PageRequest) =>
+    this.call("list_activities", [filter, page], () => this.library.activities(filter, page));
+  listWorkouts = (filter: ActivityFilter, page: PageRequest) =>
+    this.call("list_workouts", [filter, page], () => this.library.workouts(filter, page));
+  getActivity = (id: number) => this.call("get_activity", [id], () => this.library.detail(id));
+  linkActivities = (anchor: number, other: number) =>
+    this.call("link_activities", [anchor, other], () => this.library.link(anchor, other));
+  unlinkActivity = (id: number) => this.call("unlink_activity", [id], () => this.library.unlink(id));
+  makePrimary = (id: number) => this.call("make_primary", [id], () => this.library.makePrimary(id));
+  getVolume = (period: Period, since: string, until: string) =>
+    this.call("get_volume", [period, since, until], () => this.library.volume(period, since, until));
+  getRunStats = (p: ProviderKind, since: string, until: string, limit: number) =>
+    this.call("get_run_stats", [p, since, until, limit], () => {
+      const from = Date.parse(since);
+      const to = Date.parse(until);
+      const within = (this.runs[p] ?? []).filter((r) => Date.parse(r.started_at) >= from && Date.parse(r.started_at) < to);
+      return within.slice(0, limit).reverse().map(point); // the newest `limit`, oldest first
+    });
 
   onCoreEvent = (cb: Listener<CoreEvent>) => this.listen(this.core, cb);
   onDeepLink = (cb: Listener<DeepLinkOutcome>) => this.listen(this.links, cb);

@@ -1,5 +1,16 @@
 // Presentation helpers: pure, locale-aware, unit-tested.
-import type { AttentionKind, ConnectionState, Estimate, ProviderInfo, SyncCounters, SyncRun } from "./types";
+import type {
+  AttentionKind,
+  ConnectionState,
+  CopyRef,
+  Estimate,
+  LinkChoice,
+  ProviderInfo,
+  ProviderKind,
+  Sport,
+  SyncCounters,
+  SyncRun,
+} from "./types";
 
 export const STATE_LABELS: Record<ConnectionState, string> = {
   active: "Active",
@@ -91,4 +102,102 @@ export function attentionTitle(kind: AttentionKind, name: string): string {
     case "backfill_finished":
       return `${name}: history imported`;
   }
+}
+
+// ---- the library: activities, workouts and their totals ----
+// Numbers are written the English way ("1,840.5 km"), like the rest of the UI's words; dates and
+// times stay in the athlete's locale, as above.
+
+const whole = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
+const tenths = new Intl.NumberFormat("en", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+export const PROVIDER_NAMES: Record<ProviderKind, string> = {
+  strava: "Strava",
+  garmin: "Garmin",
+  polar: "Polar",
+  coros: "COROS",
+  wahoo: "Wahoo",
+  google_health: "Fitbit",
+};
+
+export const SPORT_LABELS: Record<Sport, string> = {
+  run: "Run",
+  trail_run: "Trail run",
+  ride: "Ride",
+  virtual_ride: "Virtual ride",
+  swim: "Swim",
+  walk: "Walk",
+  hike: "Hike",
+  row: "Row",
+  ski: "Ski",
+  strength: "Strength",
+  other: "Other",
+};
+
+export const CHOICE_LABELS: Record<LinkChoice, string> = {
+  automatic: "automatic",
+  linked: "linked by you",
+  kept_apart: "kept apart by you",
+};
+
+/** A count with thousands separators. */
+export const count = (n: number): string => whole.format(n);
+
+/** Metres as the athlete reads them: "850 m", "12.3 km", "1,840 km". */
+export function distance(m: number | null | undefined): string {
+  if (m === null || m === undefined) return "—";
+  if (m < 1000) return `${whole.format(m)} m`;
+  const km = m / 1000;
+  return `${km < 100 ? tenths.format(km) : whole.format(km)} km`;
+}
+
+/** A duration as a clock: "45:10", "1:02:03". */
+export function duration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined) return "—";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(h ? 2 : 1, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** A total time in hours: "160 h", "7.5 h", "0.3 h". */
+export function hours(seconds: number): string {
+  const h = seconds / 3600;
+  return `${h >= 100 ? whole.format(h) : tenths.format(h)} h`;
+}
+
+/** A value with its unit, or a dash when the provider did not say. */
+export function measure(value: number | null | undefined, unit: string): string {
+  return value === null || value === undefined ? "—" : `${whole.format(value)} ${unit}`;
+}
+
+/** A match confidence (0 to 1) as "97 %". */
+export function percent(confidence: number): string {
+  return `${Math.round(confidence * 100)} %`;
+}
+
+/** "UTC+02:00", "UTC−03:30"; no offset recorded: empty. */
+export function offsetLabel(offset: number | null | undefined): string {
+  if (offset === null || offset === undefined) return "";
+  const sign = offset < 0 ? "−" : "+";
+  const a = Math.abs(offset);
+  return `UTC${sign}${String(Math.floor(a / 3600)).padStart(2, "0")}:${String(Math.floor((a % 3600) / 60)).padStart(2, "0")}`;
+}
+
+const atOffset = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
+const here = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+/** When an activity started, on the clock where it happened (its own offset); the athlete's
+ * clock when the provider recorded none. */
+export function localStart(iso: string, offset: number | null | undefined): string {
+  const t = Date.parse(iso);
+  if (offset === null || offset === undefined) return here.format(t);
+  return atOffset.format(t + offset * 1000);
+}
+
+/** A badge's hover text: why the copy is in its workout and how sure, or just its provider. */
+export function badgeTitle(copy: CopyRef, lone: boolean): string {
+  if (lone || !copy.reason) return lone ? PROVIDER_NAMES[copy.provider] : `${PROVIDER_NAMES[copy.provider]} (primary)`;
+  return copy.confidence === null ? copy.reason : `${copy.reason} — ${percent(copy.confidence)}`;
 }

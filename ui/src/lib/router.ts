@@ -1,16 +1,21 @@
-// A hash router: three flat routes, one parameter. The webview loads index.html from disk, so
+// A hash router: four flat routes, one parameter. The webview loads index.html from disk, so
 // the hash keeps every route on that one document (no reloads, nothing for the asset protocol
 // to resolve), and anchors with `#/…` need no click interception.
 import { useEffect, useState } from "preact/hooks";
 import type { ProviderKind } from "./types";
 
-export type Route = { name: "dashboard" } | { name: "history"; provider: ProviderKind } | { name: "settings" };
+export type Route =
+  | { name: "dashboard" }
+  | { name: "history"; provider: ProviderKind }
+  | { name: "activities" }
+  | { name: "settings" };
 
 export const PROVIDERS: readonly ProviderKind[] = ["strava", "garmin", "polar", "coros", "wahoo", "google_health"];
 
 export function parse(hash: string): Route {
   const [, first, second] = hash.replace(/^#/, "").split("/");
   if (first === "settings") return { name: "settings" };
+  if (first === "activities") return { name: "activities" };
   const provider = PROVIDERS.find((p) => p === second);
   if (first === "history" && provider) return { name: "history", provider };
   return { name: "dashboard" };
@@ -22,6 +27,8 @@ export function href(route: Route): string {
       return "#/";
     case "settings":
       return "#/settings";
+    case "activities":
+      return "#/activities";
     case "history":
       return `#/history/${route.provider}`;
   }

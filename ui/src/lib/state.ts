@@ -9,11 +9,13 @@ import type {
   Estimate,
   ProviderInfo,
   ProviderKind,
+  RunPoint,
   SchedulerStatus,
   Settings,
   Summary,
   SyncCounters,
   SyncRun,
+  VolumeBucket,
 } from "./types";
 
 /** History rows per page. */
@@ -36,6 +38,10 @@ export type AttentionEntry = {
   message: string | null;
 };
 export type HistoryPage = { provider: ProviderKind; page: number; runs: SyncRun[] | null };
+/** The history chart's runs over its window (null: on their way). */
+export type RunStats = { provider: ProviderKind; since: string; until: string; points: RunPoint[] | null };
+/** The dashboard's weekly volume over its window (null: on its way). */
+export type Volume = { since: string; until: string; weeks: string[]; buckets: VolumeBucket[] | null };
 
 export type ByProvider<T> = Partial<Record<ProviderKind, T>>;
 
@@ -53,6 +59,10 @@ export type State = {
   /** A command for this card is in flight. */
   busy: ByProvider<true>;
   history: HistoryPage | null;
+  /** Set while a history chart is open. */
+  runStats: RunStats | null;
+  /** Set while the volume chart is on screen. */
+  volume: Volume | null;
   settings: Settings | null;
   notice: Notice | null;
 };
@@ -69,6 +79,8 @@ export const initial: State = {
   connecting: {},
   busy: {},
   history: null,
+  runStats: null,
+  volume: null,
   settings: null,
   notice: null,
 };

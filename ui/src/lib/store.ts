@@ -1,7 +1,10 @@
 // The UI's state. The dashboard is loaded once; after that each core event is APPLIED to it,
 // and only what an event cannot carry is fetched again, for the one thing it concerns (a sync
-// now costs at most: start_sync, get_connection_by_provider, get_summary, one history page).
+// now costs at most: start_sync, get_connection_by_provider, get_summary, one history page, and
+// for the charts on screen, that connection's run statistics and, if it changed activities, the
+// weekly volume).
 import { IpcError, describe, type Backend } from "./backend";
+import { RUN_DAYS, RUN_LIMIT, volumeWindow } from "./chartData";
 import {
   PAGE,
   STATE_KINDS,
@@ -18,7 +21,7 @@ import {
 import type { ConnectionCard, CoreEvent, DeepLinkOutcome, ProviderKind, SettingsPatch, SyncRun } from "./types";
 
 export { PAGE, isRunning } from "./state";
-export type { AttentionEntry, HistoryPage, Notice, Progress, State } from "./state";
+export type { AttentionEntry, HistoryPage, Notice, Progress, RunStats, State, Volume } from "./state";
 
 export class Store {
   private state: State = initial;
@@ -171,6 +174,10 @@ export class Store {
     void this.refreshSummary();
     const open = this.state.history;
     if (open?.provider === p) void this.loadHistory(p, open.page);
+    // The charts on screen: this connection's runs, and the volume if the run changed activities.
+    if (this.state.runStats?.provider === p) void this.loadRunStats(p);
+    const c = event.counters;
+    if (this.state.volume && c.created + c.updated + c.deleted > 0) void this.loadVolume();
   }
 
   private deepLink(outcome: DeepLinkOutcome) {
@@ -277,6 +284,57 @@ export class Store {
   closeHistory() {
     this.ticket("history");
     this.set({ history: null });
+  }
+
+  // ---- charts ----
+
+  /** A connection's runs over the last RUN_DAYS, for its history chart. */
+  async loadRunStats(p: ProviderKind) {
+    const current = this.ticket("run-stats");
+    const until = new Date();
+    const since = new Date(until.getTime() - RUN_DAYS * 86_400_000);
+    this.set((s) => ({
+      runStats: {
+        provider: p,
+        since: since.toISOString(),
+        until: until.toISOString(),
+        // The chart keeps what it shows while the fresh figures come.
+        points: s.runStats?.provider === p ? s.runStats.points : null,
+      },
+    }));
+    try {
+      const points = await this.backend.getRunStats(p, since.toISOString(), until.toISOString(), RUN_LIMIT);
+      if (current()) this.set((s) => ({ runStats: s.runStats && { ...s.runStats, points } }));
+    } catch (e) {
+      if (!current()) return;
+      this.set((s) => ({ runStats: s.runStats && { ...s.runStats, points: [] } }));
+      this.fail(e);
+    }
+  }
+
+  closeRunStats() {
+    this.ticket("run-stats");
+    this.set({ runStats: null });
+  }
+
+  /** The weekly volume by sport over the last year, for the dashboard's chart. */
+  async loadVolume() {
+    const current = this.ticket("volume");
+    const window = volumeWindow(Date.now());
+    this.set((s) => ({ volume: { ...window, buckets: s.volume?.buckets ?? null } }));
+    try {
+      const buckets = await this.backend.getVolume("week", window.since, window.until);
+      if (current()) this.set((s) => ({ volume: s.volume && { ...s.volume, buckets } }));
+    } catch (e) {
+      if (!current()) return;
+      this.set((s) => ({ volume: s.volume && { ...s.volume, buckets: [] } }));
+      this.fail(e);
+    }
+  }
+
+  closeVolume() {
+    this.ticket("volume");
+    this.set({ volume: null });
   }
 
   // ---- commands ----

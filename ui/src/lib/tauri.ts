@@ -42,6 +42,15 @@ export class TauriBackend implements Backend {
   openDataFolder = () => done(commands.openDataFolder());
   windowReady = () => done(commands.windowReady());
 
+  listActivities: Backend["listActivities"] = (filter, page) => unwrap(commands.listActivities(filter, page));
+  listWorkouts: Backend["listWorkouts"] = (filter, page) => unwrap(commands.listWorkouts(filter, page));
+  getActivity: Backend["getActivity"] = (id) => unwrap(commands.getActivity(id));
+  linkActivities: Backend["linkActivities"] = (anchor, other) => unwrap(commands.linkActivities(anchor, other));
+  unlinkActivity: Backend["unlinkActivity"] = (id) => unwrap(commands.unlinkActivity(id));
+  makePrimary: Backend["makePrimary"] = (id) => unwrap(commands.makePrimary(id));
+  getVolume: Backend["getVolume"] = (period, since, until) => unwrap(commands.getVolume(period, since, until));
+  getRunStats: Backend["getRunStats"] = (p, since, until, limit) => unwrap(commands.getRunStats(p, since, until, limit));
+
   onCoreEvent: Backend["onCoreEvent"] = (cb) => subscription(events.coreEventMessage.listen((e) => cb(e.payload)));
   onDeepLink: Backend["onDeepLink"] = (cb) => subscription(events.deepLinkOutcome.listen((e) => cb(e.payload)));
   onFocus: Backend["onFocus"] = (cb) => subscription(events.focusRequested.listen((e) => cb(e.payload.provider)));

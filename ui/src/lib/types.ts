@@ -3,6 +3,12 @@
 // that loads the bindings at run time, and fake.ts and the views share the same shapes.
 import type * as B from "./bindings";
 
+export type Activity = B.Activity_Serialize;
+export type ActivityDetail = B.ActivityDetail_Serialize;
+/** What the lists are asked for: every field stated (null: no filter), so a request reads whole. */
+export type ActivityFilter = B.ActivityFilter_Serialize;
+export type ActivityListing = B.ActivityListing_Serialize;
+export type ActivityRow = B.ActivityRow_Serialize;
 export type AppInfo = B.AppInfo;
 export type Attention = B.Attention;
 export type AttentionItem = B.AttentionItem;
@@ -12,21 +18,31 @@ export type Capabilities = B.Capabilities_Serialize;
 export type Connection = B.Connection_Serialize;
 export type ConnectionCard = B.ConnectionCard_Serialize;
 export type ConnectionState = B.ConnectionState;
+export type CopyRef = B.CopyRef_Serialize;
 export type CoreEvent = B.CoreEvent_Serialize;
 export type Dashboard = B.Dashboard_Serialize;
 export type DeepLinkOutcome = B.DeepLinkOutcome_Serialize;
 export type Disconnected = B.Disconnected_Serialize;
 export type ErrorCode = B.ErrorCode;
 export type Estimate = B.Estimate_Serialize;
+export type LinkChoice = B.LinkChoice;
 export type NextRun = B.NextRun_Serialize;
+export type Order = B.Order;
+export type PageRequest = B.PageRequest_Serialize;
+export type Period = B.Period;
 export type ProviderInfo = B.ProviderInfo_Serialize;
 export type ProviderKind = B.ProviderKind;
 export type RateLimitWindow = B.RateLimitWindow;
+export type RunPoint = B.RunPoint_Serialize;
 export type SchedulerStatus = B.SchedulerStatus_Serialize;
 export type Settings = B.Settings_Serialize;
 export type SettingsPatch = B.SettingsPatch_Deserialize;
+export type Sport = B.Sport;
 export type Summary = B.Summary_Serialize;
 export type SyncCounters = B.SyncCounters;
 export type SyncMode = B.SyncMode;
 export type SyncRun = B.SyncRun_Serialize;
 export type SyncStatus = B.SyncStatus;
+export type SyncTrigger = B.SyncTrigger;
+export type Value = B.Value;
+export type VolumeBucket = B.VolumeBucket;

@@ -3,13 +3,14 @@ import { AttentionBanner } from "../components/AttentionBanner";
 import { ProviderCard } from "../components/ProviderCard";
 import { SchedulerLine } from "../components/SchedulerLine";
 import { SummaryBar } from "../components/SummaryBar";
+import { VolumeChart } from "../components/VolumeChart";
 import { useAppStore, useStore } from "../lib/hooks";
 import type { ProviderKind } from "../lib/types";
 
 type Props = { selected?: ProviderKind; children?: ComponentChildren };
 
 /** The six providers and the figures across them. A connection's History opens below the cards
- * (children), so the cards stay at hand while reading it. */
+ * (children), so the cards stay at hand while reading it; the weekly volume closes the page. */
 export function Dashboard({ selected, children }: Props) {
   const store = useAppStore();
   const providers = useStore((s) => s.providers);
@@ -39,6 +40,7 @@ export function Dashboard({ selected, children }: Props) {
         ))}
       </section>
       {children}
+      <VolumeChart />
     </>
   );
 }

@@ -1,13 +1,13 @@
 import { useEffect, useRef } from "preact/hooks";
-import { RunsChart } from "../components/RunsChart";
+import { HistoryChart } from "../components/HistoryChart";
 import { when } from "../lib/format";
 import { useAppStore, useStore } from "../lib/hooks";
 import { navigate } from "../lib/router";
 import { PAGE } from "../lib/store";
 import type { ProviderKind } from "../lib/types";
 
-/** A connection's runs, newest first, a page at a time. The store refetches the open page when
- * one of its runs ends. */
+/** A connection's runs: the chart over the last 180 days, then the runs newest first, a page at a
+ * time. The store refetches the open page and the chart's runs when one of its runs ends. */
 export function History({ provider: p }: { provider: ProviderKind }) {
   const store = useAppStore();
   const history = useStore((s) => s.history);
@@ -37,13 +37,13 @@ export function History({ provider: p }: { provider: ProviderKind }) {
           Close
         </a>
       </header>
+      <HistoryChart key={p} provider={p} />
       {runs === null ? (
         <p class="muted">Loading…</p>
       ) : runs.length === 0 ? (
         <p class="muted">No sync yet.</p>
       ) : (
         <>
-          <RunsChart runs={runs} />
           <table>
             <thead>
               <tr>

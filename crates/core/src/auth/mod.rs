@@ -56,6 +56,16 @@ pub struct AuthRequest {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What a credentials check found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CredentialsCheck {
+    /// True: the provider recognised them; false: it refused them; absent: could not tell.
+    pub accepted: Option<bool>,
+    /// For the athlete.
+    pub message: String,
+}
+
 struct PendingFlow {
     provider: ProviderKind,
     redirect_uri: Url,
@@ -324,6 +334,66 @@ impl Connector {
         grant.refresh_token = Some(key);
         self.keep(provider, client, grant, Vec::new(), &meter, key_expires_on)
             .await
+    }
+
+    /// Prove the API credentials configured for `provider` before anyone signs in: a code
+    /// exchange with a code that cannot exist. A provider that authenticates the client first
+    /// (RFC 6749 5.2) answers `invalid_grant` for a known client and `invalid_client` for a
+    /// wrong id or secret; anything else means it could not be told here.
+    pub async fn check_credentials(&self, provider: ProviderKind) -> Result<CredentialsCheck> {
+        let client = self.inner.registry.get(provider)?;
+        let caps = client.capabilities();
+        let name = caps.display_name;
+        if caps.sign_in == crate::providers::SignIn::PersonalKey {
+            return Ok(CredentialsCheck {
+                accepted: Some(true),
+                message: format!("{name} needs no app credentials: you sign in with your own key"),
+            });
+        }
+        let creds = self.inner.vault.client_credentials(provider, &caps).await?;
+        let meter = Meter::default();
+        let call = Call {
+            token: None,
+            meter: &meter,
+            clock: self.inner.clock.as_ref(),
+        };
+        let verifier = Sensitive::new(oauth::new_state() + &oauth::new_state());
+        let redirect = format!(
+            "{DEEP_LINK_SCHEME}://{}/{provider}/callback",
+            caps.deep_link_host
+        );
+        let answer = client
+            .exchange_code(
+                &call,
+                &creds,
+                "tributary-credentials-check",
+                &redirect,
+                Some(&verifier),
+            )
+            .await;
+        Ok(match answer {
+            Err(Error::NeedsReauth { .. }) => CredentialsCheck {
+                accepted: Some(true),
+                message: format!("{name} recognised the client id and secret."),
+            },
+            Err(Error::Provider { message, .. }) if message.contains("API credentials") => {
+                CredentialsCheck {
+                    accepted: Some(false),
+                    message: format!(
+                        "{name} refused the client id or secret: copy them again from your \
+                         API application's page"
+                    ),
+                }
+            }
+            Err(e) => CredentialsCheck {
+                accepted: None,
+                message: format!("Could not tell whether {name} accepts them: {e}"),
+            },
+            Ok(_) => CredentialsCheck {
+                accepted: None,
+                message: format!("{name} answered a made-up code with tokens; check the endpoints"),
+            },
+        })
     }
 
     /// The end every sign-in shares: the profile, the tokens in the keyring, the connection row,

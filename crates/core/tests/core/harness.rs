@@ -73,6 +73,18 @@ impl Harness {
         .await
     }
 
+    /// A harness whose configuration `adjust` changes before the core opens.
+    pub async fn adjusted(activities: usize, adjust: fn(&mut Config)) -> Self {
+        Self::build(
+            activities,
+            Arc::new(SystemClock),
+            Arc::new(SwitchableStore::default()),
+            None,
+            adjust,
+        )
+        .await
+    }
+
     /// Garmin through its Personal API (the door for individuals) instead of the partner one.
     pub async fn garmin_personal(activities: usize) -> Self {
         Self::build(

@@ -239,3 +239,36 @@ async fn polar_lists_only_exercises_uploaded_after_the_athlete_registered() {
         (SyncStatus::Success, 1)
     );
 }
+
+#[tokio::test]
+async fn api_credentials_are_proved_against_the_provider_before_anyone_signs_in() {
+    let h = Harness::new(5).await;
+    for &provider in ProviderKind::ALL {
+        let check = h.core.check_credentials(provider).await.unwrap();
+        // COROS's token errors are not documented: the app says it cannot tell, not "fine".
+        let expected = (provider != ProviderKind::Coros).then_some(true);
+        assert_eq!(check.accepted, expected, "{provider}: {}", check.message);
+    }
+    let wrong = Harness::adjusted(5, |config| {
+        for settings in config.providers.values_mut() {
+            settings.client_secret = Some(tributary_core::secrets::Sensitive::new("wrong".into()));
+        }
+    })
+    .await;
+    for provider in [
+        ProviderKind::Strava,
+        ProviderKind::Polar,
+        ProviderKind::Wahoo,
+        ProviderKind::GoogleHealth,
+        ProviderKind::Garmin,
+    ] {
+        let check = wrong.core.check_credentials(provider).await.unwrap();
+        assert_eq!(check.accepted, Some(false), "{provider}: {}", check.message);
+        assert!(
+            !check.message.contains("wrong"),
+            "the secret is not repeated"
+        );
+    }
+    // Nothing was connected or stored by checking.
+    assert!(wrong.core.list_connections().await.unwrap().is_empty());
+}

@@ -1,0 +1,210 @@
+// The dashboard in the real window, on the sandbox: connect through the browser and a deep link,
+// sync, history and its chart, toggle, bad deep links, disconnect, Polar and Wahoo; then the
+// merged activity list (Strava and Wahoo record the same workouts: each shows once), unlink and
+// link by hand; light and dark screenshots; and no token anywhere the athlete or a log can see.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, existsSync } from "node:fs";
+import { App, until, sleep, recordMetrics } from "./app.mjs";
+
+const SANDBOX_ACTIVITIES = 250; // the demo sandbox's data set
+const app = new App("dashboard");
+let d;
+
+const state = (p = "strava") => d.text(`state-${p}`);
+/**
+ * The activity list's exact count: it pages by keyset and says "200+" until it has read to the
+ * end, so scroll it to the bottom until the count is exact.
+ */
+const exactCount = (what) =>
+  d.waitFor(async () => {
+    await d.execute("const l = document.querySelector('[data-testid=activity-list]'); if (l) l.scrollTop = l.scrollHeight;");
+    const text = (await d.text("activity-count")) ?? "";
+    const m = /^([\d,]+) workouts?/.exec(text);
+    return m && !text.includes("+") ? Number(m[1].replace(/,/g, "")) : null;
+  }, what, 30_000);
+/** The "N new" of a card's last sync (null before one), parsed: "0 new" must not match "250 new". */
+const created = async (p) => {
+  const m = /(?:^|· )(\d+) new/.exec((await d.text(`last-sync-${p}`)) ?? "");
+  return m ? Number(m[1]) : null;
+};
+const historyRows = async () => {
+  const rows = await d.findAll("history-row");
+  return Promise.all(
+    rows.map(async (r) => ({
+      status: await d.attribute(r, "data-status"),
+      trigger: await d.attribute(r, "data-trigger"),
+    })),
+  );
+};
+
+before(async () => {
+  const started = Date.now();
+  await app.start();
+  d = app.driver;
+  await d.waitFor(() => d.find("card-strava"), "the dashboard");
+  recordMetrics({ cold_start_to_dashboard_ms: Date.now() - started });
+});
+
+after(async () => {
+  await app.stop();
+});
+
+test("demo mode is labelled and all six providers are shown", async () => {
+  assert.match(await d.text("demo-banner"), /Demo mode/);
+  for (const p of ["strava", "garmin", "polar", "coros", "wahoo", "google_health"]) {
+    assert.ok(await d.find(`card-${p}`), `${p} card`);
+  }
+  assert.equal(await state(), "Not connected");
+  await app.shot("dashboard-empty");
+});
+
+test("connect through the browser and a deep link, then the first sync runs", async () => {
+  await app.connect("strava", "Strava");
+  assert.match(await d.text("notice"), /Connected to Strava\./);
+  await d.waitFor(async () => (await created("strava")) === SANDBOX_ACTIVITIES, "the first sync", 60_000);
+});
+
+test("sync now; the history lists both runs and draws them", async () => {
+  await d.click("sync-strava");
+  await d.waitFor(async () => (await created("strava")) === 0, "the manual sync to finish", 60_000);
+  await d.click("history-strava");
+  const rows = await d.waitFor(async () => {
+    const r = await historyRows();
+    return r.length >= 2 ? r : null;
+  }, "two history rows");
+  assert.ok(rows.every((r) => r.status === "success"), JSON.stringify(rows));
+  assert.deepEqual(rows.map((r) => r.trigger), ["manual", "after_connect"], "newest first");
+  const created = await Promise.all((await d.findAll("history-created")).map((c) => d.elementText(c)));
+  assert.deepEqual(created, ["0", String(SANDBOX_ACTIVITIES)], "the re-sync created none, the first all");
+  assert.equal(await d.text("summary-activities"), String(SANDBOX_ACTIVITIES));
+  // The chart: a figure with a caption that counts the runs, and a canvas drawn by uPlot.
+  const caption = await d.waitFor(async () => {
+    const figure = await d.find("history-chart-strava");
+    return figure ? d.execute("return arguments[0].querySelector('figcaption')?.textContent ?? ''", [d.wrap(figure)]) : null;
+  }, "the history chart");
+  assert.match(caption, /2 runs/, caption);
+  const drawn = await d.execute(
+    "const c = document.querySelector('[data-testid=history-chart-strava] canvas'); return c ? c.width * c.height : 0",
+  );
+  assert.ok(drawn > 0, "the chart has a canvas");
+  await app.shot("history");
+});
+
+test("toggle off and on", async () => {
+  await d.click("toggle-strava");
+  await d.waitFor(async () => (await state()) === "Disabled", "disabled");
+  await d.click("toggle-strava");
+  await d.waitFor(async () => (await state()) === "Active", "active again");
+});
+
+test("a bad or replayed deep link shows an error and changes nothing", async () => {
+  const before = (await historyRows()).length;
+  await app.launchWith("tributary://oauth/strava/callback?state=forged&code=stolen");
+  await d.waitFor(async () => /unknown or was already used/.test((await d.text("notice")) ?? ""), "the rejection notice");
+  await app.launchWith("tributary://not-a-thing");
+  await d.waitFor(async () => /does not understand/.test((await d.text("notice")) ?? ""), "the unknown-link notice");
+  assert.equal(await state(), "Active");
+  assert.equal((await historyRows()).length, before);
+});
+
+test("Wahoo records the same workouts: the activity list shows each once, with both sources", async () => {
+  await app.connect("wahoo", "Wahoo");
+  await d.waitFor(async () => (await created("wahoo")) === SANDBOX_ACTIVITIES, "Wahoo's first sync", 60_000);
+  await d.click("nav-activities");
+  const rows = await d.waitFor(async () => {
+    const r = await d.findAll("workout-row");
+    return r.length ? r : null;
+  }, "the activity list");
+  assert.equal(await exactCount("the whole list"), 250, "500 copies, 250 workouts");
+  const first = rows[0];
+  assert.equal(await d.attribute(first, "data-copies"), "2");
+  const badges = await d.execute(
+    "return [...arguments[0].querySelectorAll('[data-testid^=badge-]')].map(b => [b.dataset.testid, b.title])",
+    [d.wrap(first)],
+  );
+  assert.deepEqual(badges.map((b) => b[0]).sort(), ["badge-strava", "badge-wahoo"]);
+  assert.ok(badges.some((b) => /apart|shift|hidden start/.test(b[1])), `the match reason on hover: ${JSON.stringify(badges)}`);
+  await app.shot("activities");
+});
+
+test("unlink a copy and link it back by hand", async () => {
+  const first = (await d.findAll("workout-row"))[0];
+  const activityId = await d.attribute(first, "data-activity-id");
+  await d.elementClick(first);
+  await d.waitFor(() => d.find("activity-detail"), "the detail pane");
+  assert.equal(await d.execute("return document.querySelector('[data-testid=raw-payload]').open"), false, "raw payload collapsed");
+  const copies = await d.execute(
+    "return [...document.querySelectorAll('[data-testid^=unlink-]')].map(b => b.dataset.testid.slice(7))",
+  );
+  assert.equal(copies.length, 2, JSON.stringify(copies));
+  const other = copies.find((c) => c !== activityId) ?? copies[1];
+  await d.click(`unlink-${other}`);
+  assert.equal(await exactCount("the list after unlinking"), 251, "two workouts after unlinking");
+  await app.shot("activity-detail-unlinked");
+  // Link again: pick this row, then the copy that stands alone now.
+  await d.click("link-start");
+  await d.waitFor(() => d.find("link-banner"), "the pick-a-copy banner");
+  const alone = await d.waitFor(async () => {
+    for (const r of await d.findAll("workout-row")) {
+      if ((await d.attribute(r, "data-activity-id")) === other) return r;
+    }
+    return null;
+  }, "the unlinked copy's row");
+  await d.elementClick(alone);
+  assert.equal(await exactCount("the list after linking"), 250, "one workout again");
+  await app.shot("activity-detail");
+});
+
+test("light and dark: dashboard, history, settings", async () => {
+  for (const theme of ["light", "dark"]) {
+    await d.click("nav-settings");
+    await d.select("settings-theme", theme);
+    await sleep(300);
+    await app.shot(`settings-${theme}`);
+    await d.click("nav-dashboard");
+    await d.waitFor(() => d.find("volume-chart"), "the weekly volume chart");
+    await app.shot(`dashboard-${theme}`);
+    await d.click("history-strava");
+    await d.waitFor(() => d.find("history-chart-strava"), "the history chart");
+    await app.shot(`history-${theme}`);
+  }
+});
+
+test("disconnect revokes and removes the connection", async () => {
+  await d.click("nav-dashboard");
+  await d.click("disconnect-strava");
+  await d.click("disconnect-delete-strava");
+  await d.waitFor(async () => (await state()) === "Not connected", "the card to reset");
+  assert.match(await d.text("notice"), /250 activities deleted/);
+  assert.equal(await d.text("summary-activities"), "250", "Wahoo's copies stay");
+});
+
+test("Polar (Basic auth, no refresh token) lists only what arrives after linking", async () => {
+  await app.connect("polar", "Polar");
+  // AccessLink serves only exercises uploaded after the athlete registered: none yet.
+  await d.waitFor(async () => (await created("polar")) === 0, "Polar's first sync (nothing yet)", 60_000);
+  await app.control("upload", { start: new Date(Date.now() - 3 * 3600_000).toISOString() });
+  await d.click("sync-polar");
+  await d.waitFor(async () => (await created("polar")) === 1, "the new upload", 60_000);
+  await app.shot("polar");
+});
+
+test("Google Health (loopback only for desktop clients) connects through a loopback redirect", async () => {
+  await app.connect("google_health", "Google Health");
+  assert.match(await d.text("notice"), /Connected to Google/);
+  await d.waitFor(async () => (await created("google_health")) === SANDBOX_ACTIVITIES, "Google's first sync", 60_000);
+  const opened = readFileSync(app.browserLog, "utf8");
+  assert.match(opened, /redirected to http:\/\/127\.0\.0\.1:\d+\/callback/, "a loopback redirect, not a deep link");
+});
+
+test("no token reaches the window, the logs or the database", async () => {
+  const page = await d.pageSource();
+  const logs = app.logs();
+  const db = ["", "-wal"].map((s) => app.database + s).filter(existsSync).map((f) => readFileSync(f).toString("latin1")).join("");
+  for (const [where, text] of [["the page", page], ["the app's log", logs], ["the database", db]]) {
+    for (const secret of ["sbx-at-", "sbx-rt-", "sbx-code-", "sandbox-not-a-secret"]) {
+      assert.ok(!text.includes(secret), `${secret}… found in ${where}`);
+    }
+  }
+});
