@@ -19,9 +19,8 @@ use tributary_core::auth::RedirectTarget;
 use tributary_core::clock::SystemClock;
 use tributary_core::domain::{ConnectionState, ProviderKind, SyncStatus, SyncTrigger};
 use tributary_core::events::NoopSink;
-use tributary_core::secrets::{KeyringStore, SecretStore};
+use tributary_core::secrets::KeyringStore;
 use tributary_core::sync::SyncMode;
-use tributary_core::vault::{namespace, token_key};
 use tributary_core::{Config, Core, Deps, ErrorCode};
 use tributary_sandbox::{Sandbox, SandboxConfig};
 
@@ -219,17 +218,13 @@ impl Soak {
         .await
         .unwrap();
         self.tally.panics = u64::try_from(panics).unwrap();
-        let secrets = KeyringStore::new(self.service.clone());
-        let ns = namespace(self.dir.path());
         for c in self.core.list_connections().await.unwrap() {
             if revoked.contains(&c.provider) {
                 continue;
             }
-            let stored = secrets
-                .get(&token_key(&ns, 1, c.provider))
-                .await
-                .unwrap()
-                .is_some();
+            // Through the vault: it reads the keyring entry the row points at (a reconnect
+            // moves tokens to a new slot).
+            let stored = self.core.vault().load(c.provider).await.unwrap().is_some();
             if !stored || c.state == ConnectionState::NeedsReauth {
                 self.tally.tokens_lost += 1;
                 eprintln!(

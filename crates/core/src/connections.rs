@@ -193,7 +193,9 @@ impl Connections {
                 (false, Some(e.to_string()))
             }
         };
-        self.inner.vault.delete(provider).await?;
+        // The row goes first, then its keyring entry: a failure between leaves an entry no row
+        // points at (and already revoked), never a connection without tokens.
+        let slot = self.inner.vault.slot(provider).await?;
         let mut tx = self.inner.store.begin().await?;
         let activities_deleted = match keep_activities {
             true => 0,
@@ -207,6 +209,9 @@ impl Connections {
         };
         store::connections::delete(&mut *tx, connection.id).await?;
         tx.commit().await?;
+        if let Err(e) = self.inner.vault.delete_slot(provider, slot).await {
+            tracing::error!(%provider, error = %e, "the connection is gone but its keyring entry could not be removed");
+        }
         self.inner
             .events
             .emit(CoreEvent::ConnectionRemoved { provider });

@@ -152,9 +152,60 @@ impl TokenVault {
         }
     }
 
-    /// Keyring key of a connection's tokens.
+    /// Keyring key of a connection's tokens in slot 0 (the key connections always had).
     pub fn token_key(&self, provider: ProviderKind) -> String {
         token_key(&self.inner.namespace, self.inner.athlete_id, provider)
+    }
+
+    /// Keyring key of a connection's tokens in `slot`.
+    fn slot_key(&self, provider: ProviderKind, slot: i64) -> String {
+        match slot {
+            0 => self.token_key(provider),
+            n => format!("{}#{n}", self.token_key(provider)),
+        }
+    }
+
+    /// The slot the connection's row points at (0 when there is no row).
+    pub async fn slot(&self, provider: ProviderKind) -> Result<i64> {
+        let slot: Option<i64> = sqlx::query_scalar(
+            "SELECT token_slot FROM provider_connections WHERE athlete_id = ?1 AND provider = ?2",
+        )
+        .bind(self.inner.athlete_id)
+        .bind(provider.as_str())
+        .fetch_optional(self.inner.store.pool())
+        .await?;
+        Ok(slot.unwrap_or(0))
+    }
+
+    /// Write tokens for a new sign-in under a slot no row points at yet (the next one, or 0 for
+    /// a provider never connected), and return it: the caller switches the row to it, then
+    /// deletes the old slot. A failure before the switch leaves the old tokens in use.
+    pub async fn save_new(
+        &self,
+        provider: ProviderKind,
+        tokens: &StoredTokens,
+    ) -> Result<(i64, Option<i64>)> {
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT token_slot FROM provider_connections WHERE athlete_id = ?1 AND provider = ?2",
+        )
+        .bind(self.inner.athlete_id)
+        .bind(provider.as_str())
+        .fetch_optional(self.inner.store.pool())
+        .await?;
+        let slot = exists.map_or(0, |s| s.wrapping_add(1).rem_euclid(1 << 20));
+        self.inner
+            .secrets
+            .set(&self.slot_key(provider, slot), &tokens.encode())
+            .await?;
+        Ok((slot, exists))
+    }
+
+    /// Remove the tokens in `slot` (after the row moved on, or after a failed connect).
+    pub async fn delete_slot(&self, provider: ProviderKind, slot: i64) -> Result<()> {
+        self.inner
+            .secrets
+            .delete(&self.slot_key(provider, slot))
+            .await
     }
 
     fn client_id_key(&self, provider: ProviderKind) -> String {
@@ -284,9 +335,10 @@ impl TokenVault {
 
     /// Write a connection's tokens.
     pub async fn save(&self, provider: ProviderKind, tokens: &StoredTokens) -> Result<()> {
+        let slot = self.slot(provider).await?;
         self.inner
             .secrets
-            .set(&self.token_key(provider), &tokens.encode())
+            .set(&self.slot_key(provider, slot), &tokens.encode())
             .await
     }
 
@@ -294,8 +346,10 @@ impl TokenVault {
     /// this data directory's key on first read.
     pub async fn load(&self, provider: ProviderKind) -> Result<Option<StoredTokens>> {
         let secrets = &self.inner.secrets;
-        let text = match secrets.get(&self.token_key(provider)).await? {
+        let slot = self.slot(provider).await?;
+        let text = match secrets.get(&self.slot_key(provider, slot)).await? {
             Some(text) => Some(text),
+            None if slot != 0 => None,
             None => {
                 let legacy = legacy_token_key(self.inner.athlete_id, provider);
                 match secrets.get(&legacy).await? {
@@ -311,9 +365,10 @@ impl TokenVault {
         text.as_ref().map(StoredTokens::decode).transpose()
     }
 
-    /// Remove a connection's tokens.
+    /// Remove a connection's tokens (the slot its row points at).
     pub async fn delete(&self, provider: ProviderKind) -> Result<()> {
-        self.inner.secrets.delete(&self.token_key(provider)).await
+        let slot = self.slot(provider).await?;
+        self.delete_slot(provider, slot).await
     }
 
     /// A usable access token for `connection`, refreshing it first when it is about to expire,

@@ -427,14 +427,16 @@ impl Connector {
         }
         let tokens = StoredTokens::from_grant(grant, None);
 
-        // Keyring first, then the row: if the row fails, the tokens are removed again, so a
-        // failure leaves neither behind.
-        self.inner.vault.save(provider, &tokens).await?;
-        let pool = self.inner.store.pool();
+        // The new tokens go under a new keyring entry; the row switches to it in one
+        // transaction with the rest of the connection; only then is the old entry deleted. A
+        // failure (or a kill) anywhere leaves the row pointing at tokens that exist: a working
+        // connection never loses its tokens to a failed reconnect.
+        let (slot, old_slot) = self.inner.vault.save_new(provider, &tokens).await?;
         let athlete = self.inner.athlete_id;
         let saved = async {
+            let mut tx = self.inner.store.begin().await?;
             let mut connection = store::connections::upsert(
-                pool,
+                &mut *tx,
                 athlete,
                 provider,
                 &profile,
@@ -443,7 +445,12 @@ impl Connector {
                 now,
             )
             .await?;
-            store::activities::adopt(pool, provider, connection.id).await?;
+            sqlx::query("UPDATE provider_connections SET token_slot = ?2 WHERE id = ?1")
+                .bind(connection.id)
+                .bind(slot)
+                .execute(&mut *tx)
+                .await?;
+            store::activities::adopt(&mut *tx, provider, connection.id).await?;
             if !missing.is_empty() {
                 let change = ConnectionUpdate {
                     state: Some(ConnectionState::ScopeMissing),
@@ -454,23 +461,29 @@ impl Connector {
                     ..Default::default()
                 };
                 if let Some(updated) =
-                    store::connections::update(pool, connection.id, &change, now).await?
+                    store::connections::update(&mut *tx, connection.id, &change, now).await?
                 {
                     connection = updated;
                 }
             }
+            tx.commit().await?;
             Ok::<_, Error>(connection)
         }
         .await;
         let connection = match saved {
             Ok(connection) => connection,
             Err(e) => {
-                if let Err(cleanup) = self.inner.vault.delete(provider).await {
+                if let Err(cleanup) = self.inner.vault.delete_slot(provider, slot).await {
                     tracing::error!(%provider, error = %cleanup, "could not remove tokens after a failed connect");
                 }
                 return Err(e);
             }
         };
+        if let Some(old) = old_slot.filter(|o| *o != slot)
+            && let Err(e) = self.inner.vault.delete_slot(provider, old).await
+        {
+            tracing::warn!(%provider, error = %e, "could not remove the replaced tokens");
+        }
         self.inner.events.emit(CoreEvent::ConnectionChanged {
             provider,
             state: connection.state,

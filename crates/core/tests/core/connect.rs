@@ -6,7 +6,8 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tributary_core::auth::RedirectTarget;
 use tributary_core::clock::ManualClock;
-use tributary_core::domain::ConnectionState;
+use tributary_core::domain::{ConnectionState, SyncStatus, SyncTrigger};
+use tributary_core::sync::SyncMode;
 use tributary_core::events::NoopSink;
 use tributary_core::secrets::{SwitchableStore, UnavailableStore};
 use tributary_core::{Core, Deps, ErrorCode};
@@ -422,5 +423,51 @@ async fn tokens_are_scoped_by_data_directory_and_old_unscoped_ones_move() {
         namespace(h.dir.path()),
         namespace(other.path()),
         "another data directory has keys of its own"
+    );
+}
+
+#[tokio::test]
+async fn a_reconnect_that_fails_to_save_leaves_the_working_connection_its_tokens() {
+    let h = Harness::new(20).await;
+    h.connect().await;
+    let pool = h.core.store().pool();
+    // The database refuses every change to the connection (a full disk, say) while the athlete
+    // reconnects; the new tokens were already in the keyring by then.
+    sqlx::query(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON provider_connections
+         BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let request = h
+        .core
+        .begin_connect(STRAVA, RedirectTarget::DeepLink)
+        .await
+        .unwrap();
+    let redirect = h.approve(&request.authorize_url, "approve").await;
+    assert!(h.core.complete_redirect(&redirect).await.is_err());
+    sqlx::query("DROP TRIGGER refuse")
+        .execute(pool)
+        .await
+        .unwrap();
+    // The connection still has working tokens: it syncs. (It lost them before: the failed
+    // reconnect had overwritten its keyring entry, then deleted it.)
+    let run = h
+        .core
+        .sync(STRAVA, SyncTrigger::Manual, SyncMode::Full)
+        .await
+        .unwrap();
+    assert_eq!(run.status, SyncStatus::Success, "{:?}", run.error_message);
+    assert_eq!(run.counters.created, 20);
+    // And a reconnect that succeeds leaves exactly one keyring entry for it.
+    h.connect().await;
+    assert_eq!(
+        h.secrets
+            .keys()
+            .iter()
+            .filter(|k| k.contains("/strava/tokens"))
+            .count(),
+        1
     );
 }
