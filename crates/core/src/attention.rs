@@ -15,6 +15,9 @@ use crate::{Result, store};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+/// Days before a personal key runs out that the athlete is told (Garmin emails a week ahead too).
+pub const KEY_WARNING_DAYS: i64 = 7;
+
 /// Failed runs in a row that open a "repeated failures" episode.
 pub const FAILURES_IN_A_ROW: usize = 3;
 
@@ -33,6 +36,8 @@ pub enum AttentionKind {
     RepeatedFailures,
     /// A long first import finished (good news, said once).
     BackfillFinished,
+    /// The personal API key runs out within a week (or has).
+    KeyExpiring,
 }
 
 impl AttentionKind {
@@ -43,6 +48,7 @@ impl AttentionKind {
             Self::Deprecated => "deprecated",
             Self::RepeatedFailures => "repeated_failures",
             Self::BackfillFinished => "backfill_finished",
+            Self::KeyExpiring => "key_expiring",
         }
     }
 }
@@ -97,6 +103,14 @@ pub(crate) async fn review(
                 )
         });
     let on = connection.enabled;
+    // The personal key's expiry, as the athlete gave it when connecting (no API tells).
+    let key_expires = connection
+        .provider_profile
+        .as_ref()
+        .and_then(|p| p.get("key_expires_on"))
+        .and_then(|d| d.as_str())
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let days_left = key_expires.map(|d| (d - now.date_naive()).num_days());
     let wanted = [
         (
             AttentionKind::NeedsReauth,
@@ -119,6 +133,18 @@ pub(crate) async fn review(
             format!("{display_name}'s connection needs moving"),
             "The provider retired the API this connection uses; connect again to move it."
                 .to_owned(),
+        ),
+        (
+            AttentionKind::KeyExpiring,
+            on && days_left.is_some_and(|d| d <= KEY_WARNING_DAYS),
+            match days_left {
+                Some(d) if d < 0 => format!("Your {display_name} key has expired"),
+                _ => format!("Your {display_name} key expires soon"),
+            },
+            format!(
+                "It runs out on {}: create a new key at the provider and paste it in Tributary.",
+                key_expires.map_or_else(String::new, |d| d.to_string())
+            ),
         ),
         (
             AttentionKind::RepeatedFailures,
@@ -232,6 +258,7 @@ pub(crate) async fn open_now(
                 "scope_missing" => AttentionKind::ScopeMissing,
                 "deprecated" => AttentionKind::Deprecated,
                 "repeated_failures" => AttentionKind::RepeatedFailures,
+                "key_expiring" => AttentionKind::KeyExpiring,
                 _ => return None,
             };
             Some((p.parse().ok()?, kind))

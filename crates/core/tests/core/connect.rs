@@ -7,9 +7,9 @@ use tokio_util::sync::CancellationToken;
 use tributary_core::auth::RedirectTarget;
 use tributary_core::clock::ManualClock;
 use tributary_core::domain::{ConnectionState, SyncStatus, SyncTrigger};
-use tributary_core::sync::SyncMode;
 use tributary_core::events::NoopSink;
 use tributary_core::secrets::{SwitchableStore, UnavailableStore};
+use tributary_core::sync::SyncMode;
 use tributary_core::{Core, Deps, ErrorCode};
 
 #[tokio::test]

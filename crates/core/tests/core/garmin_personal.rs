@@ -150,3 +150,42 @@ async fn a_burst_answered_429_waits_for_retry_after_and_disconnect_says_how_to_r
         "the key is wiped"
     );
 }
+
+#[tokio::test]
+async fn a_key_that_runs_out_within_a_week_is_announced_once_and_clears_with_a_new_key() {
+    use tributary_core::attention::AttentionKind;
+    use tributary_core::events::CoreEvent;
+    let h = Harness::garmin_personal(10).await;
+    let soon = chrono::Utc::now().date_naive() + chrono::Duration::days(5);
+    h.core
+        .connect_with_key(GARMIN, &key(DEMO_KEY), Some(soon))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        h.core
+            .sync(GARMIN, SyncTrigger::Manual, SyncMode::Incremental)
+            .await
+            .unwrap();
+    }
+    let announced = |h: &Harness| {
+        h.events
+            .events()
+            .iter()
+            .filter(|e| matches!(e, CoreEvent::Attention { attention } if attention.kind == AttentionKind::KeyExpiring))
+            .count()
+    };
+    assert_eq!(announced(&h), 1, "once for the episode, not once per run");
+    let open = h.core.dashboard().await.unwrap().attention;
+    assert!(open.iter().any(|a| a.kind == AttentionKind::KeyExpiring));
+    // A new key, good for months: the episode closes.
+    let later = chrono::Utc::now().date_naive() + chrono::Duration::days(200);
+    h.core
+        .connect_with_key(GARMIN, &key(DEMO_KEY), Some(later))
+        .await
+        .unwrap();
+    let open = h.core.dashboard().await.unwrap().attention;
+    assert!(
+        !open.iter().any(|a| a.kind == AttentionKind::KeyExpiring),
+        "{open:?}"
+    );
+}
