@@ -135,11 +135,22 @@ impl Soak {
     }
 
     async fn connect(&self, provider: ProviderKind) {
-        let request = self
+        // The redirect the desktop uses: a deep link where the provider takes one, else loopback
+        // (the URL is handed to the core; nothing listens on the port).
+        let redirects = self
             .core
-            .begin_connect(provider, RedirectTarget::DeepLink)
-            .await
-            .unwrap();
+            .registry()
+            .get(provider)
+            .unwrap()
+            .capabilities()
+            .redirects;
+        let target = match redirects.deep_link {
+            true => RedirectTarget::DeepLink,
+            false => RedirectTarget::Loopback {
+                port: redirects.loopback_port.unwrap_or(9),
+            },
+        };
+        let request = self.core.begin_connect(provider, target).await.unwrap();
         let page = self
             .http
             .get(&request.authorize_url)
