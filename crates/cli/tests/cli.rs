@@ -13,9 +13,16 @@ const BIN: &str = env!("CARGO_BIN_EXE_tributary");
 
 fn tributary(data: &std::path::Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(BIN);
+    // A keyring service of this test's own (named after its temporary directory): tests never
+    // share, or clean up, each other's entries, nor the athlete's.
+    let service = format!(
+        "tributary-test-{}",
+        data.file_name().unwrap_or_default().to_string_lossy()
+    );
     cmd.args(["--sandbox"])
         .args(args)
         .env("TRIBUTARY_DATA_DIR", data)
+        .env("TRIBUTARY_KEYRING_SERVICE", service)
         .env_remove("TRIBUTARY_LOG");
     cmd
 }

@@ -162,15 +162,28 @@ impl Core {
             );
         }
         if !linking::backfilled(&store).await? {
-            // A database from before linking: link what it holds, in the background (short
-            // transactions; a 100,000-activity library takes a while and must not delay start).
-            let (store, clock) = (store.clone(), deps.clock.clone());
-            tokio::spawn(async move {
-                match linking::backfill_once(&store, clock.as_ref()).await {
-                    Ok(linked) => tracing::info!(linked, "linked the copies stored before linking"),
-                    Err(e) => tracing::warn!(error = %e, "linking the stored activities failed"),
-                }
-            });
+            if linking::nothing_to_backfill(&store).await? {
+                // A new database: everything it will hold is linked as it arrives.
+                linking::backfill_once(&store, deps.clock.as_ref()).await?;
+            } else {
+                // A database from before linking: link what it holds, in the background (short
+                // transactions; a 100,000-activity library takes a while and must not delay
+                // start). A process that ends first leaves the rest for its next start.
+                let (store, clock) = (store.clone(), deps.clock.clone());
+                tokio::spawn(async move {
+                    match linking::backfill_once(&store, clock.as_ref()).await {
+                        Ok(linked) => {
+                            tracing::info!(linked, "linked the copies stored before linking");
+                        }
+                        Err(Error::Db(sqlx::Error::PoolClosed)) => {
+                            tracing::debug!("stopped linking stored activities: shutting down");
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "linking the stored activities failed")
+                        }
+                    }
+                });
+            }
         }
         Ok(Self {
             inner: Arc::new(Inner {

@@ -651,6 +651,14 @@ pub(crate) async fn backfilled(store: &Store) -> Result<bool> {
     Ok(done.is_some())
 }
 
+/// Whether the database holds no activity (a new one: nothing was stored before linking).
+pub(crate) async fn nothing_to_backfill(store: &Store) -> Result<bool> {
+    let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM activities LIMIT 1")
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(any.is_none())
+}
+
 /// Link the activities stored before linking existed, once per database, in chunks ordered by
 /// start, one short write transaction each (a sync can commit between them; its own pages link
 /// themselves). Returns how many copies joined a workout.
