@@ -2,6 +2,13 @@
 //! tokens plus `openId`), `refresh-token` (answers "OK" and extends the same token), the token
 //! as a `token` query parameter, `sport/list` enforcing windows of at most 30 days within the last
 //! 3 months, `user/info`, `unbind`, and every error as `{result, message}` under HTTP 200.
+//!
+//! COROS's documentation is private: every rule here rests on third-party sources, and several
+//! on none at all. Unverified, and kept tolerant in the adapter rather than shared as a guess: the
+//! refresh path and that it extends the same token; that a dead token is told by the word "token"
+//! in the message (the result codes are not public); the token response's key casing (the adapter
+//! reads snake_case and camelCase); the time-zone unit (quarter hours) and calories (small
+//! calories); the sport table.
 
 use crate::api::Gated;
 use crate::generate::{Sport, Workout};

@@ -74,10 +74,15 @@ pub async fn refresh(
     token_request(http, call, url, creds, auth, &form).await
 }
 
+/// RFC 6749's token response; the camelCase names are accepted too (COROS's casing is reported
+/// both ways by integrators and is unverified: both are read rather than one guessed).
 #[derive(Deserialize)]
 struct TokenBody {
+    #[serde(alias = "accessToken")]
     access_token: String,
+    #[serde(alias = "refreshToken")]
     refresh_token: Option<String>,
+    #[serde(alias = "expiresIn")]
     expires_in: Option<i64>,
     expires_at: Option<i64>,
     scope: Option<String>,
@@ -349,6 +354,31 @@ mod tests {
         let server =
             token_error(&http(), &answer(503, &[], "token sbx-at-7 broke"), now).to_string();
         assert!(!server.contains("sbx-at-7"), "{server}");
+    }
+
+    #[test]
+    fn a_token_response_is_read_in_either_casing() {
+        let snake = parse_token_body(
+            ProviderKind::Coros,
+            br#"{"access_token":"a","refresh_token":"r","expires_in":30,"openId":"u"}"#,
+        )
+        .unwrap();
+        let camel = parse_token_body(
+            ProviderKind::Coros,
+            br#"{"accessToken":"a","refreshToken":"r","expiresIn":30,"openId":"u"}"#,
+        )
+        .unwrap();
+        for body in [snake, camel] {
+            assert_eq!(
+                (
+                    body.access_token.as_str(),
+                    body.refresh_token.as_deref(),
+                    body.expires_in
+                ),
+                ("a", Some("r"), Some(30))
+            );
+            assert_eq!(body.extra["openId"], "u");
+        }
     }
 
     #[test]

@@ -42,7 +42,7 @@ async fn a_repeated_backfill_answers_409_and_that_is_not_an_error() {
 }
 
 #[tokio::test]
-async fn a_missing_historical_permission_is_shown_and_new_data_still_flows() {
+async fn without_the_historical_permission_it_syncs_and_a_later_grant_brings_the_history() {
     let h = Harness::new(400).await;
     let request = h
         .core
@@ -59,6 +59,7 @@ async fn a_missing_historical_permission_is_shown_and_new_data_still_flows() {
         Some("S256"),
         "OAuth 2.0 with PKCE"
     );
+    // Historical data is off by default on Garmin's consent page.
     let redirect = h
         .approve(&request.authorize_url, "approve-without-activities")
         .await;
@@ -68,19 +69,15 @@ async fn a_missing_historical_permission_is_shown_and_new_data_still_flows() {
         .await
         .unwrap()
         .connection;
-    assert_eq!(connection.state, ConnectionState::ScopeMissing);
-    assert!(
-        connection
-            .last_sync_error
-            .unwrap()
-            .contains("HISTORICAL_DATA_EXPORT")
-    );
+    // Activity export was granted: the connection works (it was marked `scope_missing`, and the
+    // CLI's connect exited 1).
+    assert_eq!(connection.state, ConnectionState::Active);
     assert!(
         !connection
             .granted_scopes
             .contains(&"HISTORICAL_DATA_EXPORT".to_owned())
     );
-    // The backfill is refused (403), which does not fail the run: there is simply no history.
+    // The backfill is refused (403), which does not fail the run: there is no history yet.
     let run = h
         .core
         .sync(GARMIN, SyncTrigger::AfterConnect, SyncMode::Incremental)
@@ -92,4 +89,14 @@ async fn a_missing_historical_permission_is_shown_and_new_data_still_flows() {
         "{:?}",
         run.error_message
     );
+    // The athlete connects again and grants it: the next run asks for the history again and
+    // gets it (the first refusal was never retried before).
+    h.connect_to(GARMIN).await;
+    let run = h
+        .core
+        .sync(GARMIN, SyncTrigger::Manual, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(run.status, SyncStatus::Success, "{:?}", run.error_message);
+    assert!(run.counters.created > 0, "the last 30 days arrived");
 }

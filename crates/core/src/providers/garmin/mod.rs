@@ -66,9 +66,10 @@ impl Garmin {
             .classify(response, call.clock.now() + Duration::minutes(1))
     }
 
-    /// Ask Garmin to push the last 30 days. Returns whether it was accepted or already asked for;
-    /// a missing historical-data permission is not an error for the sync (new data still comes).
-    async fn request_backfill(&self, call: &Call<'_>) -> Result<()> {
+    /// Ask Garmin to push the last 30 days. Returns whether it was accepted (or already asked
+    /// for); false when the athlete did not grant historical data, which is not an error for the
+    /// sync (new data still comes) and is asked again later (they may grant it on reconnecting).
+    async fn request_backfill(&self, call: &Call<'_>) -> Result<bool> {
         let now = call.clock.now();
         // Whole days, so that repeating a first sync asks for the same window (and gets 409).
         let end = now
@@ -86,14 +87,14 @@ impl Garmin {
             .append_pair("summaryEndTimeInSeconds", &end.timestamp().to_string());
         let response = self.http.send(call, |c| c.get(url.clone())).await?;
         match response.status {
-            StatusCode::ACCEPTED | StatusCode::CONFLICT => Ok(()),
+            StatusCode::ACCEPTED | StatusCode::CONFLICT => Ok(true),
             StatusCode::FORBIDDEN | StatusCode::PRECONDITION_FAILED => {
                 tracing::info!(
                     "Garmin backfill refused: the athlete did not grant historical data"
                 );
-                Ok(())
+                Ok(false)
             }
-            s if s.is_success() => Ok(()),
+            s if s.is_success() => Ok(true),
             _ => Err(self.fail(call, &response)),
         }
     }
@@ -118,16 +119,14 @@ impl Provider for Garmin {
     }
 
     fn missing_scopes(&self, granted: &[String]) -> Vec<String> {
-        // Permissions are read from Garmin after the exchange (see `exchange_code`).
-        [ACTIVITY_PERMISSION, HISTORY_PERMISSION]
+        // Permissions are read from Garmin after the exchange (see `exchange_code`). Only the
+        // activity permission blocks syncing: without historical data (off by default on
+        // Garmin's consent page) new activities still arrive, and the history is asked for again
+        // at each run until it is granted, so that is no missing scope.
+        [ACTIVITY_PERMISSION]
             .into_iter()
             .filter(|p| !granted.iter().any(|g| g == p))
-            .map(|p| match p {
-                HISTORY_PERMISSION => {
-                    format!("{p} (history before connecting will not be imported)")
-                }
-                _ => p.to_owned(),
-            })
+            .map(str::to_owned)
             .collect()
     }
 
@@ -218,11 +217,15 @@ impl Provider for Garmin {
             .provider_user_id
             .as_deref()
             .ok_or_else(|| Error::Internal("the Garmin connection has no user id".to_owned()))?;
+        // The stream position earlier runs kept: where the inbox was read to, and whether the
+        // history was refused (then it is asked for again at each run's start, so a reconnect
+        // that grants it brings the history).
+        let kept = Position::decode(request.position.as_deref());
         // The inbox position: this run's page cursor, else where earlier runs stopped.
-        let after = request.cursor.as_ref().or(request.position.as_ref());
-        // Never read the inbox yet: ask Garmin to push the history first.
-        if after.is_none() {
-            self.request_backfill(call).await?;
+        let after = request.cursor.as_ref().or(kept.inbox.as_ref());
+        let mut history_refused = kept.history_refused;
+        if after.is_none() || (history_refused && request.cursor.is_none()) {
+            history_refused = !self.request_backfill(call).await?;
         }
         let mut url = join(&self.inbox_url, &format!("garmin/users/{user}/items"));
         if let Some(after) = after {
@@ -238,9 +241,52 @@ impl Provider for Garmin {
             items: page.items.into_iter().map(map::activity).collect(),
             next_cursor: position.clone().filter(|_| page.more),
             // Kept across runs: the next sync reads only what arrived after it.
-            position: position.or_else(|| after.cloned()),
+            position: Some(
+                Position {
+                    inbox: position.or_else(|| after.cloned()),
+                    history_refused,
+                }
+                .encode(),
+            ),
             progress: None,
         })
+    }
+}
+
+/// What the partner door keeps across runs: the inbox position (a plain string, as earlier
+/// versions kept it) and, when the athlete did not grant historical data, that fact.
+#[derive(Debug, Default, PartialEq)]
+struct Position {
+    inbox: Option<String>,
+    history_refused: bool,
+}
+
+impl Position {
+    fn decode(text: Option<&str>) -> Self {
+        let Some(text) = text.filter(|t| !t.is_empty()) else {
+            return Self::default();
+        };
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) if v.is_object() => Self {
+                inbox: v.get("inbox").and_then(|i| i.as_str()).map(str::to_owned),
+                history_refused: v.get("history") == Some(&json!("refused")),
+            },
+            _ => Self {
+                inbox: Some(text.to_owned()),
+                history_refused: false,
+            },
+        }
+    }
+
+    fn encode(&self) -> String {
+        match (&self.inbox, self.history_refused) {
+            (Some(inbox), false) => inbox.clone(),
+            (inbox, refused) => json!({
+                "inbox": inbox,
+                "history": if refused { "refused" } else { "requested" },
+            })
+            .to_string(),
+        }
     }
 }
 
@@ -283,7 +329,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn missing_permissions_name_what_is_lost() {
+    fn only_the_activity_permission_is_required() {
         let garmin = capabilities();
         assert!(garmin.pkce && garmin.client_secret_required);
         let http = Http::new(
@@ -298,8 +344,29 @@ mod tests {
                 .missing_scopes(&["ACTIVITY_EXPORT".into(), "HISTORICAL_DATA_EXPORT".into()])
                 .is_empty()
         );
-        let missing = client.missing_scopes(&["ACTIVITY_EXPORT".into()]);
-        assert_eq!(missing.len(), 1);
-        assert!(missing[0].contains("history before connecting"));
+        // Without historical data new activities still arrive: not a missing scope.
+        assert!(
+            client
+                .missing_scopes(&["ACTIVITY_EXPORT".into()])
+                .is_empty()
+        );
+        assert_eq!(
+            client.missing_scopes(&["HISTORICAL_DATA_EXPORT".into()]),
+            vec!["ACTIVITY_EXPORT".to_owned()]
+        );
+    }
+
+    #[test]
+    fn the_kept_position_reads_what_earlier_versions_kept() {
+        assert_eq!(Position::decode(None), Position::default());
+        let plain = Position::decode(Some("42"));
+        assert_eq!(plain.inbox.as_deref(), Some("42"));
+        assert!(!plain.history_refused);
+        assert_eq!(plain.encode(), "42", "unchanged for a granted history");
+        let refused = Position {
+            inbox: Some("7".into()),
+            history_refused: true,
+        };
+        assert_eq!(Position::decode(Some(&refused.encode())), refused);
     }
 }

@@ -146,9 +146,17 @@ struct Summary {
     distance: Option<f64>,
     #[serde(default, deserialize_with = "crate::providers::proto_number")]
     elevation_gain: Option<f64>,
-    #[serde(default, deserialize_with = "crate::providers::proto_number")]
+    #[serde(
+        default,
+        rename = "averageHR",
+        deserialize_with = "crate::providers::proto_number"
+    )]
     average_hr: Option<f64>,
-    #[serde(default, deserialize_with = "crate::providers::proto_number")]
+    #[serde(
+        default,
+        rename = "maxHR",
+        deserialize_with = "crate::providers::proto_number"
+    )]
     max_hr: Option<f64>,
     #[serde(default, deserialize_with = "crate::providers::proto_number")]
     calories: Option<f64>,
