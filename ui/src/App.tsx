@@ -1,4 +1,5 @@
 import { useEffect, useRef } from "preact/hooks";
+import { KeyringProblem } from "./components/KeyringProblem";
 import { Notice } from "./components/Notice";
 import { StoreContext, useAppStore, useStore } from "./lib/hooks";
 import { href, navigate, useRoute } from "./lib/router";
@@ -71,9 +72,10 @@ function Shell() {
           </a>
         </nav>
       </header>
+      <KeyringProblem />
       <Notice />
       {route.name === "settings" ? (
-        <Settings />
+        <Settings focus={route.provider} />
       ) : route.name === "activities" ? (
         <Activities />
       ) : (

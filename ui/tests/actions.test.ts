@@ -1,12 +1,23 @@
 // Every card situation and the one action it offers (lib/actions.ts), as a table.
 import { describe, expect, it } from "vitest";
-import { ADD_CREDENTIALS, cardAction, cardInput, type CardAction, type CardInput } from "../src/lib/actions";
+import {
+  ADD_CREDENTIALS,
+  NEEDS_KEYRING,
+  PASTE_KEY,
+  PASTE_NEW_KEY,
+  cardAction,
+  cardInput,
+  type CardAction,
+  type CardInput,
+} from "../src/lib/actions";
 import { when } from "../src/lib/format";
-import { card, providers, run } from "./fixtures";
+import { card, providers, run, withGarminKey } from "./fixtures";
 
 const NOW = Date.parse("2026-11-25T14:00:00Z");
 const LATER = "2026-11-25T14:15:00Z";
 const EARLIER = "2026-11-25T13:45:00Z";
+
+const garmin = { provider: "garmin", name: "Garmin Connect", signIn: "personal_key" } as const;
 
 const input = (over: Partial<CardInput> & { conn?: Partial<NonNullable<CardInput["connection"]>> | null } = {}): CardInput => {
   const { conn, ...rest } = over;
@@ -15,6 +26,9 @@ const input = (over: Partial<CardInput> & { conn?: Partial<NonNullable<CardInput
     name: "Strava",
     implemented: true,
     credentialsConfigured: true,
+    signIn: "browser",
+    keyringProblem: false,
+    keyExpiresOn: null,
     connection: conn === null ? null : { state: "active", enabled: true, rate_limited_until: null, ...conn },
     errorCode: null,
     running: false,
@@ -72,6 +86,48 @@ const table: Row[] = [
   ],
   ["switched off", input({ conn: { state: "disabled", enabled: false } }), { kind: "sync", disabled: true, note: "switched off" }],
   ["switched off beats re-authorise", input({ conn: { state: "needs_reauth", enabled: false } }), { kind: "sync", disabled: true }],
+  // a personal key (Garmin's Personal API): pasted in the wizard, never a browser sign-in
+  [
+    "key, not connected",
+    input({ ...garmin, conn: null }),
+    { kind: "connect", label: PASTE_KEY, key: true, disabled: false, note: null, fix: null },
+  ],
+  ["key, active", input({ ...garmin }), { kind: "sync", label: "Sync now", key: false }],
+  [
+    "key refused",
+    input({ ...garmin, conn: { state: "needs_reauth" } }),
+    { kind: "reauth", label: PASTE_NEW_KEY, key: true, note: "Garmin Connect refused the key" },
+  ],
+  [
+    "key past its day",
+    input({ ...garmin, keyExpiresOn: "2026-11-24" }),
+    { kind: "reauth", label: PASTE_NEW_KEY, key: true, note: "the key expired" },
+  ],
+  ["key expiring today still syncs", input({ ...garmin, keyExpiresOn: "2026-11-25" }), { kind: "sync", disabled: false }],
+  ["key past its day, running: cancel first", input({ ...garmin, keyExpiresOn: "2026-11-24", running: true }), { kind: "cancel" }],
+  ["key: credentials never missing", input({ ...garmin, credentialsConfigured: false }), { kind: "sync" }],
+  // no keyring: no sign-in can keep its tokens
+  [
+    "keyring problem, not connected",
+    input({ conn: null, keyringProblem: true }),
+    { kind: "connect", disabled: true, note: NEEDS_KEYRING },
+  ],
+  [
+    "keyring problem, credentials missing too",
+    input({ conn: null, keyringProblem: true, credentialsConfigured: false }),
+    { kind: "connect", disabled: true, note: NEEDS_KEYRING, fix: null },
+  ],
+  [
+    "keyring problem, re-authorise",
+    input({ conn: { state: "needs_reauth" }, keyringProblem: true }),
+    { kind: "reauth", label: "Re-authorise", disabled: true, note: NEEDS_KEYRING },
+  ],
+  [
+    "keyring problem, a key",
+    input({ ...garmin, conn: null, keyringProblem: true }),
+    { kind: "connect", label: PASTE_KEY, disabled: true, key: true, note: NEEDS_KEYRING },
+  ],
+  ["keyring problem does not stop a sync", input({ keyringProblem: true }), { kind: "sync", disabled: false }],
 ];
 
 describe("cardAction", () => {
@@ -93,10 +149,20 @@ describe("cardAction", () => {
       name: "Polar",
       implemented: true,
       credentialsConfigured: false,
+      signIn: "browser",
+      keyringProblem: false,
+      keyExpiresOn: null,
       connection: polar.connection,
       errorCode: "credentials_missing",
       running: false,
     });
     expect(cardInput(info, undefined, false).connection).toBeNull();
+    const keyed = withGarminKey().find((p) => p.provider === "garmin")!;
+    const garminCard = card("garmin", { provider_profile: { key_expires_on: "2027-02-01" } });
+    expect(cardInput(keyed, garminCard, false, true)).toMatchObject({
+      signIn: "personal_key",
+      keyringProblem: true,
+      keyExpiresOn: "2027-02-01",
+    });
   });
 });

@@ -88,7 +88,7 @@ describe("dashboard", () => {
     await app.click("disconnect-keep-strava");
     expect(app.fake.calls.find((c) => c.cmd === "disconnect_connection")?.args).toEqual(["strava", true]);
     expect(app.text("state-strava")).toBe("Not connected");
-    expect(app.text("notice")).toContain("Disconnected Strava; 0 activities deleted.");
+    expect(app.text("notice")).toContain("Disconnected Strava. Access revoked at Strava. Activities kept.");
   });
 
   it("disconnect and delete: the summary follows", async () => {
@@ -117,7 +117,10 @@ describe("dashboard", () => {
     await app.click("disconnect-strava");
     await app.click("disconnect-delete-strava");
     expect(app.$("notice")?.className).toContain("error");
-    expect(app.text("notice")).toContain("Disconnected, but revoking at the provider failed: Strava answered 500");
+    expect(app.text("notice")).toContain(
+      "Could not revoke access at Strava: Strava answered 500 — revoke it yourself at https://www.strava.com/settings/apps.",
+    );
+    expect(app.text("notice")).not.toContain("Access revoked");
     expect(app.text("state-strava")).toBe("Not connected");
   });
 

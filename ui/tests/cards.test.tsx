@@ -50,8 +50,9 @@ describe("one-click actions", () => {
     expect(app.text("action-note-polar")).toBe("needs your own API app credentials");
     expect(app.text("credentials-polar")).toBe("Add API credentials");
     await app.click("credentials-polar");
-    expect(location.hash).toBe("#/settings");
+    expect(location.hash).toBe("#/settings/polar");
     expect(app.$("settings-credentials-polar")).not.toBeNull();
+    expect(app.$("wizard-polar")?.className).toContain("focused");
   });
 
   it("credentials_missing on a run: Add API credentials, then Sync now once they are saved", async () => {

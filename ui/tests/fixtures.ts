@@ -104,7 +104,26 @@ export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
   },
 };
 
+/** Garmin through its Personal API (2026): the athlete's own key, no application. */
+export const GARMIN_PERSONAL: Capabilities = {
+  ...base,
+  display_name: "Garmin Connect",
+  sign_in: "personal_key",
+  client_auth: "public_pkce",
+  client_secret_required: false,
+  refresh: "key_exchange",
+  overlap_days: 3,
+  scopes: [],
+  required_scopes: [],
+  rate_limits: [],
+  redirects: { deep_link: false, loopback_port: null },
+};
+
 export const KINDS = Object.keys(CAPABILITIES) as ProviderKind[];
+
+/** The providers with Garmin's personal-key door (configured: no application to register). */
+export const withGarminKey = (list: ProviderInfo[] = providers()): ProviderInfo[] =>
+  list.map((i) => (i.provider === "garmin" ? { ...i, capabilities: GARMIN_PERSONAL, credentials_configured: true } : i));
 
 export const providers = (configured: Partial<Record<ProviderKind, boolean>> = {}): ProviderInfo[] =>
   KINDS.map((p) => ({

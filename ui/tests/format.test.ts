@@ -8,14 +8,18 @@ import {
   distance,
   duration,
   hours,
+  keyExpiresOn,
+  keyExpiry,
   localStart,
   offsetLabel,
   percent,
   progressLine,
+  rateLimitLine,
 } from "../src/lib/format";
+import { callback } from "../src/lib/guide";
 import type { CopyRef } from "../src/lib/types";
 import { parse, href } from "../src/lib/router";
-import { providers, run } from "./fixtures";
+import { CAPABILITIES, GARMIN_PERSONAL, providers, run } from "./fixtures";
 
 const info = (p: string) => providers().find((i) => i.provider === p)!;
 
@@ -24,6 +28,16 @@ describe("format", () => {
     expect(capabilityLine(info("strava"))).toBe("OAuth2 · pull · full history · refresh tokens · 200/15 min per app");
     expect(capabilityLine(info("polar"))).toBe("OAuth2 (Basic auth) · pull · history: 30 days · no refresh token · 500/15 min per app");
     expect(capabilityLine(info("garmin"))).toBe("OAuth2 + PKCE · push (via relay) · history: 30 days · refresh tokens · 100/1 min per app");
+    expect(capabilityLine({ ...info("garmin"), capabilities: GARMIN_PERSONAL })).toBe(
+      "personal API key · pull · full history · key exchanged for tokens",
+    );
+  });
+
+  it("a rate limit in words, with who shares it", () => {
+    expect(rateLimitLine({ window: "day", seconds: 86400, limit: 2000, shared_by: "app" })).toBe(
+      "2,000 requests per day, shared by everyone using your application",
+    );
+    expect(rateLimitLine({ window: "1 min", seconds: 60, limit: 300, shared_by: "user" })).toBe("300 requests per 1 min, per athlete");
   });
 
   it("spells out the five counters", () => {
@@ -51,6 +65,8 @@ describe("format", () => {
 
   it("names an attention episode known only by its kind", () => {
     expect(attentionTitle("deprecated", "Fitbit (Google Health API)")).toBe("Fitbit (Google Health API)'s connection needs moving");
+    // As the core's notification says it (attention.rs).
+    expect(attentionTitle("key_expiring", "Garmin")).toBe("Your Garmin key expires soon");
   });
 });
 
@@ -97,17 +113,64 @@ describe("the library's units", () => {
   });
 });
 
+describe("personal keys", () => {
+  // A Wednesday, mid-afternoon local time: a key's day is a local calendar day.
+  const now = new Date(2026, 10, 25, 15, 30).getTime();
+
+  it.each([
+    ["2026-12-25", "ok", 30, /^key expires on /],
+    ["2026-12-03", "ok", 8, /^key expires on /],
+    ["2026-12-02", "soon", 7, /^key expires in 7 days \(.+\): create a new one and paste it$/],
+    ["2026-12-01", "soon", 6, /^key expires in 6 days /],
+    ["2026-11-26", "soon", 1, /^key expires tomorrow /],
+    ["2026-11-25", "soon", 0, /^key expires today /],
+    ["2026-11-24", "expired", -1, /^key expired on .+: create a new one and paste it$/],
+  ] as const)("%s is %s (%i days)", (day, state, days, text) => {
+    const e = keyExpiry(day, now);
+    expect(e.state).toBe(state);
+    expect(e.days).toBe(days);
+    expect(e.text).toMatch(text);
+  });
+
+  it("the expiry is read from the connection's profile, and only a day counts", () => {
+    expect(keyExpiresOn({ provider_profile: { key_expires_on: "2027-01-31", userId: "x" } })).toBe("2027-01-31");
+    expect(keyExpiresOn({ provider_profile: { key_expires_on: "soon" } })).toBeNull();
+    expect(keyExpiresOn({ provider_profile: null })).toBeNull();
+    expect(keyExpiresOn({ provider_profile: ["2027-01-31"] })).toBeNull();
+    expect(keyExpiresOn(null)).toBeNull();
+  });
+});
+
+describe("the callback to register", () => {
+  it("is derived from the redirects a provider accepts", () => {
+    expect(callback("strava", CAPABILITIES.strava)).toEqual({
+      kind: "domain",
+      lines: ["localhost"],
+      covers: "tributary://localhost/strava/callback",
+    });
+    expect(callback("polar", CAPABILITIES.polar)).toEqual({
+      kind: "uris",
+      lines: ["tributary://oauth/polar/callback", "http://localhost:47613/callback"],
+    });
+    expect(callback("coros", CAPABILITIES.coros)).toEqual({ kind: "uris", lines: ["tributary://oauth/coros/callback"] });
+    expect(callback("google_health", CAPABILITIES.google_health)).toEqual({ kind: "loopback", host: "127.0.0.1" });
+    expect(callback("garmin", GARMIN_PERSONAL)).toEqual({ kind: "none" });
+  });
+});
+
 describe("routes", () => {
   it("parse what href writes", () => {
     for (const route of [
       { name: "dashboard" },
       { name: "settings" },
+      { name: "settings", provider: "garmin" },
       { name: "activities" },
       { name: "history", provider: "google_health" },
     ] as const) {
       expect(parse(href(route))).toEqual(route);
     }
     expect(parse("#/history/myspace")).toEqual({ name: "dashboard" });
+    expect(parse("#/settings/myspace")).toEqual({ name: "settings" });
     expect(parse("")).toEqual({ name: "dashboard" });
   });
 });

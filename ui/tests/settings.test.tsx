@@ -93,9 +93,9 @@ describe("settings", () => {
     expect(app.text("settings-mode")).toContain("Demo");
   });
 
-  it("credentials: a public client needs no secret", async () => {
+  it("credentials: a public client needs no secret (it is optional)", async () => {
     app = await mount({}, "#/settings");
-    expect(app.$("settings-client-secret-wahoo")).toBeNull();
+    expect(app.$("settings-client-secret-wahoo")?.getAttribute("placeholder")).toBe("Client secret (optional)");
     await app.type("settings-client-id-wahoo", " abc ");
     await app.during(() => app.$("settings-credentials-wahoo")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true })));
     expect(app.fake.last).toEqual({ cmd: "set_provider_credentials", args: ["wahoo", "abc", null] });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { FakeBackend } from "../src/lib/fake";
 import { Store } from "../src/lib/store";
 import type { SchedulerStatus } from "../src/lib/types";
-import { card, connection, dashboard, run, sixConnected, summary } from "./fixtures";
+import { card, connection, dashboard, providers, run, sixConnected, summary, withGarminKey } from "./fixtures";
 
 const settle = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve();
@@ -127,7 +127,38 @@ describe("store", () => {
     await settle();
     expect(fake.calls.map((c) => c.cmd)).toEqual(["disconnect_connection", "get_summary"]);
     expect(s().cards.strava).toBeUndefined();
-    expect(s().notice?.text).toBe("Disconnected Strava; 0 activities deleted.");
+    expect(s().notice?.text).toBe("Disconnected Strava. Access revoked at Strava. 0 activities deleted.");
+  });
+
+  it("a key connect puts its answer on the card at once; the first sync's events follow", async () => {
+    const { fake, store, s } = await started(dashboard({ providers: withGarminKey() }));
+    expect(await store.connectWithKey("garmin", "gk-1", "2027-01-31")).toBe(true);
+    await settle();
+    expect(fake.calls.map((c) => c.cmd).sort()).toEqual(["connect_with_key", "get_connection_by_provider", "get_summary"]);
+    expect(s().cards.garmin?.connection.provider_profile).toEqual({ key_expires_on: "2027-01-31" });
+    expect(s().providers.find((i) => i.provider === "garmin")?.connected).toBe(true);
+    expect(s().progress.garmin?.sync_id).toBe(fake.runs.garmin?.[0]?.id);
+    expect(fake.runs.garmin?.[0]?.trigger).toBe("after_connect");
+    expect(s().notice?.text).toBe("Connected to Garmin Connect; its first sync has started.");
+  });
+
+  it("the fake refuses a key for a browser provider and a date that is not one, as the core does", async () => {
+    const { fake, store, s } = await started(dashboard({ providers: withGarminKey() }));
+    expect(await store.connectWithKey("strava", "k", null)).toBe(false);
+    expect(s().notice?.text).toBe("Strava signs in through the browser, not with a key");
+    expect(await store.connectWithKey("garmin", "k", "31/01/2027")).toBe(false);
+    expect(s().notice?.text).toBe("'31/01/2027' is not a date (YYYY-MM-DD)");
+    expect(fake.keys.garmin).toBeUndefined();
+  });
+
+  it("saving an id without the secret a provider requires leaves it unconfigured (the core deletes the secret)", async () => {
+    const { fake, store, s } = await started(dashboard({ providers: providers({ polar: false }) }));
+    await store.setCredentials("polar", "123", null);
+    expect(fake.credentials.polar).toEqual({ clientId: "123", clientSecret: null });
+    expect(s().providers.find((i) => i.provider === "polar")?.credentials_configured).toBe(false);
+    expect(fake.dashboard.providers.find((i) => i.provider === "polar")?.credentials_configured).toBe(false);
+    await store.setCredentials("polar", "123", "s");
+    expect(s().providers.find((i) => i.provider === "polar")?.credentials_configured).toBe(true);
   });
 
   it("a new connection's first run that ends before its card arrives is kept for it", async () => {

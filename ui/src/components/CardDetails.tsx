@@ -1,4 +1,4 @@
-import { counts, soon, when } from "../lib/format";
+import { counts, keyExpiresOn, keyExpiry, soon, when } from "../lib/format";
 import { useStore } from "../lib/hooks";
 import type { ConnectionCard, ProviderInfo } from "../lib/types";
 
@@ -12,6 +12,8 @@ export function CardDetails({ info, card, running }: Props) {
   const latest = card.latest_run;
   const next = scheduler?.next_runs.find((r) => r.provider === p);
   const offline = scheduler?.offline.includes(p) ?? false;
+  const keyDay = keyExpiresOn(c);
+  const key = keyDay ? keyExpiry(keyDay, Date.now()) : null;
   return (
     <dl>
       <dt>Account</dt>
@@ -26,6 +28,18 @@ export function CardDetails({ info, card, running }: Props) {
           </span>
         )}
       </dd>
+      {key && (
+        <>
+          <dt>Key</dt>
+          <dd
+            class={key.state === "expired" ? "error" : key.state === "soon" ? "warn" : undefined}
+            data-testid={`key-expiry-${p}`}
+            data-state={key.state}
+          >
+            {key.text}
+          </dd>
+        </>
+      )}
       {next && c.enabled && (
         <>
           <dt>Next</dt>

@@ -5,11 +5,11 @@ import type { ProviderKind } from "../lib/types";
 
 type Props = { provider: ProviderKind; action: CardAction; busy: boolean };
 
-const SETTINGS = href({ name: "settings" });
-
-/** A card's one-click action, as actions.ts decided it, with its note and fix. */
+/** A card's one-click action, as actions.ts decided it, with its note and fix. Whatever needs the
+ * athlete's own input (API credentials, a personal key) opens that provider's wizard section. */
 export function PrimaryAction({ provider: p, action, busy }: Props) {
   const store = useAppStore();
+  const wizard = href({ name: "settings", provider: p });
   const run = () => {
     switch (action.kind) {
       case "connect":
@@ -23,10 +23,12 @@ export function PrimaryAction({ provider: p, action, busy }: Props) {
   };
   // Each kind keeps the test id it always had (connect-, reauth-, sync-, cancel-).
   const testid = action.kind === "none" || action.kind === "settings" ? null : `${action.kind}-${p}`;
+  // A key is pasted in the wizard: the action is a link there (a button while it cannot be used).
+  const link = action.kind === "settings" ? `credentials-${p}` : action.key && !action.disabled ? testid : null;
   return (
     <>
-      {action.kind === "settings" ? (
-        <a class="button primary" href={SETTINGS} data-testid={`credentials-${p}`}>
+      {link ? (
+        <a class="button primary" href={wizard} data-testid={link}>
           {action.label}
         </a>
       ) : (
@@ -48,7 +50,7 @@ export function PrimaryAction({ provider: p, action, busy }: Props) {
         </span>
       )}
       {action.fix && (
-        <a href={SETTINGS} data-testid={`credentials-${p}`}>
+        <a href={wizard} data-testid={`credentials-${p}`}>
           {action.fix}
         </a>
       )}

@@ -6,6 +6,7 @@ import { navigate } from "../lib/router";
 import { isRunning } from "../lib/store";
 import type { ProviderInfo } from "../lib/types";
 import { CardDetails } from "./CardDetails";
+import { DisconnectConfirm } from "./DisconnectConfirm";
 import { PrimaryAction } from "./PrimaryAction";
 import { RunProgress } from "./RunProgress";
 
@@ -19,9 +20,10 @@ export function ProviderCard({ info, selected }: Props) {
   const running = useStore((s) => isRunning(s, p));
   const busy = useStore((s) => s.busy[p] === true);
   const connecting = useStore((s) => s.connecting[p] === true);
+  const keyringProblem = useStore((s) => Boolean(s.info?.keyring_problem));
   const [confirming, setConfirming] = useState(false);
 
-  const action = cardAction(cardInput(info, card, running), Date.now());
+  const action = cardAction(cardInput(info, card, running, keyringProblem), Date.now());
   useWakeAt(action.until); // e.g. Sync now comes back when the rate limit ends
   const name = info.capabilities.display_name;
   const c = card?.connection;
@@ -73,35 +75,7 @@ export function ProviderCard({ info, selected }: Props) {
           </button>
         )}
       </footer>
-      {c && confirming && (
-        <div class="confirm" data-testid={`confirm-disconnect-${p}`}>
-          <span>
-            Disconnect {name}? Access is revoked at {name}.
-          </span>
-          <button
-            class="danger"
-            data-testid={`disconnect-delete-${p}`}
-            onClick={() => {
-              setConfirming(false);
-              void store.disconnect(p, false);
-            }}
-          >
-            Delete its activities
-          </button>
-          <button
-            data-testid={`disconnect-keep-${p}`}
-            onClick={() => {
-              setConfirming(false);
-              void store.disconnect(p, true);
-            }}
-          >
-            Keep its activities
-          </button>
-          <button class="link" onClick={() => setConfirming(false)}>
-            Cancel
-          </button>
-        </div>
-      )}
+      {c && confirming && <DisconnectConfirm info={info} onClose={() => setConfirming(false)} />}
     </article>
   );
 }

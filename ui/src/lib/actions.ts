@@ -1,13 +1,19 @@
 // The one place that decides a card's one-click action. Everything the decision depends on is
 // an argument (the current time included), so the table test in tests/actions.test.ts covers it.
-import { when } from "./format";
-import type { Connection, ConnectionCard, ErrorCode, ProviderInfo, ProviderKind } from "./types";
+import { keyExpiresOn, keyExpiry, when } from "./format";
+import type { Connection, ConnectionCard, ErrorCode, ProviderInfo, ProviderKind, SignIn } from "./types";
 
 export type CardInput = {
   provider: ProviderKind;
   name: string;
   implemented: boolean;
   credentialsConfigured: boolean;
+  /** Browser OAuth, or a personal API key the athlete pastes (Garmin's Personal API). */
+  signIn: SignIn;
+  /** The keyring cannot be used: no sign-in could keep its tokens. */
+  keyringProblem: boolean;
+  /** The day the personal key expires, when the athlete gave it. */
+  keyExpiresOn: string | null;
   connection: Pick<Connection, "state" | "enabled" | "rate_limited_until"> | null;
   /** The latest run's error code, if it failed. */
   errorCode: ErrorCode | null;
@@ -25,6 +31,8 @@ export type CardAction = {
   fix: string | null;
   /** When the action changes by itself (the end of a rate limit): the card wakes up then. */
   until: string | null;
+  /** A connect or re-authorise that opens the key form in Settings instead of the browser. */
+  key: boolean;
 };
 
 const action = (kind: CardAction["kind"], label: string, more: Partial<CardAction> = {}): CardAction => ({
@@ -34,37 +42,57 @@ const action = (kind: CardAction["kind"], label: string, more: Partial<CardActio
   note: null,
   fix: null,
   until: null,
+  key: false,
   ...more,
 });
 
 export const ADD_CREDENTIALS = "Add API credentials";
+export const PASTE_KEY = "Paste your key";
+export const PASTE_NEW_KEY = "Paste a new key";
+export const NEEDS_KEYRING = "needs a working keyring (see the message at the top)";
+
+/** States in which a key connection's only useful click is a new key. */
+const KEY_REFUSED = new Set(["needs_reauth", "scope_missing", "deprecated"]);
 
 export function cardAction(input: CardInput, now: number): CardAction {
   const c = input.connection;
+  const keyed = input.signIn === "personal_key";
+  // Every sign-in ends with tokens (or the key) in the keyring: without one, none can last.
+  const signIn = (kind: "connect" | "reauth", label: string, more: Partial<CardAction> = {}) =>
+    action(kind, label, { ...more, key: keyed, ...(input.keyringProblem ? { disabled: true, note: NEEDS_KEYRING } : {}) });
   if (!input.implemented) return action("none", "Coming soon", { disabled: true });
   if (!c) {
-    return input.credentialsConfigured
-      ? action("connect", `Connect ${input.name}`)
-      : action("connect", `Connect ${input.name}`, {
-          disabled: true,
-          note: "needs your own API app credentials",
-          fix: ADD_CREDENTIALS,
-        });
+    if (keyed || input.credentialsConfigured) return signIn("connect", keyed ? PASTE_KEY : `Connect ${input.name}`);
+    if (input.keyringProblem) return signIn("connect", `Connect ${input.name}`);
+    return action("connect", `Connect ${input.name}`, {
+      disabled: true,
+      note: "needs your own API app credentials",
+      fix: ADD_CREDENTIALS,
+    });
   }
   if (input.running) return action("cancel", "Cancel");
-  // Without credentials every run fails the same way: adding them is the only useful click.
-  if (!input.credentialsConfigured || input.errorCode === "credentials_missing") {
+  // Without credentials every run fails the same way: adding them is the only useful click. A
+  // key connection has no application: its credential is the key.
+  if (!keyed && (!input.credentialsConfigured || input.errorCode === "credentials_missing")) {
     return action("settings", ADD_CREDENTIALS, { note: "API credentials are missing" });
   }
   if (!c.enabled) return action("sync", "Sync now", { disabled: true, note: "switched off" });
+  if (keyed) {
+    // Past its day the key is refused at the next exchange: say so before a run fails on it.
+    const expired = input.keyExpiresOn !== null && keyExpiry(input.keyExpiresOn, now).state === "expired";
+    if (expired) return signIn("reauth", PASTE_NEW_KEY, { note: "the key expired" });
+    if (KEY_REFUSED.has(c.state) || input.errorCode === "credentials_missing") {
+      return signIn("reauth", PASTE_NEW_KEY, { note: `${input.name} refused the key` });
+    }
+  }
   switch (c.state) {
     case "needs_reauth":
-      return action("reauth", "Re-authorise", { note: "sign in again to keep syncing" });
+      return signIn("reauth", "Re-authorise", { note: "sign in again to keep syncing" });
     case "scope_missing":
-      return action("reauth", "Connect again", { note: "keep every permission ticked" });
+      return signIn("reauth", "Connect again", { note: "keep every permission ticked" });
     case "deprecated":
       // Fitbit's Web API is the one retired so far: connecting again moves it to its successor.
-      return action("reauth", input.provider === "google_health" ? "Move to Google Health API" : "Connect again", {
+      return signIn("reauth", input.provider === "google_health" ? "Move to Google Health API" : "Connect again", {
         note: "the provider retired this API",
       });
   }
@@ -79,12 +107,20 @@ export function cardAction(input: CardInput, now: number): CardAction {
 }
 
 /** The decision's input from what the dashboard holds. */
-export function cardInput(info: ProviderInfo, card: ConnectionCard | undefined, running: boolean): CardInput {
+export function cardInput(
+  info: ProviderInfo,
+  card: ConnectionCard | undefined,
+  running: boolean,
+  keyringProblem = false,
+): CardInput {
   return {
     provider: info.provider,
     name: info.capabilities.display_name,
     implemented: info.capabilities.implemented,
     credentialsConfigured: info.credentials_configured,
+    signIn: info.capabilities.sign_in,
+    keyringProblem,
+    keyExpiresOn: keyExpiresOn(card?.connection),
     connection: card?.connection ?? null,
     errorCode: card?.latest_run?.error_code ?? null,
     running,

@@ -6,9 +6,11 @@ import type {
   ActivityFilter,
   ActivityListing,
   AppInfo,
+  AppMode,
   AuthRequest,
   Connection,
   CoreEvent,
+  CredentialsCheck,
   Dashboard,
   DeepLinkOutcome,
   Disconnected,
@@ -51,11 +53,18 @@ export interface Backend {
   connectProvider(provider: ProviderKind): Promise<AuthRequest>;
   cancelConnect(provider: ProviderKind): Promise<void>;
   setProviderCredentials(provider: ProviderKind, clientId: string, clientSecret: string | null): Promise<void>;
+  /** Prove the stored client id and secret against the provider, without connecting. */
+  checkProviderCredentials(provider: ProviderKind): Promise<CredentialsCheck>;
+  /** Connect with the athlete's personal API key (write-only: it never comes back). The first
+   * sync starts by itself; its events follow as for any connect. `keyExpiresOn`: `YYYY-MM-DD`. */
+  connectWithKey(provider: ProviderKind, key: string, keyExpiresOn: string | null): Promise<Connection>;
   takeDeepLinkOutcomes(): Promise<DeepLinkOutcome[]>;
   takeFocus(): Promise<ProviderKind | null>;
   getSettings(): Promise<Settings>;
   updateSettings(patch: SettingsPatch): Promise<Settings>;
   getAppInfo(): Promise<AppInfo>;
+  /** Save the choice of real accounts or the demo; the app restarts into it. */
+  setMode(mode: AppMode): Promise<void>;
   openDataFolder(): Promise<void>;
   /** The dashboard is on screen (the shell logs how long that took after "Open"). */
   windowReady(): Promise<void>;

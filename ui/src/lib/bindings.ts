@@ -341,7 +341,9 @@ export type AttentionKind =
 /**  Several runs in a row failed. */
 "repeated_failures" | 
 /**  A long first import finished (good news, said once). */
-"backfill_finished";
+"backfill_finished" | 
+/**  The personal API key runs out within a week (or has). */
+"key_expiring";
 
 /**
  *  A started authorization, to open in the system browser. Safe to show: it holds no secret

@@ -2,11 +2,11 @@
 // connections, a generated library of linked workouts (`?workouts=100000` for the big one), and
 // half a year of runs per connection; Sync now runs for a moment, stores a run and finishes. Loaded by main.tsx only in dev builds, so neither this
 // nor the test fixtures it borrows reach the production bundle.
-import { card, dashboard, summary } from "../../tests/fixtures";
+import { card, dashboard, summary, withGarminKey } from "../../tests/fixtures";
 import { FakeBackend } from "./fake";
 import { FakeLibrary } from "./fakeLibrary";
 import { PROVIDERS } from "./router";
-import type { SyncRun, SyncStatus } from "./types";
+import type { ProviderKind, SyncRun, SyncStatus } from "./types";
 
 const WORKOUTS = Number(new URLSearchParams(location.search).get("workouts") ?? 3000);
 
@@ -37,12 +37,10 @@ function runs(index: number, now: number): SyncRun[] {
   return out.reverse(); // newest first, as the fake keeps them
 }
 
-/** A FakeBackend whose syncs run by themselves. */
+/** A FakeBackend whose syncs run by themselves (started by a click or by a connect). */
 class DemoBackend extends FakeBackend {
-  private readonly begin = this.startSync;
   private nextActivity = 10_000_000;
-  startSync: FakeBackend["startSync"] = async (p, mode) => {
-    const id = await this.begin(p, mode);
+  protected override runStarted(p: ProviderKind) {
     setTimeout(() => this.progress(p, { fetched: 30, created: 1 }, { pages: 1, api_calls: 2 }), 600);
     setTimeout(() => {
       // the run stored one new activity: the list, the volume and the history chart show it
@@ -59,16 +57,24 @@ class DemoBackend extends FakeBackend {
       });
       this.finish(p, "success", { counters: { fetched: 30, created: 1, skipped: 29 } });
     }, 1500);
-    return id;
-  };
+  }
+}
+
+/** A local calendar day `days` from `now` (`YYYY-MM-DD`), as a personal key's expiry. */
+function dayFrom(now: number, days: number): string {
+  const d = new Date(now + days * 86_400_000);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 }
 
 export function demoBackend(): FakeBackend {
   const now = Date.now();
   const library = FakeLibrary.generate(WORKOUTS, { now });
-  const cards = PROVIDERS.map((p, i) => card(p, {}, runs(i, now)[0]!));
+  // Garmin through its Personal API, its key expiring within the week: the warning shows.
+  const profile = (p: string) => (p === "garmin" ? { provider_profile: { key_expires_on: dayFrom(now, 5) } } : {});
+  const cards = PROVIDERS.map((p, i) => card(p, profile(p), runs(i, now)[0]!));
+  const seeded = dashboard({ cards, summary: summary(library.size) });
   return new DemoBackend({
-    dashboard: dashboard({ cards, summary: summary(library.size) }),
+    dashboard: { ...seeded, providers: withGarminKey(seeded.providers) },
     runs: Object.fromEntries(PROVIDERS.map((p, i) => [p, runs(i, now)])),
     library,
   });

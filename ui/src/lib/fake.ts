@@ -4,12 +4,15 @@
 // order, and the library's lists, links and totals (fakeLibrary.ts).
 import { IpcError, type Backend } from "./backend";
 import { FakeLibrary, type SeedActivity } from "./fakeLibrary";
+import { GARMIN_KEY_PAGE } from "./guide";
 import type {
   ActivityFilter,
   AppInfo,
+  AppMode,
   Connection,
   ConnectionState,
   CoreEvent,
+  CredentialsCheck,
   Dashboard,
   DeepLinkOutcome,
   ErrorCode,
@@ -22,6 +25,7 @@ import type {
   SyncCounters,
   SyncRun,
   SyncStatus,
+  SyncTrigger,
 } from "./types";
 
 export type Call = { cmd: string; args: unknown[] };
@@ -71,11 +75,23 @@ export class FakeBackend implements Backend {
   library: FakeLibrary;
   /** What the next disconnect reports as the provider's revocation failure. */
   revokeError: string | null = null;
+  /** API credentials as the keyring would hold them (the UI never reads them back). */
+  readonly credentials: Partial<Record<ProviderKind, { clientId: string; clientSecret: string | null }>> = {};
+  /** Personal keys as the keyring would hold them (write-only for the UI, as in the core). */
+  readonly keys: Partial<Record<ProviderKind, string>> = {};
+  /** What a provider answers a credentials check with (default: it recognises them). */
+  readonly checks: Partial<Record<ProviderKind, CredentialsCheck>> = {};
+  /** The mode saved by set_mode, and how many restarts it asked for. */
+  mode: AppMode | null = null;
+  restarts = 0;
+  /** A connect starts the first sync by itself (the core's `sync_after_connect`). */
+  syncAfterConnect = true;
   private readonly failures = new Map<string, IpcError>();
   private readonly core: Listener<CoreEvent>[] = [];
   private readonly links: Listener<DeepLinkOutcome>[] = [];
   private readonly focusers: Listener<ProviderKind>[] = [];
   private nextRunId = 1000;
+  private nextConnectionId = 100;
 
   constructor(seed: FakeSeed) {
     this.dashboard = clone(seed.dashboard);
@@ -85,7 +101,12 @@ export class FakeBackend implements Backend {
       const runs = (this.runs[p] ??= []);
       if (card.latest_run && !runs.some((r) => r.id === card.latest_run!.id)) runs.unshift(clone(card.latest_run));
     }
-    this.info = seed.info ?? { sandbox: true, version: "0.1.0", data_dir: "/home/athlete/.local/share/tributary" };
+    this.info = seed.info ?? {
+      sandbox: true,
+      version: "0.1.0",
+      data_dir: "/home/athlete/.local/share/tributary",
+      keyring_problem: null,
+    };
     this.settings = seed.settings ?? {
       sync_interval_seconds: 3600,
       reconcile_hours: 24,
@@ -208,6 +229,38 @@ export class FakeBackend implements Backend {
     return this.card(p).connection;
   }
 
+  private provider(p: ProviderKind) {
+    const info = this.dashboard.providers.find((i) => i.provider === p);
+    if (!info) throw new IpcError("not_found", `no provider ${p}`);
+    return info;
+  }
+
+  /** A run starts: recorded, announced. */
+  private begin(p: ProviderKind, trigger: SyncTrigger): number {
+    const c = this.connection(p);
+    const run: SyncRun = {
+      id: this.nextRunId++,
+      connection_id: c.id,
+      trigger,
+      status: "running",
+      started_at: now(),
+      completed_at: null,
+      counters: { fetched: 0, created: 0, updated: 0, skipped: 0, failed: 0, deleted: 0 },
+      api_calls: 0,
+      rate_limit_remaining: null,
+      error_message: null,
+      error_code: null,
+      cursor: null,
+    };
+    (this.runs[p] ??= []).unshift(run);
+    this.emit({ type: "sync_started", sync_id: run.id, provider: p });
+    this.runStarted(p);
+    return run.id;
+  }
+
+  /** A hook for a fake whose runs go on by themselves (the dev demo). */
+  protected runStarted(_p: ProviderKind) {}
+
   private running(p: ProviderKind): SyncRun {
     const run = this.runs[p]?.[0];
     if (!run || run.status !== "running") throw new Error(`no ${p} sync is running`);
@@ -231,23 +284,7 @@ export class FakeBackend implements Backend {
       if (c.rate_limited_until && Date.parse(c.rate_limited_until) > Date.now()) {
         throw new IpcError("rate_limited", `rate-limited until ${c.rate_limited_until}`);
       }
-      const run: SyncRun = {
-        id: this.nextRunId++,
-        connection_id: c.id,
-        trigger: "manual",
-        status: "running",
-        started_at: now(),
-        completed_at: null,
-        counters: { fetched: 0, created: 0, updated: 0, skipped: 0, failed: 0, deleted: 0 },
-        api_calls: 0,
-        rate_limit_remaining: null,
-        error_message: null,
-        error_code: null,
-        cursor: null,
-      };
-      (this.runs[p] ??= []).unshift(run);
-      this.emit({ type: "sync_started", sync_id: run.id, provider: p });
-      return run.id;
+      return this.begin(p, "manual");
     });
 
   cancelSync = (p: ProviderKind) =>
@@ -271,12 +308,21 @@ export class FakeBackend implements Backend {
   disconnectConnection = (p: ProviderKind, keepActivities: boolean) =>
     this.call("disconnect_connection", [p, keepActivities], () => {
       this.card(p);
+      const info = this.provider(p);
       const deleted = keepActivities ? 0 : (this.dashboard.summary.connections.find((c) => c.provider === p)?.activities ?? 0);
       this.dashboard.cards = this.dashboard.cards.filter((c) => c.connection.provider !== p);
       this.dashboard.summary.total_activities -= deleted;
+      info.connected = false;
       delete this.runs[p];
       this.emit({ type: "connection_removed", provider: p });
-      const revoke_error = this.revokeError;
+      // As the core: a personal key cannot be revoked from an app, only deleted by the athlete.
+      const keyed = info.capabilities.sign_in === "personal_key";
+      delete this.keys[p];
+      const revoke_error =
+        this.revokeError ??
+        (keyed
+          ? `${info.capabilities.display_name}'s Personal API has no way to revoke a key from an app: delete it yourself at ${GARMIN_KEY_PAGE}`
+          : null);
       return { provider: p, revoked_at_provider: !revoke_error, revoke_error, activities_deleted: deleted };
     });
 
@@ -292,9 +338,62 @@ export class FakeBackend implements Backend {
 
   setProviderCredentials = (p: ProviderKind, clientId: string, clientSecret: string | null) =>
     this.call("set_provider_credentials", [p, clientId, clientSecret], () => {
-      const info = this.dashboard.providers.find((i) => i.provider === p);
-      if (info) info.credentials_configured = true;
+      const info = this.provider(p);
+      if (!clientId.trim()) throw new IpcError("validation", "the client id is empty");
+      // As the core: a blank secret is none, and none deletes the stored one.
+      const secret = clientSecret?.trim() ? clientSecret : null;
+      this.credentials[p] = { clientId: clientId.trim(), clientSecret: secret };
+      info.credentials_configured = secret !== null || !info.capabilities.client_secret_required;
       return undefined;
+    });
+
+  checkProviderCredentials = (p: ProviderKind) =>
+    this.call("check_provider_credentials", [p], (): CredentialsCheck => {
+      const info = this.provider(p);
+      const name = info.capabilities.display_name;
+      if (info.capabilities.sign_in === "personal_key") {
+        return { accepted: true, message: `${name} needs no app credentials: you sign in with your own key` };
+      }
+      if (!info.credentials_configured) throw new IpcError("credentials_missing", `${name}'s client id is not configured`);
+      return this.checks[p] ?? { accepted: true, message: `${name} recognised the client id and secret.` };
+    });
+
+  connectWithKey = (p: ProviderKind, key: string, keyExpiresOn: string | null) =>
+    this.call("connect_with_key", [p, key, keyExpiresOn], () => {
+      const info = this.provider(p);
+      const name = info.capabilities.display_name;
+      if (info.capabilities.sign_in !== "personal_key") {
+        throw new IpcError("validation", `${name} signs in through the browser, not with a key`);
+      }
+      const day = keyExpiresOn?.trim() || null;
+      if (day && !/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new IpcError("validation", `'${day}' is not a date (YYYY-MM-DD)`);
+      if (!key.trim()) throw new IpcError("validation", "the key is empty");
+      this.keys[p] = key;
+      const before = this.dashboard.cards.find((c) => c.connection.provider === p);
+      const connection: Connection = {
+        id: before?.connection.id ?? this.nextConnectionId++,
+        athlete_id: 1,
+        provider: p,
+        provider_user_id: "31415926",
+        username: "sandbox_athlete",
+        email: null,
+        provider_profile: day ? { key_expires_on: day } : null,
+        granted_scopes: [],
+        token_expires_at: new Date(Date.now() + 86_400_000).toISOString(),
+        enabled: true,
+        state: "active",
+        rate_limited_until: null,
+        last_sync_at: before?.connection.last_sync_at ?? null,
+        last_sync_error: null,
+        created_at: before?.connection.created_at ?? now(),
+        updated_at: now(),
+      };
+      if (before) before.connection = connection;
+      else this.dashboard.cards.push({ connection, latest_run: null });
+      info.connected = true;
+      this.emit({ type: "connection_changed", provider: p, state: connection.state });
+      if (this.syncAfterConnect) this.begin(p, "after_connect");
+      return connection;
     });
 
   takeDeepLinkOutcomes = () => this.call("take_deep_link_outcomes", [], () => this.outcomes.splice(0));
@@ -320,6 +419,13 @@ export class FakeBackend implements Backend {
     });
 
   getAppInfo = () => this.call("get_app_info", [], () => this.info);
+  setMode = (mode: AppMode) =>
+    this.call("set_mode", [mode], () => {
+      if (mode !== "real" && mode !== "sandbox") throw new IpcError("validation", `unknown mode '${mode}'`);
+      // Saved; the real app now restarts into it (a fake has nothing to restart).
+      this.mode = mode;
+      this.restarts += 1;
+    });
   openDataFolder = () => this.call("open_data_folder", [], () => undefined);
   windowReady = () => this.call("window_ready", [], () => undefined);
 

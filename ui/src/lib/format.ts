@@ -1,12 +1,15 @@
 // Presentation helpers: pure, locale-aware, unit-tested.
 import type {
   AttentionKind,
+  Capabilities,
+  Connection,
   ConnectionState,
   CopyRef,
   Estimate,
   LinkChoice,
   ProviderInfo,
   ProviderKind,
+  RateLimitWindow,
   Sport,
   SyncCounters,
   SyncRun,
@@ -73,18 +76,75 @@ export function etaLine(estimate: Estimate): string {
   return `${left} · continues at ${clock(estimate.continues_at)}${after}`;
 }
 
+const REFRESH_LABELS: Record<Capabilities["refresh"], string> = {
+  none: "no refresh token",
+  rotating: "refresh tokens",
+  key_exchange: "key exchanged for tokens",
+};
+
 /** A one-line description of how a provider connects and what it allows. */
 export function capabilityLine(info: ProviderInfo): string {
   const c = info.capabilities;
   const parts = [
-    c.pkce ? "OAuth2 + PKCE" : c.client_auth === "basic" ? "OAuth2 (Basic auth)" : "OAuth2",
+    c.sign_in === "personal_key"
+      ? "personal API key"
+      : c.pkce
+        ? "OAuth2 + PKCE"
+        : c.client_auth === "basic"
+          ? "OAuth2 (Basic auth)"
+          : "OAuth2",
     c.delivery === "push_inbox" ? "push (via relay)" : "pull",
     c.history_window_days ? `history: ${c.history_window_days} days` : "full history",
-    c.refresh === "none" ? "no refresh token" : "refresh tokens",
+    REFRESH_LABELS[c.refresh],
   ];
   const tightest = c.rate_limits[0];
   if (tightest) parts.push(`${tightest.limit}/${tightest.window} per ${tightest.shared_by}`);
   return parts.join(" · ");
+}
+
+/** A documented rate limit as the wizard lists it. */
+export function rateLimitLine(w: RateLimitWindow): string {
+  const who = w.shared_by === "app" ? "shared by everyone using your application" : "per athlete";
+  return `${count(w.limit)} requests per ${w.window}, ${who}`;
+}
+
+// ---- personal API keys ----
+
+/** How many days before its expiry a key is flagged. */
+export const KEY_WARNING_DAYS = 7;
+
+/** The day a personal key expires (`YYYY-MM-DD`), as the athlete gave it at connect. */
+export function keyExpiresOn(connection: Pick<Connection, "provider_profile"> | null | undefined): string | null {
+  const profile = connection?.provider_profile;
+  if (!profile || typeof profile !== "object" || Array.isArray(profile)) return null;
+  const day = profile.key_expires_on;
+  return typeof day === "string" && /^\d{4}-\d{2}-\d{2}$/.test(day) ? day : null;
+}
+
+/** A `YYYY-MM-DD` day at local midnight (a key expires on a calendar day, not an instant). */
+function localDay(day: string): Date {
+  const [y, m, d] = day.split("-").map(Number);
+  return new Date(y!, m! - 1, d!);
+}
+
+/** A calendar day in the athlete's locale. */
+export function dayLabel(day: string): string {
+  return localDay(day).toLocaleDateString(undefined, { dateStyle: "medium" });
+}
+
+export type KeyExpiry = { state: "ok" | "soon" | "expired"; days: number; text: string };
+
+/** Where a key stands on `now`'s calendar day: fine, within the warning week, or past its day. */
+export function keyExpiry(day: string, now: number): KeyExpiry {
+  const today = new Date(now);
+  const midnight = new Date(today.getFullYear(), today.getMonth(), today.getDate());
+  // Rounded: a day across a daylight-saving change is 23 or 25 hours long.
+  const days = Math.round((localDay(day).getTime() - midnight.getTime()) / 86_400_000);
+  const on = dayLabel(day);
+  if (days < 0) return { state: "expired", days, text: `key expired on ${on}: create a new one and paste it` };
+  if (days > KEY_WARNING_DAYS) return { state: "ok", days, text: `key expires on ${on}` };
+  const left = days === 0 ? "today" : days === 1 ? "tomorrow" : `in ${days} days`;
+  return { state: "soon", days, text: `key expires ${left} (${on}): create a new one and paste it` };
 }
 
 /** The title of an attention episode known only by its kind (the dashboard lists no text);
@@ -101,6 +161,8 @@ export function attentionTitle(kind: AttentionKind, name: string): string {
       return `${name} keeps failing to sync`;
     case "backfill_finished":
       return `${name}: history imported`;
+    case "key_expiring":
+      return `Your ${name} key expires soon`;
   }
 }
 

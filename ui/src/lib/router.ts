@@ -1,6 +1,6 @@
-// A hash router: four flat routes, one parameter. The webview loads index.html from disk, so
-// the hash keeps every route on that one document (no reloads, nothing for the asset protocol
-// to resolve), and anchors with `#/…` need no click interception.
+// A hash router: four flat routes, one parameter. The webview loads index.html from disk, so the
+// hash keeps every route on that one document (no reloads, nothing for the asset protocol to
+// resolve), and anchors with `#/…` need no click interception.
 import { useEffect, useState } from "preact/hooks";
 import type { ProviderKind } from "./types";
 
@@ -8,15 +8,16 @@ export type Route =
   | { name: "dashboard" }
   | { name: "history"; provider: ProviderKind }
   | { name: "activities" }
-  | { name: "settings" };
+  /** `provider`: the section of the connect wizard to bring into view. */
+  | { name: "settings"; provider?: ProviderKind };
 
 export const PROVIDERS: readonly ProviderKind[] = ["strava", "garmin", "polar", "coros", "wahoo", "google_health"];
 
 export function parse(hash: string): Route {
   const [, first, second] = hash.replace(/^#/, "").split("/");
-  if (first === "settings") return { name: "settings" };
-  if (first === "activities") return { name: "activities" };
   const provider = PROVIDERS.find((p) => p === second);
+  if (first === "settings") return provider ? { name: "settings", provider } : { name: "settings" };
+  if (first === "activities") return { name: "activities" };
   if (first === "history" && provider) return { name: "history", provider };
   return { name: "dashboard" };
 }
@@ -26,7 +27,7 @@ export function href(route: Route): string {
     case "dashboard":
       return "#/";
     case "settings":
-      return "#/settings";
+      return route.provider ? `#/settings/${route.provider}` : "#/settings";
     case "activities":
       return "#/activities";
     case "history":

@@ -5,6 +5,7 @@
 // weekly volume).
 import { IpcError, describe, type Backend } from "./backend";
 import { RUN_DAYS, RUN_LIMIT, volumeWindow } from "./chartData";
+import { revokePlace } from "./guide";
 import {
   PAGE,
   STATE_KINDS,
@@ -18,7 +19,19 @@ import {
   type Notice,
   type State,
 } from "./state";
-import type { ConnectionCard, CoreEvent, DeepLinkOutcome, ProviderKind, SettingsPatch, SyncRun } from "./types";
+import type {
+  AppMode,
+  Connection,
+  ConnectionCard,
+  CoreEvent,
+  CredentialsCheck,
+  DeepLinkOutcome,
+  Disconnected,
+  ProviderKind,
+  SettingsPatch,
+  SignIn,
+  SyncRun,
+} from "./types";
 
 export { PAGE, isRunning } from "./state";
 export type { AttentionEntry, HistoryPage, Notice, Progress, RunStats, State, Volume } from "./state";
@@ -193,25 +206,29 @@ export class Store {
     const current = this.ticket(`connection:${p}`);
     try {
       const connection = await this.backend.getConnectionByProvider(p);
-      if (!current()) return;
-      const orphan = this.orphans.get(p);
-      this.orphans.delete(p);
-      const adopted = orphan ? { ...orphan, connection_id: connection.id } : null;
-      this.removals.delete(p); // connected (again): a later removal is a new one
-      this.set((s) => ({
-        cards: { ...s.cards, [p]: { connection, latest_run: s.cards[p]?.latest_run ?? adopted } },
-        providers: s.providers.map((i) => (i.provider === p ? { ...i, connected: true } : i)),
-        connecting: without(s.connecting, p),
-        attention: s.attention.filter((a) => {
-          const state = STATE_KINDS[a.kind];
-          return a.provider !== p || !state || (connection.enabled && connection.state === state);
-        }),
-      }));
+      if (current()) this.adopt(p, connection);
     } catch (e) {
       if (!current()) return;
       if (e instanceof IpcError && e.code === "not_found") this.removeCard(p, {});
       else this.fail(e);
     }
+  }
+
+  /** A connection as the core now has it, on its card (new or not). */
+  private adopt(p: ProviderKind, connection: Connection) {
+    const orphan = this.orphans.get(p);
+    this.orphans.delete(p);
+    const adopted = orphan ? { ...orphan, connection_id: connection.id } : null;
+    this.removals.delete(p); // connected (again): a later removal is a new one
+    this.set((s) => ({
+      cards: { ...s.cards, [p]: { connection, latest_run: s.cards[p]?.latest_run ?? adopted } },
+      providers: s.providers.map((i) => (i.provider === p ? { ...i, connected: true } : i)),
+      connecting: without(s.connecting, p),
+      attention: s.attention.filter((a) => {
+        const state = STATE_KINDS[a.kind];
+        return a.provider !== p || !state || (connection.enabled && connection.state === state);
+      }),
+    }));
   }
 
   async refreshSummary() {
@@ -395,11 +412,43 @@ export class Store {
   async disconnect(p: ProviderKind, keepActivities: boolean) {
     const done = await this.act(p, () => this.backend.disconnectConnection(p, keepActivities));
     if (!done) return;
+    const signIn = this.state.providers.find((i) => i.provider === p)?.capabilities.sign_in ?? "browser";
     await this.remove(p);
-    if (done.revoke_error) {
-      this.notify("error", `Disconnected, but revoking at the provider failed: ${done.revoke_error}`);
-    } else {
-      this.notify("ok", `Disconnected ${this.name(p)}; ${done.activities_deleted} activities deleted.`);
+    this.notify(done.revoked_at_provider ? "ok" : "error", disconnectedText(this.name(p), done, keepActivities, signIn));
+  }
+
+  /** Connect with a personal API key; the key is not kept here (nor anywhere but the keyring).
+   * The first sync starts by itself: its events turn the card. */
+  async connectWithKey(p: ProviderKind, key: string, keyExpiresOn: string | null): Promise<boolean> {
+    const connection = await this.act(p, () => this.backend.connectWithKey(p, key, keyExpiresOn));
+    if (!connection) return false;
+    this.ticket(`connection:${p}`); // this answer is newer than any refetch in flight
+    this.adopt(p, connection);
+    void this.refreshSummary();
+    const syncing = connection.enabled && connection.state === "active";
+    this.notify("ok", `Connected to ${this.name(p)}${syncing ? "; its first sync has started" : ""}.`);
+    return true;
+  }
+
+  /** Ask the provider whether it knows the stored client id and secret (nothing is connected). */
+  async checkCredentials(p: ProviderKind): Promise<CredentialsCheck | undefined> {
+    return this.act(p, () => this.backend.checkProviderCredentials(p));
+  }
+
+  /** Save real accounts or the demo: the app restarts into it. */
+  async setMode(mode: AppMode) {
+    this.notify("ok", mode === "real" ? "Restarting with real accounts…" : "Restarting in demo mode…");
+    await this.act(null, () => this.backend.setMode(mode));
+  }
+
+  /** Read how the app runs again (e.g. after the athlete unlocked the keyring). */
+  async refreshInfo() {
+    const current = this.ticket("info");
+    try {
+      const info = await this.backend.getAppInfo();
+      if (current()) this.set({ info });
+    } catch (e) {
+      if (current()) this.fail(e);
     }
   }
 
@@ -414,8 +463,10 @@ export class Store {
       const run = card?.latest_run;
       // A run that failed for want of credentials no longer says what to do next.
       const cleared = run?.error_code === "credentials_missing" ? { ...run, error_code: null } : null;
+      // As the core: no secret where one is required leaves the provider unconfigured.
+      const configured = (i: (typeof s.providers)[number]) => clientSecret !== null || !i.capabilities.client_secret_required;
       return {
-        providers: s.providers.map((i) => (i.provider === p ? { ...i, credentials_configured: true } : i)),
+        providers: s.providers.map((i) => (i.provider === p ? { ...i, credentials_configured: configured(i) } : i)),
         cards: card && cleared ? { ...s.cards, [p]: { ...card, latest_run: cleared } } : s.cards,
       };
     });
@@ -464,4 +515,27 @@ export class Store {
   dismissAttention(entry: AttentionEntry) {
     this.set((s) => ({ attention: s.attention.filter((a) => a !== entry) }));
   }
+}
+
+/** What a disconnect did, said exactly: revoked or not (and where to do it by hand), and what
+ * became of the activities. */
+export function disconnectedText(
+  name: string,
+  done: Disconnected,
+  keptActivities: boolean,
+  signIn: SignIn,
+): string {
+  const activities = keptActivities
+    ? "Activities kept."
+    : `${done.activities_deleted} ${done.activities_deleted === 1 ? "activity" : "activities"} deleted.`;
+  if (done.revoked_at_provider) return `Disconnected ${name}. Access revoked at ${name}. ${activities}`;
+  const place = revokePlace(done.provider, signIn);
+  const reason = done.revoke_error?.replace(/[.\s]+$/, "") ?? "";
+  const why = reason ? `: ${reason}` : "";
+  // The core's reason may already name the page (a personal key's): not twice.
+  const yourself =
+    place.url && reason.includes(place.url)
+      ? ""
+      : ` — revoke it yourself ${place.url ? `at ${place.url}` : `in ${place.where}`}`;
+  return `Disconnected ${name}. Could not revoke access at ${name}${why}${yourself}. ${activities}`;
 }

@@ -34,11 +34,14 @@ export class TauriBackend implements Backend {
   cancelConnect: Backend["cancelConnect"] = (p) => done(commands.cancelConnect(p));
   setProviderCredentials: Backend["setProviderCredentials"] = (p, id, secret) =>
     done(commands.setProviderCredentials(p, id, secret));
+  checkProviderCredentials: Backend["checkProviderCredentials"] = (p) => unwrap(commands.checkProviderCredentials(p));
+  connectWithKey: Backend["connectWithKey"] = (p, key, expires) => unwrap(commands.connectWithKey(p, key, expires));
   takeDeepLinkOutcomes = () => unwrap(commands.takeDeepLinkOutcomes());
   takeFocus = () => unwrap(commands.takeFocus());
   getSettings = () => unwrap(commands.getSettings());
   updateSettings: Backend["updateSettings"] = (patch) => unwrap(commands.updateSettings(patch));
   getAppInfo = () => unwrap(commands.getAppInfo());
+  setMode: Backend["setMode"] = (mode) => done(commands.setMode(mode));
   openDataFolder = () => done(commands.openDataFolder());
   windowReady = () => done(commands.windowReady());
 

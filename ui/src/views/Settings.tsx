@@ -1,7 +1,9 @@
 import { useEffect, useReducer, useState } from "preact/hooks";
+import { ProviderWizard } from "../components/ProviderWizard";
 import { useAppStore, useStore } from "../lib/hooks";
+import { href } from "../lib/router";
 import { loadTheme, saveTheme, type Theme } from "../lib/theme";
-import type { ProviderInfo, Settings as SettingsValue, SettingsPatch } from "../lib/types";
+import type { AppInfo, ProviderKind, Settings as SettingsValue, SettingsPatch } from "../lib/types";
 
 /** Offered intervals, in minutes; the core stores seconds. */
 export const INTERVAL_MINUTES = [15, 30, 60, 120, 360, 1440] as const;
@@ -19,7 +21,9 @@ const FLAGS: { key: Flag; testid: string; label: string }[] = [
   { key: "notifications", testid: "settings-notifications", label: "Notify me when a connection needs me" },
 ];
 
-export function Settings() {
+type Props = { /** The provider whose wizard section to bring into view (from a card). */ focus?: ProviderKind };
+
+export function Settings({ focus }: Props) {
   const store = useAppStore();
   const settings = useStore((s) => s.settings);
   const info = useStore((s) => s.info);
@@ -28,8 +32,37 @@ export function Settings() {
 
   useEffect(() => void store.loadSettings(), [store]);
 
+  const wired = providers.filter((p) => p.capabilities.implemented);
+  const keyed = wired
+    .filter((p) => p.capabilities.sign_in === "personal_key")
+    .map((p) => p.capabilities.display_name)
+    .join(", ");
   return (
     <div class="settings">
+      <section class="panel wide">
+        <h2>Mode</h2>
+        {info ? <ModeSwitch info={info} /> : <p class="muted">Loading…</p>}
+      </section>
+
+      <section class="panel wide" aria-labelledby="providers-title">
+        <h2 id="providers-title">Providers</h2>
+        <p class="muted">
+          {info?.sandbox
+            ? "In demo mode the sandbox needs no application: connect right away. For your real accounts, switch to them above."
+            : `Each provider needs your own API application${keyed ? ` (${keyed}: your own personal key instead)` : ""}. Secrets and keys go to your OS keyring and are never shown again.`}
+        </p>
+        <nav class="wizard-index" aria-label="Providers">
+          {wired.map((p) => (
+            <a key={p.provider} href={href({ name: "settings", provider: p.provider })} aria-current={focus === p.provider ? "true" : undefined}>
+              {p.capabilities.display_name}
+            </a>
+          ))}
+        </nav>
+        {wired.map((p) => (
+          <ProviderWizard key={p.provider} info={p} focused={focus === p.provider} />
+        ))}
+      </section>
+
       <section class="panel">
         <h2>Background sync</h2>
         {settings ? <SyncSettings settings={settings} /> : <p class="muted">Loading…</p>}
@@ -55,19 +88,6 @@ export function Settings() {
         </label>
       </section>
 
-      <section class="panel wide">
-        <h2>API credentials</h2>
-        <p class="muted">
-          Each provider needs your own registered API application. The secret goes to your OS keyring and is never shown
-          again.
-        </p>
-        {providers
-          .filter((p) => p.capabilities.implemented)
-          .map((p) => (
-            <CredentialsForm key={p.provider} info={p} />
-          ))}
-      </section>
-
       <section class="panel">
         <h2>Data</h2>
         <p class="row">
@@ -83,10 +103,6 @@ export function Settings() {
         <dl>
           <dt>Version</dt>
           <dd data-testid="settings-version">{info?.version ?? "…"}</dd>
-          <dt>Mode</dt>
-          <dd data-testid="settings-mode">
-            {info ? (info.sandbox ? "Demo — sandbox providers, no real accounts" : "Real accounts") : "…"}
-          </dd>
         </dl>
       </section>
     </div>
@@ -134,45 +150,26 @@ function SyncSettings({ settings }: { settings: SettingsValue }) {
   );
 }
 
-function CredentialsForm({ info }: { info: ProviderInfo }) {
+/** Real accounts or the demo, said plainly, and the switch (saved; the app restarts into it). */
+function ModeSwitch({ info }: { info: AppInfo }) {
   const store = useAppStore();
-  const p = info.provider;
-  const [clientId, setClientId] = useState("");
-  const [secret, setSecret] = useState("");
-  const needsSecret = info.capabilities.client_secret_required;
+  const sandbox = info.sandbox;
   return (
-    <form
-      class="credentials"
-      data-testid={`settings-credentials-${p}`}
-      onSubmit={async (e) => {
-        e.preventDefault();
-        if (await store.setCredentials(p, clientId.trim(), needsSecret ? secret : null)) setSecret("");
-      }}
-    >
-      <strong>{info.capabilities.display_name}</strong>
-      <span class={info.credentials_configured ? "ok" : "warn"}>
-        {info.credentials_configured ? "configured" : "not configured"}
-      </span>
-      <input
-        aria-label={`${info.capabilities.display_name} client id`}
-        placeholder="Client id"
-        data-testid={`settings-client-id-${p}`}
-        value={clientId}
-        onInput={(e) => setClientId(e.currentTarget.value)}
-      />
-      {needsSecret && (
-        <input
-          type="password"
-          aria-label={`${info.capabilities.display_name} client secret`}
-          placeholder="Client secret"
-          data-testid={`settings-client-secret-${p}`}
-          value={secret}
-          onInput={(e) => setSecret(e.currentTarget.value)}
-        />
-      )}
-      <button type="submit" disabled={!clientId.trim() || (needsSecret && !secret)}>
-        Save
-      </button>
-    </form>
+    <>
+      <p class={sandbox ? "mode demo-mode" : "mode"} data-testid="settings-mode">
+        {sandbox ? "Demo mode: every provider is the built-in sandbox" : "Real accounts"}
+      </p>
+      <p class="muted">
+        {sandbox
+          ? "Nothing here reaches a real provider: the sign-ins, the providers and their activities are simulated."
+          : "Tributary talks to the providers themselves, with your own API applications and keys (see Providers)."}
+      </p>
+      <p class="row wrap">
+        <button data-testid="mode-switch" onClick={() => store.setMode(sandbox ? "real" : "sandbox")}>
+          {sandbox ? "Switch to real accounts" : "Switch to the demo"}
+        </button>
+        <span class="note">The app restarts into it; each mode keeps its own connections and activities.</span>
+      </p>
+    </>
   );
 }

@@ -1,0 +1,66 @@
+import { useEffect, useRef } from "preact/hooks";
+import { deleteOnDisconnect, revokePlace } from "../lib/guide";
+import { useAppStore } from "../lib/hooks";
+import type { ProviderInfo } from "../lib/types";
+
+type Props = { info: ProviderInfo; onClose: () => void };
+
+/** Disconnecting asks what becomes of the provider's activities. The default (first, focused,
+ * highlighted) is what the provider's terms require: Strava's API agreement has its data removed
+ * when access ends; the others leave the choice to the athlete, and keeping loses nothing. */
+export function DisconnectConfirm({ info, onClose }: Props) {
+  const store = useAppStore();
+  const p = info.provider;
+  const name = info.capabilities.display_name;
+  const byTerms = deleteOnDisconnect(p);
+  const preferred = useRef<HTMLButtonElement>(null);
+  useEffect(() => preferred.current?.focus(), []);
+  const choose = (keep: boolean) => {
+    onClose();
+    void store.disconnect(p, keep);
+  };
+  const remove = (
+    <button
+      key="delete"
+      ref={byTerms ? preferred : undefined}
+      class={byTerms ? "danger default" : "danger"}
+      data-testid={`disconnect-delete-${p}`}
+      data-default={String(byTerms)}
+      onClick={() => choose(false)}
+    >
+      Delete its activities
+    </button>
+  );
+  const keep = (
+    <button
+      key="keep"
+      ref={byTerms ? undefined : preferred}
+      class={byTerms ? "" : "primary"}
+      data-testid={`disconnect-keep-${p}`}
+      data-default={String(!byTerms)}
+      onClick={() => choose(true)}
+    >
+      Keep its activities
+    </button>
+  );
+  const place = revokePlace(p, info.capabilities.sign_in);
+  return (
+    <div class="confirm" data-testid={`confirm-disconnect-${p}`} role="group" aria-label={`Disconnect ${name}`}>
+      <span>
+        Disconnect {name}?{" "}
+        {info.capabilities.sign_in === "personal_key"
+          ? `An app cannot revoke a personal key: delete it yourself at ${place.url ?? place.where}.`
+          : `Tributary asks ${name} to revoke its access and tells you whether it did.`}
+      </span>
+      {byTerms && (
+        <span class="terms" data-testid={`disconnect-terms-${p}`}>
+          {name}'s API agreement requires removing its data when access ends, so deleting is the default.
+        </span>
+      )}
+      {byTerms ? [remove, keep] : [keep, remove]}
+      <button class="link" data-testid={`disconnect-cancel-${p}`} onClick={onClose}>
+        Cancel
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,90 @@
+import { useState } from "preact/hooks";
+import { NEEDS_KEYRING } from "../lib/actions";
+import { keyExpiresOn, keyExpiry } from "../lib/format";
+import { KEY_GUIDES } from "../lib/guide";
+import { useAppStore, useStore } from "../lib/hooks";
+import type { ProviderInfo } from "../lib/types";
+
+/** A personal key's wizard (Garmin's Personal API): no application to register, the athlete
+ * creates a key at the provider and pastes it here, once. */
+export function KeySteps({ info }: { info: ProviderInfo }) {
+  const guide = KEY_GUIDES[info.provider];
+  return (
+    <ol class="steps">
+      <li>
+        <strong>Create a personal API key</strong>
+        {guide && (
+          <>
+            {" "}
+            at <code class="paste">{guide.page.url}</code> <span class="muted">({guide.page.label})</span>. {guide.steps}
+          </>
+        )}
+      </li>
+      <li>
+        <strong>Paste it and connect</strong>
+        <KeyForm info={info} />
+      </li>
+    </ol>
+  );
+}
+
+/** The key is write-only: sent once, cleared from the field when it is in use, never shown again. */
+function KeyForm({ info }: { info: ProviderInfo }) {
+  const store = useAppStore();
+  const p = info.provider;
+  const name = info.capabilities.display_name;
+  const card = useStore((s) => s.cards[p]);
+  const busy = useStore((s) => s.busy[p] === true);
+  const keyringProblem = useStore((s) => Boolean(s.info?.keyring_problem));
+  const [key, setKey] = useState("");
+  const [expires, setExpires] = useState("");
+  const current = keyExpiresOn(card?.connection);
+  const expiry = current ? keyExpiry(current, Date.now()) : null;
+  return (
+    <form
+      class="credentials"
+      data-testid={`key-form-${p}`}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        if (!key.trim()) return;
+        // Kept on a failure, so a mistyped date can be fixed without pasting again.
+        if (await store.connectWithKey(p, key.trim(), expires.trim() || null)) {
+          setKey("");
+          setExpires("");
+        }
+      }}
+    >
+      {card && (
+        <span class={expiry?.state === "expired" ? "error" : expiry?.state === "soon" ? "warn" : "ok"}>
+          {expiry ? `a key is in use: ${expiry.text}` : "a key is in use; paste a new one to replace it"}
+        </span>
+      )}
+      <input
+        type="password"
+        aria-label={`${name} personal API key`}
+        placeholder={card ? "New personal API key" : "Personal API key"}
+        autocomplete="off"
+        spellcheck={false}
+        data-testid={`key-${p}`}
+        value={key}
+        onInput={(e) => setKey(e.currentTarget.value)}
+      />
+      <label class="row">
+        Expires on
+        <input
+          type="date"
+          aria-label={`${name} key expires on (optional)`}
+          placeholder="YYYY-MM-DD"
+          data-testid={`key-expires-${p}`}
+          value={expires}
+          onInput={(e) => setExpires(e.currentTarget.value)}
+        />
+        <span class="note">optional: with it, Tributary warns you a week ahead</span>
+      </label>
+      <button type="submit" class="primary" data-testid={`key-connect-${p}`} disabled={!key.trim() || busy || keyringProblem}>
+        {card ? "Use this key" : `Connect ${name}`}
+      </button>
+      {keyringProblem && <span class="note">{NEEDS_KEYRING}</span>}
+    </form>
+  );
+}
