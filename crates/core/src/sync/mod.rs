@@ -90,7 +90,8 @@ struct SlotGuard {
     connection_id: i64,
     provider: ProviderKind,
     sync_id: i64,
-    _lock: lock::RunLock,
+    /// Released before waiters are woken (see `release`).
+    lock: Option<lock::RunLock>,
     done: Option<watch::Sender<Option<SyncRun>>>,
 }
 
@@ -99,6 +100,10 @@ impl SlotGuard {
     fn release(mut self, finished: Option<SyncRun>) {
         if let Some(done) = self.done.take() {
             self.engine.inner.runs.lock().remove(&self.connection_id);
+            // The file lock goes before the waiters wake: one that starts the next run at once
+            // (a checkpoint's second full pass, a CLI `sync` in a loop) must not find the lock
+            // still held and be told another process is syncing.
+            drop(self.lock.take());
             let _ = done.send(finished); // nobody waiting is fine
             self.engine.inner.finished.notify_one();
         }
@@ -325,7 +330,7 @@ impl SyncEngine {
             connection_id: context.connection.id,
             provider,
             sync_id: row.id,
-            _lock: run_lock,
+            lock: Some(run_lock),
             done: Some(done_tx),
         };
         tokio::spawn(async move {
