@@ -77,3 +77,37 @@ pub fn report<R: Runtime>(app: &AppHandle<R>, outcome: DeepLinkOutcome) {
 pub fn without_query(url: &str) -> &str {
     url.split(['?', '#']).next().unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::without_query;
+
+    #[test]
+    fn a_logged_link_loses_its_query_and_fragment() {
+        assert_eq!(
+            without_query("tributary://oauth/nowhere/callback?code=abc&state=xyz"),
+            "tributary://oauth/nowhere/callback"
+        );
+        assert_eq!(
+            without_query("tributary://oauth/x#access_token=t"),
+            "tributary://oauth/x"
+        );
+        assert_eq!(without_query("?code=abc"), "");
+        assert_eq!(without_query("tributary://oauth/x"), "tributary://oauth/x");
+    }
+
+    /// The webview holds no plugin permission: with `deep-link:default` JavaScript could read a
+    /// link's query, and with it an OAuth code.
+    #[test]
+    fn the_webview_holds_no_plugin_permission() {
+        let text = include_str!("../capabilities/default.json");
+        let file: serde_json::Value = serde_json::from_str(text).unwrap();
+        let permissions: Vec<&str> = file["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap_or("a scoped permission"))
+            .collect();
+        assert_eq!(permissions, ["core:event:default"]);
+    }
+}

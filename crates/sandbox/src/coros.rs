@@ -4,11 +4,13 @@
 //! 3 months, `user/info`, `unbind`, and every error as `{result, message}` under HTTP 200.
 //!
 //! COROS's documentation is private: every rule here rests on third-party sources, and several
-//! on none at all. Unverified, and kept tolerant in the adapter rather than shared as a guess: the
-//! refresh path and that it extends the same token; that a dead token is told by the word "token"
-//! in the message (the result codes are not public); the token response's key casing (the adapter
-//! reads snake_case and camelCase); the time-zone unit (quarter hours) and calories (small
-//! calories); the sport table.
+//! on none at all. Unverified, and shared by twin and adapter as the same guess (they are listed
+//! in the README's providers table and in the adapter's module comment): the
+//! refresh path (`/oauth2/refresh-token`; one third-party source says `/oauth2/refresh`) and that
+//! it extends the same token; that a dead token is told by the word "token" in the message (the
+//! result codes are not public); the time-zone unit (quarter hours) and calories (small
+//! calories); the sport table. Only one is kept tolerant in the adapter: the token response's key
+//! casing (snake_case and camelCase are both read).
 
 use crate::api::Gated;
 use crate::generate::{Sport, Workout};

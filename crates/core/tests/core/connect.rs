@@ -471,3 +471,129 @@ async fn a_reconnect_that_fails_to_save_leaves_the_working_connection_its_tokens
         1
     );
 }
+
+#[tokio::test]
+async fn a_disconnect_that_fails_to_delete_the_row_keeps_its_tokens() {
+    let h = Harness::new(5).await;
+    h.connect().await;
+    let pool = h.core.store().pool();
+    // The database refuses to delete the connection (a full disk, say).
+    sqlx::query(
+        "CREATE TRIGGER refuse BEFORE DELETE ON provider_connections
+         BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    assert!(h.core.disconnect(STRAVA, true).await.is_err());
+    // The row is still there, and so is its keyring entry: never a connection without tokens.
+    // (The keyring entry used to go first, so the row was left pointing at nothing.)
+    let kept = h.core.get_connection_by_provider(STRAVA).await.unwrap();
+    assert_eq!(kept.provider, STRAVA);
+    assert_eq!(
+        h.secrets
+            .keys()
+            .iter()
+            .filter(|k| k.contains("/strava/tokens"))
+            .count(),
+        1,
+        "the tokens the row points at are still stored"
+    );
+    sqlx::query("DROP TRIGGER refuse")
+        .execute(pool)
+        .await
+        .unwrap();
+    h.core.disconnect(STRAVA, true).await.unwrap();
+    assert!(
+        !h.secrets
+            .keys()
+            .iter()
+            .any(|k| k.contains("/strava/tokens")),
+        "a disconnect that completes leaves no tokens"
+    );
+}
+
+/// A token request carries the client secret, and codes or refresh tokens: a redirect from the
+/// token endpoint is not followed, so they are never sent on to wherever it points.
+#[tokio::test]
+async fn a_token_endpoint_that_redirects_is_not_followed() {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// Reads one HTTP request whole (headers, then the body its length announces).
+    async fn read_request(stream: &mut TcpStream) {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let Ok(n) = stream.read(&mut buf).await else {
+                return;
+            };
+            if n == 0 {
+                return;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&seen).to_lowercase();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if seen.len() >= end + 4 + length {
+                    return;
+                }
+            }
+        }
+    }
+
+    static REDIRECTOR: OnceLock<u16> = OnceLock::new();
+    // Where the redirect points: counts whoever arrives.
+    let trap = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trap_port = trap.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = trap.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            read_request(&mut stream).await;
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+                .await;
+        }
+    });
+    // The token endpoint answers every request with a 307 (which keeps a POST and its body).
+    let redirector = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    REDIRECTOR
+        .set(redirector.local_addr().unwrap().port())
+        .unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = redirector.accept().await {
+            read_request(&mut stream).await;
+            let reply = format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nlocation: http://127.0.0.1:{trap_port}/steal\r\n\
+                 content-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(reply.as_bytes()).await;
+        }
+    });
+    let h = Harness::adjusted(5, |config| {
+        let port = REDIRECTOR.get().unwrap();
+        config.providers.get_mut(&STRAVA).unwrap().token_url =
+            Some(format!("http://127.0.0.1:{port}/token").parse().unwrap());
+    })
+    .await;
+    let check = h.core.check_credentials(STRAVA).await.unwrap();
+    assert_eq!(
+        check.accepted, None,
+        "a redirect is no answer: {}",
+        check.message
+    );
+    assert!(check.message.contains("307"), "{}", check.message);
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the client secret was not sent on"
+    );
+}

@@ -279,6 +279,50 @@ async fn reconcile_imports_late_uploads_of_any_age_and_flags_deletions() {
 }
 
 #[tokio::test]
+async fn an_edit_outside_the_overlap_is_applied_by_the_reconcile() {
+    let h = Harness::new(300).await;
+    h.connect().await;
+    h.core
+        .sync(STRAVA, SyncTrigger::Manual, SyncMode::Incremental)
+        .await
+        .unwrap();
+    // An activity from long ago renamed at Strava: far outside an incremental run's overlap.
+    h.control("edit", serde_json::json!({"index": 10})).await;
+    let edited = |all: &[tributary_core::domain::Activity]| {
+        all.iter()
+            .filter(|a| a.data.name.as_deref().is_some_and(|n| n.contains("edited")))
+            .count()
+    };
+    let incremental = h
+        .core
+        .sync(STRAVA, SyncTrigger::Manual, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(
+        incremental.counters.updated, 0,
+        "the overlap does not reach it"
+    );
+    let all = h.core.list_activities(Some(STRAVA), 1000, 0).await.unwrap();
+    assert_eq!(edited(&all), 0);
+    let reconcile = h
+        .core
+        .sync(STRAVA, SyncTrigger::Scheduled, SyncMode::Full)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            reconcile.counters.created,
+            reconcile.counters.updated,
+            reconcile.counters.deleted
+        ),
+        (0, 1, 0),
+        "the reconcile applies the old edit, and only it"
+    );
+    let all = h.core.list_activities(Some(STRAVA), 1000, 0).await.unwrap();
+    assert_eq!((all.len(), edited(&all)), (300, 1));
+}
+
+#[tokio::test]
 async fn the_scheduler_reconciles_daily_on_its_own() {
     let h = Harness::new(50).await;
     h.connect().await;

@@ -4,6 +4,13 @@
 //! about 3 months (this module splits the windows; the UI shows the limit), and errors as a
 //! `result` code other than "0000" inside HTTP 200, never mistaken for success.
 //! Facts and sources: `shared/providers.md`, section 4; tapiriik's COROS module.
+//!
+//! Unverified, encoded here exactly as the sandbox twin encodes them (so a test against the twin
+//! cannot catch a mistake in them): the refresh path `/oauth2/refresh-token` and that it extends
+//! the same token; a dead token told by the word "token" in the message; time zones in quarter
+//! hours; calories in small calories; the sport table. The token response's key casing is the
+//! one detail read tolerantly (snake_case and camelCase). The credentials check says it cannot
+//! tell (COROS documents no `invalid_client`).
 
 mod map;
 mod wire;
