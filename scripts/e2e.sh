@@ -9,6 +9,8 @@ work=$(mktemp -d)
 export TRIBUTARY_APP_BIN="$root/target/debug/tributary-desktop"
 # A blank Tauri 2 window from the same build: the footprint scenario's baseline.
 export TRIBUTARY_BLANK_BIN="$root/target/debug/examples/blank"
+# The standalone provider emulator: the real-mode scenario points the app's endpoints at it.
+export TRIBUTARY_SANDBOX_BIN="$root/target/debug/tributary-sandbox"
 export TRIBUTARY_DATA_DIR="$work/data" XDG_CONFIG_HOME="$work/config"
 export TRIBUTARY_MODE=sandbox
 # xdg-open hands web URLs to $BROWSER when no desktop environment is running: our stand-in.

@@ -39,6 +39,7 @@ echo "== UI unit tests"
 echo "== End-to-end: the desktop app in a real window"
 cargo build --quiet -p tributary-desktop
 cargo build --quiet -p tributary-desktop --example blank
+cargo build --quiet -p tributary-sandbox
 scripts/e2e.sh 2>&1 | tee -a "$log"
 
 # One closing line over every runner: cargo's "N passed; M failed", vitest's "Tests N passed",

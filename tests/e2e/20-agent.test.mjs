@@ -31,7 +31,7 @@ before(async () => {
   d = app.driver;
   await d.waitFor(() => d.find("card-strava"), "the dashboard");
   await app.connect("strava", "Strava");
-  await d.waitFor(async () => /250 new/.test((await d.text("last-sync-strava")) ?? ""), "the first sync", 60_000);
+  await d.waitFor(async () => /(?:^|· )250 new/.test((await d.text("last-sync-strava")) ?? ""), "the first sync", 60_000);
 });
 
 after(async () => {
