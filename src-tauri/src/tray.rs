@@ -17,7 +17,7 @@ use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::Notify;
 use tributary_core::connections::Dashboard;
-use tributary_core::domain::{ConnectionState, SyncStatus};
+use tributary_core::domain::{Connection, ConnectionState, SyncStatus};
 
 const IDLE: &[u8] = include_bytes!("../../icons/tray/idle.png");
 const SYNCING: &[u8] = include_bytes!("../../icons/tray/syncing.png");
@@ -104,12 +104,24 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     });
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
+        // The end of the earliest rate limit shown: its line ("continues at …") changes then by
+        // itself, with no event to say so.
+        let mut wake: Option<DateTime<Utc>> = None;
         loop {
-            refresh.notified().await;
+            match wake.map(|at| (at - Utc::now()).to_std().unwrap_or_default()) {
+                Some(wait) => {
+                    tokio::select! {
+                        () = refresh.notified() => {}
+                        () = tokio::time::sleep(wait + std::time::Duration::from_secs(1)) => {}
+                    }
+                }
+                None => refresh.notified().await,
+            }
             // Coalesce bursts (a run's start, state and end arrive together).
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-            if let Err(e) = update(&app).await {
-                tracing::warn!(error = %e, "could not refresh the tray");
+            match update(&app).await {
+                Ok(next) => wake = next,
+                Err(e) => tracing::warn!(error = %e, "could not refresh the tray"),
             }
         }
     });
@@ -123,16 +135,18 @@ pub fn request_refresh<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-async fn update<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+/// Refresh the icon, tooltip and menu; returns when a line will change by itself (the end of
+/// the earliest rate limit shown).
+async fn update<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Option<DateTime<Utc>>> {
     let (Some(state), Some(tray)) = (app.try_state::<AppState>(), app.try_state::<Tray<R>>())
     else {
-        return Ok(());
+        return Ok(None);
     };
     let dashboard = match state.core.dashboard().await {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = %e, "the tray could not read the dashboard");
-            return Ok(());
+            return Ok(None);
         }
     };
     let paused = state.with_scheduler(|s| s.is_paused()).unwrap_or(false);
@@ -145,11 +159,28 @@ async fn update<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         Look::Attention => "Tributary: something needs you",
     }))?;
     fill(app, &tray.menu, &dashboard, paused)?;
-    Ok(())
+    let now = Utc::now();
+    Ok(dashboard
+        .cards
+        .iter()
+        .filter_map(|c| c.connection.rate_limited_until)
+        .filter(|until| *until > now)
+        .min())
 }
 
-fn local(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Local).format("%H:%M").to_string()
+/// A time as a menu line shows it: the time of day when it is today (locally), else with its day
+/// (Strava's daily window ends at midnight UTC: "continues at 01:00" alone would be ambiguous).
+fn local(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let (t, today) = (
+        t.with_timezone(&Local),
+        now.with_timezone(&Local).date_naive(),
+    );
+    let format = if t.date_naive() == today {
+        "%H:%M"
+    } else {
+        "%a %-d %b %H:%M"
+    };
+    t.format(format).to_string()
 }
 
 /// One line per connection: what the athlete would ask first.
@@ -168,11 +199,16 @@ pub fn line(dashboard: &Dashboard, index: usize, now: DateTime<Utc>) -> String {
         .latest_run
         .as_ref()
         .is_some_and(|r| r.status == SyncStatus::Running);
-    let status = match (c.enabled, c.state, c.rate_limited_until) {
+    format!("{name} — {}", status(c, running, now))
+}
+
+/// What a connection's line says after its name.
+fn status(c: &Connection, running: bool, now: DateTime<Utc>) -> String {
+    match (c.enabled, c.state, c.rate_limited_until) {
         (false, _, _) => "switched off".to_owned(),
         _ if running => "syncing…".to_owned(),
         (true, ConnectionState::RateLimited, Some(until)) if until > now => {
-            format!("continues at {}", local(until))
+            format!("continues at {}", local(until, now))
         }
         (true, ConnectionState::NeedsReauth, _) => "sign in again".to_owned(),
         (true, ConnectionState::ScopeMissing, _) => "missing a permission".to_owned(),
@@ -180,10 +216,9 @@ pub fn line(dashboard: &Dashboard, index: usize, now: DateTime<Utc>) -> String {
         (true, ConnectionState::Error, _) => "last sync failed".to_owned(),
         _ => c.last_sync_at.map_or_else(
             || "not synced yet".to_owned(),
-            |t| format!("synced {}", local(t)),
+            |t| format!("synced {}", local(t, now)),
         ),
-    };
-    format!("{name} — {status}")
+    }
 }
 
 fn fill<R: Runtime>(
@@ -269,4 +304,71 @@ pub fn show_connection<R: Runtime>(
     }
     window::open(app);
     let _ = tauri_specta::Event::emit(&crate::events::FocusRequested { provider }, app);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+    use tributary_core::domain::ProviderKind;
+
+    fn connection(state: ConnectionState) -> Connection {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        Connection {
+            id: 1,
+            athlete_id: 1,
+            provider: ProviderKind::Strava,
+            provider_user_id: None,
+            username: None,
+            email: None,
+            provider_profile: None,
+            granted_scopes: Vec::new(),
+            token_expires_at: None,
+            enabled: true,
+            state,
+            rate_limited_until: None,
+            last_sync_at: None,
+            last_sync_error: None,
+            created_at: at,
+            updated_at: at,
+            generation: 0,
+        }
+    }
+
+    #[test]
+    fn a_rate_limited_line_says_when_it_continues_and_stops_saying_it_after() {
+        // Midday local time: "later today" and "tomorrow" cannot straddle midnight by accident.
+        let now = Local
+            .with_ymd_and_hms(2026, 12, 2, 12, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut c = connection(ConnectionState::RateLimited);
+        c.rate_limited_until = Some(now + Duration::minutes(15));
+        assert_eq!(status(&c, false, now), "continues at 12:15");
+        c.rate_limited_until = Some(now + Duration::hours(24));
+        assert_eq!(status(&c, false, now), "continues at Thu 3 Dec 12:00");
+        // Past its end the line no longer claims a wait.
+        c.rate_limited_until = Some(now - Duration::minutes(1));
+        assert_eq!(status(&c, false, now), "not synced yet");
+        c.last_sync_at = Some(now - Duration::hours(2));
+        assert_eq!(status(&c, false, now), "synced 10:00");
+    }
+
+    #[test]
+    fn each_state_has_its_words_and_off_or_running_come_first() {
+        let now = Utc::now();
+        for (state, words) in [
+            (ConnectionState::NeedsReauth, "sign in again"),
+            (ConnectionState::ScopeMissing, "missing a permission"),
+            (ConnectionState::Deprecated, "needs moving"),
+            (ConnectionState::Error, "last sync failed"),
+            (ConnectionState::Active, "not synced yet"),
+        ] {
+            let mut c = connection(state);
+            assert_eq!(status(&c, false, now), words, "{state:?}");
+            assert_eq!(status(&c, true, now), "syncing…");
+            c.enabled = false;
+            assert_eq!(status(&c, true, now), "switched off");
+        }
+    }
 }
