@@ -66,7 +66,7 @@ test("a rate-limited card's button comes back by itself when the limit ends", as
 test("a revoked connection raises one notification for the episode and a banner", async () => {
   const before = notifications().length;
   await app.control("faults", { provider: "strava", kind: "revoke", count: 1 });
-  await d.waitFor(async () => (await d.text("state-strava")) === "Needs re-authorization", "needs re-authorization", (INTERVAL_S * 4 + 30) * 1000);
+  await d.waitFor(async () => (await d.text("state-strava")) === "Needs re-authorisation", "needs re-authorisation", (INTERVAL_S * 4 + 30) * 1000);
   assert.match((await d.text("attention-banner")) ?? "", /Strava/);
   assert.ok(await d.find("reauth-strava"), "one click to re-authorize");
   // Several more intervals: the episode is still open, and it still made one notification.

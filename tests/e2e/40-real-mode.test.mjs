@@ -38,6 +38,15 @@ after(async () => {
   sandbox?.kill();
 });
 
+/** Click a button once it is enabled. */
+const clickEnabled = async (testid) => {
+  const el = await d.waitFor(async () => {
+    const b = await d.find(testid);
+    return b && (await d.attribute(b, "disabled")) === null ? b : null;
+  }, `${testid} enabled`);
+  await d.elementClick(el);
+};
+
 const control = async (path, body = {}) => {
   const r = await fetch(`${base}/_control/${path}`, {
     method: "POST",
@@ -64,8 +73,12 @@ test("wrong credentials are refused by the Test, the right ones accepted", async
         "set('settings-client-id-strava', 'tributary-demo'); set('settings-client-secret-strava', arguments[0]);",
       [secret],
     );
-    await d.click("wizard-save-strava");
-    await d.click("wizard-test-strava");
+    // The form re-renders after the input events: click Save once it is enabled, and Test once
+    // the credentials are stored (each is disabled before).
+    await clickEnabled("wizard-save-strava");
+    await d.waitFor(async () => /^configured/.test((await d.text("wizard-stored-strava")) ?? ""), "the credentials stored");
+    await d.waitFor(async () => (await d.find("wizard-test-result-strava")) === null, "the old verdict cleared");
+    await clickEnabled("wizard-test-strava");
   };
   const verdict = () =>
     d.waitFor(async () => {

@@ -98,10 +98,12 @@ export class Driver {
   }
 
   async select(testid, value) {
-    const el = await this.waitFor(() => this.find(testid), `${testid} to appear`);
+    await this.waitFor(() => this.find(testid), `${testid} to appear`);
+    // By selector, not by element reference: the WebKitWebDriver here hands a script an element
+    // argument as a plain object, not the node.
     await this.execute(
-      "const el = arguments[0]; el.value = arguments[1]; el.dispatchEvent(new Event('change', { bubbles: true })); el.dispatchEvent(new Event('input', { bubbles: true }));",
-      [this.wrap(el), value],
+      "const el = document.querySelector(`[data-testid=\"${arguments[0]}\"]`); el.value = arguments[1]; el.dispatchEvent(new Event('change', { bubbles: true })); el.dispatchEvent(new Event('input', { bubbles: true }));",
+      [testid, value],
     );
   }
 
