@@ -561,3 +561,48 @@ proptest::proptest! {
         }
     }
 }
+
+// --- A failed final write ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_run_whose_end_cannot_be_recorded_is_announced_and_never_left_running() {
+    let h = Harness::new(30).await;
+    h.connect().await;
+    let pool = h.core.store().pool();
+    // The database refuses the run's last write (a full disk, say); the pages before it went in.
+    sqlx::query(
+        "CREATE TRIGGER refuse BEFORE UPDATE OF status ON sync_history
+         WHEN NEW.status <> 'running' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let failed = h.core.sync(STRAVA, MANUAL, INCREMENTAL).await;
+    let err = failed.expect_err("the end was not recorded, so there is no final row to return");
+    assert_eq!(err.code(), ErrorCode::Internal, "{err}");
+    // The front ends still hear that it ended: no card says "Syncing…" forever.
+    let ended = h
+        .events
+        .events()
+        .into_iter()
+        .any(|e| matches!(e, CoreEvent::SyncFinished { provider, .. } if provider == STRAVA));
+    assert!(ended, "the end event was emitted");
+    sqlx::query("DROP TRIGGER refuse")
+        .execute(pool)
+        .await
+        .unwrap();
+    // The slot and lock were released: the next run starts (no "already running"), marks the
+    // orphaned row interrupted, and loses nothing.
+    let next = h.core.sync(STRAVA, MANUAL, SyncMode::Full).await.unwrap();
+    assert_eq!(next.status, SyncStatus::Success, "{:?}", next.error_message);
+    let runs = h.core.sync_history(STRAVA, 10, 0).await.unwrap();
+    assert!(runs.iter().all(|r| r.status != SyncStatus::Running));
+    assert_eq!(
+        runs.iter()
+            .filter(|r| r.status == SyncStatus::Interrupted)
+            .count(),
+        1
+    );
+    let stored = h.core.list_activities(Some(STRAVA), 100, 0).await.unwrap();
+    assert_eq!(stored.len(), 30);
+}
