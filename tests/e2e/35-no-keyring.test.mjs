@@ -1,0 +1,51 @@
+// No keyring: the app on a session bus where no Secret Service exists (and none can be started),
+// with no mode chosen. It must not turn into the demo: it opens for real accounts and says why no
+// sign-in can work, with the fix; every way to store a secret is disabled.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { App } from "./app.mjs";
+
+let bus;
+let app;
+let d;
+
+before(async () => {
+  bus = spawn("dbus-daemon", ["--config-file", new URL("./bare-session.conf", import.meta.url).pathname, "--print-address=1", "--nofork"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const address = await new Promise((resolve, reject) => {
+    createInterface({ input: bus.stdout }).once("line", resolve);
+    bus.once("exit", (code) => reject(new Error(`dbus-daemon exited (${code})`)));
+  });
+  // No TRIBUTARY_MODE: the app decides, as on an athlete's first start.
+  app = new App("no-keyring", { TRIBUTARY_MODE: "", DBUS_SESSION_BUS_ADDRESS: address });
+  await app.start();
+  d = app.driver;
+  await d.waitFor(() => d.find("card-strava"), "the dashboard");
+});
+
+after(async () => {
+  await app?.stop();
+  bus?.kill();
+});
+
+test("a missing keyring is said, with the fix, and is not turned into the demo", async () => {
+  const banner = await d.waitFor(() => d.text("keyring-problem"), "the keyring banner");
+  assert.match(banner, /Tokens cannot be kept/);
+  assert.match(banner, /keyring|Secret Service/i, banner);
+  assert.equal(await d.find("demo-banner"), null, "not the demo");
+  await d.click("nav-settings");
+  assert.match(await d.waitFor(() => d.text("settings-mode"), "the mode"), /Real accounts/);
+  // Nothing that would store a secret can be used, and each says why.
+  assert.match(await d.waitFor(() => d.text("wizard-strava"), "Strava's wizard section"), /needs a working keyring/);
+  await d.execute(
+    "const set = (id, v) => { const el = document.querySelector(`[data-testid=${id}]`); el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); };" +
+      "set('settings-client-id-strava', 'an-id'); set('settings-client-secret-strava', 'a-secret');",
+  );
+  await new Promise((r) => setTimeout(r, 500)); // the form has re-rendered with both fields filled
+  const save = await d.find("wizard-save-strava");
+  assert.notEqual(await d.attribute(save, "disabled"), null, "Save stays disabled without a keyring");
+  await app.shot("no-keyring");
+});
