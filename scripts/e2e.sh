@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 work=$(mktemp -d)
-export TRIBUTARY_APP_BIN="$root/target/debug/tributary-desktop"
+# TRIBUTARY_PROFILE=release runs the release build (built beforehand; e.g. for the footprint figures).
+export TRIBUTARY_PROFILE=${TRIBUTARY_PROFILE:-debug}
+export TRIBUTARY_APP_BIN="$root/target/$TRIBUTARY_PROFILE/tributary-desktop"
 # A blank Tauri 2 window from the same build: the footprint scenario's baseline.
-export TRIBUTARY_BLANK_BIN="$root/target/debug/examples/blank"
+export TRIBUTARY_BLANK_BIN="$root/target/$TRIBUTARY_PROFILE/examples/blank"
 # The standalone provider emulator: the real-mode scenario points the app's endpoints at it.
 export TRIBUTARY_SANDBOX_BIN="$root/target/debug/tributary-sandbox"
 export TRIBUTARY_DATA_DIR="$work/data" XDG_CONFIG_HOME="$work/config"
