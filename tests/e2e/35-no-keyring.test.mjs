@@ -3,22 +3,20 @@
 // sign-in can work, with the fix; every way to store a secret is disabled.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { App } from "./app.mjs";
+import { App, spawnHelper } from "./app.mjs";
 
 let bus;
 let app;
 let d;
 
 before(async () => {
-  bus = spawn("dbus-daemon", ["--config-file", new URL("./bare-session.conf", import.meta.url).pathname, "--print-address=1", "--nofork"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const address = await new Promise((resolve, reject) => {
-    createInterface({ input: bus.stdout }).once("line", resolve);
-    bus.once("exit", (code) => reject(new Error(`dbus-daemon exited (${code})`)));
-  });
+  let address;
+  ({ child: bus, line: address } = await spawnHelper("dbus-daemon", [
+    "--config-file",
+    new URL("./bare-session.conf", import.meta.url).pathname,
+    "--print-address=1",
+    "--nofork",
+  ]));
   // No TRIBUTARY_MODE: the app decides, as on an athlete's first start.
   app = new App("no-keyring", { TRIBUTARY_MODE: "", DBUS_SESSION_BUS_ADDRESS: address });
   await app.start();

@@ -5,9 +5,7 @@
 // at the provider and the disconnect still revokes — and says so only because it did.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { App, freePort } from "./app.mjs";
+import { App, freePort, spawnHelper } from "./app.mjs";
 
 const SANDBOX_BIN = process.env.TRIBUTARY_SANDBOX_BIN;
 let sandbox;
@@ -17,11 +15,7 @@ let d;
 
 before(async () => {
   const port = await freePort();
-  sandbox = spawn(SANDBOX_BIN, ["--port", String(port), "--activities", "60"], { stdio: ["ignore", "pipe", "ignore"] });
-  base = await new Promise((resolve, reject) => {
-    createInterface({ input: sandbox.stdout }).once("line", resolve);
-    sandbox.once("exit", (code) => reject(new Error(`the sandbox exited (${code})`)));
-  });
+  ({ child: sandbox, line: base } = await spawnHelper(SANDBOX_BIN, ["--port", String(port), "--activities", "60"]));
   app = new App("real-mode", {
     TRIBUTARY_MODE: "real",
     TRIBUTARY_STRAVA_AUTH_URL: `${base}/strava/oauth/authorize`,

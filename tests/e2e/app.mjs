@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { tmpdir } from "node:os";
 import { Driver } from "./webdriver.mjs";
 
@@ -127,6 +128,17 @@ export class App {
     await this.driver.click(`connect-${provider}`);
     await this.driver.waitFor(async () => (await this.driver.text(`state-${provider}`)) === "Active", `${label} to turn active`, 60_000);
   }
+}
+
+/** Start a helper process (a standalone sandbox, a bus) and wait for the first line it prints:
+ * its address. Returns the child and that line. */
+export async function spawnHelper(command, args) {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "ignore"] });
+  const line = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once("line", resolve);
+    child.once("exit", (code) => reject(new Error(`${command} exited (${code}) before printing its address`)));
+  });
+  return { child, line };
 }
 
 /** Proportional set size (KiB) summed over processes whose name starts with one of `prefixes`. */
