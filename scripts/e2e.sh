@@ -21,6 +21,8 @@ export TRIBUTARY_E2E_LOG="$work/browser.log"
 export TRIBUTARY_E2E_ARTIFACTS="$root/artifacts/e2e"
 # Desktop notifications land in a fake org.freedesktop.Notifications server's log.
 export TRIBUTARY_NOTIFY_LOG="$work/notifications.log"
+# While this file exists, the fake server "clicks" each notification it shows.
+export TRIBUTARY_NOTIFY_CLICK_FLAG="$work/notify-click"
 mkdir -p "$TRIBUTARY_E2E_ARTIFACTS"
 
 export work

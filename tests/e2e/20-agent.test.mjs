@@ -1,11 +1,13 @@
 // The tray agent in the real app: it syncs on its own schedule with nobody clicking; a
-// rate-limited card's button comes back by itself when the limit ends; a revoked connection
-// raises one notification per episode (not one per run) and a banner; closing the window keeps
-// the agent running, and launching the app again brings the window back.
+// rate-limited card's button comes back by itself when the limit ends; the first close to the tray
+// is said once; a revoked connection raises one notification per episode (not one per run) and a
+// banner, and clicking the notification opens the window on that connection; closing the window
+// keeps the agent running, and launching the app again brings the window back.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { App, until, sleep, notifications } from "./app.mjs";
+import { rmSync, writeFileSync } from "node:fs";
+import { App, NOTIFY_CLICK_FLAG, until, sleep, notifications } from "./app.mjs";
 
 const INTERVAL_S = 6;
 // Webview release is the footprint scenario's subject; here the window must survive hiding.
@@ -63,9 +65,24 @@ test("a rate-limited card's button comes back by itself when the limit ends", as
   }, "the button to come back without a reload", 20_000);
 });
 
-test("a revoked connection raises one notification for the episode and a banner", async () => {
+test("closed to the tray, said once; a revoked connection raises one notification, and clicking it opens the app on that connection", async () => {
+  // Hidden in the tray, as the agent usually is; the first close says so, once.
+  const atStart = notifications().length;
+  execFileSync(script("close-window.py"), ["Tributary"]);
+  await until(() => !windowShown(), "the window to hide", 10_000);
+  const told = await until(() => notifications().slice(atStart).find((n) => /keeps syncing/.test(n.summary)), "the first close's notice");
+  assert.match(told.body, /tray/);
   const before = notifications().length;
-  await app.control("faults", { provider: "strava", kind: "revoke", count: 1 });
+  // From now on the stand-in server clicks what it shows, as the athlete would.
+  writeFileSync(NOTIFY_CLICK_FLAG, "");
+  try {
+    await app.control("faults", { provider: "strava", kind: "revoke", count: 1 });
+    await until(() => windowShown(), "the notification's click to open the window", (INTERVAL_S * 4 + 30) * 1000);
+    await d.waitFor(async () => (await d.execute("return location.hash")) === "#/history/strava", "the window on Strava's history");
+  } finally {
+    rmSync(NOTIFY_CLICK_FLAG, { force: true });
+  }
+  await d.click("nav-dashboard");
   await d.waitFor(async () => (await d.text("state-strava")) === "Needs re-authorisation", "needs re-authorisation", (INTERVAL_S * 4 + 30) * 1000);
   assert.match((await d.text("attention-banner")) ?? "", /Strava/);
   assert.ok(await d.find("reauth-strava"), "one click to re-authorize");
@@ -80,10 +97,12 @@ test("a revoked connection raises one notification for the episode and a banner"
 });
 
 test("closing the window keeps the agent running; launching the app again brings it back", async () => {
+  const before = notifications().length;
   execFileSync(script("close-window.py"), ["Tributary"]);
   await until(() => !windowShown(), "the window to hide", 10_000);
   assert.equal(app.tauriDriver.exitCode, null);
   await app.launchWith();
   await until(() => windowShown(), "the window to come back", 20_000);
   assert.ok(await d.find("card-strava"), "the same dashboard, alive");
+  assert.ok(!notifications().slice(before).some((n) => /keeps syncing/.test(n.summary)), "going to the tray is said once, not at every close");
 });

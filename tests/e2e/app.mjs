@@ -14,6 +14,8 @@ export const APP = process.env.TRIBUTARY_APP_BIN;
 export const BLANK = process.env.TRIBUTARY_BLANK_BIN;
 export const ARTIFACTS = process.env.TRIBUTARY_E2E_ARTIFACTS ?? "artifacts/e2e";
 export const NOTIFY_LOG = process.env.TRIBUTARY_NOTIFY_LOG;
+/** While this file exists the stand-in notification server clicks what it shows. */
+export const NOTIFY_CLICK_FLAG = process.env.TRIBUTARY_NOTIFY_CLICK_FLAG;
 mkdirSync(ARTIFACTS, { recursive: true });
 
 /** A free TCP port on loopback. */

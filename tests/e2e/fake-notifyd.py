@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 # A minimal org.freedesktop.Notifications server for headless end-to-end tests: it records each
 # Notify call as a JSON line in $TRIBUTARY_NOTIFY_LOG (the test's observable effect: what the
-# athlete would have seen). With FAKE_NOTIFY_CLICK=1 it also "clicks" each notification that
-# offers a default action, by emitting ActionInvoked(id, "default").
+# athlete would have seen). With FAKE_NOTIFY_CLICK=1, or while the file named by
+# $TRIBUTARY_NOTIFY_CLICK_FLAG exists (a test turns it on and off), it also "clicks" each
+# notification that offers a default action, by emitting ActionInvoked(id, "default").
 import json, os, sys
 import dbus, dbus.service, dbus.mainloop.glib
 from gi.repository import GLib
@@ -21,7 +22,9 @@ class Server(dbus.service.Object):
         with open(LOG, "a") as f:
             f.write(json.dumps({"id": nid, "app": str(app), "summary": str(summary), "body": str(body),
                                 "actions": [str(a) for a in actions]}) + "\n")
-        if os.environ.get("FAKE_NOTIFY_CLICK") == "1" and "default" in [str(a) for a in actions]:
+        flag = os.environ.get("TRIBUTARY_NOTIFY_CLICK_FLAG")
+        clicking = os.environ.get("FAKE_NOTIFY_CLICK") == "1" or bool(flag and os.path.exists(flag))
+        if clicking and "default" in [str(a) for a in actions]:
             GLib.timeout_add(500, lambda: (self.ActionInvoked(dbus.UInt32(nid), "default"), False)[1])
         return dbus.UInt32(nid)
 
