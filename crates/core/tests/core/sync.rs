@@ -537,3 +537,53 @@ async fn summary_and_history_reflect_the_runs() {
         ErrorCode::Validation
     );
 }
+
+#[tokio::test]
+async fn an_interrupted_full_walk_leaves_the_next_incremental_run_one_request() {
+    let h = synced(1000).await;
+    let first = h
+        .core
+        .sync(STRAVA, MANUAL, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(first.counters.created, 1000);
+    // A reconcile (a full walk) is cancelled after its first page: its cursor is kept for the
+    // next full walk, and must not become the next incremental run's starting point.
+    h.control(
+        "faults",
+        serde_json::json!({"provider": "strava", "kind": "slow", "count": 10, "delay_ms": 300}),
+    )
+    .await;
+    let handle = h
+        .core
+        .start_sync(STRAVA, MANUAL, SyncMode::Full)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !h
+        .events
+        .events()
+        .iter()
+        .any(|e| matches!(e, CoreEvent::SyncProgress { sync_id, .. } if *sync_id == handle.sync_id))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the full walk's first page"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(h.core.cancel_sync(STRAVA).await);
+    assert_eq!(handle.wait().await.unwrap().status, SyncStatus::Cancelled);
+    h.control("clear_faults", serde_json::json!({})).await;
+    let next = h
+        .core
+        .sync(STRAVA, MANUAL, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(next.status, SyncStatus::Success);
+    assert_eq!(
+        (next.api_calls, next.counters.created),
+        (1, 0),
+        "one request: the overlap window from the mark, not the rest of the full walk"
+    );
+}
