@@ -158,8 +158,8 @@ async fn update<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Option<DateTime
         Look::Syncing => "Tributary: syncing",
         Look::Attention => "Tributary: something needs you",
     }))?;
-    fill(app, &tray.menu, &dashboard, paused)?;
     let now = Utc::now();
+    fill(app, &tray.menu, &dashboard, paused, now)?;
     Ok(dashboard
         .cards
         .iter()
@@ -226,6 +226,7 @@ fn fill<R: Runtime>(
     menu: &Menu<R>,
     dashboard: &Dashboard,
     paused: bool,
+    now: DateTime<Utc>,
 ) -> tauri::Result<()> {
     for item in menu.items()? {
         menu.remove(&item)?;
@@ -245,7 +246,6 @@ fn fill<R: Runtime>(
         None::<&str>,
     )?)?;
     menu.append(&PredefinedMenuItem::separator(app)?)?;
-    let now = Utc::now();
     for (i, card) in dashboard.cards.iter().enumerate() {
         menu.append(&MenuItem::with_id(
             app,

@@ -173,7 +173,7 @@ test("unlink a copy and link it back by hand", async () => {
 test("light and dark: dashboard, history, settings", async () => {
   for (const theme of ["light", "dark"]) {
     await d.click("nav-settings");
-    await d.select("settings-theme", theme);
+    await d.setValue("settings-theme", theme);
     await sleep(300);
     await app.shot(`settings-${theme}`);
     await d.click("nav-dashboard");

@@ -38,10 +38,8 @@ test("a missing keyring is said, with the fix, and is not turned into the demo",
   assert.match(await d.waitFor(() => d.text("settings-mode"), "the mode"), /Real accounts/);
   // Nothing that would store a secret can be used, and each says why.
   assert.match(await d.waitFor(() => d.text("wizard-strava"), "Strava's wizard section"), /needs a working keyring/);
-  await d.execute(
-    "const set = (id, v) => { const el = document.querySelector(`[data-testid=${id}]`); el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); };" +
-      "set('settings-client-id-strava', 'an-id'); set('settings-client-secret-strava', 'a-secret');",
-  );
+  await d.setValue("settings-client-id-strava", "an-id");
+  await d.setValue("settings-client-secret-strava", "a-secret");
   await new Promise((r) => setTimeout(r, 500)); // the form has re-rendered with both fields filled
   const save = await d.find("wizard-save-strava");
   assert.notEqual(await d.attribute(save, "disabled"), null, "Save stays disabled without a keyring");

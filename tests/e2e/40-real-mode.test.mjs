@@ -62,11 +62,8 @@ test("real mode says so, and Strava needs the athlete's own API app", async () =
 
 test("wrong credentials are refused by the Test, the right ones accepted", async () => {
   const enter = async (secret) => {
-    await d.execute(
-      "const set = (id, v) => { const el = document.querySelector(`[data-testid=${id}]`); el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); el.dispatchEvent(new Event('change', { bubbles: true })); };" +
-        "set('settings-client-id-strava', 'tributary-demo'); set('settings-client-secret-strava', arguments[0]);",
-      [secret],
-    );
+    await d.setValue("settings-client-id-strava", "tributary-demo");
+    await d.setValue("settings-client-secret-strava", secret);
     // The form re-renders after the input events: click Save once it is enabled, and Test once
     // the credentials are stored (each is disabled before).
     await clickEnabled("wizard-save-strava");

@@ -97,7 +97,8 @@ export class Driver {
     return this.call("GET", "/source");
   }
 
-  async select(testid, value) {
+  /** Set an input's or a select's value as typing or choosing would (input and change events). */
+  async setValue(testid, value) {
     await this.waitFor(() => this.find(testid), `${testid} to appear`);
     // By selector, not by element reference: the WebKitWebDriver here hands a script an element
     // argument as a plain object, not the node.

@@ -430,16 +430,10 @@ async fn tokens_are_scoped_by_data_directory_and_old_unscoped_ones_move() {
 async fn a_reconnect_that_fails_to_save_leaves_the_working_connection_its_tokens() {
     let h = Harness::new(20).await;
     h.connect().await;
-    let pool = h.core.store().pool();
     // The database refuses every change to the connection (a full disk, say) while the athlete
     // reconnects; the new tokens were already in the keyring by then.
-    sqlx::query(
-        "CREATE TRIGGER refuse BEFORE UPDATE ON provider_connections
-         BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-    )
-    .execute(pool)
-    .await
-    .unwrap();
+    h.refuse_writes("BEFORE UPDATE ON provider_connections")
+        .await;
     let request = h
         .core
         .begin_connect(STRAVA, RedirectTarget::DeepLink)
@@ -447,10 +441,7 @@ async fn a_reconnect_that_fails_to_save_leaves_the_working_connection_its_tokens
         .unwrap();
     let redirect = h.approve(&request.authorize_url, "approve").await;
     assert!(h.core.complete_redirect(&redirect).await.is_err());
-    sqlx::query("DROP TRIGGER refuse")
-        .execute(pool)
-        .await
-        .unwrap();
+    h.accept_writes().await;
     // The connection still has working tokens: it syncs. (It lost them before: the failed
     // reconnect had overwritten its keyring entry, then deleted it.)
     let run = h
@@ -476,15 +467,9 @@ async fn a_reconnect_that_fails_to_save_leaves_the_working_connection_its_tokens
 async fn a_disconnect_that_fails_to_delete_the_row_keeps_its_tokens() {
     let h = Harness::new(5).await;
     h.connect().await;
-    let pool = h.core.store().pool();
     // The database refuses to delete the connection (a full disk, say).
-    sqlx::query(
-        "CREATE TRIGGER refuse BEFORE DELETE ON provider_connections
-         BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-    )
-    .execute(pool)
-    .await
-    .unwrap();
+    h.refuse_writes("BEFORE DELETE ON provider_connections")
+        .await;
     assert!(h.core.disconnect(STRAVA, true).await.is_err());
     // The row is still there, and so is its keyring entry: never a connection without tokens.
     // (The keyring entry used to go first, so the row was left pointing at nothing.)
@@ -499,10 +484,7 @@ async fn a_disconnect_that_fails_to_delete_the_row_keeps_its_tokens() {
         1,
         "the tokens the row points at are still stored"
     );
-    sqlx::query("DROP TRIGGER refuse")
-        .execute(pool)
-        .await
-        .unwrap();
+    h.accept_writes().await;
     h.core.disconnect(STRAVA, true).await.unwrap();
     assert!(
         !h.secrets

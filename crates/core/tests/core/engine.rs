@@ -568,15 +568,9 @@ proptest::proptest! {
 async fn a_run_whose_end_cannot_be_recorded_is_announced_and_never_left_running() {
     let h = Harness::new(30).await;
     h.connect().await;
-    let pool = h.core.store().pool();
     // The database refuses the run's last write (a full disk, say); the pages before it went in.
-    sqlx::query(
-        "CREATE TRIGGER refuse BEFORE UPDATE OF status ON sync_history
-         WHEN NEW.status <> 'running' BEGIN SELECT RAISE(ABORT, 'disk full'); END",
-    )
-    .execute(pool)
-    .await
-    .unwrap();
+    h.refuse_writes("BEFORE UPDATE OF status ON sync_history WHEN NEW.status <> 'running'")
+        .await;
     let failed = h.core.sync(STRAVA, MANUAL, INCREMENTAL).await;
     let err = failed.expect_err("the end was not recorded, so there is no final row to return");
     assert_eq!(err.code(), ErrorCode::Internal, "{err}");
@@ -587,10 +581,7 @@ async fn a_run_whose_end_cannot_be_recorded_is_announced_and_never_left_running(
         .into_iter()
         .any(|e| matches!(e, CoreEvent::SyncFinished { provider, .. } if provider == STRAVA));
     assert!(ended, "the end event was emitted");
-    sqlx::query("DROP TRIGGER refuse")
-        .execute(pool)
-        .await
-        .unwrap();
+    h.accept_writes().await;
     // The slot and lock were released: the next run starts (no "already running"), marks the
     // orphaned row interrupted, and loses nothing.
     let next = h.core.sync(STRAVA, MANUAL, SyncMode::Full).await.unwrap();

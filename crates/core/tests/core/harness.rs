@@ -263,6 +263,38 @@ impl Harness {
         self.control("faults", fault).await;
     }
 
+    /// The database starts refusing writes matching `when` (a trigger, e.g. `BEFORE DELETE ON
+    /// provider_connections`): a full disk, say, at one chosen step. [`Harness::accept_writes`]
+    /// ends it.
+    pub async fn refuse_writes(&self, when: &'static str) {
+        // `when` is a literal of the calling test, never outside input.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE TRIGGER refuse {when} BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )))
+        .execute(self.core.store().pool())
+        .await
+        .unwrap();
+    }
+
+    pub async fn accept_writes(&self) {
+        sqlx::query("DROP TRIGGER refuse")
+            .execute(self.core.store().pool())
+            .await
+            .unwrap();
+    }
+
+    /// Waits until run `sync_id` has committed its first page (a condition, not a guess at
+    /// timing); fails the test after 20 s.
+    pub async fn first_page_committed(&self, sync_id: i64, what: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !self.events.events().iter().any(|e| {
+            matches!(e, tributary_core::events::CoreEvent::SyncProgress { sync_id: id, .. } if *id == sync_id)
+        }) {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     pub async fn sandbox_state(&self) -> serde_json::Value {
         let url = format!("{}/_control/state", self.sandbox.base_url());
         self.http

@@ -329,17 +329,9 @@ async fn a_cancelled_run_keeps_whole_pages_only_and_resumes() {
         .start_sync(STRAVA, MANUAL, SyncMode::Incremental)
         .await
         .unwrap();
-    // Cancel once the first page is committed (a condition, not a guess at timing).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !h
-        .events
-        .events()
-        .iter()
-        .any(|e| matches!(e, CoreEvent::SyncProgress { sync_id, .. } if *sync_id == handle.sync_id))
-    {
-        assert!(std::time::Instant::now() < deadline, "the first page");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    // Cancel once the first page is committed.
+    h.first_page_committed(handle.sync_id, "the first page")
+        .await;
     assert!(h.core.cancel_sync(STRAVA).await, "a run was cancelled");
     let run = handle.wait().await.unwrap();
     assert_eq!(run.status, SyncStatus::Cancelled);
@@ -559,19 +551,8 @@ async fn an_interrupted_full_walk_leaves_the_next_incremental_run_one_request() 
         .start_sync(STRAVA, MANUAL, SyncMode::Full)
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !h
-        .events
-        .events()
-        .iter()
-        .any(|e| matches!(e, CoreEvent::SyncProgress { sync_id, .. } if *sync_id == handle.sync_id))
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the full walk's first page"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    h.first_page_committed(handle.sync_id, "the full walk's first page")
+        .await;
     assert!(h.core.cancel_sync(STRAVA).await);
     assert_eq!(handle.wait().await.unwrap().status, SyncStatus::Cancelled);
     h.control("clear_faults", serde_json::json!({})).await;
