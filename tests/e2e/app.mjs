@@ -83,9 +83,15 @@ export class App {
 
   async stop() {
     await this.driver?.stop();
-    if (this.tauriDriver) {
-      this.tauriDriver.kill();
-      await new Promise((r) => this.tauriDriver.once("exit", r));
+    const driver = this.tauriDriver;
+    // Only a driver still running will say "exit" (waiting on one that already exited hung);
+    // one that ignores SIGTERM for 5 s is killed.
+    if (driver && driver.exitCode === null && driver.signalCode === null) {
+      const exited = new Promise((r) => driver.once("exit", r));
+      driver.kill();
+      const stubborn = setTimeout(() => driver.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(stubborn);
     }
     writeFileSync(join(ARTIFACTS, `${this.name}.log`), this.logs());
   }

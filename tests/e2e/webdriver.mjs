@@ -15,6 +15,9 @@ export class Driver {
       method,
       headers: { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
+      // No command takes this long; a driver that stopped answering must fail the case, not hang
+      // the file until the runner's timeout.
+      signal: AbortSignal.timeout(60_000),
     });
     const json = await response.json();
     if (!response.ok) throw new Error(`${method} ${path}: ${JSON.stringify(json.value ?? json)}`);
