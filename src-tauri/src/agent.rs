@@ -6,39 +6,48 @@ use crate::state::AppState;
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_autostart::ManagerExt;
 use tributary_core::domain::SyncTrigger;
+use tributary_core::scheduler::AgentOptions;
 use tributary_core::settings::{Settings, SettingsPatch};
 use tributary_core::sync::SyncMode;
 
 /// The interval from `TRIBUTARY_SYNC_INTERVAL` (e.g. `5s`, for tests), overriding the setting for
-/// this run of the app.
+/// this run of the app. One that cannot be read, or is below the core's floor, is ignored with a
+/// warning (the saved interval applies).
 fn interval_override() -> Option<std::time::Duration> {
     let text = std::env::var("TRIBUTARY_SYNC_INTERVAL").ok()?;
-    humantime::parse_duration(&text).ok()
+    match humantime::parse_duration(&text) {
+        Ok(d) if d >= tributary_core::scheduler::MIN_INTERVAL => Some(d),
+        _ => {
+            tracing::warn!(value = %text, "TRIBUTARY_SYNC_INTERVAL ignored: a duration of at least 1s, such as 30s");
+            None
+        }
+    }
 }
 
-/// Start the scheduler with the saved settings (paused if the athlete paused it); `startup_run`
-/// says whether its first pass syncs every connection at once.
+/// Start the core's agent, which follows the saved settings (pause, pace) by itself;
+/// `startup_run` says whether its first look syncs every connection at once.
 pub async fn start<R: Runtime>(app: &AppHandle<R>, startup_run: bool) {
     let Some(state) = app.try_state::<AppState>() else {
         return;
     };
-    let settings = state.core.settings().await.unwrap_or_default();
-    let mut pacing = settings.scheduler();
-    pacing.startup_run = startup_run;
-    if let Some(interval) = interval_override() {
-        pacing.interval = interval;
+    let options = AgentOptions {
+        startup_run,
+        interval: interval_override(),
+        reconcile_every: None,
+    };
+    match state.core.start_agent(options) {
+        Ok(scheduler) => {
+            *state
+                .scheduler
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(scheduler);
+        }
+        Err(e) => tracing::error!(error = %e, "the background agent could not start"),
     }
-    let scheduler = state.core.start_scheduler(pacing);
-    if settings.paused {
-        scheduler.pause();
-    }
-    *state
-        .scheduler
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(scheduler);
 }
 
-/// Save a change of settings and apply what is the shell's to apply.
+/// Save a change of settings (the core's scheduler follows it) and apply what is the shell's to
+/// apply.
 pub async fn update<R: Runtime>(
     app: &AppHandle<R>,
     patch: &SettingsPatch,
@@ -51,19 +60,6 @@ pub async fn update<R: Runtime>(
 }
 
 fn apply<R: Runtime>(app: &AppHandle<R>, settings: &Settings) {
-    let state = app.state::<AppState>();
-    let mut pacing = settings.scheduler();
-    if let Some(interval) = interval_override() {
-        pacing.interval = interval;
-    }
-    state.with_scheduler(|scheduler| {
-        scheduler.set_settings(pacing);
-        if settings.paused {
-            scheduler.pause();
-        } else {
-            scheduler.resume();
-        }
-    });
     let autolaunch = app.autolaunch();
     let result = match (settings.autostart, autolaunch.is_enabled()) {
         (true, Ok(false)) => autolaunch.enable(),
@@ -77,10 +73,13 @@ fn apply<R: Runtime>(app: &AppHandle<R>, settings: &Settings) {
 
 /// Pause or resume background sync (the tray's menu item).
 pub async fn toggle_pause<R: Runtime>(app: &AppHandle<R>) {
-    let paused = app
-        .state::<AppState>()
-        .with_scheduler(|s| s.is_paused())
-        .unwrap_or(false);
+    let paused = match app.state::<AppState>().core.settings().await {
+        Ok(settings) => settings.paused,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read whether background sync is paused");
+            return;
+        }
+    };
     let patch = SettingsPatch {
         paused: Some(!paused),
         ..SettingsPatch::default()

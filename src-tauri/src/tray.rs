@@ -149,7 +149,8 @@ async fn update<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Option<DateTime
             return Ok(None);
         }
     };
-    let paused = state.with_scheduler(|s| s.is_paused()).unwrap_or(false);
+    // The saved setting is the truth (the core's scheduler follows it).
+    let paused = state.core.settings().await.is_ok_and(|s| s.paused);
     let look = Look::of(&dashboard);
     tray.icon.set_icon(Some(look.image()?))?;
     tray.icon.set_tooltip(Some(match look {

@@ -160,26 +160,32 @@ async fn shed<R: Runtime>(app: &AppHandle<R>, generation: u64) {
     let Some(state) = app.try_state::<AppState>() else {
         return;
     };
-    // No new run may start while we look; an exec must not interrupt one.
+    // No new run may start while we look; an exec must not interrupt one, nor a sign-in waiting
+    // for its redirect (pending flows live in memory and would die with the image). Busy for
+    // ten minutes: give up this time (the next hide tries again), never exec anyway.
     state.with_scheduler(|s| s.pause());
+    let mut idle = false;
     for _ in 0..600 {
-        let busy = tributary_core::domain::ProviderKind::ALL
-            .iter()
-            .any(|p| state.core.is_syncing(*p));
         let reopened = app
             .try_state::<WindowLife>()
             .is_none_or(|l| l.generation.load(Ordering::SeqCst) != generation);
         if reopened {
-            resume_unless_paused(&state).await;
+            state.with_scheduler(|s| s.resume());
             return;
         }
-        if !busy {
+        if shed_can_proceed(&state) {
+            idle = true;
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    if !idle {
+        tracing::info!("not starting afresh: a sync or a sign-in is still under way");
+        state.with_scheduler(|s| s.resume());
+        return;
+    }
     let Ok(exe) = std::env::current_exe() else {
-        resume_unless_paused(&state).await;
+        state.with_scheduler(|s| s.resume());
         return;
     };
     let args: Vec<String> = std::env::args()
@@ -190,20 +196,23 @@ async fn shed<R: Runtime>(app: &AppHandle<R>, generation: u64) {
     tracing::info!("starting afresh as the tray agent alone, to give the webview's memory back");
     let error = std::process::Command::new(exe).args(args).exec();
     tracing::warn!(%error, "could not start afresh; staying as we are");
-    resume_unless_paused(&state).await;
+    state.with_scheduler(|s| s.resume());
 }
 
+/// Whether the process may replace itself now: no sync running and no sign-in waiting (a
+/// pending flow, or a loopback listener for one).
 #[cfg(unix)]
-async fn resume_unless_paused(state: &AppState) {
-    let paused = state
-        .core
-        .settings()
-        .await
-        .map(|s| s.paused)
-        .unwrap_or(false);
-    if !paused {
-        state.with_scheduler(|s| s.resume());
-    }
+fn shed_can_proceed(state: &AppState) -> bool {
+    let busy = tributary_core::domain::ProviderKind::ALL
+        .iter()
+        .any(|p| state.core.is_syncing(*p));
+    let signing_in = state.core.has_pending_sign_ins()
+        || !state
+            .loopbacks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_empty();
+    !busy && !signing_in
 }
 
 /// The first time the window is closed, a notification says the agent keeps running.

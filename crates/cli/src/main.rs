@@ -16,7 +16,7 @@ use tributary_core::domain::{
 };
 use tributary_core::events::{CoreEvent, EventSink};
 use tributary_core::library::{ActivityFilter, Order, PageRequest};
-use tributary_core::scheduler::SchedulerSettings;
+use tributary_core::scheduler::AgentOptions;
 use tributary_core::secrets::{KeyringStore, Sensitive};
 use tributary_core::sync::SyncHandle;
 use tributary_core::sync::SyncMode;
@@ -115,13 +115,19 @@ enum Command {
     /// then every enabled connection on its interval; one line per run. For a home server, run
     /// it as a systemd user service (see the README).
     Agent {
-        /// Between two runs of a connection, e.g. `30s`, `15m`, `1h`.
-        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
-        interval: std::time::Duration,
-        /// Between two reconcile passes (full walks: late uploads, edits, deletions).
-        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
-        reconcile_every: std::time::Duration,
+        /// Between two runs of a connection, e.g. `30s`, `15m`, `1h` (at least 1s); default: the
+        /// saved setting (one hour unless changed in the app).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        interval: Option<std::time::Duration>,
+        /// Between two reconcile passes (full walks: late uploads, edits, deletions); default:
+        /// the saved setting (a day).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        reconcile_every: Option<std::time::Duration>,
     },
+    /// Pause background sync (the desktop app's agent and `tributary agent` alike) until resumed.
+    Pause,
+    /// Resume background sync.
+    Resume,
     /// Imported activities (every copy), newest first, with their workout.
     Activities {
         #[command(flatten)]
@@ -391,6 +397,15 @@ async fn until_stopped(core: &Core, handle: SyncHandle) -> Result<SyncRun, Error
     }
 }
 
+/// Save the athlete's pause (every agent, in any process, follows it at its next look).
+async fn set_paused(core: &Core, paused: bool) -> Result<tributary_core::settings::Settings, Error> {
+    let patch = tributary_core::settings::SettingsPatch {
+        paused: Some(paused),
+        ..Default::default()
+    };
+    core.update_settings(&patch).await
+}
+
 async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, Error> {
     let out = output::Out { json };
     match command {
@@ -541,16 +556,23 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
             interval,
             reconcile_every,
         } => {
-            let scheduler = core.start_scheduler(SchedulerSettings {
+            let scheduler = core.start_agent(AgentOptions {
+                startup_run: true,
                 interval,
                 reconcile_every,
-                ..SchedulerSettings::default()
-            });
+            })?;
+            let saved = core.settings().await?;
+            let pacing = saved.scheduler();
             let _ = writeln!(
                 std::io::stderr(),
-                "tributary agent: syncing every {} (reconcile every {}); stop with Ctrl-C or SIGTERM",
-                humantime::format_duration(interval),
-                humantime::format_duration(reconcile_every),
+                "tributary agent: syncing every {} (reconcile every {}){}; stop with Ctrl-C or SIGTERM",
+                humantime::format_duration(interval.unwrap_or(pacing.interval)),
+                humantime::format_duration(reconcile_every.unwrap_or(pacing.reconcile_every)),
+                if saved.paused {
+                    "; paused for now (`tributary resume` to sync)"
+                } else {
+                    ""
+                },
             );
             stop_signal().await;
             let _ = writeln!(
@@ -559,6 +581,8 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
             );
             scheduler.shutdown().await;
         }
+        Command::Pause => out.settings(&set_paused(core, true).await?),
+        Command::Resume => out.settings(&set_paused(core, false).await?),
         Command::History {
             provider,
             limit,

@@ -329,6 +329,18 @@ impl Out {
         );
     }
 
+    pub fn settings(&self, s: &tributary_core::settings::Settings) {
+        if self.json {
+            return self.print_json(s);
+        }
+        say!(
+            "background sync {} (every {} s; reconcile every {} h)",
+            if s.paused { "paused" } else { "on" },
+            s.sync_interval_seconds,
+            s.reconcile_hours,
+        );
+    }
+
     pub fn summary(&self, s: &Summary) {
         if self.json {
             return self.print_json(s);

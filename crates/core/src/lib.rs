@@ -85,6 +85,8 @@ struct Inner {
     athlete_id: i64,
     /// The running scheduler's latest status (for `dashboard`), if one was started.
     scheduler_status: Arc<std::sync::Mutex<Option<scheduler::SchedulerStatus>>>,
+    /// Wakes the running scheduler when the settings change.
+    settings_changed: Arc<tokio::sync::Notify>,
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
     store: Store,
@@ -190,6 +192,7 @@ impl Core {
                 config,
                 athlete_id,
                 scheduler_status: Arc::new(std::sync::Mutex::new(None)),
+                settings_changed: Arc::new(tokio::sync::Notify::new()),
                 clock: deps.clock,
                 events: deps.events,
                 store,
@@ -239,7 +242,12 @@ impl Core {
         self.inner.connector.begin(provider, target).await
     }
 
-    /// Forget every pending authorization for `provider` (the athlete cancelled).
+    /// Whether a sign-in waits for its redirect (in memory: a restart would lose it).
+    pub fn has_pending_sign_ins(&self) -> bool {
+        self.inner.connector.has_pending()
+    }
+
+    /// Forget the pending sign-ins of `provider` (the athlete gave up).
     pub fn cancel_connect(&self, provider: ProviderKind) {
         self.inner.connector.cancel(provider);
     }
@@ -412,13 +420,16 @@ impl Core {
         settings::load(&self.inner.store).await
     }
 
-    /// Change some settings; returns those now in force. (Front ends apply what is theirs to
-    /// apply: the scheduler's pacing and pause, autostart.)
+    /// Change some settings; returns those now in force. The running scheduler follows the
+    /// pause and the pacing at once (it reads them from the store); front ends apply only what
+    /// is theirs (starting at login).
     pub async fn update_settings(
         &self,
         patch: &settings::SettingsPatch,
     ) -> Result<settings::Settings> {
-        settings::update(&self.inner.store, patch, self.inner.clock.now()).await
+        let settings = settings::update(&self.inner.store, patch, self.inner.clock.now()).await?;
+        self.inner.settings_changed.notify_one();
+        Ok(settings)
     }
 
     /// Activities across providers, newest first.
@@ -586,7 +597,35 @@ impl Core {
 
     /// Start the scheduler (a start-up run, then each connection on its interval) in the
     /// background. Front ends keep the handle; dropping it stops the scheduler.
+    ///
+    /// The pacing given here is fixed for the scheduler's life (tests, benchmarks); the
+    /// athlete's saved pause is still honoured. Front ends start the agent with
+    /// [`Core::start_agent`], which follows the saved settings.
     pub fn start_scheduler(&self, settings: SchedulerSettings) -> SchedulerHandle {
+        let fixed = scheduler::Fixed {
+            interval: Some(settings.interval),
+            reconcile_every: Some(settings.reconcile_every),
+        };
+        self.scheduler(fixed).start(settings)
+    }
+
+    /// Start the background agent with the athlete's saved settings (pause, interval,
+    /// reconcile), which it follows as they change, except what `options` fixes for this run.
+    /// The same for the tray app and `tributary agent`.
+    pub fn start_agent(&self, options: scheduler::AgentOptions) -> Result<SchedulerHandle> {
+        options.validate()?;
+        let fixed = scheduler::Fixed {
+            interval: options.interval,
+            reconcile_every: options.reconcile_every,
+        };
+        let settings = SchedulerSettings {
+            startup_run: options.startup_run,
+            ..SchedulerSettings::default()
+        };
+        Ok(self.scheduler(fixed).start(settings))
+    }
+
+    fn scheduler(&self, fixed: scheduler::Fixed) -> Scheduler {
         Scheduler {
             store: self.inner.store.clone(),
             engine: self.inner.engine.clone(),
@@ -595,8 +634,9 @@ impl Core {
             events: self.inner.events.clone(),
             athlete_id: self.inner.athlete_id,
             published: self.inner.scheduler_status.clone(),
+            fixed,
+            settings_changed: self.inner.settings_changed.clone(),
         }
-        .start(settings)
     }
 
     /// Cancel every running sync of this process and wait until each recorded `cancelled`.

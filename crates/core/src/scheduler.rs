@@ -19,7 +19,7 @@ use crate::sync::{SyncEngine, SyncMode};
 use crate::{Error, Result, store};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -74,10 +74,66 @@ pub struct Facts {
     pub consecutive_failures: u32,
     /// An incremental walk (a backfill) is unfinished.
     pub walk_pending: bool,
+    /// The latest finished run was stopped by a rate limit (`partial`, `rate_limited`): a
+    /// backfill it interrupted continues as soon as the budget allows. Not after a cancel (the
+    /// athlete stopped it) nor after a failure (backed off instead).
+    pub stopped_by_rate_limit: bool,
     /// When the last full walk completed.
     pub last_full_at: Option<DateTime<Utc>>,
     /// Whether the provider lists its history (a full walk can reconcile it).
     pub reconcilable: bool,
+}
+
+/// The shortest interval a front end may fix for a scheduler (a flag, an environment
+/// variable): below it a scheduler would be a busy loop against the providers. The athlete's
+/// setting has its own, higher floor (10 s).
+pub const MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How a front end starts the agent: the athlete's saved settings (pause, interval, reconcile),
+/// except what it fixes for this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgentOptions {
+    /// Whether the first look syncs every connection at once (an app or agent start).
+    pub startup_run: bool,
+    /// An interval for this run instead of the saved one (at least [`MIN_INTERVAL`]).
+    pub interval: Option<std::time::Duration>,
+    /// A reconcile interval for this run instead of the saved one.
+    pub reconcile_every: Option<std::time::Duration>,
+}
+
+impl Default for AgentOptions {
+    fn default() -> Self {
+        Self {
+            startup_run: true,
+            interval: None,
+            reconcile_every: None,
+        }
+    }
+}
+
+impl AgentOptions {
+    /// Refuse an interval that would make a busy loop.
+    pub fn validate(&self) -> Result<()> {
+        for (what, value) in [
+            ("interval", self.interval),
+            ("reconcile interval", self.reconcile_every),
+        ] {
+            if value.is_some_and(|v| v < MIN_INTERVAL) {
+                return Err(Error::Validation(format!(
+                    "the {what} must be at least {} s",
+                    MIN_INTERVAL.as_secs()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a scheduler was started with as fixed (`None`: follow the saved setting).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Fixed {
+    pub interval: Option<std::time::Duration>,
+    pub reconcile_every: Option<std::time::Duration>,
 }
 
 /// What to do with a connection.
@@ -124,10 +180,19 @@ pub fn decide(
                 .min(max_backoff)
         }
     };
+    // A base is a fixed instant in the past, not `now`, wherever it can be: a decision that is
+    // due but cannot start yet (paused, already running) then stays the same from one look to
+    // the next, so the scheduler neither spins on it nor announces a "change" on every look.
     let base = match (startup, facts.last_run) {
-        (true, _) | (_, None) => now,
+        (true, _) => now,
+        (false, None) => facts.created_at.min(now),
+        // Stamped in the future (a clock that was ahead at boot, a dual boot): when it really
+        // ran is unknown, so it is overdue, not due a month from now.
+        (false, Some((_, started))) if started > now => now,
         // A backfill stopped by a rate limit continues as soon as the budget allows.
-        (false, Some(_)) if facts.walk_pending && facts.consecutive_failures == 0 => now,
+        (false, Some((_, started))) if facts.walk_pending && facts.stopped_by_rate_limit => {
+            started
+        }
         (false, Some((run_id, started))) => started + jitter(delay, facts.connection_id, run_id),
     };
     let at = [
@@ -188,7 +253,10 @@ pub struct SchedulerStatus {
 
 struct Shared {
     settings: Mutex<SchedulerSettings>,
+    /// Paused by this handle (the athlete's saved pause is read from the store at each look).
     paused: AtomicBool,
+    /// Looks taken since the start (the idle benchmark's wake-ups; tests of the loop's pace).
+    looks: AtomicU64,
     wake: Notify,
     cancel: CancellationToken,
     status: Mutex<SchedulerStatus>,
@@ -215,9 +283,16 @@ impl SchedulerHandle {
         self.shared.wake.notify_one();
     }
 
-    /// Whether it is paused.
+    /// Whether it is paused, by this handle or by the athlete's saved setting (as of the
+    /// latest look).
     pub fn is_paused(&self) -> bool {
-        self.shared.paused.load(Ordering::SeqCst)
+        self.shared.paused.load(Ordering::SeqCst) || lock(&self.shared.status).paused
+    }
+
+    /// How many looks the loop has taken since it started: one per wake-up. An idle scheduler
+    /// takes at most one a minute.
+    pub fn looks(&self) -> u64 {
+        self.shared.looks.load(Ordering::SeqCst)
     }
 
     /// Change the pacing (takes effect at once).
@@ -266,6 +341,10 @@ pub(crate) struct Scheduler {
     pub athlete_id: i64,
     /// Where the status is published for the core's dashboard query.
     pub published: Arc<Mutex<Option<SchedulerStatus>>>,
+    /// What this scheduler keeps fixed instead of the saved settings.
+    pub fixed: Fixed,
+    /// Notified when the athlete's settings change (through any front end of this process).
+    pub settings_changed: Arc<Notify>,
 }
 
 impl Scheduler {
@@ -274,6 +353,7 @@ impl Scheduler {
         let shared = Arc::new(Shared {
             settings: Mutex::new(settings),
             paused: AtomicBool::new(false),
+            looks: AtomicU64::new(0),
             wake: Notify::new(),
             cancel: CancellationToken::new(),
             status: Mutex::new(SchedulerStatus::default()),
@@ -291,22 +371,31 @@ impl Scheduler {
     }
 
     async fn run(self, shared: Arc<Shared>) {
+        // The start-up pass is the first look only. Started paused, there is none: resuming
+        // runs what is due, as after any pause.
         let mut startup = lock(&shared.settings).startup_run;
         let finished = self.engine.finished();
+        let settings_changed = self.settings_changed.clone();
         loop {
-            let settings = lock(&shared.settings).clone();
-            let paused = shared.paused.load(Ordering::SeqCst);
-            let wait = match self.tick(&shared, &settings, paused, startup).await {
-                Ok(wait) => wait,
+            shared.looks.fetch_add(1, Ordering::SeqCst);
+            let wait = match self.pacing(&shared).await {
+                Ok((settings, paused)) => {
+                    match self.tick(&shared, &settings, paused, startup).await {
+                        Ok(wait) => wait,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the scheduler could not look at the connections");
+                            std::time::Duration::from_secs(30)
+                        }
+                    }
+                }
                 Err(e) => {
-                    tracing::warn!(error = %e, "the scheduler could not look at the connections");
+                    tracing::warn!(error = %e, "the scheduler could not read the settings");
                     std::time::Duration::from_secs(30)
                 }
             };
-            if !paused {
-                startup = false;
-            }
+            startup = false;
             // Never sleep long in one go: a suspended machine wakes up to a clock that jumped.
+            // The floor only guards against a busy loop; nothing due asks for less than 1 s.
             let wait = wait.clamp(
                 std::time::Duration::from_millis(50),
                 std::time::Duration::from_secs(60),
@@ -315,9 +404,26 @@ impl Scheduler {
                 () = shared.cancel.cancelled() => return,
                 () = shared.wake.notified() => {}
                 () = finished.notified() => {}
+                () = settings_changed.notified() => {}
                 () = tokio::time::sleep(wait) => {}
             }
         }
+    }
+
+    /// The pacing and pause in force: the athlete's saved settings (so every front end, the
+    /// tray and `tributary agent` alike, honours a pause or an interval saved by any other),
+    /// except what this scheduler was started with as fixed.
+    async fn pacing(&self, shared: &Shared) -> Result<(SchedulerSettings, bool)> {
+        let saved = crate::settings::load(&self.store).await?;
+        let mut pacing = lock(&shared.settings).clone();
+        if self.fixed.interval.is_none() {
+            pacing.interval = saved.scheduler().interval;
+        }
+        if self.fixed.reconcile_every.is_none() {
+            pacing.reconcile_every = saved.scheduler().reconcile_every;
+        }
+        let paused = saved.paused || shared.paused.load(Ordering::SeqCst);
+        Ok((pacing, paused))
     }
 
     /// One look: recover dead runs, decide, start what is due. Returns how long to wait.
@@ -336,7 +442,8 @@ impl Scheduler {
         let mut offline = Vec::new();
         let mut soonest: Option<DateTime<Utc>> = None;
         for facts in self.gather(now).await? {
-            let decision = decide(&facts, settings, now, startup);
+            // Paused, there is no start-up pass to show (its "now" would change at every look).
+            let decision = decide(&facts, settings, now, startup && !paused);
             let Decision::At { at, mode } = decision else {
                 next_runs.push(NextRun {
                     provider: facts.provider,
@@ -346,7 +453,11 @@ impl Scheduler {
                 continue;
             };
             let mut at = at;
-            if !paused && at <= now && !self.engine.is_running(facts.provider) {
+            let due = at <= now;
+            // Due but held back (paused, or its run is still going): not a reason to look again
+            // soon. A resume wakes the loop, and so does the end of every run.
+            let held = due && (paused || self.engine.is_running(facts.provider));
+            if due && !held {
                 if self.engine.probe(facts.provider).await {
                     let trigger = if startup {
                         SyncTrigger::Startup
@@ -370,7 +481,9 @@ impl Scheduler {
                             .unwrap_or(Duration::minutes(1));
                 }
             }
-            soonest = Some(soonest.map_or(at, |s| s.min(at)));
+            if !held {
+                soonest = Some(soonest.map_or(at, |s| s.min(at)));
+            }
             next_runs.push(NextRun {
                 provider: facts.provider,
                 at: Some(at),
@@ -412,6 +525,13 @@ impl Scheduler {
                 .filter(|r| r.status != SyncStatus::Running)
                 .take_while(|r| r.status == SyncStatus::Failed)
                 .count();
+            let stopped_by_rate_limit = recent
+                .iter()
+                .find(|r| r.status != SyncStatus::Running)
+                .is_some_and(|r| {
+                    r.status == SyncStatus::Partial
+                        && r.error_code == Some(crate::ErrorCode::RateLimited)
+                });
             let state = store::sync_state::get(pool, c.id)
                 .await?
                 .filter(|s| s.account == c.provider_user_id)
@@ -430,6 +550,7 @@ impl Scheduler {
                 last_run: recent.first().map(|r| (r.id, r.started_at)),
                 consecutive_failures: u32::try_from(consecutive_failures).unwrap_or(u32::MAX),
                 walk_pending: state.walk_cursor.is_some(),
+                stopped_by_rate_limit,
                 last_full_at: state.last_full_at,
                 reconcilable: client.capabilities().delivery == Delivery::Pull,
             });
@@ -490,6 +611,7 @@ mod tests {
             last_run: Some((41, now() - Duration::minutes(10))),
             consecutive_failures: 0,
             walk_pending: false,
+            stopped_by_rate_limit: false,
             last_full_at: Some(now() - Duration::hours(1)),
             reconcilable: true,
         }
@@ -536,7 +658,11 @@ mod tests {
             last_run: None,
             ..facts()
         };
-        assert_eq!(at(decide(&never, &settings, now(), false)).0, now());
+        assert_eq!(
+            at(decide(&never, &settings, now(), false)).0,
+            never.created_at,
+            "due since it was connected"
+        );
     }
 
     #[test]
@@ -583,6 +709,7 @@ mod tests {
         let reset = now() + Duration::minutes(5);
         let backfill = Facts {
             walk_pending: true,
+            stopped_by_rate_limit: true,
             rate_limited_until: Some(reset),
             ..facts()
         };
@@ -610,7 +737,59 @@ mod tests {
         );
         assert!(gap(2) > Duration::minutes(107) && gap(2) < Duration::minutes(133));
         assert!(gap(3) > Duration::minutes(215) && gap(3) < Duration::minutes(265));
-        assert!(gap(30) <= Duration::hours(27), "capped at a day (± jitter)");
+        assert!(
+            gap(30) >= Duration::minutes(1296) && gap(30) <= Duration::minutes(1584),
+            "capped at a day (± 10 % jitter): {}",
+            gap(30)
+        );
+    }
+
+    #[test]
+    fn a_due_decision_is_the_same_at_every_look() {
+        // A decision that is due but held back (paused, running) must not move with the clock,
+        // or the loop looks again at once and announces a change each time (issue 14, 1).
+        let settings = SchedulerSettings::default();
+        let later = now() + Duration::seconds(30);
+        let never = Facts {
+            last_run: None,
+            ..facts()
+        };
+        let continuing = Facts {
+            walk_pending: true,
+            stopped_by_rate_limit: true,
+            ..facts()
+        };
+        let overdue = Facts {
+            last_run: Some((41, now() - Duration::hours(3))),
+            ..facts()
+        };
+        for f in [never, continuing, overdue] {
+            let first = decide(&f, &settings, now(), false);
+            assert!(at(first).0 <= now(), "due: {f:?}");
+            assert_eq!(first, decide(&f, &settings, later, false), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn a_cancelled_or_failed_backfill_waits_for_its_interval() {
+        // Only a rate limit's `partial` continues a backfill at once (issue 14, defect 2).
+        let settings = SchedulerSettings::default();
+        let cancelled = Facts {
+            walk_pending: true,
+            stopped_by_rate_limit: false,
+            ..facts()
+        };
+        assert!(at(decide(&cancelled, &settings, now(), false)).0 > now() + Duration::minutes(40));
+    }
+
+    #[test]
+    fn a_run_stamped_in_the_future_is_overdue() {
+        let settings = SchedulerSettings::default();
+        let ahead = Facts {
+            last_run: Some((41, now() + Duration::days(30))),
+            ..facts()
+        };
+        assert_eq!(at(decide(&ahead, &settings, now(), false)).0, now());
     }
 
     #[test]

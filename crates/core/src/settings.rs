@@ -104,9 +104,33 @@ pub async fn load(store: &Store) -> Result<Settings> {
         .bind(KEY)
         .fetch_optional(store.pool())
         .await?;
-    Ok(text
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default())
+    Ok(text.as_deref().map(parse).unwrap_or_default())
+}
+
+/// The settings a saved document holds, field by field: one field that cannot be read (a
+/// hand edit, a newer version's change of type) falls back to its default alone, instead of
+/// resetting every setting (which would, among other things, unpause background sync).
+fn parse(text: &str) -> Settings {
+    if let Ok(settings) = serde_json::from_str::<Settings>(text) {
+        return settings;
+    }
+    let Ok(serde_json::Value::Object(saved)) = serde_json::from_str::<serde_json::Value>(text)
+    else {
+        tracing::warn!("the saved settings are unreadable; using the defaults");
+        return Settings::default();
+    };
+    let mut good = serde_json::Map::new();
+    for (key, value) in saved {
+        let mut candidate = good.clone();
+        candidate.insert(key.clone(), value);
+        if serde_json::from_value::<Settings>(serde_json::Value::Object(candidate.clone())).is_ok()
+        {
+            good = candidate;
+        } else {
+            tracing::warn!(setting = %key, "a saved setting is unreadable; using its default");
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(good)).unwrap_or_default()
 }
 
 /// Apply `patch` and save; returns the settings now in force.
@@ -121,8 +145,7 @@ pub async fn update(store: &Store, patch: &SettingsPatch, now: DateTime<Utc>) ->
         .as_deref()
         .and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or_default();
-    let settings: Settings =
-        serde_json::from_value(serde_json::Value::Object(document.clone())).unwrap_or_default();
+    let settings = parse(&serde_json::Value::Object(document.clone()).to_string());
     let updated = settings.apply(patch)?;
     if let serde_json::Value::Object(known) = serde_json::to_value(&updated)
         .map_err(|e| Error::Internal(format!("settings do not serialise: {e}")))?
@@ -145,6 +168,17 @@ pub async fn update(store: &Store, patch: &SettingsPatch, now: DateTime<Utc>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_unreadable_setting_does_not_reset_the_others() {
+        // A pause saved beside an interval of the wrong type: the pause is kept.
+        let settings = parse(r#"{"paused": true, "sync_interval_seconds": "an hour", "autostart": true}"#);
+        assert!(settings.paused, "still paused");
+        assert!(settings.autostart);
+        assert_eq!(settings.sync_interval_seconds, 3600, "the bad field alone is the default");
+        assert_eq!(parse("not json"), Settings::default());
+        assert!(parse(r#"{"paused": true, "from_a_newer_version": 3}"#).paused);
+    }
 
     #[test]
     fn out_of_range_values_are_refused_and_change_nothing() {

@@ -215,6 +215,13 @@ impl Connector {
         })
     }
 
+    /// Whether a sign-in is waiting for its redirect (kept in memory only: a process that
+    /// restarts itself now would lose it).
+    pub fn has_pending(&self) -> bool {
+        let now = self.inner.clock.now();
+        self.inner.flows.lock().values().any(|f| f.expires_at > now)
+    }
+
     /// Forget every pending authorization for `provider` (the athlete cancelled).
     pub fn cancel(&self, provider: ProviderKind) {
         self.inner

@@ -225,7 +225,7 @@ pub async fn history(
         "SELECT ",
         run_columns!(),
         " FROM sync_history WHERE connection_id = ?1
-         ORDER BY started_at DESC, id DESC LIMIT ?2 OFFSET ?3"
+         ORDER BY id DESC LIMIT ?2 OFFSET ?3"
     ))
     .bind(connection_id)
     .bind(limit)
@@ -250,7 +250,7 @@ pub async fn latest_per_connection(
         run_columns!(),
         " FROM sync_history WHERE id IN (
              SELECT (SELECT x.id FROM sync_history x WHERE x.connection_id = c.id
-                     ORDER BY x.started_at DESC, x.id DESC LIMIT 1)
+                     ORDER BY x.id DESC LIMIT 1)
              FROM provider_connections c WHERE c.athlete_id = ?1)"
     ))
     .bind(athlete_id)

@@ -361,3 +361,170 @@ async fn the_scheduler_reconciles_daily_on_its_own() {
         51
     );
 }
+
+/// How many `SchedulerChanged` events the harness has seen.
+fn scheduler_changes(h: &Harness) -> usize {
+    h.events
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, tributary_core::events::CoreEvent::SchedulerChanged { .. }))
+        .count()
+}
+
+/// A scripted Strava whose history never ends: slow pages, each with a next cursor.
+fn endless_backfill(provider: &Scripted) {
+    provider.on_list(|_, n| {
+        Box::pin(async move {
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+            Ok(page(
+                vec![activity(&format!("a{n}"), Utc::now() - Duration::days(n as i64))],
+                Some(&format!("c{}", n + 1)),
+            ))
+        })
+    });
+}
+
+#[tokio::test]
+async fn the_scheduler_is_idle_while_a_backfill_runs() {
+    // Issue 14, defect 1: a due connection whose run is still going kept the loop at 20 Hz,
+    // announcing a "change" on every look.
+    let provider = Scripted::new(STRAVA, strava::capabilities());
+    let h = Harness::scripted(Arc::new(SystemClock), vec![provider.clone()]).await;
+    h.connect_scripted(STRAVA).await;
+    endless_backfill(&provider);
+    let scheduler = h.core.start_scheduler(fast(60_000));
+    eventually(10, "the backfill under way", async || {
+        (provider.list_calls.load(Ordering::SeqCst) >= 2).then_some(())
+    })
+    .await;
+    let (looks, changes) = (scheduler.looks(), scheduler_changes(&h));
+    tokio::time::sleep(StdDuration::from_millis(1500)).await;
+    assert!(
+        scheduler.looks() - looks <= 1,
+        "no looks while the only due connection is running: {} in 1.5 s",
+        scheduler.looks() - looks
+    );
+    assert!(
+        scheduler_changes(&h) - changes <= 1,
+        "nothing changed, nothing announced: {} events",
+        scheduler_changes(&h) - changes
+    );
+    scheduler.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_saved_pause_holds_the_agent_quietly_and_a_resume_wakes_it() {
+    // Issue 14, defect 1 (started paused, the loop spun and announced a change on every look)
+    // and the structure: the core honours the saved pause, whichever front end saved it.
+    let provider = Scripted::new(STRAVA, strava::capabilities());
+    let h = Harness::scripted(Arc::new(SystemClock), vec![provider.clone()]).await;
+    h.connect_scripted(STRAVA).await;
+    provider.on_list(|_, n| {
+        Box::pin(async move { Ok(page(vec![activity(&format!("a{n}"), Utc::now())], None)) })
+    });
+    let pause = |paused| tributary_core::settings::SettingsPatch {
+        paused: Some(paused),
+        ..Default::default()
+    };
+    h.core.update_settings(&pause(true)).await.unwrap();
+    let scheduler = h
+        .core
+        .start_agent(tributary_core::scheduler::AgentOptions {
+            interval: Some(StdDuration::from_secs(1)),
+            ..Default::default()
+        })
+        .unwrap();
+    tokio::time::sleep(StdDuration::from_millis(1500)).await;
+    assert_eq!(provider.list_calls.load(Ordering::SeqCst), 0, "paused: no run");
+    assert!(scheduler.is_paused());
+    assert!(
+        scheduler.looks() <= 2,
+        "one look, then quiet until resumed: {} looks",
+        scheduler.looks()
+    );
+    assert!(
+        scheduler_changes(&h) <= 1,
+        "{} announcements",
+        scheduler_changes(&h)
+    );
+    h.core.update_settings(&pause(false)).await.unwrap();
+    let runs = eventually(5, "a run soon after resuming", async || {
+        let runs = h.core.sync_history(STRAVA, 10, 0).await.unwrap();
+        (!runs.is_empty()).then_some(runs)
+    })
+    .await;
+    assert_eq!(
+        runs[0].trigger,
+        SyncTrigger::Scheduled,
+        "a resume runs what is due, not a start-up pass"
+    );
+    assert!(
+        h.core
+            .start_agent(tributary_core::scheduler::AgentOptions {
+                interval: Some(StdDuration::from_millis(10)),
+                ..Default::default()
+            })
+            .is_err_and(|e| e.code() == ErrorCode::Validation),
+        "a busy-loop interval is refused"
+    );
+    scheduler.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_cancelled_backfill_stays_cancelled() {
+    // Issue 14, defect 2: a cancelled run is not a failure, the walk was pending, and the
+    // scheduler resumed it within 50 ms.
+    let provider = Scripted::new(STRAVA, strava::capabilities());
+    let h = Harness::scripted(Arc::new(SystemClock), vec![provider.clone()]).await;
+    h.connect_scripted(STRAVA).await;
+    endless_backfill(&provider);
+    let scheduler = h.core.start_scheduler(fast(60_000));
+    eventually(10, "the backfill under way", async || {
+        (provider.list_calls.load(Ordering::SeqCst) >= 2).then_some(())
+    })
+    .await;
+    assert!(h.core.cancel_sync(STRAVA).await);
+    tokio::time::sleep(StdDuration::from_millis(1000)).await;
+    let runs = h.core.sync_history(STRAVA, 10, 0).await.unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [SyncStatus::Cancelled],
+        "the athlete's cancel is not undone"
+    );
+    scheduler.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_run_stamped_in_the_future_does_not_hold_back_the_schedule() {
+    // Issue 14, defect 5: a run stamped by a clock that was ahead stayed "the latest" and the
+    // next scheduled run waited until real time passed it.
+    let provider = Scripted::new(STRAVA, strava::capabilities());
+    let h = Harness::scripted(Arc::new(SystemClock), vec![provider.clone()]).await;
+    let connection = h.connect_scripted(STRAVA).await;
+    let ahead = (Utc::now() + Duration::days(30)).timestamp_millis();
+    sqlx::query(
+        "INSERT INTO sync_history (connection_id, trigger, status, started_at, completed_at,
+                                   heartbeat_at)
+         VALUES (?1, 'scheduled', 'success', ?2, ?2, ?2)",
+    )
+    .bind(connection.id)
+    .bind(ahead)
+    .execute(h.core.store().pool())
+    .await
+    .unwrap();
+    let scheduler = h.core.start_scheduler(SchedulerSettings {
+        startup_run: false,
+        ..fast(300)
+    });
+    let runs = eventually(10, "a scheduled run", async || {
+        let runs = h.core.sync_history(STRAVA, 10, 0).await.unwrap();
+        (runs.len() >= 2).then_some(runs)
+    })
+    .await;
+    assert_eq!(
+        runs[0].trigger,
+        SyncTrigger::Scheduled,
+        "the history lists the new run first, whatever the old one's stamp"
+    );
+    scheduler.shutdown().await;
+}
