@@ -398,7 +398,10 @@ async fn until_stopped(core: &Core, handle: SyncHandle) -> Result<SyncRun, Error
 }
 
 /// Save the athlete's pause (every agent, in any process, follows it at its next look).
-async fn set_paused(core: &Core, paused: bool) -> Result<tributary_core::settings::Settings, Error> {
+async fn set_paused(
+    core: &Core,
+    paused: bool,
+) -> Result<tributary_core::settings::Settings, Error> {
     let patch = tributary_core::settings::SettingsPatch {
         paused: Some(paused),
         ..Default::default()

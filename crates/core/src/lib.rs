@@ -228,6 +228,12 @@ impl Core {
     /// Cancel running syncs, wait for them to record their final status, and close the store.
     pub async fn shutdown(&self) {
         self.inner.engine.cancel_all_and_wait().await;
+        // A refresh outlives the run that asked for it (so that a rotated pair is never
+        // dropped): let it store its pair before the store closes. Bounded by the HTTP timeout.
+        self.inner
+            .vault
+            .settle(self.inner.config.request_timeout + std::time::Duration::from_secs(10))
+            .await;
         self.inner.store.close().await;
     }
 

@@ -190,9 +190,7 @@ pub fn decide(
         // ran is unknown, so it is overdue, not due a month from now.
         (false, Some((_, started))) if started > now => now,
         // A backfill stopped by a rate limit continues as soon as the budget allows.
-        (false, Some((_, started))) if facts.walk_pending && facts.stopped_by_rate_limit => {
-            started
-        }
+        (false, Some((_, started))) if facts.walk_pending && facts.stopped_by_rate_limit => started,
         (false, Some((run_id, started))) => started + jitter(delay, facts.connection_id, run_id),
     };
     let at = [

@@ -172,10 +172,14 @@ mod tests {
     #[test]
     fn one_unreadable_setting_does_not_reset_the_others() {
         // A pause saved beside an interval of the wrong type: the pause is kept.
-        let settings = parse(r#"{"paused": true, "sync_interval_seconds": "an hour", "autostart": true}"#);
+        let settings =
+            parse(r#"{"paused": true, "sync_interval_seconds": "an hour", "autostart": true}"#);
         assert!(settings.paused, "still paused");
         assert!(settings.autostart);
-        assert_eq!(settings.sync_interval_seconds, 3600, "the bad field alone is the default");
+        assert_eq!(
+            settings.sync_interval_seconds, 3600,
+            "the bad field alone is the default"
+        );
         assert_eq!(parse("not json"), Settings::default());
         assert!(parse(r#"{"paused": true, "from_a_newer_version": 3}"#).paused);
     }

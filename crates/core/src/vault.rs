@@ -122,8 +122,10 @@ struct Inner {
     athlete_id: i64,
     /// Prefix of every key (see [`namespace`]).
     namespace: String,
-    /// One refresh lock per connection.
-    locks: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    /// One lock per provider (an athlete has one connection per provider): held by a refresh
+    /// until its new pair is stored, and by a reconnect across its switch of keyring slot, so
+    /// that neither writes over the other's grant.
+    locks: Mutex<HashMap<ProviderKind, Arc<tokio::sync::Mutex<()>>>>,
     /// Whether each provider's API credentials are configured, once known: the dashboard asks on
     /// every refresh, and a keyring read each time costs a D-Bus round trip per provider.
     configured_cache: Mutex<HashMap<ProviderKind, bool>>,
@@ -216,13 +218,41 @@ impl TokenVault {
         format!("{}/client/{provider}/secret", self.inner.namespace)
     }
 
-    fn lock_for(&self, connection_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+    fn lock_for(&self, provider: ProviderKind) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self
             .inner
             .locks
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        locks.entry(connection_id).or_default().clone()
+        locks.entry(provider).or_default().clone()
+    }
+
+    /// Hold `provider`'s token lock: no refresh of its tokens runs or persists until the guard
+    /// is dropped (a reconnect holds it while it moves the connection to a new slot).
+    pub async fn hold(&self, provider: ProviderKind) -> tokio::sync::OwnedMutexGuard<()> {
+        self.lock_for(provider).lock_owned().await
+    }
+
+    /// Wait (up to `limit`) for refreshes in flight to store their new pairs: a refresh runs in
+    /// a task of its own, so that nothing a provider has rotated is lost when its caller is
+    /// cancelled; shutting down must not close the store under it either.
+    pub async fn settle(&self, limit: std::time::Duration) {
+        let locks: Vec<_> = self
+            .inner
+            .locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        let all = async {
+            for lock in locks {
+                drop(lock.lock().await);
+            }
+        };
+        if tokio::time::timeout(limit, all).await.is_err() {
+            tracing::warn!("a token refresh was still in flight at shutdown");
+        }
     }
 
     /// Check that the secret store can be used at all (fails with advice when it cannot).
@@ -333,7 +363,7 @@ impl TokenVault {
         })
     }
 
-    /// Write a connection's tokens.
+    /// Write a connection's tokens (into the slot its row points at now).
     pub async fn save(&self, provider: ProviderKind, tokens: &StoredTokens) -> Result<()> {
         let slot = self.slot(provider).await?;
         self.inner
@@ -342,9 +372,45 @@ impl TokenVault {
             .await
     }
 
+    /// Write a rotated pair into `slot`, the one its refresh token was read from, trying again
+    /// for a few seconds when the keyring fails: the provider has already retired the old
+    /// refresh token, so this pair is the only one left (a keyring that stays unusable loses
+    /// it, and the connection then needs the athlete).
+    async fn save_rotated(
+        &self,
+        provider: ProviderKind,
+        slot: i64,
+        tokens: &StoredTokens,
+    ) -> Result<()> {
+        let key = self.slot_key(provider, slot);
+        let encoded = tokens.encode();
+        let mut pause = std::time::Duration::from_millis(200);
+        let mut tries = 0;
+        loop {
+            match self.inner.secrets.set(&key, &encoded).await {
+                Ok(()) => return Ok(()),
+                Err(e) if tries < 4 => {
+                    tries += 1;
+                    tracing::warn!(%provider, error = %e, "could not store a rotated token pair; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause *= 3;
+                }
+                Err(e) => {
+                    tracing::error!(%provider, error = %e, "a rotated token pair could not be stored");
+                    return Err(e);
+                }
+            }
+        }
+    }
+
     /// Read a connection's tokens, if any. Tokens kept under the old, unscoped key are moved to
     /// this data directory's key on first read.
     pub async fn load(&self, provider: ProviderKind) -> Result<Option<StoredTokens>> {
+        Ok(self.load_with_slot(provider).await?.1)
+    }
+
+    /// A connection's tokens and the slot they were read from.
+    async fn load_with_slot(&self, provider: ProviderKind) -> Result<(i64, Option<StoredTokens>)> {
         let secrets = &self.inner.secrets;
         let slot = self.slot(provider).await?;
         let text = match secrets.get(&self.slot_key(provider, slot)).await? {
@@ -362,7 +428,7 @@ impl TokenVault {
                 }
             }
         };
-        text.as_ref().map(StoredTokens::decode).transpose()
+        Ok((slot, text.as_ref().map(StoredTokens::decode).transpose()?))
     }
 
     /// Remove a connection's tokens (the slot its row points at).
@@ -387,8 +453,9 @@ impl TokenVault {
         rejected: Option<&Sensitive<String>>,
     ) -> Result<Sensitive<String>> {
         let kind = connection.provider;
-        let single_flight = self.lock_for(connection.id).lock_owned().await;
-        let tokens = self.load(kind).await?.ok_or_else(|| Error::NeedsReauth {
+        let single_flight = self.hold(kind).await;
+        let (slot, tokens) = self.load_with_slot(kind).await?;
+        let tokens = tokens.ok_or_else(|| Error::NeedsReauth {
             provider: kind,
             reason: "no tokens are stored for this connection".to_owned(),
         })?;
@@ -423,6 +490,7 @@ impl TokenVault {
                 .refresh(
                     connection_id,
                     kind,
+                    slot,
                     provider.as_ref(),
                     &meter,
                     &creds,
@@ -442,6 +510,7 @@ impl TokenVault {
         &self,
         connection_id: i64,
         kind: ProviderKind,
+        slot: i64,
         provider: &dyn Provider,
         meter: &Meter,
         creds: &ClientCredentials,
@@ -459,8 +528,25 @@ impl TokenVault {
         {
             Ok(grant) => {
                 let fresh = StoredTokens::from_grant(grant, Some(refresh_token));
-                // Persist before use: the provider may already have retired the old refresh token.
-                self.save(kind, &fresh).await?;
+                // Persist before use: the provider may already have retired the old refresh
+                // token. Into the slot it was read from, never the one the row points at now:
+                // a reconnect in another process may have moved the row to a new grant, which
+                // this older one must not overwrite.
+                self.save_rotated(kind, slot, &fresh).await?;
+                let current = self.slot(kind).await?;
+                if current != slot {
+                    // Replaced while we refreshed: the new grant is the connection's; ours is
+                    // an orphan.
+                    if let Err(e) = self.delete_slot(kind, slot).await {
+                        tracing::warn!(provider = %kind, error = %e, "could not remove a replaced token pair");
+                    }
+                    return self.load(kind).await?.map(|t| t.access).ok_or_else(|| {
+                        Error::NeedsReauth {
+                            provider: kind,
+                            reason: "no tokens are stored for this connection".to_owned(),
+                        }
+                    });
+                }
                 let change = ConnectionUpdate {
                     token_expires_at: Some(fresh.expires_at),
                     ..Default::default()

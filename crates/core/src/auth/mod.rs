@@ -438,6 +438,9 @@ impl Connector {
         // transaction with the rest of the connection; only then is the old entry deleted. A
         // failure (or a kill) anywhere leaves the row pointing at tokens that exist: a working
         // connection never loses its tokens to a failed reconnect.
+        // Held across the switch: a refresh of the old grant in flight finishes first (and
+        // stores into the old slot), and none starts until the row points at the new one.
+        let tokens_lock = self.inner.vault.hold(provider).await;
         let (slot, old_slot) = self.inner.vault.save_new(provider, &tokens).await?;
         let athlete = self.inner.athlete_id;
         let saved = async {
@@ -491,6 +494,7 @@ impl Connector {
         {
             tracing::warn!(%provider, error = %e, "could not remove the replaced tokens");
         }
+        drop(tokens_lock);
         self.inner.events.emit(CoreEvent::ConnectionChanged {
             provider,
             state: connection.state,

@@ -367,7 +367,12 @@ fn scheduler_changes(h: &Harness) -> usize {
     h.events
         .events()
         .into_iter()
-        .filter(|e| matches!(e, tributary_core::events::CoreEvent::SchedulerChanged { .. }))
+        .filter(|e| {
+            matches!(
+                e,
+                tributary_core::events::CoreEvent::SchedulerChanged { .. }
+            )
+        })
         .count()
 }
 
@@ -377,7 +382,10 @@ fn endless_backfill(provider: &Scripted) {
         Box::pin(async move {
             tokio::time::sleep(StdDuration::from_millis(100)).await;
             Ok(page(
-                vec![activity(&format!("a{n}"), Utc::now() - Duration::days(n as i64))],
+                vec![activity(
+                    &format!("a{n}"),
+                    Utc::now() - Duration::days(n as i64),
+                )],
                 Some(&format!("c{}", n + 1)),
             ))
         })
@@ -435,7 +443,11 @@ async fn a_saved_pause_holds_the_agent_quietly_and_a_resume_wakes_it() {
         })
         .unwrap();
     tokio::time::sleep(StdDuration::from_millis(1500)).await;
-    assert_eq!(provider.list_calls.load(Ordering::SeqCst), 0, "paused: no run");
+    assert_eq!(
+        provider.list_calls.load(Ordering::SeqCst),
+        0,
+        "paused: no run"
+    );
     assert!(scheduler.is_paused());
     assert!(
         scheduler.looks() <= 2,

@@ -281,3 +281,110 @@ async fn strava_rate_windows_follow_the_clock_not_the_wall() {
         "runs once the clock passes 10:15"
     );
 }
+
+/// The tokens the connection's row points at now.
+async fn current_tokens(h: &Harness) -> String {
+    let stored = h.core.vault().load(STRAVA).await.unwrap().unwrap();
+    stored.refresh.unwrap().expose().clone()
+}
+
+#[tokio::test]
+async fn shutting_down_during_a_refresh_keeps_the_rotated_pair() {
+    // Issue 14, defect 3: the detached refresh was not awaited, the store closed under it, and
+    // the rotated pair (the only one the provider still accepts) was never written.
+    let (h, provider, key) = expired().await;
+    provider.on_refresh(|_, n| {
+        Box::pin(async move {
+            tokio::time::sleep(StdDuration::from_millis(400)).await;
+            Ok(grant(n + 1))
+        })
+    });
+    provider.on_list(|_, _| Box::pin(async { Ok(page(vec![activity("a", Utc::now())], None)) }));
+    let _run = h
+        .core
+        .start_sync(STRAVA, MANUAL, SyncMode::Incremental)
+        .await
+        .unwrap();
+    while provider.refresh_calls.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    h.core.shutdown().await; // Quit, Ctrl-C or SIGTERM while the provider answers
+    let stored = h.secrets.get(&key).await.unwrap().unwrap();
+    assert!(
+        stored.expose().contains("\"rt-1\""),
+        "the rotated pair reached the keyring before the process ended"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_overlapping_a_reconnect_never_writes_the_old_grant_over_the_new() {
+    // Issue 14, defect 4: the refresh wrote where the row pointed when it finished, which a
+    // reconnect had just moved to the new grant's slot.
+    let (h, provider, _) = expired().await;
+    provider.on_refresh(|_, n| {
+        Box::pin(async move {
+            tokio::time::sleep(StdDuration::from_millis(300)).await;
+            Ok(grant(n + 1))
+        })
+    });
+    let connection = h.core.get_connection_by_provider(STRAVA).await.unwrap();
+    let client: Arc<dyn Provider> = provider.clone();
+    let vault = h.core.vault().clone();
+    let refreshing = tokio::spawn(async move {
+        vault
+            .access_token(&connection, client, Arc::new(Meter::default()), None)
+            .await
+    });
+    while provider.refresh_calls.load(Ordering::SeqCst) == 0 {
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    provider.exchange_grant.store(50, Ordering::SeqCst);
+    h.connect_scripted(STRAVA).await; // the athlete signs in again meanwhile
+    refreshing.await.unwrap().unwrap();
+    assert_eq!(
+        current_tokens(&h).await,
+        "rt-50",
+        "the reconnect's grant is the connection's"
+    );
+    assert_eq!(
+        h.core
+            .vault()
+            .load(STRAVA)
+            .await
+            .unwrap()
+            .unwrap()
+            .access
+            .expose(),
+        "at-50"
+    );
+}
+
+#[tokio::test]
+async fn a_keyring_failing_once_right_after_a_rotation_keeps_the_new_pair() {
+    // Issue 14, defect 15: the provider has retired the old refresh token; one failed write
+    // dropped the only pair it still accepts.
+    let (h, provider, key) = expired().await;
+    let secrets = h.secrets.clone();
+    provider.on_refresh(move |_, n| {
+        let secrets = secrets.clone();
+        Box::pin(async move {
+            // The keyring is locked for a moment just as the provider answers.
+            secrets.fail(Some(StoreFailure::Locked));
+            let unlock = secrets.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(StdDuration::from_millis(300)).await;
+                unlock.fail(None);
+            });
+            Ok(grant(n + 1))
+        })
+    });
+    provider.on_list(|_, _| Box::pin(async { Ok(page(vec![activity("a", Utc::now())], None)) }));
+    let run = h
+        .core
+        .sync(STRAVA, MANUAL, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(run.status, SyncStatus::Success, "{:?}", run.error_message);
+    let stored = h.secrets.get(&key).await.unwrap().unwrap();
+    assert!(stored.expose().contains("\"rt-1\""));
+}

@@ -38,6 +38,8 @@ pub struct Scripted {
     /// Whose write count `calls_seen` records.
     pub writes: Mutex<Option<Arc<tributary_core::secrets::SwitchableStore>>>,
     user: Mutex<String>,
+    /// The grant number a code exchange answers with (`grant(n)`; 0 unless set).
+    pub exchange_grant: AtomicUsize,
     /// Keeps the API "host" reachable (the scheduler's offline probe connects to it).
     host: Mutex<Option<std::net::TcpListener>>,
     port: u16,
@@ -71,6 +73,7 @@ impl Scripted {
             calls_seen: Mutex::new(Vec::new()),
             writes: Mutex::new(None),
             user: Mutex::new("scripted-athlete".into()),
+            exchange_grant: AtomicUsize::new(0),
             host: Mutex::new(Some(host)),
             port,
         })
@@ -176,7 +179,7 @@ impl Provider for Scripted {
         _redirect_uri: &str,
         _pkce_verifier: Option<&Sensitive<String>>,
     ) -> Result<TokenGrant> {
-        Ok(grant(0))
+        Ok(grant(self.exchange_grant.load(Ordering::SeqCst)))
     }
 
     async fn refresh(
