@@ -58,7 +58,7 @@ pub(super) async fn plan(
     now: DateTime<Utc>,
 ) -> Result<Plan> {
     let stored = store::sync_state::get(store.pool(), connection.id).await?;
-    let state = match stored {
+    let mut state = match stored {
         // The state belongs to the account behind the connection; another account starts afresh.
         Some(state) if state.account == connection.provider_user_id => state,
         _ => SyncState {
@@ -66,6 +66,11 @@ pub(super) async fn plan(
             ..SyncState::default()
         },
     };
+    // A mark in the future (written by a clock that was ahead, or migrated from elsewhere) would
+    // ask only for what starts after it: nothing, on every run, until real time caught up. No
+    // activity we stored can be newer than now, so now is the highest true mark.
+    state.mark = state.mark.map(|m| m.min(now));
+    state.walk_mark = state.walk_mark.map(|m| m.min(now));
     let overlap = Duration::days(i64::from(client.capabilities().overlap_days));
     let (cursor, since, walk, resumed) = match mode {
         SyncMode::Incremental => match &state.walk_cursor {

@@ -568,3 +568,35 @@ async fn an_interrupted_full_walk_leaves_the_next_incremental_run_one_request() 
         "one request: the overlap window from the mark, not the rest of the full walk"
     );
 }
+
+#[tokio::test]
+async fn a_mark_in_the_future_is_lowered_and_new_activities_still_arrive() {
+    // Issue 14, defect 6: a future mark (a clock that was ahead, a migrated database) made
+    // every incremental run ask only for what starts after it: nothing.
+    let h = synced(20).await;
+    h.core
+        .sync(STRAVA, MANUAL, SyncMode::Incremental)
+        .await
+        .unwrap();
+    let year_ahead = (chrono::Utc::now() + chrono::Duration::days(365)).timestamp_millis();
+    sqlx::query("UPDATE sync_state SET mark = ?1")
+        .bind(year_ahead)
+        .execute(h.core.store().pool())
+        .await
+        .unwrap();
+    h.control(
+        "upload",
+        serde_json::json!({"start": chrono::Utc::now() - chrono::Duration::hours(2)}),
+    )
+    .await;
+    let run = h
+        .core
+        .sync(STRAVA, MANUAL, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(
+        (run.status, run.counters.created),
+        (SyncStatus::Success, 1),
+        "the new upload arrives"
+    );
+}
