@@ -372,19 +372,17 @@ impl SyncEngine {
     }
 
     /// Whether `provider`'s API host answers at all (a TCP connection within 5 s). No request is
-    /// sent and no budget spent: this only tells "offline" from "online".
+    /// sent and no budget spent: this only tells "offline" from "online". Behind a proxy (which
+    /// the HTTP client honours from the environment) the proxy is what must answer: on a network
+    /// that only lets the proxy out, the API host itself never would.
     pub async fn probe(&self, provider: ProviderKind) -> bool {
         let Ok(client) = self.inner.registry.get(provider) else {
             return false;
         };
-        let url = &client.endpoints().api_url;
-        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let Some((host, port)) = probe_address(&client.endpoints().api_url, env) else {
             return false;
         };
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
         let connect = tokio::net::TcpStream::connect((host, port));
         matches!(
             tokio::time::timeout(std::time::Duration::from_secs(5), connect).await,
@@ -445,5 +443,73 @@ impl SyncEngine {
     /// The reasons recorded for a run's records that could not be stored.
     pub async fn failures(&self, sync_id: i64) -> Result<Vec<(Option<String>, String)>> {
         store::sync_history::failures(self.inner.store.pool(), sync_id).await
+    }
+}
+
+/// Where the offline probe connects for `url`: the proxy the HTTP client would use for it (the
+/// same variables reqwest reads: `HTTPS_PROXY` / `HTTP_PROXY`, then `ALL_PROXY`, upper or lower
+/// case, unless `NO_PROXY` names the host), else the host itself.
+fn probe_address(
+    url: &url::Url,
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<(String, u16)> {
+    let host = url.host_str()?.trim_start_matches('[').trim_end_matches(']');
+    let var = |name: &str| env(name).or_else(|| env(&name.to_lowercase()));
+    let bypassed = var("NO_PROXY").is_some_and(|list| {
+        list.split(',').map(str::trim).any(|entry| {
+            let entry = entry.trim_start_matches('.');
+            entry == "*"
+                || (!entry.is_empty()
+                    && (host == entry || host.ends_with(&format!(".{entry}"))))
+        })
+    });
+    let scheme_var = match url.scheme() {
+        "https" => "HTTPS_PROXY",
+        _ => "HTTP_PROXY",
+    };
+    let proxy = (!bypassed)
+        .then(|| var(scheme_var).or_else(|| var("ALL_PROXY")))
+        .flatten()
+        .and_then(|p| {
+            // A proxy given without a scheme is an HTTP proxy, as reqwest reads it.
+            let p = if p.contains("://") { p } else { format!("http://{p}") };
+            url::Url::parse(&p).ok()
+        });
+    match proxy {
+        Some(proxy) => {
+            let host = proxy.host_str()?.trim_start_matches('[').trim_end_matches(']');
+            Some((host.to_owned(), proxy.port_or_known_default()?))
+        }
+        None => Some((host.to_owned(), url.port_or_known_default()?)),
+    }
+}
+
+#[cfg(test)]
+mod probe_tests {
+    use super::probe_address;
+
+    fn api() -> url::Url {
+        url::Url::parse("https://www.strava.com/api/v3").unwrap()
+    }
+
+    #[test]
+    fn the_probe_goes_where_the_client_goes() {
+        // Issue 14, defect 7: behind a mandatory proxy the probe dialled the API host itself,
+        // failed, and the scheduler never synced while "Sync now" worked.
+        let none = |_: &str| None;
+        assert_eq!(probe_address(&api(), none), Some(("www.strava.com".into(), 443)));
+        let proxied = |k: &str| (k == "HTTPS_PROXY").then(|| "http://proxy.corp:3128".to_owned());
+        assert_eq!(probe_address(&api(), proxied), Some(("proxy.corp".into(), 3128)));
+        let lower = |k: &str| (k == "all_proxy").then(|| "proxy.corp:8080".to_owned());
+        assert_eq!(probe_address(&api(), lower), Some(("proxy.corp".into(), 8080)));
+        let bypass = |k: &str| match k {
+            "HTTPS_PROXY" => Some("http://proxy.corp:3128".to_owned()),
+            "NO_PROXY" => Some("localhost, .strava.com".to_owned()),
+            _ => None,
+        };
+        assert_eq!(probe_address(&api(), bypass), Some(("www.strava.com".into(), 443)));
+        let http = url::Url::parse("http://127.0.0.1:9000/x").unwrap();
+        let only_https = |k: &str| (k == "HTTPS_PROXY").then(|| "http://p:1".to_owned());
+        assert_eq!(probe_address(&http, only_https), Some(("127.0.0.1".into(), 9000)));
     }
 }
