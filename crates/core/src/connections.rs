@@ -196,17 +196,24 @@ impl Connections {
         // The row goes first, then its keyring entry: a failure between leaves an entry no row
         // points at (and already revoked), never a connection without tokens.
         let slot = self.inner.vault.slot(provider).await?;
-        let mut tx = self.inner.store.begin().await?;
-        let activities_deleted = match keep_activities {
-            true => 0,
-            false => {
-                let workouts = crate::linking::workouts_of_provider(&mut tx, provider).await?;
-                let deleted = store::activities::delete_for_provider(&mut *tx, provider).await?;
-                // Their workouts lose a copy: the rest stand alone or choose a new primary.
-                crate::linking::settle_all(&mut tx, &workouts).await?;
-                deleted
+        // This connection's copies (its account's), a batch per transaction: a library of
+        // 100,000 deleted in one would hold the database past every other writer's busy
+        // timeout. A process stopped half way leaves the connection in place, to disconnect
+        // again; other accounts' copies kept apart are not this disconnect's to delete.
+        let mut activities_deleted = 0;
+        while !keep_activities {
+            let mut tx = self.inner.store.begin().await?;
+            let ids = store::activities::ids_of_connection(&mut *tx, connection.id, 2_000).await?;
+            if ids.is_empty() {
+                break;
             }
-        };
+            let workouts = crate::linking::workouts_of(&mut tx, &ids).await?;
+            activities_deleted += store::activities::delete_ids(&mut *tx, &ids).await?;
+            // Their workouts lose a copy: the rest stand alone or choose a new primary.
+            crate::linking::settle_all(&mut tx, &workouts).await?;
+            tx.commit().await?;
+        }
+        let mut tx = self.inner.store.begin().await?;
         store::connections::delete(&mut *tx, connection.id).await?;
         tx.commit().await?;
         if let Err(e) = self.inner.vault.delete_slot(provider, slot).await {

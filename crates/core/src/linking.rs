@@ -814,14 +814,12 @@ pub(crate) async fn make_primary(db: &mut SqliteConnection, id: i64) -> Result<(
 }
 
 /// The workouts holding a copy from `provider` (before its copies are deleted).
-pub(crate) async fn workouts_of_provider(
-    db: &mut SqliteConnection,
-    provider: ProviderKind,
-) -> Result<Vec<i64>> {
+pub(crate) async fn workouts_of(db: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
-        "SELECT DISTINCT workout_id FROM activities WHERE provider = ?1 AND workout_id IS NOT NULL",
+        "SELECT DISTINCT workout_id FROM activities
+         WHERE id IN (SELECT value FROM json_each(?1)) AND workout_id IS NOT NULL",
     )
-    .bind(provider.as_str())
+    .bind(serde_json::Value::from(ids.to_vec()).to_string())
     .fetch_all(&mut *db)
     .await?)
 }

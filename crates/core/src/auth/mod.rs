@@ -460,7 +460,13 @@ impl Connector {
                 .bind(slot)
                 .execute(&mut *tx)
                 .await?;
-            store::activities::adopt(&mut *tx, provider, connection.id).await?;
+            store::activities::adopt(
+                &mut tx,
+                provider,
+                connection.id,
+                connection.provider_user_id.as_deref(),
+            )
+            .await?;
             if !missing.is_empty() {
                 let change = ConnectionUpdate {
                     state: Some(ConnectionState::ScopeMissing),

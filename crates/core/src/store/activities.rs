@@ -140,6 +140,18 @@ pub async fn upsert_page(
         let ids: Vec<i64> = insert.build_query_scalar().fetch_all(&mut *db).await?;
         changed.extend(ids);
     }
+    if !changed.is_empty() {
+        // The account the copy was read from is the connection's, at the time of reading.
+        sqlx::query(
+            "UPDATE activities
+             SET account = (SELECT provider_user_id FROM provider_connections WHERE id = ?1)
+             WHERE id IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(connection_id)
+        .bind(serde_json::Value::from(changed.clone()).to_string())
+        .execute(&mut *db)
+        .await?;
+    }
     if walk.is_some() {
         sqlx::query(
             "UPDATE activities SET seen_walk = ?3
@@ -204,6 +216,7 @@ pub async fn flag_unseen(
     let done = sqlx::query(
         "UPDATE activities SET deleted_at = ?4
          WHERE connection_id = ?1 AND deleted_at IS NULL
+           AND account IS (SELECT provider_user_id FROM provider_connections WHERE id = ?1)
            AND start_utc >= ?3 AND start_utc < ?2
            AND (seen_walk IS NULL OR seen_walk != ?2)",
     )
@@ -343,29 +356,56 @@ pub async fn count(db: impl SqliteExecutor<'_>, provider: Option<ProviderKind>) 
 }
 
 /// Delete every activity of a provider; returns how many.
-pub async fn delete_for_provider(
+/// Up to `limit` ids of the activities read through `connection_id` (a disconnect deletes them
+/// a batch at a time, so that no transaction holds the database for long).
+pub async fn ids_of_connection(
     db: impl SqliteExecutor<'_>,
-    provider: ProviderKind,
-) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM activities WHERE provider = ?1")
-        .bind(provider.as_str())
+    connection_id: i64,
+    limit: i64,
+) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM activities WHERE connection_id = ?1 LIMIT ?2")
+            .bind(connection_id)
+            .bind(limit)
+            .fetch_all(db)
+            .await?,
+    )
+}
+
+/// Delete these activities.
+pub async fn delete_ids(db: impl SqliteExecutor<'_>, ids: &[i64]) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM activities WHERE id IN (SELECT value FROM json_each(?1))")
+        .bind(serde_json::Value::from(ids.to_vec()).to_string())
         .execute(db)
         .await?;
     Ok(done.rows_affected())
 }
 
-/// Re-attach a provider's detached activities (kept at a disconnect) to its new connection.
+/// Attach a connection to the copies of its account: detach those read from another account
+/// (an athlete who signed in to a different account keeps them, apart), and re-attach this
+/// account's detached copies (kept at a disconnect), or those whose account is unknown.
 pub async fn adopt(
-    db: impl SqliteExecutor<'_>,
+    db: &mut SqliteConnection,
     provider: ProviderKind,
     connection_id: i64,
+    account: Option<&str>,
 ) -> Result<u64> {
+    sqlx::query(
+        "UPDATE activities SET connection_id = NULL
+         WHERE connection_id = ?1 AND account IS NOT NULL AND account IS NOT ?2",
+    )
+    .bind(connection_id)
+    .bind(account)
+    .execute(&mut *db)
+    .await?;
     let done = sqlx::query(
-        "UPDATE activities SET connection_id = ?2 WHERE provider = ?1 AND connection_id IS NULL",
+        "UPDATE activities SET connection_id = ?2, account = ?3
+         WHERE provider = ?1 AND connection_id IS NULL AND (account IS ?3 OR account IS NULL)",
     )
     .bind(provider.as_str())
     .bind(connection_id)
-    .execute(db)
+    .bind(account)
+    .execute(&mut *db)
     .await?;
     Ok(done.rows_affected())
 }

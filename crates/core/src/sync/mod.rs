@@ -449,18 +449,17 @@ impl SyncEngine {
 /// Where the offline probe connects for `url`: the proxy the HTTP client would use for it (the
 /// same variables reqwest reads: `HTTPS_PROXY` / `HTTP_PROXY`, then `ALL_PROXY`, upper or lower
 /// case, unless `NO_PROXY` names the host), else the host itself.
-fn probe_address(
-    url: &url::Url,
-    env: impl Fn(&str) -> Option<String>,
-) -> Option<(String, u16)> {
-    let host = url.host_str()?.trim_start_matches('[').trim_end_matches(']');
+fn probe_address(url: &url::Url, env: impl Fn(&str) -> Option<String>) -> Option<(String, u16)> {
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     let var = |name: &str| env(name).or_else(|| env(&name.to_lowercase()));
     let bypassed = var("NO_PROXY").is_some_and(|list| {
         list.split(',').map(str::trim).any(|entry| {
             let entry = entry.trim_start_matches('.');
             entry == "*"
-                || (!entry.is_empty()
-                    && (host == entry || host.ends_with(&format!(".{entry}"))))
+                || (!entry.is_empty() && (host == entry || host.ends_with(&format!(".{entry}"))))
         })
     });
     let scheme_var = match url.scheme() {
@@ -472,12 +471,19 @@ fn probe_address(
         .flatten()
         .and_then(|p| {
             // A proxy given without a scheme is an HTTP proxy, as reqwest reads it.
-            let p = if p.contains("://") { p } else { format!("http://{p}") };
+            let p = if p.contains("://") {
+                p
+            } else {
+                format!("http://{p}")
+            };
             url::Url::parse(&p).ok()
         });
     match proxy {
         Some(proxy) => {
-            let host = proxy.host_str()?.trim_start_matches('[').trim_end_matches(']');
+            let host = proxy
+                .host_str()?
+                .trim_start_matches('[')
+                .trim_end_matches(']');
             Some((host.to_owned(), proxy.port_or_known_default()?))
         }
         None => Some((host.to_owned(), url.port_or_known_default()?)),
@@ -497,19 +503,34 @@ mod probe_tests {
         // Issue 14, defect 7: behind a mandatory proxy the probe dialled the API host itself,
         // failed, and the scheduler never synced while "Sync now" worked.
         let none = |_: &str| None;
-        assert_eq!(probe_address(&api(), none), Some(("www.strava.com".into(), 443)));
+        assert_eq!(
+            probe_address(&api(), none),
+            Some(("www.strava.com".into(), 443))
+        );
         let proxied = |k: &str| (k == "HTTPS_PROXY").then(|| "http://proxy.corp:3128".to_owned());
-        assert_eq!(probe_address(&api(), proxied), Some(("proxy.corp".into(), 3128)));
+        assert_eq!(
+            probe_address(&api(), proxied),
+            Some(("proxy.corp".into(), 3128))
+        );
         let lower = |k: &str| (k == "all_proxy").then(|| "proxy.corp:8080".to_owned());
-        assert_eq!(probe_address(&api(), lower), Some(("proxy.corp".into(), 8080)));
+        assert_eq!(
+            probe_address(&api(), lower),
+            Some(("proxy.corp".into(), 8080))
+        );
         let bypass = |k: &str| match k {
             "HTTPS_PROXY" => Some("http://proxy.corp:3128".to_owned()),
             "NO_PROXY" => Some("localhost, .strava.com".to_owned()),
             _ => None,
         };
-        assert_eq!(probe_address(&api(), bypass), Some(("www.strava.com".into(), 443)));
+        assert_eq!(
+            probe_address(&api(), bypass),
+            Some(("www.strava.com".into(), 443))
+        );
         let http = url::Url::parse("http://127.0.0.1:9000/x").unwrap();
         let only_https = |k: &str| (k == "HTTPS_PROXY").then(|| "http://p:1".to_owned());
-        assert_eq!(probe_address(&http, only_https), Some(("127.0.0.1".into(), 9000)));
+        assert_eq!(
+            probe_address(&http, only_https),
+            Some(("127.0.0.1".into(), 9000))
+        );
     }
 }

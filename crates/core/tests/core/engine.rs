@@ -403,6 +403,59 @@ async fn a_new_account_does_not_inherit_the_previous_accounts_mark() {
     );
 }
 
+#[tokio::test]
+async fn switching_account_keeps_the_first_accounts_activities_and_a_disconnect_only_its_own() {
+    // Issue 14, defect 8: the second account's reconcile flagged the first account's activities
+    // deleted (it does not list them), and a disconnect deleted both accounts' data.
+    let (h, provider) = scripted(STRAVA).await;
+    provider.on_list(|_, _| {
+        Box::pin(async {
+            Ok(page(
+                vec![
+                    activity("first-1", Utc::now() - Duration::days(3)),
+                    activity("first-2", Utc::now() - Duration::days(2)),
+                ],
+                None,
+            ))
+        })
+    });
+    h.core.sync(STRAVA, MANUAL, INCREMENTAL).await.unwrap();
+    // The athlete signs in again, to another account, without disconnecting.
+    provider.set_user("someone-else");
+    h.connect_scripted(STRAVA).await;
+    provider.on_list(|_, _| {
+        Box::pin(async {
+            Ok(page(
+                vec![activity("second-1", Utc::now() - Duration::days(1))],
+                None,
+            ))
+        })
+    });
+    let reconcile = h.core.sync(STRAVA, MANUAL, SyncMode::Full).await.unwrap();
+    assert_eq!(
+        reconcile.counters.deleted, 0,
+        "the first account's activities are not the second's to flag"
+    );
+    let all = h.core.list_activities(Some(STRAVA), 100, 0).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all.iter().all(|a| a.deleted_at.is_none()), "{all:?}");
+    let gone = h.core.disconnect(STRAVA, false).await.unwrap();
+    assert_eq!(
+        gone.activities_deleted, 1,
+        "only the disconnected account's"
+    );
+    let left: Vec<String> = h
+        .core
+        .list_activities(Some(STRAVA), 100, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.data.provider_activity_id)
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.iter().all(|id| id.starts_with("first-")));
+}
+
 // --- Garmin keeps its inbox position ---------------------------------------------------------
 
 #[tokio::test]

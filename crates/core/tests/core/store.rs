@@ -484,12 +484,9 @@ async fn upserts_count_created_updated_and_skipped() {
             .unwrap()
             .is_empty()
     );
-    assert_eq!(
-        activities::delete_for_provider(store.pool(), ProviderKind::Strava)
-            .await
-            .unwrap(),
-        2
-    );
+    let ids: Vec<i64> = listed.iter().map(|a| a.id).collect();
+    assert_eq!(activities::delete_ids(store.pool(), &ids).await.unwrap(), 2);
+    assert_eq!(activities::count(store.pool(), None).await.unwrap(), 0);
 }
 
 #[tokio::test]
