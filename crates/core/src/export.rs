@@ -72,49 +72,77 @@ pub async fn export(
     out: &Path,
     now: DateTime<Utc>,
 ) -> Result<Exported> {
-    if tokio::fs::try_exists(out).await.unwrap_or(true) {
-        return Err(Error::Validation(format!(
+    let exists = || {
+        Error::Validation(format!(
             "{} already exists; choose a new path (an export never overwrites)",
             out.display()
-        )));
-    }
-    let partial = partial_path(out);
-    let _ = remove(&partial).await; // a previous attempt's leftovers
-    let written = match format {
-        ExportFormat::Sqlite => sqlite(store, &partial).await,
-        ExportFormat::Json => json(store, &partial, now).await,
-        ExportFormat::Csv => csv(store, &partial).await,
+        ))
     };
-    let (activities, workouts) = match written {
-        Ok(counts) => counts,
-        Err(e) => {
-            let _ = remove(&partial).await;
-            return Err(e);
+    if tokio::fs::symlink_metadata(out).await.is_ok() {
+        return Err(exists()); // early, before the work; the move below checks again, atomically
+    }
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    // Written under a name of its own, created exclusively: nothing already there (a file, a
+    // folder, a link someone planted at a predictable name) is ever opened or deleted.
+    let prefix = format!(
+        ".{}.",
+        out.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let builder = || {
+        let mut b = tempfile::Builder::new();
+        b.prefix(&prefix).suffix(".partial");
+        b
+    };
+    let io_err = |e: std::io::Error| Error::io(format!("cannot write in {}", dir.display()), e);
+    let (activities, workouts) = match format {
+        ExportFormat::Csv => {
+            let partial = builder().tempdir_in(&dir).map_err(io_err)?;
+            let counts = csv(store, partial.path()).await?;
+            // A folder cannot be linked: rename, which fails onto a file or a non-empty folder
+            // (at worst it takes the place of an empty folder made meanwhile, losing nothing).
+            let path = partial.keep();
+            if tokio::fs::symlink_metadata(out).await.is_ok() {
+                let _ = tokio::fs::remove_dir_all(&path).await;
+                return Err(exists());
+            }
+            if let Err(e) = tokio::fs::rename(&path, out).await {
+                let _ = tokio::fs::remove_dir_all(&path).await;
+                return Err(Error::io(
+                    format!("cannot move the export to {}", out.display()),
+                    e,
+                ));
+            }
+            counts
+        }
+        ExportFormat::Sqlite | ExportFormat::Json => {
+            let partial = builder().tempfile_in(&dir).map_err(io_err)?;
+            let counts = match format {
+                // VACUUM INTO accepts an existing empty file.
+                ExportFormat::Sqlite => sqlite(store, partial.path()).await?,
+                _ => json(store, partial.path(), now).await?,
+            };
+            partial.persist_noclobber(out).map_err(|e| {
+                if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                    exists()
+                } else {
+                    Error::io(
+                        format!("cannot move the export to {}", out.display()),
+                        e.error,
+                    )
+                }
+            })?;
+            counts
         }
     };
-    tokio::fs::rename(&partial, out)
-        .await
-        .map_err(|e| Error::io(format!("cannot move the export to {}", out.display()), e))?;
     Ok(Exported {
         format,
         path: out.display().to_string(),
         activities,
         workouts,
     })
-}
-
-fn partial_path(out: &Path) -> PathBuf {
-    let mut name = out.file_name().unwrap_or_default().to_os_string();
-    name.push(".partial");
-    out.with_file_name(name)
-}
-
-async fn remove(path: &Path) -> std::io::Result<()> {
-    match tokio::fs::metadata(path).await {
-        Ok(m) if m.is_dir() => tokio::fs::remove_dir_all(path).await,
-        Ok(_) => tokio::fs::remove_file(path).await,
-        Err(e) => Err(e),
-    }
 }
 
 async fn counts(store: &Store) -> Result<(i64, i64)> {

@@ -8,6 +8,7 @@ mod agent;
 mod connect;
 mod coros;
 mod engine;
+mod export;
 mod flows;
 mod garmin;
 mod garmin_personal;
