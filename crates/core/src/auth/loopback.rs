@@ -11,6 +11,10 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+/// How long closing waits for connections still in flight (a browser's is done in
+/// milliseconds).
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A callback the browser delivered: its query, and where to send the page to show.
 pub(crate) struct Callback {
     /// The raw query string (without `?`).
@@ -88,11 +92,17 @@ impl Loopback {
         self.callbacks.recv().await
     }
 
-    /// Stop serving and wait for the servers to end.
+    /// Stop serving and wait (briefly) for the servers to end. A graceful shutdown waits for
+    /// the connections in flight, and any local program can open one and send half a request:
+    /// after a short grace the servers are aborted, so that no client can hold `connect` open.
     pub async fn close(self) {
         self.stop.cancel();
-        for server in self.servers {
-            let _ = server.await; // a listener that failed was already logged
+        for mut server in self.servers {
+            // A listener that failed was already logged.
+            if tokio::time::timeout(CLOSE_GRACE, &mut server).await.is_err() {
+                tracing::debug!("a loopback client kept its connection open; closing it");
+                server.abort();
+            }
         }
     }
 }

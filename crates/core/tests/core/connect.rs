@@ -279,6 +279,46 @@ async fn cancelling_a_loopback_connect_forgets_the_request() {
 }
 
 #[tokio::test]
+async fn a_half_request_to_the_loopback_listener_cannot_hold_connect_open() {
+    // Issue 14, defect 11: closing the listener waited for every connection in flight, and a
+    // local client that sent half a request kept `connect` waiting forever.
+    use tokio::io::AsyncWriteExt;
+    let h = Harness::new(5).await;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let core = h.core.clone();
+    let task = tokio::spawn(async move {
+        core.connect_loopback(
+            STRAVA,
+            |r| {
+                let _ = tx.send(r.clone());
+            },
+            CancellationToken::new(),
+        )
+        .await
+    });
+    let request = rx.await.unwrap();
+    let port = url::Url::parse(&request.redirect_uri)
+        .unwrap()
+        .port()
+        .unwrap();
+    let mut half = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    half.write_all(b"GET /callback?state=x HTTP/1.1\r\nHost: loc")
+        .await
+        .unwrap();
+    let redirect = h.approve(&request.authorize_url, "approve").await;
+    h.http.get(&redirect).send().await.unwrap();
+    let connected = tokio::time::timeout(std::time::Duration::from_secs(15), task)
+        .await
+        .expect("connect returned although a client still holds half a request")
+        .unwrap()
+        .unwrap();
+    assert_eq!(connected.connection.provider, STRAVA);
+    drop(half);
+}
+
+#[tokio::test]
 async fn disconnect_revokes_wipes_the_vault_and_removes_the_row() {
     let h = Harness::new(30).await;
     h.connect().await;
