@@ -15,6 +15,8 @@ pub struct Gated {
     pub rate: HeaderMap,
     /// Whether to add an unreadable record to a list (the `bad_record` fault).
     pub bad_record: bool,
+    /// Whether to add a record that is not valid JSON on its own (the `garbage_record` fault).
+    pub garbage_record: bool,
 }
 
 /// Builds a provider's rate-limit headers from (limits, usage, spent).
@@ -68,6 +70,9 @@ pub async fn gate(
     let bad_record = fault
         .as_ref()
         .is_some_and(|f| f.kind == FaultKind::BadRecord);
+    let garbage_record = fault
+        .as_ref()
+        .is_some_and(|f| f.kind == FaultKind::GarbageRecord);
     if let Some(fault) = fault {
         match fault.kind {
             FaultKind::RateLimit => return Err(too_many()),
@@ -91,7 +96,7 @@ pub async fn gate(
             FaultKind::Slow => {
                 tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms)).await
             }
-            FaultKind::Revoke | FaultKind::BadRecord => {}
+            FaultKind::Revoke | FaultKind::BadRecord | FaultKind::GarbageRecord => {}
         }
     }
     match scope {
@@ -99,6 +104,7 @@ pub async fn gate(
             scope,
             rate,
             bad_record,
+            garbage_record,
         }),
         None => Err((StatusCode::UNAUTHORIZED, rate, axum::Json(unauthorized())).into_response()),
     }
@@ -129,7 +135,18 @@ pub async fn token_fault(s: &Shared, provider: &str) -> Option<Response> {
             None
         }
         FaultKind::Gone => Some((StatusCode::GONE, "gone").into_response()),
-        FaultKind::Revoke | FaultKind::BadRecord => None,
+        FaultKind::Revoke | FaultKind::BadRecord | FaultKind::GarbageRecord => None,
+    }
+}
+
+/// A list's JSON text with one more record that no strict reader accepts (a lone surrogate,
+/// a number beyond f64), spliced in as text: serde could never write it.
+pub fn with_garbage_record(list: &str) -> String {
+    const GARBAGE: &str = r#"{"id": 77, "name": "bad \ud800 text", "distance": 1e999}"#;
+    match list.trim_end().strip_suffix(']') {
+        Some(head) if head.trim_end().ends_with('[') => format!("{head}{GARBAGE}]"),
+        Some(head) => format!("{head},{GARBAGE}]"),
+        None => list.to_owned(),
     }
 }
 

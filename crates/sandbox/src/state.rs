@@ -30,6 +30,9 @@ pub enum FaultKind {
     BadRecord,
     /// 410 Gone, as the retired legacy Fitbit Web API answers.
     Gone,
+    /// The page carries one extra record that is not JSON a strict reader accepts on its own
+    /// (a lone surrogate in a string, a number beyond f64): it must fail alone, not its page.
+    GarbageRecord,
 }
 
 /// A fault to serve.

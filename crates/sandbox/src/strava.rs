@@ -294,6 +294,7 @@ async fn activities(
         scope,
         rate,
         bad_record,
+        garbage_record,
     } = match gate(&s, &headers).await {
         Ok(ok) => ok,
         Err(response) => return response,
@@ -328,6 +329,11 @@ async fn activities(
         .collect();
     if bad_record {
         body.push(json!({"id": 1, "name": "corrupt upload", "start_date": "yesterday", "distance": 5000.0}));
+    }
+    if garbage_record {
+        let text = crate::api::with_garbage_record(&serde_json::Value::Array(body).to_string());
+        let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+        return (rate, json, text).into_response();
     }
     (rate, axum::Json(body)).into_response()
 }

@@ -99,7 +99,10 @@ impl Loopback {
         self.stop.cancel();
         for mut server in self.servers {
             // A listener that failed was already logged.
-            if tokio::time::timeout(CLOSE_GRACE, &mut server).await.is_err() {
+            if tokio::time::timeout(CLOSE_GRACE, &mut server)
+                .await
+                .is_err()
+            {
                 tracing::debug!("a loopback client kept its connection open; closing it");
                 server.abort();
             }

@@ -2,6 +2,7 @@
 //! failures, API-call counting, and a rate-budget gate that refuses to call a provider whose budget
 //! is known to be spent (so a 429 never turns into a retry storm).
 
+use super::Unmappable;
 use crate::clock::Clock;
 use crate::config::RetryPolicy;
 use crate::domain::ProviderKind;
@@ -123,6 +124,51 @@ impl Response {
             status: None,
             message: format!("malformed response ({e}): {}", self.body_excerpt()),
         })
+    }
+}
+
+/// A provider's list of records, read one by one: a record that is not JSON we can hold on its
+/// own (a lone surrogate in a string, a number beyond `f64`) becomes that record's failure, with
+/// its reason, instead of failing the whole page on every run. The list itself must be
+/// well-formed; only its elements are read separately.
+#[derive(Debug, Default)]
+pub struct Records(pub Vec<std::result::Result<serde_json::Value, Unmappable>>);
+
+impl<'de> serde::Deserialize<'de> for Records {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        // The splitter skips strings and numbers without judging them (serde_json's RawValue):
+        // what it returns is each element's text, read below on its own.
+        let raw: Vec<Box<serde_json::value::RawValue>> = serde::Deserialize::deserialize(d)?;
+        Ok(Self(
+            raw.into_iter()
+                .map(|r| {
+                    serde_json::from_str(r.get()).map_err(|e| Unmappable {
+                        provider_activity_id: None,
+                        reason: format!("the record cannot be read ({e})"),
+                    })
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl Records {
+    /// How many records the list held, readable or not.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the list was empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Map each readable record; unreadable ones stay failures.
+    pub fn map<T>(
+        self,
+        f: impl Fn(serde_json::Value) -> std::result::Result<T, Unmappable>,
+    ) -> Vec<std::result::Result<T, Unmappable>> {
+        self.0.into_iter().map(|r| r.and_then(&f)).collect()
     }
 }
 

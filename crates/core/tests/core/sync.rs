@@ -600,3 +600,38 @@ async fn a_mark_in_the_future_is_lowered_and_new_activities_still_arrive() {
         "the new upload arrives"
     );
 }
+
+#[tokio::test]
+async fn one_record_that_is_not_json_fails_alone_not_its_page() {
+    // Issue 14, defect 12: a lone surrogate or a number beyond f64 in one record made the whole
+    // page unreadable, on every run.
+    let h = synced(20).await;
+    h.fault("garbage_record", 1).await;
+    let run = h
+        .core
+        .sync(STRAVA, MANUAL, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(run.status, SyncStatus::Partial, "{:?}", run.error_message);
+    assert_eq!(
+        (
+            run.counters.fetched,
+            run.counters.created,
+            run.counters.failed
+        ),
+        (21, 20, 1),
+        "the rest are stored, the bad one counted"
+    );
+    let reasons = h.core.sync_failures(run.id).await.unwrap();
+    assert!(reasons[0].1.contains("cannot be read"), "{reasons:?}");
+    let next = h
+        .core
+        .sync(STRAVA, MANUAL, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(
+        next.status,
+        SyncStatus::Success,
+        "the next run is not held by it"
+    );
+}

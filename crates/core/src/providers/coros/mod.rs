@@ -85,6 +85,22 @@ impl Coros {
 
     /// Unwrap the envelope: HTTP errors first, then a `result` other than "0000".
     fn data(&self, call: &Call<'_>, response: &Response) -> Result<Value> {
+        match self.raw_data(call, response)? {
+            Some(raw) => serde_json::from_str(raw.get()).map_err(|e| Error::Provider {
+                provider: KIND,
+                status: None,
+                message: format!("malformed response data ({e})"),
+            }),
+            None => Ok(Value::Null),
+        }
+    }
+
+    /// [`Self::data`], still as text.
+    fn raw_data(
+        &self,
+        call: &Call<'_>,
+        response: &Response,
+    ) -> Result<Option<Box<serde_json::value::RawValue>>> {
         if !response.status.is_success() {
             let reset = call.clock.now() + Duration::minutes(1);
             return Err(self.http.classify(response, reset));
@@ -278,21 +294,32 @@ impl Provider for Coros {
                 |c| c.get(url.clone()),
             )
             .await?;
-        let data = self.data(call, &response)?;
-        let records = match data {
-            Value::Array(items) => items,
-            Value::Object(mut o) => match o.remove("dataList") {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
-            },
-            Value::Null => Vec::new(),
-            other => {
-                return Err(Error::Provider {
+        let records = match self.raw_data(call, &response)? {
+            None => crate::providers::http::Records::default(),
+            Some(raw) if raw.get().trim() == "null" => crate::providers::http::Records::default(),
+            Some(raw) => match raw.get().trim_start().as_bytes().first() {
+                Some(b'[') => serde_json::from_str(raw.get()).map_err(|e| Error::Provider {
                     provider: KIND,
                     status: None,
-                    message: format!("malformed sport list: {other}"),
-                });
-            }
+                    message: format!("malformed sport list ({e})"),
+                })?,
+                Some(b'{') => {
+                    serde_json::from_str::<wire::SportList>(raw.get())
+                        .map_err(|e| Error::Provider {
+                            provider: KIND,
+                            status: None,
+                            message: format!("malformed sport list ({e})"),
+                        })?
+                        .data_list
+                }
+                _ => {
+                    return Err(Error::Provider {
+                        provider: KIND,
+                        status: None,
+                        message: "malformed sport list: neither a list nor a dataList".to_owned(),
+                    });
+                }
+            },
         };
         let next_cursor = (start > floor)
             .then(|| {
@@ -304,7 +331,7 @@ impl Provider for Coros {
             .transpose()
             .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(ActivityPage {
-            items: records.into_iter().map(map::sport_record).collect(),
+            items: records.map(map::sport_record),
             next_cursor,
             position: None,
             // Windows walk back from today to the floor: the share of days already read.

@@ -2,15 +2,24 @@
 //! than "0000" is an error even under HTTP 200. Never leaves the module.
 
 use serde::Deserialize;
-use serde_json::Value;
 
 /// The envelope.
 #[derive(Debug, Deserialize)]
 pub(super) struct Envelope {
     pub result: Option<String>,
     pub message: Option<String>,
+    /// Kept as text until the caller reads it: a list's records are read one by one.
     #[serde(default)]
-    pub data: Value,
+    pub data: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// `data` of `sport/list` when it is an object: the records under `dataList`. (Not an untagged
+/// enum with the bare list: serde buffers untagged content, which the per-record reader's raw
+/// values cannot be read from.)
+#[derive(Debug, Deserialize)]
+pub(super) struct SportList {
+    #[serde(rename = "dataList", default)]
+    pub data_list: crate::providers::http::Records,
 }
 
 /// One sport record from `sport/list` [3P field names].

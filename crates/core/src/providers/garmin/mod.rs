@@ -238,7 +238,7 @@ impl Provider for Garmin {
         let page: wire::InboxPage = response.json(KIND)?;
         let position = page.next.filter(|n| !n.is_empty());
         Ok(ActivityPage {
-            items: page.items.into_iter().map(map::activity).collect(),
+            items: page.items.map(map::activity),
             next_cursor: position.clone().filter(|_| page.more),
             // Kept across runs: the next sync reads only what arrived after it.
             position: Some(

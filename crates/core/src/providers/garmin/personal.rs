@@ -449,7 +449,7 @@ impl Provider for GarminPersonal {
         if !response.status.is_success() {
             return Err(self.fail(call, &response));
         }
-        let items: Vec<Value> = response.json(KIND)?;
+        let items: crate::providers::http::Records = response.json(KIND)?;
         let full = items.len() as u32 >= PAGE;
         let next = full
             .then(|| {
@@ -461,7 +461,7 @@ impl Provider for GarminPersonal {
             })
             .flatten();
         Ok(ActivityPage {
-            items: items.into_iter().map(activity).collect(),
+            items: items.map(activity),
             next_cursor: next,
             position: None,
             progress: None,

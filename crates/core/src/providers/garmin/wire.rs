@@ -2,7 +2,6 @@
 //! the partner-gateway user endpoints. Never leaves the module.
 
 use serde::Deserialize;
-use serde_json::Value;
 
 /// The inbox contract: `GET {inbox}/garmin/users/{userId}/items?after=<position>` answers the
 /// items after `position` in arrival order, `next` (the position after the last item returned,
@@ -10,7 +9,7 @@ use serde_json::Value;
 #[derive(Debug, Deserialize)]
 pub(super) struct InboxPage {
     #[serde(default)]
-    pub items: Vec<Value>,
+    pub items: crate::providers::http::Records,
     /// The position after the last item returned.
     pub next: Option<String>,
     /// Whether more items follow now.

@@ -206,7 +206,7 @@ impl Provider for GoogleHealth {
             .transpose()
             .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(ActivityPage {
-            items: page.data_points.into_iter().map(map::exercise).collect(),
+            items: page.data_points.map(map::exercise),
             next_cursor,
             position: None,
             progress: None,

@@ -1,14 +1,13 @@
 //! Google Health API JSON (v4 data points). Never leaves the module.
 
 use serde::Deserialize;
-use serde_json::Value;
 
 /// `GET /v4/users/me/dataTypes/exercise/dataPoints`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct DataPoints {
     #[serde(default)]
-    pub data_points: Vec<Value>,
+    pub data_points: crate::providers::http::Records,
     pub next_page_token: Option<String>,
 }
 

@@ -7,7 +7,7 @@ mod map;
 mod wire;
 
 use super::SignIn;
-use super::http::{Call, Http, RateBudget, Response};
+use super::http::{Call, Http, RateBudget, Records, Response};
 use super::{
     ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
     Provider, RateLimitWindow, Redirects, RefreshStyle, TokenGrant, join,
@@ -160,9 +160,9 @@ impl Provider for Polar {
         if !response.status.is_success() {
             return Err(self.fail(call, &response));
         }
-        let records: Vec<Value> = response.json(KIND)?;
+        let records: Records = response.json(KIND)?;
         Ok(ActivityPage {
-            items: records.into_iter().map(map::exercise).collect(),
+            items: records.map(map::exercise),
             next_cursor: None,
             position: None,
             progress: Some(1.0),

@@ -7,7 +7,7 @@ mod map;
 mod wire;
 
 use super::SignIn;
-use super::http::{Call, Http, RateBudget, Response};
+use super::http::{Call, Http, RateBudget, Records, Response};
 use super::oauth::split_scope;
 use super::{
     ActivityPage, Capabilities, ClientAuth, ClientCredentials, Delivery, Endpoints, ListRequest,
@@ -195,11 +195,11 @@ impl Provider for Strava {
         if !response.status.is_success() {
             return Err(self.fail(call, &response));
         }
-        let records: Vec<Value> = response.json(KIND)?;
+        let records: Records = response.json(KIND)?;
         let full_page = records.len() >= PER_PAGE;
         let items: Vec<_> = records
-            .into_iter()
             .map(map::activity)
+            .into_iter()
             .filter(|item| match item {
                 Ok(a) => !cursor.seen.contains(&a.provider_activity_id),
                 Err(_) => true,

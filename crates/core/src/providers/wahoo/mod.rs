@@ -150,7 +150,7 @@ impl Provider for Wahoo {
             .total
             .is_some_and(|total| u64::from(cursor.page) * PER_PAGE as u64 >= total);
         let full_page = list.workouts.len() >= PER_PAGE && !seen_all;
-        let items: Vec<_> = list.workouts.into_iter().map(map::workout).collect();
+        let items: Vec<_> = list.workouts.map(map::workout);
         let oldest = items
             .iter()
             .filter_map(|i| i.as_ref().ok())

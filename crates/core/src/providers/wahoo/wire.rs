@@ -7,7 +7,7 @@ use serde_json::Value;
 /// `GET /v1/workouts`.
 #[derive(Debug, Deserialize)]
 pub(super) struct WorkoutList {
-    pub workouts: Vec<Value>,
+    pub workouts: crate::providers::http::Records,
     /// Workouts in all pages, when reported.
     pub total: Option<u64>,
 }
