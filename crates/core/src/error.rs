@@ -102,6 +102,22 @@ pub enum Error {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database was written by a newer version of Tributary, whose changes this version does
+    /// not know: opening it could lose them, so it is left untouched.
+    #[error(
+        "this database ({path}) was last opened by a newer version of Tributary; install that \
+         version or a later one (this one, {version}, knows {known} of its {applied} changes)"
+    )]
+    DatabaseTooNew {
+        /// The database file.
+        path: String,
+        /// This program's version.
+        version: &'static str,
+        /// Schema changes the database has.
+        applied: i64,
+        /// Of which this version knows.
+        known: i64,
+    },
     /// A broken invariant: a bug in Tributary, not something the athlete or the provider did.
     #[error("internal error: {0}")]
     Internal(String),
@@ -147,11 +163,32 @@ pub enum ErrorCode {
     CredentialsMissing,
     /// See [`Error::SecretStore`].
     SecretStore,
+    /// See [`Error::DatabaseTooNew`].
+    DatabaseTooNew,
     /// A broken invariant, or a database, migration or local I/O failure.
     Internal,
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [Self; 15] = [
+        Self::NotFound,
+        Self::Validation,
+        Self::InvalidRedirect,
+        Self::AlreadyRunning,
+        Self::Cancelled,
+        Self::NeedsReauth,
+        Self::ScopeMissing,
+        Self::RateLimited,
+        Self::Deprecated,
+        Self::Provider,
+        Self::Network,
+        Self::CredentialsMissing,
+        Self::SecretStore,
+        Self::DatabaseTooNew,
+        Self::Internal,
+    ];
+
     /// The code as the string front ends see.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -168,6 +205,7 @@ impl ErrorCode {
             Self::Network => "network",
             Self::CredentialsMissing => "credentials_missing",
             Self::SecretStore => "secret_store",
+            Self::DatabaseTooNew => "database_too_new",
             Self::Internal => "internal",
         }
     }
@@ -177,26 +215,10 @@ impl std::str::FromStr for ErrorCode {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        use ErrorCode as C;
-        [
-            C::NotFound,
-            C::Validation,
-            C::InvalidRedirect,
-            C::AlreadyRunning,
-            C::Cancelled,
-            C::NeedsReauth,
-            C::ScopeMissing,
-            C::RateLimited,
-            C::Deprecated,
-            C::Provider,
-            C::Network,
-            C::CredentialsMissing,
-            C::SecretStore,
-            C::Internal,
-        ]
-        .into_iter()
-        .find(|c| c.as_str() == s)
-        .ok_or_else(|| Error::Validation(format!("unknown error code '{s}'")))
+        ErrorCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| Error::Validation(format!("unknown error code '{s}'")))
     }
 }
 
@@ -217,6 +239,7 @@ impl Error {
             Self::Network { .. } => ErrorCode::Network,
             Self::CredentialsMissing { .. } => ErrorCode::CredentialsMissing,
             Self::SecretStore(_) => ErrorCode::SecretStore,
+            Self::DatabaseTooNew { .. } => ErrorCode::DatabaseTooNew,
             Self::Db(_) | Self::Migrate(_) | Self::Io { .. } | Self::Internal(_) => {
                 ErrorCode::Internal
             }
@@ -250,18 +273,41 @@ mod tests {
 
     #[test]
     fn codes_serialise_as_their_stable_strings() {
-        for code in [
-            ErrorCode::NeedsReauth,
-            ErrorCode::InvalidRedirect,
-            ErrorCode::Internal,
-        ] {
+        // Every code (the list is checked against the enum by the exhaustive match below).
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            match code {
+                ErrorCode::NotFound
+                | ErrorCode::Validation
+                | ErrorCode::InvalidRedirect
+                | ErrorCode::AlreadyRunning
+                | ErrorCode::Cancelled
+                | ErrorCode::NeedsReauth
+                | ErrorCode::ScopeMissing
+                | ErrorCode::RateLimited
+                | ErrorCode::Deprecated
+                | ErrorCode::Provider
+                | ErrorCode::Network
+                | ErrorCode::CredentialsMissing
+                | ErrorCode::SecretStore
+                | ErrorCode::DatabaseTooNew
+                | ErrorCode::Internal => {}
+            }
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(
                 json,
                 format!("\"{}\"", code.as_str()),
                 "serde and as_str must agree"
             );
+            assert_eq!(
+                code.as_str().parse::<ErrorCode>().unwrap(),
+                code,
+                "round trip"
+            );
+            assert!(seen.insert(code.as_str()), "{} twice", code.as_str());
         }
+        assert_eq!(seen.len(), 15, "a new code is added to ALL");
+        assert!("no_such_code".parse::<ErrorCode>().is_err());
     }
 
     #[test]

@@ -918,6 +918,8 @@ export type ErrorCode =
 "credentials_missing" | 
 /**  See [`Error::SecretStore`]. */
 "secret_store" | 
+/**  See [`Error::DatabaseTooNew`]. */
+"database_too_new" | 
 /**  A broken invariant, or a database, migration or local I/O failure. */
 "internal";
 

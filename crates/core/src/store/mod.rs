@@ -59,6 +59,10 @@ impl Store {
             pool,
             path: path.to_owned(),
         };
+        // One process at a time checks, backs up and migrates (sqlx takes no lock on SQLite):
+        // two starting together (the tray and a CLI) would otherwise race the same migration.
+        let _migrating = migration_lock(path).await?;
+        store.refuse_newer().await?;
         store.backup_if_migrating().await?;
         MIGRATOR.run(&store.pool).await?;
         Ok(store)
@@ -86,6 +90,35 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// An older Tributary on a database a newer one migrated: refuse plainly, changing
+    /// nothing, instead of failing inside the migrator.
+    async fn refuse_newer(&self) -> Result<()> {
+        let has_table: Option<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        if has_table.is_none() {
+            return Ok(());
+        }
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = 1")
+                .fetch_all(&self.pool)
+                .await?;
+        let known: std::collections::HashSet<i64> = MIGRATOR.iter().map(|m| m.version).collect();
+        let unknown = applied.iter().filter(|v| !known.contains(v)).count();
+        if unknown > 0 {
+            let applied = i64::try_from(applied.len()).unwrap_or(i64::MAX);
+            return Err(Error::DatabaseTooNew {
+                path: self.path.display().to_string(),
+                version: env!("CARGO_PKG_VERSION"),
+                applied,
+                known: applied - i64::try_from(unknown).unwrap_or(0),
+            });
+        }
+        Ok(())
+    }
+
     async fn backup_if_migrating(&self) -> Result<()> {
         let has_table: Option<String> = sqlx::query_scalar(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
@@ -103,14 +136,44 @@ impl Store {
             return Ok(());
         }
         let backup = self.path.with_extension(format!("db.bak-{applied}"));
-        // VACUUM INTO writes a consistent copy even with a WAL in use.
+        // VACUUM INTO writes a consistent copy even with a WAL in use, but refuses a file that
+        // exists: it writes under a temporary name of ours (any leftover of a copy a kill cut
+        // short is ours to remove) and the finished copy replaces an earlier one of the same
+        // schema (a start that died before migrating left it). Never a reason not to start.
+        let partial = self
+            .path
+            .with_extension(format!("db.bak-{applied}.partial"));
+        let _ = tokio::fs::remove_file(&partial).await;
         sqlx::query("VACUUM INTO ?1")
-            .bind(backup.to_string_lossy().into_owned())
+            .bind(partial.to_string_lossy().into_owned())
             .execute(&self.pool)
             .await?;
+        tokio::fs::rename(&partial, &backup)
+            .await
+            .map_err(|e| Error::io(format!("cannot keep the backup {}", backup.display()), e))?;
         tracing::info!(backup = %backup.display(), "backed up the database before migrating");
         Ok(())
     }
+}
+
+/// Hold `<db>.migrate.lock` (waiting for another process that holds it) until dropped.
+async fn migration_lock(db: &Path) -> Result<std::fs::File> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".migrate.lock");
+    let path = PathBuf::from(name);
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+        file.lock()
+            .map_err(|e| Error::io(format!("cannot lock {}", path.display()), e))?;
+        Ok(file)
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("the migration lock task failed: {e}")))?
 }
 
 /// A provider's JSON as stored: fields whose names say they hold a credential (`*token*`,

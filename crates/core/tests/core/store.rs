@@ -673,3 +673,91 @@ async fn the_data_directory_and_the_database_are_private() {
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("t.db")), 0o600);
 }
+
+/// Undo the newest migration by hand, so that the next open has one to apply.
+async fn one_migration_behind(path: &std::path::Path) -> i64 {
+    let store = Store::open(path).await.unwrap();
+    let pool = store.pool();
+    for sql in [
+        "DROP INDEX activities_by_connection_account",
+        "ALTER TABLE activities DROP COLUMN account",
+        "DROP INDEX sync_history_by_connection_id",
+        "DELETE FROM _sqlx_migrations WHERE version = 20261206000000",
+    ] {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    store.close().await;
+    applied
+}
+
+#[tokio::test]
+async fn a_backup_left_by_a_killed_start_never_stops_the_next() {
+    // Issue 14, defect 13: the pre-migration copy refused to write over a leftover
+    // `<db>.bak-N`, so one kill during it made the app unable to start.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tributary.db");
+    let applied = one_migration_behind(&path).await;
+    let backup = path.with_extension(format!("db.bak-{applied}"));
+    std::fs::write(&backup, b"half a copy, cut short by a kill").unwrap();
+    let store = Store::open(&path)
+        .await
+        .expect("starts despite the leftover");
+    let backed_up = Store::open(&backup).await;
+    assert!(backed_up.is_ok(), "the backup is now a whole database");
+    let migrated: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pragma_table_info('activities') WHERE name = 'account'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(migrated, 1, "and the migration ran");
+}
+
+#[tokio::test]
+async fn two_processes_opening_a_new_database_at_once_both_start() {
+    // Issue 14, defect 13: sqlx takes no lock on SQLite; two starts raced the same migrations.
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tributary.db");
+        let (a, b) = tokio::join!(Store::open(&path), Store::open(&path));
+        a.unwrap();
+        b.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_version_is_refused_plainly_and_left_alone() {
+    // Issue 14, defect 15: an older binary on a newer database failed inside the migrator,
+    // with only a log line in the desktop app.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tributary.db");
+    let store = Store::open(&path).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (29991231000000, 'from the future', 1, x'00', 0)",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    store.close().await;
+    let err = Store::open(&path).await.unwrap_err();
+    assert_eq!(err.code(), tributary_core::ErrorCode::DatabaseTooNew);
+    assert!(
+        err.to_string().contains("newer version of Tributary"),
+        "{err}"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".bak-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "nothing copied or changed: {leftovers:?}"
+    );
+}
