@@ -202,6 +202,21 @@ impl TokenVault {
         Ok((slot, exists))
     }
 
+    /// The tokens kept in `slot`, if any (a grant a reconnect replaced, to revoke it).
+    pub async fn load_slot(
+        &self,
+        provider: ProviderKind,
+        slot: i64,
+    ) -> Result<Option<StoredTokens>> {
+        self.inner
+            .secrets
+            .get(&self.slot_key(provider, slot))
+            .await?
+            .as_ref()
+            .map(StoredTokens::decode)
+            .transpose()
+    }
+
     /// Remove the tokens in `slot` (after the row moved on, or after a failed connect).
     pub async fn delete_slot(&self, provider: ProviderKind, slot: i64) -> Result<()> {
         self.inner

@@ -89,7 +89,7 @@ async fn approve(
 }
 
 /// `Authorization: Basic base64(id:secret)` decoded, or nothing.
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let encoded = headers
         .get("authorization")?
         .to_str()

@@ -51,6 +51,7 @@ fn router() -> Router<Arc<Shared>> {
         .route("/oauth/approve", get(approve))
         .route("/oauth/token", post(token))
         .route("/oauth/deauthorize", post(deauthorize))
+        .route("/oauth/revoke", post(revoke))
         .route("/api/v3/athlete", get(athlete))
         .route("/api/v3/athlete/activities", get(activities))
 }
@@ -210,6 +211,45 @@ async fn token(State(s): State<Arc<Shared>>, Form(f): Form<HashMap<String, Strin
             "Bad Request",
         ),
     }
+}
+
+/// `POST /oauth/revoke` (since 2026-06-01): HTTP Basic client authentication, one `token`
+/// (access or refresh; `token_type_hint` optional); revoking either revokes its pair, and only
+/// its pair. 200 for a token already dead too (RFC 7009).
+async fn revoke(
+    State(s): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let client = crate::polar::basic_credentials(&headers);
+    if client != Some((DEMO_CLIENT_ID.to_owned(), DEMO_CLIENT_SECRET.to_owned())) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "Application",
+            "client_id",
+            "invalid",
+            "Authorization Error",
+        );
+    }
+    let Some(token) = f.get("token").filter(|t| !t.is_empty()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Token",
+            "token",
+            "missing",
+            "Bad Request",
+        );
+    };
+    let mut world = s.world();
+    let access = match world.access_for(token, PROVIDER) {
+        Some(_) => Some(token.clone()),
+        None => world.by_refresh(token).map(|(access, _)| access),
+    };
+    if let Some(access) = access {
+        world.retire(&access);
+        s.save(&world);
+    }
+    axum::Json(json!({})).into_response()
 }
 
 async fn deauthorize(

@@ -495,10 +495,14 @@ impl Connector {
                 return Err(e);
             }
         };
-        if let Some(old) = old_slot.filter(|o| *o != slot)
-            && let Err(e) = self.inner.vault.delete_slot(provider, old).await
-        {
-            tracing::warn!(%provider, error = %e, "could not remove the replaced tokens");
+        if let Some(old) = old_slot.filter(|o| *o != slot) {
+            // The grant this one replaced is revoked at the provider where it can be alone
+            // (best effort: the new grant is in use whatever happens), then forgotten.
+            self.revoke_replaced(provider, client.as_ref(), old, meter)
+                .await;
+            if let Err(e) = self.inner.vault.delete_slot(provider, old).await {
+                tracing::warn!(%provider, error = %e, "could not remove the replaced tokens");
+            }
         }
         drop(tokens_lock);
         self.inner.events.emit(CoreEvent::ConnectionChanged {
@@ -519,6 +523,53 @@ impl Connector {
             tracing::warn!(%provider, error = %e, "could not review what needs the athlete");
         }
         Ok(connection)
+    }
+
+    /// Revoke the grant kept in `slot` (replaced by a reconnect), where the provider can revoke
+    /// one grant alone. Never fails the reconnect.
+    async fn revoke_replaced(
+        &self,
+        provider: ProviderKind,
+        client: &dyn crate::providers::Provider,
+        slot: i64,
+        meter: &Meter,
+    ) {
+        let old = match self.inner.vault.load_slot(provider, slot).await {
+            Ok(Some(old)) => old,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(%provider, error = %e, "could not read the replaced tokens to revoke them");
+                return;
+            }
+        };
+        let creds = match self
+            .inner
+            .vault
+            .client_credentials(provider, &client.capabilities())
+            .await
+        {
+            Ok(creds) => creds,
+            Err(e) => {
+                tracing::warn!(%provider, error = %e, "no credentials to revoke the replaced grant");
+                return;
+            }
+        };
+        let call = Call {
+            token: None,
+            meter,
+            clock: self.inner.clock.as_ref(),
+        };
+        let replaced = crate::providers::ReplacedGrant {
+            access: old.access,
+            refresh: old.refresh,
+        };
+        match client.revoke_replaced(&call, &creds, &replaced).await {
+            Ok(true) => tracing::info!(%provider, "revoked the grant this sign-in replaced"),
+            Ok(false) => {
+                tracing::debug!(%provider, "the provider cannot revoke one grant alone")
+            }
+            Err(e) => tracing::warn!(%provider, error = %e, "could not revoke the replaced grant"),
+        }
     }
 
     /// Connect through a one-shot loopback listener on 127.0.0.1 (random port): `on_authorize`

@@ -225,6 +225,15 @@ pub struct ActivityPage {
     pub progress: Option<f64>,
 }
 
+/// The tokens of a grant a reconnect replaced.
+#[derive(Debug, Clone)]
+pub struct ReplacedGrant {
+    /// Its access token.
+    pub access: crate::secrets::Sensitive<String>,
+    /// Its refresh token, if it had one.
+    pub refresh: Option<crate::secrets::Sensitive<String>>,
+}
+
 /// A provider's three OAuth/API base URLs, resolved from configuration over built-in defaults.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
@@ -400,6 +409,18 @@ pub trait Provider: Send + Sync + 'static {
     /// List one page of activities.
     async fn list_activities(&self, call: &Call<'_>, request: &ListRequest)
     -> Result<ActivityPage>;
+
+    /// Revoke one grant a reconnect replaced, leaving the athlete's new grant alive. `Ok(false)`
+    /// where the provider has no way to revoke one grant alone (its revocation ends every grant
+    /// of the app, the new one too): then the old grant is only forgotten.
+    async fn revoke_replaced(
+        &self,
+        _call: &Call<'_>,
+        _creds: &ClientCredentials,
+        _replaced: &ReplacedGrant,
+    ) -> Result<bool> {
+        Ok(false)
+    }
 
     /// When the athlete's history at the provider begins, read from the profile stored at
     /// connect (for a walk's progress); `None` when the provider does not say.

@@ -279,6 +279,49 @@ async fn cancelling_a_loopback_connect_forgets_the_request() {
 }
 
 #[tokio::test]
+async fn a_reconnect_revokes_the_grant_it_replaced_and_keeps_the_new_one() {
+    // Issue 14, defect 14: the replaced grant was only forgotten, still live at Strava.
+    let h = Harness::new(5).await;
+    h.connect().await;
+    let old = h.core.vault().load(STRAVA).await.unwrap().unwrap();
+    h.connect().await; // the athlete signs in again
+    let athlete = format!("{}/strava/api/v3/athlete", h.sandbox.base_url());
+    let status = |token: String| {
+        let (http, athlete) = (h.http.clone(), athlete.clone());
+        async move {
+            http.get(&athlete)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        status(old.access.expose().clone()).await,
+        401,
+        "the replaced grant is revoked at Strava"
+    );
+    let new = h.core.vault().load(STRAVA).await.unwrap().unwrap();
+    assert_eq!(
+        status(new.access.expose().clone()).await,
+        200,
+        "the new one lives"
+    );
+    let run = h
+        .core
+        .sync(
+            STRAVA,
+            tributary_core::domain::SyncTrigger::Manual,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.counters.created, 5);
+}
+
+#[tokio::test]
 async fn a_half_request_to_the_loopback_listener_cannot_hold_connect_open() {
     // Issue 14, defect 11: closing the listener waited for every connection in flight, and a
     // local client that sent half a request kept `connect` waiting forever.

@@ -69,6 +69,11 @@ impl Strava {
         join(&self.endpoints.api_url, path)
     }
 
+    /// The per-token revocation endpoint (since 2026-06-01) sits next to the token endpoint.
+    fn revoke_url(&self) -> Url {
+        beside(&self.endpoints.token_url, "revoke")
+    }
+
     /// The legacy deauthorize endpoint sits next to the token endpoint.
     fn deauthorize_url(&self) -> Url {
         beside(&self.endpoints.token_url, "deauthorize")
@@ -152,6 +157,42 @@ impl Provider for Strava {
         // athlete's grant is (its refresh token may live on); the caller refreshes and retries.
         if response.status.is_success() {
             Ok(())
+        } else {
+            Err(self.fail(call, &response))
+        }
+    }
+
+    async fn revoke_replaced(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        replaced: &super::ReplacedGrant,
+    ) -> Result<bool> {
+        // `POST /oauth/revoke`, HTTP Basic client authentication, one token: revoking either
+        // token of a pair revokes both, and nothing else (deauthorize would end the new grant
+        // too). The refresh token is the one that lives on.
+        let (token, hint) = match &replaced.refresh {
+            Some(refresh) => (refresh.expose().clone(), "refresh_token"),
+            None => (replaced.access.expose().clone(), "access_token"),
+        };
+        let url = self.revoke_url();
+        let secret = creds.client_secret.as_ref().map(|s| s.expose().clone());
+        let response = self
+            .http
+            .send(
+                &Call {
+                    token: None,
+                    ..*call
+                },
+                |c| {
+                    c.post(url.clone())
+                        .basic_auth(&creds.client_id, secret.as_deref())
+                        .form(&[("token", token.as_str()), ("token_type_hint", hint)])
+                },
+            )
+            .await?;
+        if response.status.is_success() {
+            Ok(true)
         } else {
             Err(self.fail(call, &response))
         }
