@@ -8,7 +8,7 @@ notifyd=$!
 for _ in $(seq 50); do grep -q ready "$work/notifyd.log" 2>/dev/null && break; sleep 0.1; done
 # TRIBUTARY_E2E_FILES: a subset of the scenario files (while working on one).
 # shellcheck disable=SC2086
-node --test --test-concurrency=1 --test-timeout=300000 ${TRIBUTARY_E2E_FILES:-tests/e2e/}
+node --test --test-reporter=tap --test-concurrency=1 --test-timeout=300000 ${TRIBUTARY_E2E_FILES:-tests/e2e/}
 status=$?
 kill "$notifyd" 2>/dev/null
 wait "$notifyd" 2>/dev/null
