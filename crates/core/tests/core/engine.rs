@@ -456,6 +456,24 @@ async fn switching_account_keeps_the_first_accounts_activities_and_a_disconnect_
     assert!(left.iter().all(|id| id.starts_with("first-")));
 }
 
+#[tokio::test]
+async fn more_than_a_page_of_strava_activities_in_one_second_are_all_read() {
+    // Issue 14, defect 15: `before` moves in whole seconds; a full page within one second made
+    // the next request answer the same page, all already seen, and the walk ended "success".
+    let h = Harness::new(3).await;
+    h.connect().await;
+    let same = Utc::now() - Duration::days(3);
+    for _ in 0..230 {
+        h.control("upload", serde_json::json!({"start": same})).await;
+    }
+    let run = h.core.sync(STRAVA, MANUAL, INCREMENTAL).await.unwrap();
+    assert_eq!(
+        (run.status, run.counters.created),
+        (tributary_core::domain::SyncStatus::Success, 233),
+        "all 230 of that second, and the 3 others"
+    );
+}
+
 // --- Garmin keeps its inbox position ---------------------------------------------------------
 
 #[tokio::test]

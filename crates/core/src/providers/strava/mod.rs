@@ -47,6 +47,10 @@ struct Cursor {
     after: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     seen: Vec<String>,
+    /// The page under the same `before`: only while whole pages fall within one second (more
+    /// than a page of activities stamped with the same second, which `before` cannot split).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    page: Option<u32>,
 }
 
 impl Strava {
@@ -217,6 +221,7 @@ impl Provider for Strava {
                 before: None,
                 after: request.since.map(|s| s.timestamp()),
                 seen: Vec::new(),
+                page: None,
             },
         };
         let mut url = self.api("athlete/activities");
@@ -231,6 +236,9 @@ impl Provider for Strava {
             if let Some(after) = cursor.after {
                 query.append_pair("after", &after.to_string());
             }
+            if let Some(page) = cursor.page.filter(|p| *p > 1) {
+                query.append_pair("page", &page.to_string());
+            }
         }
         let response = self.http.send(call, |c| c.get(url.clone())).await?;
         if !response.status.is_success() {
@@ -238,8 +246,51 @@ impl Provider for Strava {
         }
         let records: Records = response.json(KIND)?;
         let full_page = records.len() >= PER_PAGE;
-        let items: Vec<_> = records
-            .map(map::activity)
+        let mapped = records.map(map::activity);
+        // A full page whose every readable record starts in the same second: `before` (whole
+        // seconds) cannot get past it, so the next page is the next one under the same `before`.
+        let starts: Vec<i64> = mapped
+            .iter()
+            .filter_map(|i| i.as_ref().ok())
+            .map(|a| a.start_utc.timestamp())
+            .collect();
+        if full_page && !starts.is_empty() && starts.iter().all(|t| *t == starts[0]) {
+            let second = starts[0];
+            let before = second.checked_add(1);
+            let page = match cursor.before == before {
+                true => cursor.page.unwrap_or(1).saturating_add(1),
+                false => 2,
+            };
+            let mut seen = cursor.seen.clone();
+            seen.extend(
+                mapped
+                    .iter()
+                    .filter_map(|i| i.as_ref().ok())
+                    .map(|a| a.provider_activity_id.clone()),
+            );
+            let items: Vec<_> = mapped
+                .into_iter()
+                .filter(|item| match item {
+                    Ok(a) => !cursor.seen.contains(&a.provider_activity_id),
+                    Err(_) => true,
+                })
+                .collect();
+            let next = Cursor {
+                before,
+                after: cursor.after,
+                seen,
+                page: Some(page),
+            };
+            return Ok(ActivityPage {
+                items,
+                next_cursor: Some(
+                    serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?,
+                ),
+                position: None,
+                progress: None,
+            });
+        }
+        let items: Vec<_> = mapped
             .into_iter()
             .filter(|item| match item {
                 Ok(a) => !cursor.seen.contains(&a.provider_activity_id),
@@ -267,6 +318,7 @@ impl Provider for Strava {
                     before: oldest.checked_add(1),
                     after: cursor.after,
                     seen,
+                    page: None,
                 };
                 Some(serde_json::to_string(&next).map_err(|e| Error::Internal(e.to_string()))?)
             }
