@@ -205,7 +205,9 @@ pub async fn newest_seen(
 
 /// Flag the connection's activities a complete full walk (begun at `walk`) did not see, within
 /// the provider's listable range (`since`, and not after the walk began): the provider no longer
-/// lists them. They are kept. Returns how many were flagged.
+/// lists them. They are kept. Only copies stored before the walk began are judged: one that
+/// arrived meanwhile (a late upload an incremental run imported while a walk of several runs
+/// had already passed its date) was never the walk's to see. Returns how many were flagged.
 pub async fn flag_unseen(
     db: impl SqliteExecutor<'_>,
     connection_id: i64,
@@ -217,6 +219,7 @@ pub async fn flag_unseen(
         "UPDATE activities SET deleted_at = ?4
          WHERE connection_id = ?1 AND deleted_at IS NULL
            AND account IS (SELECT provider_user_id FROM provider_connections WHERE id = ?1)
+           AND created_at < ?2
            AND start_utc >= ?3 AND start_utc < ?2
            AND (seen_walk IS NULL OR seen_walk != ?2)",
     )
