@@ -474,6 +474,53 @@ async fn more_than_a_page_of_strava_activities_in_one_second_are_all_read() {
     );
 }
 
+#[tokio::test]
+async fn a_late_upload_imported_during_a_long_reconcile_is_not_flagged_deleted() {
+    // Issue 14, defect 15: the walk had passed the upload's date before it arrived; the walk's
+    // end flagged everything it had not seen, the upload too.
+    let h = Harness::new(1000).await;
+    h.connect().await;
+    h.core.sync(STRAVA, MANUAL, INCREMENTAL).await.unwrap();
+    h.control(
+        "faults",
+        serde_json::json!({"provider": "strava", "kind": "slow", "count": 10, "delay_ms": 300}),
+    )
+    .await;
+    let walk = h
+        .core
+        .start_sync(STRAVA, MANUAL, SyncMode::Full)
+        .await
+        .unwrap();
+    h.first_page_committed(walk.sync_id, "the reconcile's first page")
+        .await;
+    assert!(h.core.cancel_sync(STRAVA).await); // a walk over several runs
+    walk.wait().await.unwrap();
+    h.control("clear_faults", serde_json::json!({})).await;
+    // A watch syncs late: a workout of two hours ago, a date the walk has already passed.
+    h.control(
+        "upload",
+        serde_json::json!({"start": Utc::now() - Duration::hours(2)}),
+    )
+    .await;
+    let incremental = h.core.sync(STRAVA, MANUAL, INCREMENTAL).await.unwrap();
+    assert_eq!(incremental.counters.created, 1);
+    let rest = h.core.sync(STRAVA, MANUAL, SyncMode::Full).await.unwrap();
+    assert_eq!(rest.status, tributary_core::domain::SyncStatus::Success);
+    assert_eq!(rest.counters.deleted, 0, "nothing was deleted at Strava");
+    let mut flagged = 0;
+    for offset in [0, 1000] {
+        flagged += h
+            .core
+            .list_activities(Some(STRAVA), 1000, offset)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.deleted_at.is_some())
+            .count();
+    }
+    assert_eq!(flagged, 0);
+}
+
 // --- Garmin keeps its inbox position ---------------------------------------------------------
 
 #[tokio::test]
