@@ -201,17 +201,8 @@ impl Connections {
         // timeout. A process stopped half way leaves the connection in place, to disconnect
         // again; other accounts' copies kept apart are not this disconnect's to delete.
         let mut activities_deleted = 0;
-        while !keep_activities {
-            let mut tx = self.inner.store.begin().await?;
-            let ids = store::activities::ids_of_connection(&mut *tx, connection.id, 2_000).await?;
-            if ids.is_empty() {
-                break;
-            }
-            let workouts = crate::linking::workouts_of(&mut tx, &ids).await?;
-            activities_deleted += store::activities::delete_ids(&mut *tx, &ids).await?;
-            // Their workouts lose a copy: the rest stand alone or choose a new primary.
-            crate::linking::settle_all(&mut tx, &workouts).await?;
-            tx.commit().await?;
+        if !keep_activities {
+            activities_deleted = self.delete_activities(connection.id).await?;
         }
         let mut tx = self.inner.store.begin().await?;
         store::connections::delete(&mut *tx, connection.id).await?;
@@ -228,6 +219,24 @@ impl Connections {
             revoke_error,
             activities_deleted,
         })
+    }
+
+    /// Delete the copies read through `connection_id`, 2,000 per transaction (see
+    /// [`Self::disconnect`]); returns how many.
+    async fn delete_activities(&self, connection_id: i64) -> Result<u64> {
+        let mut deleted = 0;
+        loop {
+            let mut tx = self.inner.store.begin().await?;
+            let ids = store::activities::ids_of_connection(&mut *tx, connection_id, 2_000).await?;
+            if ids.is_empty() {
+                return Ok(deleted);
+            }
+            let workouts = crate::linking::workouts_of(&mut tx, &ids).await?;
+            deleted += store::activities::delete_ids(&mut *tx, &ids).await?;
+            // Their workouts lose a copy: the rest stand alone or choose a new primary.
+            crate::linking::settle_all(&mut tx, &workouts).await?;
+            tx.commit().await?;
+        }
     }
 
     /// Revoke `connection`'s access at its provider with a live token: an expired access token is

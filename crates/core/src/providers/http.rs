@@ -107,14 +107,13 @@ pub struct Response {
 }
 
 impl Response {
-    /// The body as text, cut to a length fit for an error message.
+    /// What an error message may say of the body: the error fields of a JSON answer
+    /// (`message`, `error`, `error_description`, `code`, …), or what kind of text it was, never
+    /// the text itself. An error body can echo what the request carried (a personal API key in
+    /// a header, a code, a refresh token), and error messages reach the database, the logs and
+    /// the window; anything shaped like a credential is blanked even in those fields.
     pub fn body_excerpt(&self) -> String {
-        let text = String::from_utf8_lossy(&self.body);
-        let mut excerpt: String = text.chars().take(300).collect();
-        if text.chars().count() > 300 {
-            excerpt.push('…');
-        }
-        excerpt
+        excerpt(&self.body)
     }
 
     /// Parse the body as JSON into `T`, or explain what was wrong with it.
@@ -125,6 +124,110 @@ impl Response {
             message: format!("malformed response ({e}): {}", self.body_excerpt()),
         })
     }
+}
+
+/// See [`Response::body_excerpt`].
+fn excerpt(body: &[u8]) -> String {
+    const FIELDS: [&str; 12] = [
+        "message",
+        "error",
+        "error_description",
+        "errorMessage",
+        "errorType",
+        "code",
+        "status",
+        "title",
+        "detail",
+        "field",
+        "resource",
+        "reason",
+    ];
+    fn collect(value: &serde_json::Value, depth: u8, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) if depth < 4 => {
+                for (k, v) in map {
+                    match v {
+                        serde_json::Value::String(text) if FIELDS.contains(&k.as_str()) => {
+                            out.push(format!("{k}: {}", redact(text)));
+                        }
+                        serde_json::Value::Number(n) if FIELDS.contains(&k.as_str()) => {
+                            out.push(format!("{k}: {n}"));
+                        }
+                        serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
+                            collect(v, depth + 1, out);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            serde_json::Value::Array(items) if depth < 4 => {
+                for item in items.iter().take(5) {
+                    collect(item, depth + 1, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return "an empty answer".to_owned();
+    }
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(trimmed) {
+        let mut fields = Vec::new();
+        collect(&value, 0, &mut fields);
+        if fields.is_empty() {
+            return format!(
+                "a JSON answer of {} bytes without an error message",
+                body.len()
+            );
+        }
+        let joined = fields.join("; ");
+        let mut short: String = joined.chars().take(300).collect();
+        if joined.chars().count() > 300 {
+            short.push('…');
+        }
+        return short;
+    }
+    if trimmed.starts_with('<') {
+        return format!("an HTML page of {} bytes", body.len());
+    }
+    // Plain text: its first line, with anything shaped like a credential blanked.
+    let line = trimmed.lines().next().unwrap_or_default();
+    let mut short: String = redact(line).chars().take(120).collect();
+    if line.chars().count() > 120 || trimmed.lines().count() > 1 {
+        short.push('…');
+    }
+    short
+}
+
+/// `text` with every run shaped like a credential (20 or more characters of letters, digits
+/// and `-_.~+/=` with at least one digit and one letter) replaced by `[…]`.
+fn redact(text: &str) -> String {
+    let credential_char = |c: char| c.is_ascii_alphanumeric() || "-_.~+/=".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let looks_secret = run.chars().count() >= 20
+            && run.chars().any(|c| c.is_ascii_digit())
+            && run.chars().any(|c| c.is_ascii_alphabetic());
+        if looks_secret {
+            out.push_str("[…]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if credential_char(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
 }
 
 /// A provider's list of records, read one by one: a record that is not JSON we can hold on its
@@ -314,6 +417,35 @@ impl Http {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_body_is_summarised_never_quoted() {
+        // Issue 14, defect 15: bodies were quoted into stored messages; an answer to the Garmin
+        // key exchange can echo the key its request carried.
+        let key = "gcpak_7f3e9a2b41c8d6e5f0a1b2c3d4e5f6a7";
+        let echo = format!(
+            r#"{{"error":"invalid_key","message":"key {key} is not valid","request":{{"authorization":"ApiKey {key}"}}}}"#
+        );
+        let said = excerpt(echo.as_bytes());
+        assert!(!said.contains(key), "{said}");
+        assert!(
+            said.contains("invalid_key") && said.contains("is not valid"),
+            "{said}"
+        );
+        let plain = format!("bad key {key}\nAuthorization: ApiKey {key}");
+        assert!(!excerpt(plain.as_bytes()).contains(key));
+        assert_eq!(
+            excerpt(b"<html><body>oops</body></html>"),
+            "an HTML page of 30 bytes"
+        );
+        assert_eq!(excerpt(b"upstream exploded"), "upstream exploded");
+        let strava = br#"{"message":"Authorization Error","errors":[{"resource":"Athlete","field":"access_token","code":"invalid"}]}"#;
+        let said = excerpt(strava);
+        assert!(
+            said.contains("Authorization Error") && said.contains("access_token"),
+            "{said}"
+        );
+    }
 
     #[tokio::test]
     async fn bodies_longer_than_the_limit_are_not_read() {
