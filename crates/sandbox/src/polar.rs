@@ -1,5 +1,6 @@
-//! Polar AccessLink's twin: authorize page, token endpoint with Basic client authentication and
-//! single-use codes whose reuse revokes the tokens they produced, long-lived tokens without refresh,
+//! Polar AccessLink's twin: authorize page, token endpoint with Basic client authentication, the
+//! authorize request's `redirect_uri` repeated exactly (RFC 6749 4.1.3), and single-use codes
+//! whose reuse revokes the tokens they produced, long-lived tokens without refresh,
 //! the mandatory registration (`POST /v3/users`: 200, then 409), de-registration, and
 //! `/v3/exercises` with the last 30 days' exercises uploaded after the user registered, in
 //! Polar's format, and `RateLimit-*` headers.
@@ -125,9 +126,11 @@ async fn token(
     }
     let code = f.get("code").cloned().unwrap_or_default();
     let mut world = s.world();
+    // The authorize request always names its redirect URI here, so the code exchange must repeat
+    // it, identical (RFC 6749 4.1.3).
     let rules = Redemption {
         pkce: Pkce::Ignored,
-        redirect_uri_required: false,
+        redirect_uri_required: true,
     };
     let grant = match world.redeem(PROVIDER, &f, rules) {
         Ok(grant) => grant,

@@ -464,7 +464,8 @@ async fn more_than_a_page_of_strava_activities_in_one_second_are_all_read() {
     h.connect().await;
     let same = Utc::now() - Duration::days(3);
     for _ in 0..230 {
-        h.control("upload", serde_json::json!({"start": same})).await;
+        h.control("upload", serde_json::json!({"start": same}))
+            .await;
     }
     let run = h.core.sync(STRAVA, MANUAL, INCREMENTAL).await.unwrap();
     assert_eq!(

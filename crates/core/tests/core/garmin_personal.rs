@@ -52,12 +52,37 @@ async fn a_personal_key_connects_and_the_whole_history_is_pulled() {
     assert_eq!(run.counters.created, listed);
     // Pages of 20: the service fails pages over 45.
     assert_eq!(run.api_calls, 120 / 20 + 1);
-    // The key is in the keyring, never in the database.
-    let db = std::fs::read(h.dir.path().join("tributary.db")).unwrap();
+    // The key (and the token it buys) is in the keyring, never in the database: not in the main
+    // file, and not in its write-ahead log, where the latest writes sit until a checkpoint.
+    let mut secrets = vec![DEMO_KEY.to_owned()];
+    for blob in h.stored_secret_values().await {
+        let v: serde_json::Value = serde_json::from_str(&blob).unwrap();
+        secrets.extend(
+            ["access_token", "refresh_token"]
+                .iter()
+                .filter_map(|k| v[k].as_str().map(str::to_owned)),
+        );
+    }
+    assert!(secrets.len() >= 2, "the access token is among the secrets");
+    let db = h.dir.path().join("tributary.db");
+    let wal = h.dir.path().join("tributary.db-wal");
     assert!(
-        !String::from_utf8_lossy(&db).contains(DEMO_KEY),
-        "the key is not in the database"
+        wal.exists(),
+        "the database runs in WAL mode: its log is scanned too"
     );
+    let mut bytes = Vec::new();
+    for path in [db, wal, h.dir.path().join("tributary.db-shm")] {
+        if path.exists() {
+            bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    for secret in &secrets {
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "a secret ({} bytes) is in the database or its WAL",
+            secret.len()
+        );
+    }
 }
 
 #[tokio::test]

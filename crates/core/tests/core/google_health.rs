@@ -106,9 +106,30 @@ async fn data_points_page_by_cursor_and_incremental_runs_filter_by_start() {
         .unwrap();
     assert_eq!(again.api_calls, 1, "the start-time filter leaves one page");
     assert!(again.counters.fetched < 10 && again.counters.created == 0);
-    let newest = &h.core.list_activities(Some(GH), 1, 0).await.unwrap()[0];
+    // Millimetres became metres: every data point's distance and climb, exactly the twin's
+    // workout (whose metres it sent as `distanceMillimeters`, `elevationGainMillimeters`).
+    let stored = h.core.list_activities(Some(GH), 1000, 0).await.unwrap();
+    assert_eq!(stored.len(), 250);
+    let workouts = h.sandbox.shared().world().workouts.clone();
+    let mut moved = 0;
+    for a in &stored {
+        let id = &a.data.provider_activity_id;
+        let index: usize = id.strip_prefix("ex-").unwrap().parse().unwrap();
+        let w = workouts.iter().find(|w| w.index == index).unwrap();
+        assert_eq!(
+            a.data.distance_m,
+            Some(w.distance),
+            "{id}: distance in metres"
+        );
+        assert_eq!(
+            a.data.elevation_gain_m,
+            Some(w.elevation),
+            "{id}: climb in metres"
+        );
+        moved += usize::from(w.distance > 0.0);
+    }
     assert!(
-        newest.data.distance_m.unwrap() > 100.0,
-        "millimetres became metres"
+        moved > 200,
+        "most sessions have a distance to check ({moved})"
     );
 }

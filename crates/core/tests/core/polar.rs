@@ -121,3 +121,55 @@ async fn the_token_call_uses_basic_auth_not_the_body() {
     let connection = h.connect_to(POLAR).await; // the adapter's Basic call succeeds
     assert_eq!(connection.state, ConnectionState::Active);
 }
+
+#[tokio::test]
+async fn the_code_exchange_must_repeat_the_authorize_requests_redirect_uri() {
+    // RFC 6749 4.1.3: the authorize request named a redirect URI, so the token request must carry
+    // the same one. Each case gets a fresh code (codes are single use).
+    let h = Harness::new(5).await;
+    let e = h.sandbox.endpoints("polar").unwrap();
+    let deep_link = "tributary://oauth/polar/callback";
+    for (case, redirect_uri, status) in [
+        ("missing", None, 400),
+        // Registered too, but not the one the authorize request named.
+        ("different", Some("http://localhost:47613/callback"), 400),
+        ("identical", Some(deep_link), 200),
+    ] {
+        let request = h
+            .core
+            .begin_connect(POLAR, RedirectTarget::DeepLink)
+            .await
+            .unwrap();
+        assert_eq!(request.redirect_uri, deep_link);
+        let redirect = h.approve(&request.authorize_url, "approve").await;
+        let code = url::Url::parse(&redirect)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .into_owned();
+        let mut form = vec![("grant_type", "authorization_code"), ("code", &code)];
+        form.extend(redirect_uri.map(|uri| ("redirect_uri", uri)));
+        let response = h
+            .http
+            .post(&e.token_url)
+            .basic_auth(
+                tributary_sandbox::DEMO_CLIENT_ID,
+                Some(tributary_sandbox::DEMO_CLIENT_SECRET),
+            )
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{case}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        if status == 400 {
+            assert_eq!(body["error"], "invalid_grant", "{case}");
+        } else {
+            assert!(body["access_token"].is_string(), "{case}");
+        }
+    }
+    // The adapter repeats it: connecting works.
+    assert_eq!(h.connect_to(POLAR).await.state, ConnectionState::Active);
+}

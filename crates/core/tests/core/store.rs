@@ -222,6 +222,18 @@ async fn get_list_update_toggle_and_delete() {
     );
 }
 
+/// The database refused `result` through the CHECK whose text contains `check`.
+fn refused_by_check<T: std::fmt::Debug>(result: Result<T, sqlx::Error>, check: &str) {
+    let error = result.unwrap_err();
+    let db = error
+        .as_database_error()
+        .unwrap_or_else(|| panic!("not refused by the database: {error}"));
+    assert!(
+        db.is_check_violation() && db.message().contains(check),
+        "refused, but not by the CHECK on {check}: {db}"
+    );
+}
+
 #[tokio::test]
 async fn the_schema_refuses_what_the_domain_forbids() {
     let (_dir, store) = store().await;
@@ -230,14 +242,27 @@ async fn the_schema_refuses_what_the_domain_forbids() {
     )
     .execute(store.pool())
     .await;
-    assert!(bad_provider.is_err(), "provider is a closed set");
+    refused_by_check(bad_provider, "provider IN"); // provider is a closed set
     let bad_json = sqlx::query(
         "INSERT INTO provider_connections (athlete_id, provider, provider_profile, created_at, updated_at)
          VALUES (1, 'strava', '{not json', 0, 0)",
     )
     .execute(store.pool())
     .await;
-    assert!(bad_json.is_err(), "provider_profile must be JSON");
+    refused_by_check(bad_json, "json_valid(provider_profile)");
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM provider_connections")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows, 0, "nothing was written");
+    // The same rows, with what the domain allows, are accepted: the refusals were the CHECKs.
+    sqlx::query(
+        "INSERT INTO provider_connections (athlete_id, provider, provider_profile, created_at, updated_at)
+         VALUES (1, 'strava', '{\"id\": 1}', 0, 0)",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -320,10 +345,18 @@ async fn sync_runs_start_record_complete_and_page_newest_first() {
         .is_none(),
         "a finished run is never overwritten"
     );
+    let late = sync_history::record_page(pool, run.id, &page, 0, None, None, at(2026, 2, 3))
+        .await
+        .unwrap_err();
     assert!(
-        sync_history::record_page(pool, run.id, &page, 0, None, None, at(2026, 2, 3))
-            .await
-            .is_err()
+        matches!(&late, tributary_core::Error::Internal(m) if m.contains("no longer running")),
+        "a page for a finished run is refused as such: {late:?}"
+    );
+    let kept = sync_history::get(pool, run.id).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.status, kept.counters, kept.api_calls),
+        (SyncStatus::Partial, page, 2),
+        "nothing was written into the finished run"
     );
     assert_eq!(
         sync_history::get(pool, run.id)
@@ -405,12 +438,43 @@ async fn counters_that_do_not_add_up_are_refused() {
         failed: 0,
         deleted: 0,
     };
-    let refused =
-        sync_history::record_page(store.pool(), run.id, &lie, 1, None, None, at(2026, 2, 1)).await;
-    assert!(
-        refused.is_err(),
-        "fetched = created + updated + skipped + failed is a CHECK"
+    let refused = sync_history::record_page(
+        store.pool(),
+        run.id,
+        &lie,
+        1,
+        Some(7),
+        Some("{\"before\":1}"),
+        at(2026, 2, 1),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.code(), tributary_core::ErrorCode::Internal);
+    // fetched = created + updated + skipped + failed is a CHECK: the database said no, for that.
+    match refused {
+        tributary_core::Error::Db(e) => refused_by_check(Err::<(), _>(e), "activities_fetched"),
+        other => panic!("not refused by the database: {other:?}"),
+    }
+    let row = sync_history::get(store.pool(), run.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            row.status,
+            row.counters,
+            row.api_calls,
+            row.rate_limit_remaining,
+            row.cursor
+        ),
+        (SyncStatus::Running, SyncCounters::default(), 0, None, None),
+        "nothing was written"
     );
+    // The same page, counted honestly, is accepted.
+    let honest = SyncCounters { skipped: 4, ..lie };
+    sync_history::record_page(store.pool(), run.id, &honest, 1, None, None, at(2026, 2, 1))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -134,9 +134,29 @@ async fn an_expired_token_is_refreshed_rotated_and_persisted_before_use() {
 
 #[tokio::test]
 async fn a_429_stops_the_run_until_the_window_resets_without_hammering() {
-    let h = synced(1000).await;
-    h.control("budget", serde_json::json!({"short": 3, "daily": 1000}))
-        .await;
+    use chrono::{Duration, DurationRound};
+    async fn strava_calls(h: &Harness) -> u64 {
+        h.sandbox_state().await["calls"]["strava"].as_u64().unwrap()
+    }
+    // The core on a clock of its own, so the test can wait out the window.
+    let start = chrono::Utc::now();
+    let clock = std::sync::Arc::new(tributary_core::clock::ManualClock::new(start));
+    let h = Harness::with(
+        1000,
+        clock.clone(),
+        std::sync::Arc::new(tributary_core::secrets::SwitchableStore::default()),
+    )
+    .await;
+    h.connect().await;
+    // The first page is served; every request after it is answered 429 (the app's budget spent
+    // elsewhere), retries included: hammering would show as more requests, not as success.
+    h.control(
+        "faults",
+        serde_json::json!({"provider": "strava", "kind": "slow", "count": 1, "delay_ms": 0}),
+    )
+    .await;
+    h.fault("429", 3).await;
+    let connected = strava_calls(&h).await;
     let run = h
         .core
         .sync(STRAVA, MANUAL, SyncMode::Incremental)
@@ -145,37 +165,88 @@ async fn a_429_stops_the_run_until_the_window_resets_without_hammering() {
     assert_eq!(
         run.status,
         SyncStatus::Partial,
-        "pages already stored are kept"
+        "pages already stored are kept: {:?}",
+        run.error_message
     );
-    assert!(
-        run.counters.created >= 400,
-        "two pages stored before the budget ran out"
-    );
+    assert_eq!(run.error_code, Some(ErrorCode::RateLimited));
     assert!(
         run.error_message
             .as_deref()
             .unwrap()
             .contains("continues at")
     );
+    assert_eq!(
+        (
+            run.counters.fetched,
+            run.counters.created,
+            run.counters.updated,
+            run.counters.failed
+        ),
+        (200, 200, 0, 0),
+        "the one page before the 429, stored"
+    );
+    assert_eq!(run.api_calls, 2, "the page and the 429, nothing after");
+    assert_eq!(
+        strava_calls(&h).await - connected,
+        2,
+        "the provider saw the page and the 429: the 429 was not retried"
+    );
+    assert_eq!(
+        h.core.list_activities(None, 1000, 0).await.unwrap().len(),
+        200
+    );
     let c = h.core.get_connection_by_provider(STRAVA).await.unwrap();
     assert_eq!(c.state, ConnectionState::RateLimited);
-    let until = c.rate_limited_until.expect("the time it clears");
+    // Strava's short window resets on the next quarter hour (of the core's clock).
+    let quarter = start.duration_trunc(Duration::minutes(15)).unwrap() + Duration::minutes(15);
+    assert_eq!(c.rate_limited_until, Some(quarter), "the time it clears");
+    // Until then, a sync is refused without a request: not right after, not a second before.
+    let after_run = strava_calls(&h).await;
+    for wait in [Duration::zero(), quarter - start - Duration::seconds(1)] {
+        clock.advance(wait);
+        let refused = h
+            .core
+            .sync(STRAVA, MANUAL, SyncMode::Incremental)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::RateLimited, "{refused}");
+        assert_eq!(
+            strava_calls(&h).await,
+            after_run,
+            "no call while rate-limited"
+        );
+    }
     assert_eq!(
-        until.timestamp() % 900,
-        0,
-        "Strava's short window resets on a quarter hour"
+        h.core.sync_history(STRAVA, 10, 0).await.unwrap().len(),
+        1,
+        "refused starts leave no runs"
     );
-    let calls_before = h.sandbox_state().await["calls"]["strava"].clone();
-    let refused = h
+    // The window resets: the next run continues where the 429 stopped it.
+    h.control("clear_faults", serde_json::json!({})).await;
+    clock.advance(Duration::seconds(1));
+    let resumed = h
         .core
         .sync(STRAVA, MANUAL, SyncMode::Incremental)
         .await
-        .unwrap_err();
-    assert_eq!(refused.code(), ErrorCode::RateLimited);
+        .unwrap();
     assert_eq!(
-        h.sandbox_state().await["calls"]["strava"],
-        calls_before,
-        "no call while rate-limited"
+        resumed.status,
+        SyncStatus::Success,
+        "{:?}",
+        resumed.error_message
+    );
+    assert_eq!(
+        (resumed.counters.fetched, resumed.counters.created),
+        (800, 800),
+        "the rest, from the cursor"
+    );
+    assert_eq!(
+        h.core
+            .get_connection_by_provider(STRAVA)
+            .await
+            .unwrap()
+            .state,
+        ConnectionState::Active
     );
 }
 
@@ -400,27 +471,68 @@ async fn one_run_per_connection() {
 
 #[tokio::test]
 async fn runs_left_running_by_a_crash_become_interrupted_at_the_next_start() {
-    let h = synced(10).await;
-    let connection = h.core.get_connection_by_provider(STRAVA).await.unwrap();
-    // What a killed process leaves: a running row, and no lock held on the connection.
-    sqlx::query("INSERT INTO sync_history (connection_id, trigger, status, started_at, heartbeat_at, cursor)
-                 VALUES (?1, 'scheduled', 'running', 0, 0, '{\"before\":1700000000,\"after\":null}')")
-        .bind(connection.id)
-        .execute(h.core.store().pool())
-        .await
-        .unwrap();
-    let restarted = h.reopen().await;
-    let run = restarted.sync_status(STRAVA).await.unwrap().unwrap();
-    assert_eq!(run.status, SyncStatus::Interrupted);
-    assert!(run.completed_at.is_some(), "a terminal status has an end");
-    let next = restarted
+    async fn strava_calls(h: &Harness) -> u64 {
+        h.sandbox_state().await["calls"]["strava"].as_u64().unwrap()
+    }
+    let h = synced(500).await;
+    // A run commits its first page (and its cursor with it); the second page fails for good.
+    h.control(
+        "faults",
+        serde_json::json!({"provider": "strava", "kind": "slow", "count": 1, "delay_ms": 0}),
+    )
+    .await;
+    h.fault("500", 3).await; // outlasts the 3 attempts of the second page
+    let died = h
+        .core
         .sync(STRAVA, MANUAL, SyncMode::Incremental)
         .await
         .unwrap();
     assert_eq!(
-        next.status,
-        SyncStatus::Success,
-        "resumes from the interrupted run's cursor"
+        (died.status, died.counters.fetched, died.counters.created),
+        (SyncStatus::Failed, 200, 200)
+    );
+    // What a killed process leaves instead of an end: its row still running, its committed
+    // pages and cursor in place, and no lock held on the connection.
+    sqlx::query(
+        "UPDATE sync_history SET status = 'running', completed_at = NULL, error_message = NULL,
+                                 error_code = NULL
+         WHERE id = ?1",
+    )
+    .bind(died.id)
+    .execute(h.core.store().pool())
+    .await
+    .unwrap();
+    let restarted = h.reopen().await;
+    let run = restarted.sync_status(STRAVA).await.unwrap().unwrap();
+    assert_eq!((run.id, run.status), (died.id, SyncStatus::Interrupted));
+    assert!(run.completed_at.is_some(), "a terminal status has an end");
+    let calls_before = strava_calls(&h).await;
+    let next = restarted
+        .sync(STRAVA, MANUAL, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(next.status, SyncStatus::Success, "{:?}", next.error_message);
+    assert_eq!(
+        (
+            next.counters.fetched,
+            next.counters.created,
+            next.counters.skipped
+        ),
+        (300, 300, 0),
+        "resumes from the interrupted run's cursor: only what it had not reached, nothing twice"
+    );
+    assert_eq!(
+        (next.api_calls, strava_calls(&h).await - calls_before),
+        (2, 2),
+        "the two pages after the cursor, not the five of the whole history"
+    );
+    assert_eq!(
+        restarted
+            .list_activities(None, 1000, 0)
+            .await
+            .unwrap()
+            .len(),
+        500
     );
 }
 

@@ -116,3 +116,56 @@ async fn incremental_paging_stops_at_the_overlap_window() {
     );
     assert_eq!(again.counters.skipped, 50);
 }
+
+/// The (access, refresh) pair the keyring holds for the connection.
+async fn stored_pair(h: &Harness) -> (String, String) {
+    let values = h.stored_secret_values().await;
+    assert_eq!(values.len(), 1, "one connection, one keyring entry");
+    let v: serde_json::Value = serde_json::from_str(&values[0]).unwrap();
+    let field = |k: &str| v[k].as_str().unwrap().to_owned();
+    (field("access_token"), field("refresh_token"))
+}
+
+async fn refresh_at_twin(h: &Harness, refresh_token: &str) -> reqwest::Response {
+    let e = h.sandbox.endpoints("wahoo").unwrap();
+    h.http
+        .post(&e.token_url)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", tributary_sandbox::DEMO_CLIENT_ID),
+            ("client_secret", tributary_sandbox::DEMO_CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_twin_takes_a_refresh_token_once_and_retires_the_old_pair_at_the_new_ones_first_use() {
+    let h = Harness::new(5).await;
+    h.connect_to(WAHOO).await;
+    let (old_access, old_refresh) = stored_pair(&h).await;
+    let first = refresh_at_twin(&h, &old_refresh).await;
+    assert_eq!(first.status(), 200, "a live refresh token works");
+    let pair: serde_json::Value = first.json().await.unwrap();
+    let new_access = pair["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(pair["refresh_token"].as_str(), Some(old_refresh.as_str()));
+    let again = refresh_at_twin(&h, &old_refresh).await;
+    assert_eq!(again.status(), 400, "the same refresh token a second time");
+    // The old access token lives until the new pair is first used, then dies with its pair.
+    let e = h.sandbox.endpoints("wahoo").unwrap();
+    let user = |token: String| {
+        h.http
+            .get(format!("{}/v1/user", e.api_url))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(user(old_access.clone()).await.unwrap().status(), 200);
+    assert_eq!(user(new_access).await.unwrap().status(), 200);
+    assert_eq!(
+        user(old_access).await.unwrap().status(),
+        401,
+        "retired at the new pair's first use"
+    );
+}
