@@ -578,11 +578,13 @@ async fn write(db: &mut SqliteConnection, groups: &Groups, now: DateTime<Utc>) -
     Ok(())
 }
 
-/// Make `id` stand alone (no workout, counted).
+/// Make `id` stand alone (no workout, counted). A link the athlete made is undone with it (the
+/// copy is no longer "linked by you"); "kept apart" stays.
 async fn alone(db: &mut SqliteConnection, id: i64) -> Result<()> {
     sqlx::query(
         "UPDATE activities SET workout_id = NULL, link_reason = NULL, link_confidence = NULL,
-             counted = 1 WHERE id = ?1",
+             counted = 1, link_pinned = CASE link_pinned WHEN 1 THEN 0 ELSE link_pinned END
+         WHERE id = ?1",
     )
     .bind(id)
     .execute(&mut *db)
@@ -590,9 +592,9 @@ async fn alone(db: &mut SqliteConnection, id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Choose a workout's primary copy (the athlete's pick if it is still there; else the most
-/// complete copy the provider still lists and whose start time is not hidden, then the first
-/// stored) and mark what counts.
+/// Choose a workout's primary copy (a copy the provider still lists first: the athlete's pick
+/// among them, else the most complete whose start time is not hidden, then the first stored)
+/// and mark what counts. A pick the provider stopped listing loses its pin.
 async fn elect(db: &mut SqliteConnection, workout: i64) -> Result<()> {
     let pick: Option<(Option<i64>, i64)> =
         sqlx::query_as("SELECT primary_activity_id, primary_pinned FROM workouts WHERE id = ?1")
@@ -602,8 +604,10 @@ async fn elect(db: &mut SqliteConnection, workout: i64) -> Result<()> {
     let pinned = pick.and_then(|(id, pinned)| id.filter(|_| pinned == 1));
     let primary: Option<i64> = sqlx::query_scalar(
         "SELECT a.id FROM activities a WHERE a.workout_id = ?1
-         ORDER BY a.id IS ?2 DESC,
-                  a.deleted_at IS NOT NULL,
+         ORDER BY a.deleted_at IS NOT NULL,
+                  -- the athlete's pick, while the provider still lists it: a pick that was
+                  -- deleted at the provider would count a copy the totals leave out
+                  a.id IS ?2 DESC,
                   -- a hidden start time (local 00:00:01) is not the session's real time
                   (a.start_utc / 1000 + COALESCE(a.utc_offset_seconds, 0)) % 86400 = 1,
                   (a.elapsed_seconds IS NOT NULL) + (a.moving_seconds IS NOT NULL)

@@ -773,3 +773,93 @@ async fn the_kept_figures_match_the_rows_after_every_kind_of_change() {
         .unwrap();
     assert_eq!(summary.total_activities, total);
 }
+
+#[tokio::test]
+async fn a_picked_primary_deleted_at_its_provider_yields_and_the_workout_still_counts() {
+    // Issue 14, defect 15: the pinned primary kept `counted = 1` once flagged deleted, and the
+    // volume (which leaves deleted copies out) lost the workout.
+    let h = Harness::new(30).await;
+    for p in [ProviderKind::Strava, ProviderKind::Wahoo] {
+        h.connect_to(p).await;
+        sync_ok(&h, p, SyncMode::Full).await;
+    }
+    let (count_before, _) = volume_totals(&h).await;
+    let (strava_copy, workout): (i64, i64) = sqlx::query_as(
+        "SELECT id, workout_id FROM activities
+         WHERE provider = 'strava' AND workout_id IS NOT NULL ORDER BY id LIMIT 1",
+    )
+    .fetch_one(h.core.store().pool())
+    .await
+    .unwrap();
+    h.core.make_primary(strava_copy).await.unwrap();
+    // Strava no longer lists it: the reconcile flags it.
+    let pid: String =
+        sqlx::query_scalar("SELECT provider_activity_id FROM activities WHERE id = ?1")
+            .bind(strava_copy)
+            .fetch_one(h.core.store().pool())
+            .await
+            .unwrap();
+    let index = pid.parse::<i64>().unwrap() - tributary_sandbox::strava::FIRST_ID;
+    h.control("delete", serde_json::json!({"index": index}))
+        .await;
+    let reconcile = h
+        .core
+        .sync(ProviderKind::Strava, SyncTrigger::Manual, SyncMode::Full)
+        .await
+        .unwrap();
+    assert_eq!(reconcile.counters.deleted, 1);
+    let counted: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT provider, counted FROM activities WHERE workout_id = ?1 ORDER BY provider",
+    )
+    .bind(workout)
+    .fetch_all(h.core.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        counted,
+        [("strava".to_owned(), 0), ("wahoo".to_owned(), 1)],
+        "the copy still listed counts"
+    );
+    assert_eq!(
+        volume_totals(&h).await.0,
+        count_before,
+        "the workout still counts once"
+    );
+}
+
+#[tokio::test]
+async fn a_hand_link_dissolved_by_a_disconnect_is_no_longer_linked_by_you() {
+    // Issue 14, defect 15: the copy left alone kept `link_pinned = 1` and showed "linked by
+    // you" for a link that no longer existed.
+    let h = Harness::new(20).await;
+    for p in [ProviderKind::Strava, ProviderKind::Wahoo] {
+        h.connect_to(p).await;
+        sync_ok(&h, p, SyncMode::Full).await;
+    }
+    let pool = h.core.store().pool();
+    let (a, home): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT id, workout_id FROM activities WHERE provider = 'strava' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    // A Wahoo copy of another session, linked to it by the athlete's word.
+    let b: i64 = sqlx::query_scalar(
+        "SELECT id FROM activities WHERE provider = 'wahoo' AND workout_id IS NOT ?1
+         ORDER BY id LIMIT 1",
+    )
+    .bind(home)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let linked = h.core.link_activities(a, b).await.unwrap();
+    assert_eq!(linked.row.choice, LinkChoice::Linked);
+    h.core.disconnect(ProviderKind::Wahoo, false).await.unwrap();
+    let alone = h.core.activity(a).await.unwrap();
+    assert_eq!(alone.row.workout_id, None);
+    assert_eq!(
+        alone.row.choice,
+        LinkChoice::Automatic,
+        "no longer 'linked by you': the link is gone"
+    );
+}
