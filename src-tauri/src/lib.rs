@@ -82,7 +82,17 @@ pub fn run() {
         .setup(move |app| {
             specta.mount_events(app);
             let handle = app.handle().clone();
-            let state = tauri::async_runtime::block_on(open_state(handle.clone()))?;
+            let state = match tauri::async_runtime::block_on(open_state(handle.clone())) {
+                Ok(state) => state,
+                Err(e) => {
+                    // Said in a window, not only in a log line nobody reads: a database a newer
+                    // version wrote, a data directory that cannot be used.
+                    tracing::error!(error = %e, "Tributary cannot start");
+                    app.manage(window::Fatal);
+                    window::fatal(&handle, &e.to_string())?;
+                    return Ok(());
+                }
+            };
             app.manage(state);
             app.manage(window::WindowLife::from_env());
             notify::init(&handle);
@@ -122,9 +132,11 @@ pub fn run() {
         // The last window closing (or being released) does not end the agent; "Quit" does.
         RunEvent::ExitRequested {
             code: None, api, ..
-        } => api.prevent_exit(),
+        } if app.try_state::<window::Fatal>().is_none() => api.prevent_exit(),
         RunEvent::Exit => {
-            let state = app.state::<AppState>();
+            let Some(state) = app.try_state::<AppState>() else {
+                return; // it never started
+            };
             let scheduler = state
                 .scheduler
                 .lock()

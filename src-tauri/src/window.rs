@@ -66,6 +66,12 @@ pub fn state_flags() -> StateFlags {
 
 /// Show the main window, rebuilding its webview if it was destroyed.
 pub fn open<R: Runtime>(app: &AppHandle<R>) {
+    if app.try_state::<Fatal>().is_some() {
+        if let Some(window) = app.get_webview_window(FATAL) {
+            let _ = window.set_focus(); // nothing else to show: say it again
+        }
+        return;
+    }
     if let Some(life) = app.try_state::<WindowLife>() {
         life.generation.fetch_add(1, Ordering::SeqCst); // a pending destroy no longer applies
         *life
@@ -93,6 +99,25 @@ pub fn open<R: Runtime>(app: &AppHandle<R>) {
         }
         tracing::warn!("could not rebuild the main window");
     });
+}
+
+/// The window of an app that could not open its data (a database a newer Tributary wrote, a
+/// data directory it cannot use): it says why, and closing it quits. Nothing else runs.
+pub const FATAL: &str = "fatal";
+
+/// Marks an app that could not start: the last window closing ends it.
+pub struct Fatal;
+
+/// Open the window that says why Tributary cannot start (the UI reads the message from the
+/// URL's fragment; no command is needed, none would work without the core).
+pub fn fatal<R: Runtime>(app: &AppHandle<R>, message: &str) -> tauri::Result<()> {
+    let encoded: String = url::form_urlencoded::byte_serialize(message.as_bytes()).collect();
+    let url = tauri::WebviewUrl::App(format!("index.html#fatal={encoded}").into());
+    WebviewWindowBuilder::new(app, FATAL, url)
+        .title("Tributary cannot start")
+        .inner_size(640.0, 360.0)
+        .build()?
+        .set_focus()
 }
 
 fn rebuild<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
@@ -164,25 +189,25 @@ async fn shed<R: Runtime>(app: &AppHandle<R>, generation: u64) {
     // for its redirect (pending flows live in memory and would die with the image). Busy for
     // ten minutes: give up this time (the next hide tries again), never exec anyway.
     state.with_scheduler(|s| s.pause());
-    let mut idle = false;
-    for _ in 0..600 {
-        let reopened = app
-            .try_state::<WindowLife>()
-            .is_none_or(|l| l.generation.load(Ordering::SeqCst) != generation);
-        if reopened {
+    let reopened = || {
+        app.try_state::<WindowLife>()
+            .is_none_or(|l| l.generation.load(Ordering::SeqCst) != generation)
+    };
+    match wait_until_idle(600, Duration::from_secs(1), reopened, || {
+        shed_can_proceed(&state)
+    })
+    .await
+    {
+        ShedWait::Idle => {}
+        ShedWait::Reopened => {
             state.with_scheduler(|s| s.resume());
             return;
         }
-        if shed_can_proceed(&state) {
-            idle = true;
-            break;
+        ShedWait::StillBusy => {
+            tracing::info!("not starting afresh: a sync or a sign-in is still under way");
+            state.with_scheduler(|s| s.resume());
+            return;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    if !idle {
-        tracing::info!("not starting afresh: a sync or a sign-in is still under way");
-        state.with_scheduler(|s| s.resume());
-        return;
     }
     let Ok(exe) = std::env::current_exe() else {
         state.with_scheduler(|s| s.resume());
@@ -197,6 +222,38 @@ async fn shed<R: Runtime>(app: &AppHandle<R>, generation: u64) {
     let error = std::process::Command::new(exe).args(args).exec();
     tracing::warn!(%error, "could not start afresh; staying as we are");
     state.with_scheduler(|s| s.resume());
+}
+
+/// How the wait before starting afresh ended.
+#[cfg(unix)]
+#[derive(Debug, PartialEq, Eq)]
+enum ShedWait {
+    /// Nothing under way: the process may replace itself.
+    Idle,
+    /// The window came back: stay.
+    Reopened,
+    /// Still busy after every try: stay (never replace a process mid-sync or mid-sign-in).
+    StillBusy,
+}
+
+/// Look up to `tries` times, `pause` apart, whether the window came back or all is idle.
+#[cfg(unix)]
+async fn wait_until_idle(
+    tries: u32,
+    pause: Duration,
+    mut reopened: impl FnMut() -> bool,
+    mut idle: impl FnMut() -> bool,
+) -> ShedWait {
+    for _ in 0..tries {
+        if reopened() {
+            return ShedWait::Reopened;
+        }
+        if idle() {
+            return ShedWait::Idle;
+        }
+        tokio::time::sleep(pause).await;
+    }
+    ShedWait::StillBusy
 }
 
 /// Whether the process may replace itself now: no sync running and no sign-in waiting (a
@@ -248,4 +305,33 @@ fn explain_once<R: Runtime>(app: &AppHandle<R>) {
             tracing::warn!(error = %e, "could not remember the tray explanation");
         }
     });
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn starting_afresh_never_falls_through_while_busy() {
+        // Issue 14, defect 9: after its ten minutes of waiting the re-exec went ahead anyway,
+        // through a sync or a sign-in waiting for its redirect.
+        let pause = Duration::from_millis(1);
+        assert_eq!(
+            wait_until_idle(5, pause, || false, || false).await,
+            ShedWait::StillBusy
+        );
+        let mut looks = 0;
+        let idle_at_third = || {
+            looks += 1;
+            looks >= 3
+        };
+        assert_eq!(
+            wait_until_idle(5, pause, || false, idle_at_third).await,
+            ShedWait::Idle
+        );
+        assert_eq!(
+            wait_until_idle(5, pause, || true, || true).await,
+            ShedWait::Reopened
+        );
+    }
 }

@@ -171,10 +171,19 @@ test("unlink a copy and link it back by hand", async () => {
 });
 
 test("light and dark: dashboard, history, settings", async () => {
+  // The page's own colours, read back: the choice is applied (not only saved), and each theme
+  // paints what styles.css says it does.
+  const painted = { light: "rgb(244, 247, 247)", dark: "rgb(17, 26, 29)" };
+  const look = () =>
+    d.execute(
+      "const s = getComputedStyle(document.documentElement);" +
+        "return [document.documentElement.dataset.theme || '', s.backgroundColor];",
+    );
   for (const theme of ["light", "dark"]) {
     await d.click("nav-settings");
     await d.setValue("settings-theme", theme);
-    await sleep(300);
+    await d.waitFor(async () => (await look())[1] === painted[theme], `the ${theme} colours`);
+    assert.deepEqual(await look(), [theme, painted[theme]]);
     await app.shot(`settings-${theme}`);
     await d.click("nav-dashboard");
     await d.waitFor(() => d.find("volume-chart"), "the weekly volume chart");
@@ -190,7 +199,13 @@ test("disconnect revokes and removes the connection", async () => {
   await d.click("disconnect-strava");
   await d.click("disconnect-delete-strava");
   await d.waitFor(async () => (await state()) === "Not connected", "the card to reset");
-  assert.match(await d.text("notice"), /250 activities deleted/);
+  const notice = await d.text("notice");
+  // Said only when it happened: the app says "Could not revoke" otherwise.
+  assert.match(notice, /Access revoked at Strava\./);
+  assert.doesNotMatch(notice, /Could not revoke/);
+  assert.match(notice, /250 activities deleted/);
+  const live = await (await fetch(`http://127.0.0.1:${app.sandboxPort}/_control/state`)).json();
+  assert.equal(live.live?.strava?.refresh, 0, `no Strava grant is left alive at Strava: ${JSON.stringify(live.live)}`);
   assert.equal(await d.text("summary-activities"), "250", "Wahoo's copies stay");
 });
 

@@ -1,6 +1,7 @@
 import "./lib/locale"; // first: before uPlot's module reads navigator.language
 import { render } from "preact";
 import { App } from "./App";
+import { Fatal, fatalMessage } from "./components/Fatal";
 import type { Backend } from "./lib/backend";
 import { Store } from "./lib/store";
 import { TauriBackend } from "./lib/tauri";
@@ -16,4 +17,6 @@ async function backend(): Promise<Backend> {
 
 applyTheme(loadTheme()); // before the first paint: no flash of the wrong theme
 const root = document.getElementById("app");
-if (root) void backend().then((b) => render(<App store={new Store(b)} />, root));
+const fatal = fatalMessage(window.location.hash);
+if (root && fatal !== null) render(<Fatal message={fatal} />, root);
+else if (root) void backend().then((b) => render(<App store={new Store(b)} />, root));
