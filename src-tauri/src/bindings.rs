@@ -50,6 +50,15 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             DeepLinkOutcome,
             FocusRequested
         ])
+        // The core's rules the window applies too, exported rather than written again.
+        .constant(
+            "WAITS_FOR_ATHLETE",
+            tributary_core::domain::ConnectionState::WAITS_FOR_ATHLETE,
+        )
+        .constant(
+            "NEEDS_ATTENTION",
+            tributary_core::domain::ConnectionState::NEEDS_ATTENTION,
+        )
         // Ids and counters are i64 in Rust and far below 2^53: plain numbers in TypeScript.
         .dangerously_cast_bigints_to_number()
 }

@@ -46,15 +46,10 @@ impl Look {
     /// What the dashboard says the tray should look like.
     pub fn of(dashboard: &Dashboard) -> Self {
         let needs_athlete = !dashboard.attention.is_empty()
-            || dashboard.cards.iter().any(|c| {
-                c.connection.enabled
-                    && matches!(
-                        c.connection.state,
-                        ConnectionState::NeedsReauth
-                            | ConnectionState::ScopeMissing
-                            | ConnectionState::Deprecated
-                    )
-            });
+            || dashboard
+                .cards
+                .iter()
+                .any(|c| c.connection.enabled && c.connection.state.waits_for_athlete());
         let syncing = dashboard.cards.iter().any(|c| {
             c.latest_run
                 .as_ref()

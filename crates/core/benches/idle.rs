@@ -186,7 +186,11 @@ async fn main() {
         let (before, looks, announced) = (cpu(), agent.looks(), events.0.load(Ordering::SeqCst));
         tokio::time::sleep(window).await;
         phases.push(Phase {
-            name: if paused { "agent, paused" } else { "agent, nothing due" },
+            name: if paused {
+                "agent, paused"
+            } else {
+                "agent, nothing due"
+            },
             cpu: cpu().saturating_sub(before),
             looks: agent.looks() - looks,
             announced: events.0.load(Ordering::SeqCst) - announced,

@@ -565,7 +565,10 @@ async fn main() {
         .map(|m| m.name)
         .collect();
     let captured: usize = results.iter().map(|m| m.plans.len()).sum();
-    println!("\n  plans checked: {captured} statements in {} queries", results.len());
+    println!(
+        "\n  plans checked: {captured} statements in {} queries",
+        results.len()
+    );
     if std::env::var("BENCH_STRICT_PLANS").is_ok_and(|v| v == "1") {
         if scans > 0 {
             eprintln!("a hot-path query scans a whole table");

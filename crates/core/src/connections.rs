@@ -373,17 +373,10 @@ impl Connections {
                 latest_run: last,
             });
         }
-        use crate::domain::ConnectionState as S;
-        let attention = |s: S| {
-            matches!(
-                s,
-                S::NeedsReauth | S::ScopeMissing | S::Deprecated | S::Error
-            )
-        };
         let summary = Summary {
             total_connections: lines.len() as i64,
             enabled_connections: lines.iter().filter(|l| l.enabled).count() as i64,
-            attention_needed: lines.iter().filter(|l| attention(l.state)).count() as i64,
+            attention_needed: lines.iter().filter(|l| l.state.needs_attention()).count() as i64,
             total_activities,
             total_syncs: lines.iter().map(|l| l.total_syncs).sum(),
             last_sync_at: lines.iter().filter_map(|l| l.last_sync_at).max(),

@@ -86,6 +86,33 @@ string_enum! {
     }
 }
 
+impl ConnectionState {
+    /// States only the athlete can fix (sign in again, grant the permission, move to another
+    /// door): nothing syncs on a schedule until they act.
+    pub const WAITS_FOR_ATHLETE: [Self; 3] =
+        [Self::NeedsReauth, Self::ScopeMissing, Self::Deprecated];
+
+    /// States the dashboard counts as needing attention: those, and a connection whose runs
+    /// fail (it still retries, backing off).
+    pub const NEEDS_ATTENTION: [Self; 4] = [
+        Self::NeedsReauth,
+        Self::ScopeMissing,
+        Self::Deprecated,
+        Self::Error,
+    ];
+
+    /// See [`Self::WAITS_FOR_ATHLETE`]: the one rule, for the scheduler, the tray and (exported
+    /// to the bindings) the window.
+    pub fn waits_for_athlete(self) -> bool {
+        Self::WAITS_FOR_ATHLETE.contains(&self)
+    }
+
+    /// See [`Self::NEEDS_ATTENTION`].
+    pub fn needs_attention(self) -> bool {
+        Self::NEEDS_ATTENTION.contains(&self)
+    }
+}
+
 string_enum! {
     /// Status of one sync run. Every run ends in a status other than `Running`.
     SyncStatus ("sync status") {

@@ -64,6 +64,15 @@ pub struct Deps {
     pub events: Arc<dyn EventSink>,
 }
 
+/// How a desktop app signs in to a provider (see [`Core::desktop_sign_in`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DesktopSignIn {
+    /// Open the authorize page; the redirect comes back as a `tributary://` deep link.
+    DeepLink,
+    /// [`Core::connect_loopback`]: the core listens on loopback for the redirect.
+    Loopback,
+}
+
 /// A completed connect: the connection, and the first sync the core started for it (the policy
 /// after connecting, the same for every front end), if it started one.
 #[derive(Debug)]
@@ -246,6 +255,17 @@ impl Core {
         target: RedirectTarget,
     ) -> Result<AuthRequest> {
         self.inner.connector.begin(provider, target).await
+    }
+
+    /// How a desktop app signs in to `provider` (policy, the same for every desktop front end):
+    /// through the `tributary://` deep link where the provider accepts one, else through a
+    /// loopback listener of the core's (Google's desktop clients take only loopback).
+    pub fn desktop_sign_in(&self, provider: ProviderKind) -> Result<DesktopSignIn> {
+        let redirects = self.inner.registry.get(provider)?.capabilities().redirects;
+        Ok(match redirects.deep_link {
+            true => DesktopSignIn::DeepLink,
+            false => DesktopSignIn::Loopback,
+        })
     }
 
     /// Whether a sign-in waits for its redirect (in memory: a restart would lose it).

@@ -157,13 +157,7 @@ pub fn decide(
     now: DateTime<Utc>,
     startup: bool,
 ) -> Decision {
-    use ConnectionState as S;
-    if !facts.enabled
-        || matches!(
-            facts.state,
-            S::NeedsReauth | S::ScopeMissing | S::Deprecated
-        )
-    {
+    if !facts.enabled || facts.state.waits_for_athlete() {
         return Decision::Wait;
     }
     let interval = Duration::from_std(settings.interval).unwrap_or(Duration::hours(1));

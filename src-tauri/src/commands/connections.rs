@@ -89,13 +89,7 @@ pub async fn connect_provider(
     state: State<'_, AppState>,
     provider: ProviderKind,
 ) -> CommandResult<AuthRequest> {
-    let redirects = state
-        .core
-        .registry()
-        .get(provider)?
-        .capabilities()
-        .redirects;
-    if !redirects.deep_link {
+    if state.core.desktop_sign_in(provider)? == tributary_core::DesktopSignIn::Loopback {
         return connect_through_loopback(app, &state, provider).await;
     }
     let request = state

@@ -1,9 +1,10 @@
 import { when } from "../lib/format";
 import { useStore } from "../lib/hooks";
+import { NEEDS_ATTENTION } from "../lib/bindings";
 import type { ConnectionState } from "../lib/types";
 
-// The summary's own definition of "needs attention".
-const ATTENTION: readonly ConnectionState[] = ["needs_reauth", "scope_missing", "deprecated", "error"];
+// The core's rule (ConnectionState::NEEDS_ATTENTION), from the bindings.
+const ATTENTION: readonly ConnectionState[] = NEEDS_ATTENTION;
 
 /** The figures across connections. Those about connections are counted from the cards, which
  * events keep current; activities and runs come from get_summary, fetched after a run ends. */

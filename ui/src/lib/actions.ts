@@ -1,5 +1,6 @@
 // The one place that decides a card's one-click action. Everything the decision depends on is
 // an argument (the current time included), so the table test in tests/actions.test.ts covers it.
+import { WAITS_FOR_ATHLETE } from "./bindings";
 import { keyExpiresOn, keyExpiry, when } from "./format";
 import type { Connection, ConnectionCard, ErrorCode, ProviderInfo, ProviderKind, SignIn } from "./types";
 
@@ -51,8 +52,9 @@ export const PASTE_KEY = "Paste your key";
 export const PASTE_NEW_KEY = "Paste a new key";
 export const NEEDS_KEYRING = "needs a working keyring (see the message at the top)";
 
-/** States in which a key connection's only useful click is a new key. */
-const KEY_REFUSED = new Set(["needs_reauth", "scope_missing", "deprecated"]);
+/** States in which a key connection's only useful click is a new key: those only the athlete
+ * can fix (the core's ConnectionState::WAITS_FOR_ATHLETE, from the bindings). */
+const KEY_REFUSED: ReadonlySet<string> = new Set(WAITS_FOR_ATHLETE);
 
 export function cardAction(input: CardInput, now: number): CardAction {
   const c = input.connection;

@@ -99,6 +99,11 @@ export const events = {
 	focusRequested: makeEvent<FocusRequested, FocusRequested>("focus-requested"),
 };
 
+/* Constants */
+export const NEEDS_ATTENTION = ["needs_reauth","scope_missing","deprecated","error"] as const;
+
+export const WAITS_FOR_ATHLETE = ["needs_reauth","scope_missing","deprecated"] as const;
+
 /* Types */
 /**  A stored activity. */
 export type Activity = Activity_Serialize | Activity_Deserialize;

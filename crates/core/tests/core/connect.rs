@@ -322,6 +322,20 @@ async fn a_reconnect_revokes_the_grant_it_replaced_and_keeps_the_new_one() {
 }
 
 #[tokio::test]
+async fn the_core_decides_how_a_desktop_signs_in() {
+    // Policy once, in the core: a deep link where the provider accepts one, else loopback.
+    let h = Harness::new(1).await;
+    use tributary_core::DesktopSignIn::{DeepLink, Loopback};
+    for (provider, way) in [
+        (STRAVA, DeepLink),
+        (tributary_core::domain::ProviderKind::Wahoo, DeepLink),
+        (tributary_core::domain::ProviderKind::GoogleHealth, Loopback),
+    ] {
+        assert_eq!(h.core.desktop_sign_in(provider).unwrap(), way, "{provider}");
+    }
+}
+
+#[tokio::test]
 async fn a_half_request_to_the_loopback_listener_cannot_hold_connect_open() {
     // Issue 14, defect 11: closing the listener waited for every connection in flight, and a
     // local client that sent half a request kept `connect` waiting forever.
