@@ -100,10 +100,7 @@ impl Settings {
 
 /// Read the settings (defaults when none were saved).
 pub async fn load(store: &Store) -> Result<Settings> {
-    let text: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?1")
-        .bind(KEY)
-        .fetch_optional(store.pool())
-        .await?;
+    let text = crate::store::settings::get(store.pool(), KEY).await?;
     Ok(text.as_deref().map(parse).unwrap_or_default())
 }
 
@@ -136,10 +133,7 @@ fn parse(text: &str) -> Settings {
 /// Apply `patch` and save; returns the settings now in force.
 pub async fn update(store: &Store, patch: &SettingsPatch, now: DateTime<Utc>) -> Result<Settings> {
     let mut tx = store.begin().await?;
-    let current: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?1")
-        .bind(KEY)
-        .fetch_optional(&mut *tx)
-        .await?;
+    let current = crate::store::settings::get(&mut *tx, KEY).await?;
     // Keep fields this version does not know (written by a newer one).
     let mut document: serde_json::Map<String, serde_json::Value> = current
         .as_deref()
@@ -152,14 +146,12 @@ pub async fn update(store: &Store, patch: &SettingsPatch, now: DateTime<Utc>) ->
     {
         document.extend(known);
     }
-    sqlx::query(
-        "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    crate::store::settings::put(
+        &mut *tx,
+        KEY,
+        &serde_json::Value::Object(document).to_string(),
+        now,
     )
-    .bind(KEY)
-    .bind(serde_json::Value::Object(document).to_string())
-    .bind(now.timestamp_millis())
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(updated)

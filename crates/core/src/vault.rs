@@ -169,12 +169,11 @@ impl TokenVault {
 
     /// The slot the connection's row points at (0 when there is no row).
     pub async fn slot(&self, provider: ProviderKind) -> Result<i64> {
-        let slot: Option<i64> = sqlx::query_scalar(
-            "SELECT token_slot FROM provider_connections WHERE athlete_id = ?1 AND provider = ?2",
+        let slot = store::connections::token_slot(
+            self.inner.store.pool(),
+            self.inner.athlete_id,
+            provider,
         )
-        .bind(self.inner.athlete_id)
-        .bind(provider.as_str())
-        .fetch_optional(self.inner.store.pool())
         .await?;
         Ok(slot.unwrap_or(0))
     }
@@ -187,12 +186,11 @@ impl TokenVault {
         provider: ProviderKind,
         tokens: &StoredTokens,
     ) -> Result<(i64, Option<i64>)> {
-        let exists: Option<i64> = sqlx::query_scalar(
-            "SELECT token_slot FROM provider_connections WHERE athlete_id = ?1 AND provider = ?2",
+        let exists = store::connections::token_slot(
+            self.inner.store.pool(),
+            self.inner.athlete_id,
+            provider,
         )
-        .bind(self.inner.athlete_id)
-        .bind(provider.as_str())
-        .fetch_optional(self.inner.store.pool())
         .await?;
         let slot = exists.map_or(0, |s| s.wrapping_add(1).rem_euclid(1 << 20));
         self.inner

@@ -455,11 +455,7 @@ impl Connector {
                 now,
             )
             .await?;
-            sqlx::query("UPDATE provider_connections SET token_slot = ?2 WHERE id = ?1")
-                .bind(connection.id)
-                .bind(slot)
-                .execute(&mut *tx)
-                .await?;
+            store::connections::set_token_slot(&mut *tx, connection.id, slot).await?;
             store::activities::adopt(
                 &mut tx,
                 provider,

@@ -279,3 +279,28 @@ pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> Result<bool> {
         .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// The keyring slot `provider`'s connection keeps its tokens in (`None`: no connection).
+pub async fn token_slot(
+    db: impl SqliteExecutor<'_>,
+    athlete_id: i64,
+    provider: ProviderKind,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT token_slot FROM provider_connections WHERE athlete_id = ?1 AND provider = ?2",
+    )
+    .bind(athlete_id)
+    .bind(provider.as_str())
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Point the connection at the tokens in `slot` (a reconnect's new grant).
+pub async fn set_token_slot(db: impl SqliteExecutor<'_>, id: i64, slot: i64) -> Result<()> {
+    sqlx::query("UPDATE provider_connections SET token_slot = ?2 WHERE id = ?1")
+        .bind(id)
+        .bind(slot)
+        .execute(db)
+        .await?;
+    Ok(())
+}

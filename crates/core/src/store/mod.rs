@@ -13,6 +13,7 @@ pub mod activities;
 pub mod athletes;
 pub mod budgets;
 pub mod connections;
+pub mod settings;
 pub mod sync_history;
 pub mod sync_state;
 
