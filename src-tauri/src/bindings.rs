@@ -3,7 +3,7 @@
 //! regenerates it and fails if the committed file differs.
 
 use crate::commands::{activities, connections, settings, sync};
-use crate::events::{CoreEventMessage, DeepLinkOutcome, FocusRequested};
+use crate::payloads::{CoreEventMessage, DeepLinkOutcome, FocusRequested};
 use tauri_specta::{Builder, collect_commands, collect_events};
 
 /// Commands and events, registered once for both the app and the bindings.

@@ -2,7 +2,7 @@
 //! to the UI.
 //! OAuth codes never pass through JavaScript.
 
-use crate::events::DeepLinkOutcome;
+use crate::payloads::DeepLinkOutcome;
 use crate::state::AppState;
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_specta::Event;

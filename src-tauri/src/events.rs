@@ -1,50 +1,47 @@
 //! Events the UI listens to, typed through tauri-specta, and the sink that forwards the core's.
 
-use serde::{Deserialize, Serialize};
+use crate::payloads::CoreEventMessage;
 use tauri::{AppHandle, Runtime};
 use tauri_specta::Event;
-use tributary_core::domain::ProviderKind;
+use tokio::sync::mpsc;
 use tributary_core::events::{CoreEvent, EventSink};
 
-/// A core event (sync progress, connection changes), as the core emitted it.
-#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
-pub struct CoreEventMessage(pub CoreEvent);
-
-/// The outcome of a deep link handed to the app (an OAuth redirect, or something unknown).
-#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
-pub struct DeepLinkOutcome {
-    /// Whether the link did what it was for.
-    pub ok: bool,
-    /// The provider it concerned, when known.
-    pub provider: Option<ProviderKind>,
-    /// A sentence for the athlete.
-    pub message: String,
+/// Forwards core events to the webview, and hands the shell's own reactions (the tray's look, a
+/// notification) to a channel: the sink calls neither the tray nor the notifications, which are
+/// fed by [`react`], so no module of the shell depends back on the events.
+pub struct TauriEventSink<R: Runtime> {
+    app: AppHandle<R>,
+    shell: mpsc::UnboundedSender<CoreEvent>,
 }
 
-/// A notification or the tray asked to show a connection (the window may already be open).
-#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
-pub struct FocusRequested {
-    /// The connection's provider.
-    pub provider: ProviderKind,
+impl<R: Runtime> TauriEventSink<R> {
+    /// A sink for `app`, and the receiving end of the shell's reactions (give it to [`react`]).
+    pub fn new(app: AppHandle<R>) -> (Self, mpsc::UnboundedReceiver<CoreEvent>) {
+        let (shell, reactions) = mpsc::unbounded_channel();
+        (Self { app, shell }, reactions)
+    }
 }
-
-/// Forwards core events to the webview, and lets the shell react: the tray refreshes on what
-/// changes its look, notifications are raised for what needs the athlete.
-pub struct TauriEventSink<R: Runtime>(pub AppHandle<R>);
 
 impl<R: Runtime> EventSink for TauriEventSink<R> {
     fn emit(&self, event: CoreEvent) {
-        match &event {
-            CoreEvent::Attention { attention } => {
-                crate::notify::raise(&self.0, attention.clone());
-                crate::tray::request_refresh(&self.0);
-            }
-            CoreEvent::SyncProgress { .. } => {}
-            _ => crate::tray::request_refresh(&self.0),
+        if !matches!(event, CoreEvent::SyncProgress { .. }) {
+            // Progress changes nothing the tray or a notification shows.
+            let _ = self.shell.send(event.clone());
         }
         // Without a window there is nobody to tell; the UI reads the dashboard when it returns.
-        if let Err(e) = CoreEventMessage(event).emit(&self.0) {
+        if let Err(e) = CoreEventMessage(event).emit(&self.app) {
             tracing::debug!(error = %e, "no window heard a core event");
         }
+    }
+}
+
+/// The shell's reactions to core events, in order: a notification for what needs the athlete,
+/// and the tray refreshed for anything that changes its look.
+pub async fn react<R: Runtime>(app: AppHandle<R>, mut events: mpsc::UnboundedReceiver<CoreEvent>) {
+    while let Some(event) = events.recv().await {
+        if let CoreEvent::Attention { attention } = event {
+            crate::notify::raise(&app, attention);
+        }
+        crate::tray::request_refresh(&app);
     }
 }

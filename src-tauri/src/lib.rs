@@ -19,6 +19,7 @@ pub mod error;
 pub mod events;
 mod mode;
 pub mod notify;
+pub mod payloads;
 pub mod state;
 pub mod tray;
 pub mod window;
@@ -160,10 +161,15 @@ pub fn run() {
 /// cannot be read never turns into the demo: the app opens for real and says what is wrong.
 async fn open_state(app: tauri::AppHandle) -> Result<AppState, Box<dyn std::error::Error>> {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    // One sink for whichever core opens; the shell's reactions (tray, notifications) are fed
+    // from its channel by a task of their own.
+    let (sink, reactions) = events::TauriEventSink::new(app.clone());
+    tauri::async_runtime::spawn(events::react(app.clone(), reactions));
+    let sink: Arc<dyn tributary_core::events::EventSink> = Arc::new(sink);
     let deps = |service: &str| Deps {
         secrets: Arc::new(KeyringStore::new(service)),
         clock: Arc::new(SystemClock),
-        events: Arc::new(events::TauriEventSink(app.clone())),
+        events: sink.clone(),
     };
     let config = Config::from_env()?;
     let chosen = env("TRIBUTARY_MODE").or_else(|| mode::read(&config.data_dir));

@@ -2,7 +2,7 @@
 //! and the little the shell itself remembers (deep-link outcomes not yet shown, the connection a
 //! notification asked to open).
 
-use crate::events::DeepLinkOutcome;
+use crate::payloads::DeepLinkOutcome;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Mutex;

@@ -299,7 +299,7 @@ pub fn show_connection<R: Runtime>(
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(provider);
     }
     window::open(app);
-    let _ = tauri_specta::Event::emit(&crate::events::FocusRequested { provider }, app);
+    let _ = tauri_specta::Event::emit(&crate::payloads::FocusRequested { provider }, app);
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Connections: the old server's list/get/get-by-provider/delete/toggle routes, plus connecting.
 
 use crate::error::CommandResult;
-use crate::events::DeepLinkOutcome;
+use crate::payloads::DeepLinkOutcome;
 use crate::state::AppState;
 use tauri::{AppHandle, State};
 use tauri_plugin_opener::OpenerExt;

@@ -2,7 +2,7 @@
 //! the keyring and never come back to the UI).
 
 use crate::error::CommandResult;
-use crate::events::DeepLinkOutcome;
+use crate::payloads::DeepLinkOutcome;
 use crate::state::{AppInfo, AppState};
 use tauri::{AppHandle, State};
 use tributary_core::auth::CredentialsCheck;
