@@ -8,10 +8,11 @@ import { TauriBackend } from "./lib/tauri";
 import { applyTheme, loadTheme } from "./lib/theme";
 import "./styles.css";
 
-/** The app's core over Tauri; in a dev server opened in a plain browser, the demo's fake
- * (dropped from production builds: `import.meta.env.DEV` is false there). */
+/** The app's core over Tauri; in a dev server opened in a plain browser, the test suite's fake
+ * (tests/support: it stands in for the core in UI tests and is no part of the app; dropped from
+ * production builds, where `import.meta.env.DEV` is false). */
 async function backend(): Promise<Backend> {
-  if (import.meta.env.DEV && !("__TAURI_INTERNALS__" in window)) return (await import("./lib/demo")).demoBackend();
+  if (import.meta.env.DEV && !("__TAURI_INTERNALS__" in window)) return (await import("../tests/support/demo")).demoBackend();
   return new TauriBackend();
 }
 

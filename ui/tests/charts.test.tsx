@@ -3,7 +3,7 @@
 // happy-dom there is no canvas, so the Chart degrades to those; the last block stubs a canvas
 // context to run uPlot itself through its lifecycle.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { SeedActivity } from "../src/lib/fakeLibrary";
+import type { SeedActivity } from "./support/fakeLibrary";
 import type { SyncRun } from "../src/lib/types";
 import { NOW, card, dashboard, run, sixConnected } from "./fixtures";
 import { mount, type Mounted } from "./helpers";

@@ -11,7 +11,7 @@ import type {
   Summary,
   SyncRun,
 } from "../src/lib/types";
-import type { SeedActivity } from "../src/lib/fakeLibrary";
+import type { SeedActivity } from "./support/fakeLibrary";
 
 const limit = (window: string, seconds: number, n: number, shared_by = "app"): RateLimitWindow => ({
   window,

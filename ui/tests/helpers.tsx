@@ -3,7 +3,7 @@ import { render } from "preact";
 import { vi } from "vitest";
 import { act } from "preact/test-utils";
 import { App } from "../src/App";
-import { FakeBackend, type FakeSeed } from "../src/lib/fake";
+import { FakeBackend, type FakeSeed } from "./support/fake";
 import { Store } from "../src/lib/store";
 import { dashboard } from "./fixtures";
 

@@ -3,7 +3,7 @@
 // (the dashboard's weekly volume, the open history's run statistics: one call each, again after
 // a run) and the activity browser's pages (one per 200 rows, asked as the athlete scrolls).
 import { afterEach, describe, expect, it } from "vitest";
-import { FakeLibrary } from "../src/lib/fakeLibrary";
+import { FakeLibrary } from "./support/fakeLibrary";
 import type { PageRequest } from "../src/lib/types";
 import { NOW, dashboard, sixConnected, summary } from "./fixtures";
 import { mount, viewport, type Mounted } from "./helpers";

@@ -2,7 +2,7 @@
 // their sources, the detail pane, and the athlete's link / unlink / primary.
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { TEXT_DELAY_MS } from "../src/components/ActivityFilters";
-import { FakeLibrary } from "../src/lib/fakeLibrary";
+import { FakeLibrary } from "./support/fakeLibrary";
 import type { ActivityFilter, PageRequest } from "../src/lib/types";
 import { NOW, dashboard, librarySeed } from "./fixtures";
 import { flush, mount, viewport, type Mounted } from "./helpers";

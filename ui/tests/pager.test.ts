@@ -3,8 +3,8 @@
 // pages a change touched, keeping every other row where it was. Also the fake library's keyset,
 // which these rely on to behave like the core's.
 import { describe, expect, it } from "vitest";
-import { FakeBackend } from "../src/lib/fake";
-import { FakeLibrary } from "../src/lib/fakeLibrary";
+import { FakeBackend } from "./support/fake";
+import { FakeLibrary } from "./support/fakeLibrary";
 import { PAGE_ROWS, Pager, type ListQuery } from "../src/lib/pager";
 import type { ActivityFilter, PageRequest } from "../src/lib/types";
 import { NOW, dashboard, librarySeed } from "./fixtures";

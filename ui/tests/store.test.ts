@@ -1,7 +1,7 @@
 // The store applies event payloads to what it loaded, and fetches again only what an event
 // cannot carry, for the one thing it concerns.
 import { describe, expect, it } from "vitest";
-import { FakeBackend } from "../src/lib/fake";
+import { FakeBackend } from "./support/fake";
 import { Store } from "../src/lib/store";
 import type { SchedulerStatus } from "../src/lib/types";
 import { card, connection, dashboard, providers, run, sixConnected, summary, withGarminKey } from "./fixtures";

@@ -4,7 +4,7 @@
 // workout's copies primary first, one copy per provider in a workout, the athlete's link, unlink
 // and primary, and volume that counts each workout once. `generate` makes any number of
 // deterministic workouts, some recorded by two or three providers.
-import { IpcError } from "./backend";
+import { IpcError } from "../../src/lib/backend";
 import type {
   Activity,
   ActivityDetail,
@@ -19,7 +19,7 @@ import type {
   Sport,
   Value,
   VolumeBucket,
-} from "./types";
+} from "../../src/lib/types";
 
 /** One stored copy: the activity and its place in a workout. */
 export type StoredActivity = Omit<Activity, "raw"> & {

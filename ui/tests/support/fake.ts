@@ -2,9 +2,9 @@
 // name (so a test can count IPC calls), lets a test script failures and emit events, and plays
 // the core's part where the UI relies on it: the events each command causes, in the core's
 // order, and the library's lists, links and totals (fakeLibrary.ts).
-import { IpcError, type Backend } from "./backend";
+import { IpcError, type Backend } from "../../src/lib/backend";
 import { FakeLibrary, type SeedActivity } from "./fakeLibrary";
-import { GARMIN_KEY_PAGE } from "./guide";
+import { GARMIN_KEY_PAGE } from "../../src/lib/guide";
 import type {
   ActivityFilter,
   AppInfo,
@@ -26,7 +26,7 @@ import type {
   SyncRun,
   SyncStatus,
   SyncTrigger,
-} from "./types";
+} from "../../src/lib/types";
 
 export type Call = { cmd: string; args: unknown[] };
 

@@ -2,11 +2,11 @@
 // connections, a generated library of linked workouts (`?workouts=100000` for the big one), and
 // half a year of runs per connection; Sync now runs for a moment, stores a run and finishes. Loaded by main.tsx only in dev builds, so neither this
 // nor the test fixtures it borrows reach the production bundle.
-import { card, dashboard, summary, withGarminKey } from "../../tests/fixtures";
+import { card, dashboard, summary, withGarminKey } from "../fixtures";
 import { FakeBackend } from "./fake";
 import { FakeLibrary } from "./fakeLibrary";
-import { PROVIDERS } from "./router";
-import type { ProviderKind, SyncRun, SyncStatus } from "./types";
+import { PROVIDERS } from "../../src/lib/router";
+import type { ProviderKind, SyncRun, SyncStatus } from "../../src/lib/types";
 
 const WORKOUTS = Number(new URLSearchParams(location.search).get("workouts") ?? 3000);
 
