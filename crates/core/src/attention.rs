@@ -157,21 +157,14 @@ pub(crate) async fn review(
         ),
     ];
     for (kind, active, title, message) in wanted {
-        let open = open_episode(pool, connection_id, kind).await?;
+        let open = store::attention::is_open(pool, connection_id, kind.as_str()).await?;
         match (active, open) {
             (true, false) => {
-                let inserted = sqlx::query(
-                    "INSERT INTO attention (connection_id, kind, opened_at, message)
-                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                )
-                .bind(connection_id)
-                .bind(kind.as_str())
-                .bind(now.timestamp_millis())
-                .bind(&message)
-                .execute(pool)
-                .await?;
+                let inserted =
+                    store::attention::open(pool, connection_id, kind.as_str(), now, &message)
+                        .await?;
                 // Another process may have opened it first: only the opener announces it.
-                if inserted.rows_affected() == 1 {
+                if inserted == 1 {
                     events.emit(CoreEvent::Attention {
                         attention: Attention {
                             provider: connection.provider,
@@ -184,30 +177,14 @@ pub(crate) async fn review(
                 }
             }
             (false, true) => {
-                sqlx::query(
-                    "UPDATE attention SET closed_at = ?3
-                     WHERE connection_id = ?1 AND kind = ?2 AND closed_at IS NULL",
-                )
-                .bind(connection_id)
-                .bind(kind.as_str())
-                .bind(now.timestamp_millis())
-                .execute(pool)
-                .await?;
+                store::attention::close(pool, connection_id, kind.as_str(), now).await?;
             }
             _ => {}
         }
     }
     if backfill_finished && on {
         let message = "Its history is imported; from now on it syncs what is new.".to_owned();
-        sqlx::query(
-            "INSERT INTO attention (connection_id, kind, opened_at, closed_at, message)
-             VALUES (?1, 'backfill_finished', ?2, ?2, ?3)",
-        )
-        .bind(connection_id)
-        .bind(now.timestamp_millis())
-        .bind(&message)
-        .execute(pool)
-        .await?;
+        store::attention::record_backfill_finished(pool, connection_id, now, &message).await?;
         events.emit(CoreEvent::Attention {
             attention: Attention {
                 provider: connection.provider,
@@ -221,35 +198,13 @@ pub(crate) async fn review(
     Ok(())
 }
 
-async fn open_episode(
-    pool: &sqlx::SqlitePool,
-    connection_id: i64,
-    kind: AttentionKind,
-) -> Result<bool> {
-    let open: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM attention WHERE connection_id = ?1 AND kind = ?2 AND closed_at IS NULL",
-    )
-    .bind(connection_id)
-    .bind(kind.as_str())
-    .fetch_optional(pool)
-    .await?;
-    Ok(open.is_some())
-}
-
 /// The episodes open now, across the athlete's connections (what the tray's look and the
 /// dashboard's banner reflect).
 pub(crate) async fn open_now(
     store: &Store,
     athlete_id: i64,
 ) -> Result<Vec<(ProviderKind, AttentionKind)>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT c.provider, a.kind FROM attention a
-         JOIN provider_connections c ON c.id = a.connection_id
-         WHERE c.athlete_id = ?1 AND a.closed_at IS NULL ORDER BY a.opened_at",
-    )
-    .bind(athlete_id)
-    .fetch_all(store.pool())
-    .await?;
+    let rows = store::attention::open_for_athlete(store.pool(), athlete_id).await?;
     Ok(rows
         .into_iter()
         .filter_map(|(p, k)| {

@@ -145,20 +145,9 @@ pub async fn export(
     })
 }
 
-async fn counts(store: &Store) -> Result<(i64, i64)> {
-    Ok(
-        sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(counted), 0) FROM activities")
-            .fetch_one(store.pool())
-            .await?,
-    )
-}
-
 async fn sqlite(store: &Store, to: &Path) -> Result<(i64, i64)> {
-    let counts = counts(store).await?;
-    sqlx::query("VACUUM INTO ?1")
-        .bind(to.to_string_lossy().into_owned())
-        .execute(store.pool())
-        .await?;
+    let counts = crate::store::activities::count_and_counted(store.pool()).await?;
+    crate::store::vacuum_into(store.pool(), to).await?;
     Ok(counts)
 }
 
@@ -178,8 +167,9 @@ fn encode(e: serde_json::Error) -> Error {
     Error::Internal(format!("cannot encode the export: {e}"))
 }
 
+/// One activity as exported (read in `store::activities::export_batch`).
 #[derive(sqlx::FromRow, Serialize)]
-struct ActivityOut {
+pub(crate) struct ActivityOut {
     id: i64,
     provider: String,
     provider_activity_id: String,
@@ -222,18 +212,7 @@ fn ms_as_time_opt<S: serde::Serializer>(
 
 /// The activities with `id > after`, a batch, by id.
 async fn activity_batch(store: &Store, after: i64) -> Result<Vec<ActivityOut>> {
-    Ok(sqlx::query_as(
-        "SELECT id, provider, provider_activity_id, connection_id, sport, name, start_utc,
-             utc_offset_seconds, elapsed_seconds, moving_seconds, distance_m, elevation_gain_m,
-             avg_heart_rate, max_heart_rate, calories, avg_power_w, max_power_w, device,
-             deleted_at, workout_id, counted = 1 AS counted, link_reason, link_confidence,
-             raw_json
-         FROM activities WHERE id > ?1 ORDER BY id LIMIT ?2",
-    )
-    .bind(after)
-    .bind(i64::from(BATCH))
-    .fetch_all(store.pool())
-    .await?)
+    crate::store::activities::export_batch(store.pool(), after, i64::from(BATCH)).await
 }
 
 async fn json(store: &Store, to: &Path, now: DateTime<Utc>) -> Result<(i64, i64)> {
@@ -243,11 +222,7 @@ async fn json(store: &Store, to: &Path, now: DateTime<Utc>) -> Result<(i64, i64)
     for c in &connections {
         runs.extend(crate::store::sync_history::history(store.pool(), c.id, i64::MAX, 0).await?);
     }
-    let workouts: Vec<(i64, Option<i64>, bool)> = sqlx::query_as(
-        "SELECT id, primary_activity_id, primary_pinned = 1 FROM workouts ORDER BY id",
-    )
-    .fetch_all(store.pool())
-    .await?;
+    let workouts = crate::store::workouts::list(store.pool()).await?;
     let mut w = create(to)?;
     let err = io(to);
     let head = serde_json::json!({

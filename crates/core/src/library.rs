@@ -2,15 +2,16 @@
 //!
 //! Every list pages by keyset (the last row's start and id), never by OFFSET, and every filter is
 //! written into the SQL only when it is set, so SQLite can use the index that fits (a
-//! `?1 IS NULL OR provider = ?1` term would defeat it and scan the table). Each query here has an
-//! index of its own in the migrations; `benches/queries.rs` measures them and prints their plans.
+//! `?1 IS NULL OR provider = ?1` term would defeat it and scan the table). Each query (in
+//! `store::library`) has an index of its own in the migrations; `benches/queries.rs` measures them
+//! and prints their plans.
 
 use crate::domain::{Activity, ProviderKind, Sport, SyncStatus, SyncTrigger};
-use crate::store::{Store, from_ms, parse_enum, to_ms};
+use crate::store::library::{CopyRow, Kind, Row, Search};
+use crate::store::{self, Store, from_ms, parse_enum};
 use crate::{Error, ErrorCode, Result};
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Sqlite};
 use std::collections::HashMap;
 
 /// The most rows one page returns.
@@ -244,30 +245,7 @@ impl Cursor {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    provider: String,
-    provider_activity_id: String,
-    sport: String,
-    name: Option<String>,
-    start_utc: i64,
-    utc_offset_seconds: Option<i32>,
-    elapsed_seconds: Option<i64>,
-    moving_seconds: Option<i64>,
-    distance_m: Option<f64>,
-    elevation_gain_m: Option<f64>,
-    avg_heart_rate: Option<f64>,
-    device: Option<String>,
-    deleted: bool,
-    workout_id: Option<i64>,
-    link_pinned: i64,
-}
-
-const ROW_COLUMNS: &str = "a.id, a.provider, a.provider_activity_id, a.sport, a.name, a.start_utc,
-    a.utc_offset_seconds, a.elapsed_seconds, a.moving_seconds, a.distance_m, a.elevation_gain_m,
-    a.avg_heart_rate, a.device, a.deleted_at IS NOT NULL AS deleted, a.workout_id, a.link_pinned";
-
+// The rows are read in `store::library`; here they become what the views show.
 impl Row {
     fn into_row(self, mut copies: Vec<CopyRef>) -> Result<ActivityRow> {
         let provider = parse_enum("provider", &self.provider)?;
@@ -304,13 +282,6 @@ impl Row {
     }
 }
 
-/// Which list: every copy, or one row per workout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Activities,
-    Workouts,
-}
-
 /// Activities (every copy), filtered, in start order, one keyset page.
 pub async fn activities(
     store: &Store,
@@ -344,14 +315,7 @@ const COMMON_WORD: i64 = 1000;
 
 /// Whether the FTS5 query `words` matches at least `n` activities (counting no further).
 async fn matches_at_least(store: &Store, words: &str, n: i64) -> Result<bool> {
-    let found: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT rowid FROM activities_fts WHERE activities_fts MATCH ?1
-                               LIMIT ?2)",
-    )
-    .bind(words)
-    .bind(n)
-    .fetch_one(store.pool())
-    .await?;
+    let found = store::library::fts_matches(store.pool(), words, n).await?;
     Ok(found >= n)
 }
 
@@ -383,70 +347,23 @@ async fn list(
             "the range ends before it starts".to_owned(),
         ));
     }
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT ");
-    q.push(ROW_COLUMNS);
-    q.push(" FROM activities a WHERE 1 = 1");
-    if kind == Kind::Workouts {
-        q.push(" AND a.counted = 1");
-    }
-    if let Some(provider) = filter.provider {
-        match kind {
-            Kind::Activities => {
-                q.push(" AND a.provider = ").push_bind(provider.as_str());
-            }
-            Kind::Workouts => {
-                q.push(" AND (a.provider = ")
-                    .push_bind(provider.as_str())
-                    .push(
-                        " OR EXISTS (SELECT 1 FROM activities b
-                          WHERE b.workout_id = a.workout_id AND b.provider = ",
-                    )
-                    .push_bind(provider.as_str())
-                    .push("))");
-            }
+    let search = match filter.text.as_deref().and_then(fts_query) {
+        Some(words) => {
+            let common = matches_at_least(store, &words, COMMON_WORD).await?;
+            Some(Search { words, common })
         }
-    }
-    if let Some(sport) = filter.sport {
-        q.push(" AND a.sport = ").push_bind(sport.as_str());
-    }
-    if let Some(since) = filter.since {
-        q.push(" AND a.start_utc >= ").push_bind(to_ms(since));
-    }
-    if let Some(until) = filter.until {
-        q.push(" AND a.start_utc < ").push_bind(to_ms(until));
-    }
-    if let Some(words) = filter.text.as_deref().and_then(fts_query) {
-        // A rare word: fetch its few matches by id and sort them. A common one: walk the list in
-        // order and keep the matches (`+` stops SQLite from fetching tens of thousands by id).
-        let common = matches_at_least(store, &words, COMMON_WORD).await?;
-        q.push(if common {
-            " AND +a.id IN"
-        } else {
-            " AND a.id IN"
-        })
-        .push(" (SELECT rowid FROM activities_fts WHERE activities_fts MATCH ")
-        .push_bind(words)
-        .push(")");
-    }
-    // Keyset: `start <= s` bounds the index range; the OR settles ties on the same start by id.
-    let (op, direction) = match page.order {
-        Order::NewestFirst => ("<", "DESC"),
-        Order::OldestFirst => (">", "ASC"),
+        None => None,
     };
-    if let Some(c) = after {
-        q.push(format_args!(" AND a.start_utc {op}= "))
-            .push_bind(c.start)
-            .push(format_args!(" AND (a.start_utc {op} "))
-            .push_bind(c.start)
-            .push(format_args!(" OR a.id {op} "))
-            .push_bind(c.id)
-            .push(")");
-    }
-    q.push(format_args!(
-        " ORDER BY a.start_utc {direction}, a.id {direction} LIMIT "
-    ))
-    .push_bind(limit + 1);
-    let mut rows: Vec<Row> = q.build_query_as().fetch_all(store.pool()).await?;
+    let mut rows = store::library::page(
+        store.pool(),
+        kind,
+        filter,
+        search,
+        after.map(|c| (c.start, c.id)),
+        page.order,
+        limit + 1,
+    )
+    .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let next = more
@@ -479,33 +396,13 @@ async fn list(
     Ok(ActivityListing { items, next })
 }
 
-#[derive(sqlx::FromRow)]
-struct CopyRow {
-    id: i64,
-    workout_id: i64,
-    provider: String,
-    provider_activity_id: String,
-    counted: bool,
-    link_reason: Option<String>,
-    link_confidence: Option<f64>,
-    link_pinned: i64,
-}
-
 /// The copies of `workouts`, primary first, by workout.
 async fn copies_of(store: &Store, workouts: &[i64]) -> Result<HashMap<i64, Vec<CopyRef>>> {
     let mut by_workout: HashMap<i64, Vec<CopyRef>> = HashMap::new();
     if workouts.is_empty() {
         return Ok(by_workout);
     }
-    let rows: Vec<CopyRow> = sqlx::query_as(
-        "SELECT id, workout_id, provider, provider_activity_id, counted, link_reason,
-             link_confidence, link_pinned
-         FROM activities WHERE workout_id IN (SELECT value FROM json_each(?1))
-         ORDER BY workout_id, counted DESC, provider",
-    )
-    .bind(serde_json::Value::from(workouts.to_vec()).to_string())
-    .fetch_all(store.pool())
-    .await?;
+    let rows: Vec<CopyRow> = store::library::copies_of(store.pool(), workouts).await?;
     for r in rows {
         by_workout.entry(r.workout_id).or_default().push(CopyRef {
             activity_id: r.id,
@@ -525,11 +422,7 @@ pub async fn activity(store: &Store, id: i64) -> Result<ActivityDetail> {
     let activity = crate::store::activities::get(store.pool(), id)
         .await?
         .ok_or_else(|| Error::not_found(format!("activity {id}")))?;
-    let mut q = QueryBuilder::<Sqlite>::new("SELECT ");
-    q.push(ROW_COLUMNS)
-        .push(" FROM activities a WHERE a.id = ")
-        .push_bind(id);
-    let row: Row = q.build_query_as().fetch_one(store.pool()).await?;
+    let row: Row = store::library::row(store.pool(), id).await?;
     let copies = match row.workout_id {
         Some(w) => copies_of(store, &[w]).await?.remove(&w).unwrap_or_default(),
         None => Vec::new(),
@@ -538,16 +431,6 @@ pub async fn activity(store: &Store, id: i64) -> Result<ActivityDetail> {
         activity,
         row: row.into_row(copies)?,
     })
-}
-
-#[derive(sqlx::FromRow)]
-struct VolumeRow {
-    period_start: String,
-    sport: String,
-    count: i64,
-    distance_m: f64,
-    seconds: i64,
-    elevation_m: f64,
 }
 
 /// Volume by sport per week or month over the local days from `since`'s to `until`'s, each
@@ -567,28 +450,14 @@ pub async fn volume(
     }
     let day = |t: DateTime<Utc>| t.timestamp().div_euclid(86_400);
     let month = |t: DateTime<Utc>| i64::from(t.year()) * 100 + i64::from(t.month());
-    let query = match period {
-        // 1970-01-01 was a Thursday: `(day + 3) % 7` is the days since Monday.
-        Period::Week => sqlx::query_as(
-            "SELECT date((day - (day + 3) % 7) * 86400, 'unixepoch') AS period_start, sport,
-                 SUM(count) AS count, TOTAL(distance_m) AS distance_m, SUM(seconds) AS seconds,
-                 TOTAL(elevation_m) AS elevation_m
-             FROM volume_daily WHERE day BETWEEN ?1 AND ?2
-             GROUP BY period_start, sport HAVING SUM(count) > 0
-             ORDER BY period_start, sport",
-        )
-        .bind(day(since))
-        .bind(day(until)),
-        Period::Month => sqlx::query_as(
-            "SELECT printf('%04d-%02d-01', month / 100, month % 100) AS period_start, sport,
-                 count, distance_m, seconds, elevation_m
-             FROM volume_monthly WHERE month BETWEEN ?1 AND ?2 AND count > 0
-             ORDER BY month, sport",
-        )
-        .bind(month(since))
-        .bind(month(until)),
+    let rows = match period {
+        Period::Week => {
+            store::library::volume_by_week(store.pool(), day(since), day(until)).await?
+        }
+        Period::Month => {
+            store::library::volume_by_month(store.pool(), month(since), month(until)).await?
+        }
     };
-    let rows: Vec<VolumeRow> = query.fetch_all(store.pool()).await?;
     rows.into_iter()
         .map(|r| {
             Ok(VolumeBucket {
@@ -604,23 +473,6 @@ pub async fn volume(
         .collect()
 }
 
-#[derive(sqlx::FromRow)]
-struct RunRow {
-    id: i64,
-    trigger: String,
-    status: String,
-    started_at: i64,
-    completed_at: Option<i64>,
-    activities_created: i64,
-    activities_updated: i64,
-    activities_skipped: i64,
-    activities_failed: i64,
-    activities_deleted: i64,
-    api_calls: i64,
-    rate_limit_remaining: Option<i64>,
-    error_code: Option<String>,
-}
-
 /// A connection's runs started in `[since, until)`, oldest first, at most `limit` (the newest).
 pub async fn run_stats(
     store: &Store,
@@ -629,19 +481,13 @@ pub async fn run_stats(
     until: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<RunPoint>> {
-    let rows: Vec<RunRow> = sqlx::query_as(
-        "SELECT id, trigger, status, started_at, completed_at, activities_created,
-             activities_updated, activities_skipped, activities_failed, activities_deleted,
-             api_calls, rate_limit_remaining, error_code
-         FROM sync_history
-         WHERE connection_id = ?1 AND started_at >= ?2 AND started_at < ?3
-         ORDER BY started_at DESC, id DESC LIMIT ?4",
+    let rows = store::sync_history::runs_started_between(
+        store.pool(),
+        connection_id,
+        since,
+        until,
+        i64::from(limit.clamp(1, 50_000)),
     )
-    .bind(connection_id)
-    .bind(to_ms(since))
-    .bind(to_ms(until))
-    .bind(i64::from(limit.clamp(1, 50_000)))
-    .fetch_all(store.pool())
     .await?;
     let mut points = rows
         .into_iter()

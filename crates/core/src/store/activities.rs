@@ -3,6 +3,7 @@
 use super::{from_ms, parse_enum, to_ms};
 use crate::Result;
 use crate::domain::{Activity, NewActivity, ProviderKind};
+use crate::export::ActivityOut;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor};
 use std::collections::{HashMap, HashSet};
@@ -411,4 +412,42 @@ pub async fn adopt(
     .execute(&mut *db)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Whether any activity is stored.
+pub async fn any(db: impl SqliteExecutor<'_>) -> Result<bool> {
+    let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM activities LIMIT 1")
+        .fetch_optional(db)
+        .await?;
+    Ok(any.is_some())
+}
+
+/// How many activities are stored, and how many of them are counted (one per workout).
+pub async fn count_and_counted(db: impl SqliteExecutor<'_>) -> Result<(i64, i64)> {
+    Ok(
+        sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(counted), 0) FROM activities")
+            .fetch_one(db)
+            .await?,
+    )
+}
+
+/// Reads up to `limit` activities with `id > after`, by id, as the export writes them (with
+/// their workout, link and raw payload).
+pub(crate) async fn export_batch(
+    db: impl SqliteExecutor<'_>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ActivityOut>> {
+    Ok(sqlx::query_as(
+        "SELECT id, provider, provider_activity_id, connection_id, sport, name, start_utc,
+             utc_offset_seconds, elapsed_seconds, moving_seconds, distance_m, elevation_gain_m,
+             avg_heart_rate, max_heart_rate, calories, avg_power_w, max_power_w, device,
+             deleted_at, workout_id, counted = 1 AS counted, link_reason, link_confidence,
+             raw_json
+         FROM activities WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
 }

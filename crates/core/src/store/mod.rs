@@ -11,16 +11,19 @@
 
 pub mod activities;
 pub mod athletes;
+pub mod attention;
 pub mod budgets;
 pub mod connections;
+pub mod library;
 pub mod settings;
 pub mod sync_history;
 pub mod sync_state;
+pub mod workouts;
 
 use crate::{Error, Result};
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::{Sqlite, SqliteExecutor, SqlitePool};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -155,6 +158,16 @@ impl Store {
         tracing::info!(backup = %backup.display(), "backed up the database before migrating");
         Ok(())
     }
+}
+
+/// Writes a consistent copy of the whole database to `to` (`VACUUM INTO`: one snapshot, safe
+/// beside a running sync; `to` must not exist, or be an empty file).
+pub async fn vacuum_into(db: impl SqliteExecutor<'_>, to: &Path) -> Result<()> {
+    sqlx::query("VACUUM INTO ?1")
+        .bind(to.to_string_lossy().into_owned())
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// Hold `<db>.migrate.lock` (waiting for another process that holds it) until dropped.

@@ -15,6 +15,15 @@ pub async fn get(db: impl SqliteExecutor<'_>, key: &str) -> Result<Option<String
     )
 }
 
+/// Whether a document is kept under `key`.
+pub async fn exists(db: impl SqliteExecutor<'_>, key: &str) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM settings WHERE key = ?1")
+        .bind(key)
+        .fetch_optional(db)
+        .await?;
+    Ok(found.is_some())
+}
+
 /// Keep `value` under `key`, replacing what was there.
 pub async fn put(
     db: impl SqliteExecutor<'_>,

@@ -319,3 +319,45 @@ pub async fn failures(
     .fetch_all(db)
     .await?)
 }
+
+/// One run, as the run statistics read it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct RunStatRow {
+    pub(crate) id: i64,
+    pub(crate) trigger: String,
+    pub(crate) status: String,
+    pub(crate) started_at: i64,
+    pub(crate) completed_at: Option<i64>,
+    pub(crate) activities_created: i64,
+    pub(crate) activities_updated: i64,
+    pub(crate) activities_skipped: i64,
+    pub(crate) activities_failed: i64,
+    pub(crate) activities_deleted: i64,
+    pub(crate) api_calls: i64,
+    pub(crate) rate_limit_remaining: Option<i64>,
+    pub(crate) error_code: Option<String>,
+}
+
+/// Reads `connection_id`'s runs started in `[since, until)`, newest first, at most `limit`.
+pub(crate) async fn runs_started_between(
+    db: impl SqliteExecutor<'_>,
+    connection_id: i64,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<RunStatRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, trigger, status, started_at, completed_at, activities_created,
+             activities_updated, activities_skipped, activities_failed, activities_deleted,
+             api_calls, rate_limit_remaining, error_code
+         FROM sync_history
+         WHERE connection_id = ?1 AND started_at >= ?2 AND started_at < ?3
+         ORDER BY started_at DESC, id DESC LIMIT ?4",
+    )
+    .bind(connection_id)
+    .bind(to_ms(since))
+    .bind(to_ms(until))
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}

@@ -1,0 +1,229 @@
+//! The library's reads: the activity and workout lists, one keyset page at a time, and the copies
+//! of their workouts (`activities`, searched through `activities_fts`); the training volume from
+//! the sums the triggers keep (`volume_daily`, `volume_monthly`). What a page holds and how its
+//! rows are assembled is decided in `library`.
+//!
+//! Every filter is written into the SQL only when it is set, so SQLite can use the index that
+//! fits (a `?1 IS NULL OR provider = ?1` term would defeat it and scan the table).
+
+use super::to_ms;
+use crate::Result;
+use crate::library::{ActivityFilter, Order};
+use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
+
+/// Which list: every copy, or one row per workout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Activities,
+    Workouts,
+}
+
+/// One list row, as stored.
+#[derive(sqlx::FromRow)]
+pub(crate) struct Row {
+    pub(crate) id: i64,
+    pub(crate) provider: String,
+    pub(crate) provider_activity_id: String,
+    pub(crate) sport: String,
+    pub(crate) name: Option<String>,
+    pub(crate) start_utc: i64,
+    pub(crate) utc_offset_seconds: Option<i32>,
+    pub(crate) elapsed_seconds: Option<i64>,
+    pub(crate) moving_seconds: Option<i64>,
+    pub(crate) distance_m: Option<f64>,
+    pub(crate) elevation_gain_m: Option<f64>,
+    pub(crate) avg_heart_rate: Option<f64>,
+    pub(crate) device: Option<String>,
+    pub(crate) deleted: bool,
+    pub(crate) workout_id: Option<i64>,
+    pub(crate) link_pinned: i64,
+}
+
+const ROW_COLUMNS: &str = "a.id, a.provider, a.provider_activity_id, a.sport, a.name, a.start_utc,
+    a.utc_offset_seconds, a.elapsed_seconds, a.moving_seconds, a.distance_m, a.elevation_gain_m,
+    a.avg_heart_rate, a.device, a.deleted_at IS NOT NULL AS deleted, a.workout_id, a.link_pinned";
+
+/// A text search: the FTS5 query, and whether it matches so many activities that the list is
+/// better walked in order than its matches fetched by id and sorted.
+pub(crate) struct Search {
+    pub(crate) words: String,
+    pub(crate) common: bool,
+}
+
+/// Reads how many activities the FTS5 query `words` matches, counting no further than `n`.
+pub(crate) async fn fts_matches(db: impl SqliteExecutor<'_>, words: &str, n: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT rowid FROM activities_fts WHERE activities_fts MATCH ?1
+                               LIMIT ?2)",
+    )
+    .bind(words)
+    .bind(n)
+    .fetch_one(db)
+    .await?)
+}
+
+/// Reads up to `limit` rows of the `kind` list matching `filter` (its `text` is not read: the
+/// search is `search`), in `order` by start then id, after the keyset `after` (start ms, id).
+pub(crate) async fn page(
+    db: impl SqliteExecutor<'_>,
+    kind: Kind,
+    filter: &ActivityFilter,
+    search: Option<Search>,
+    after: Option<(i64, i64)>,
+    order: Order,
+    limit: i64,
+) -> Result<Vec<Row>> {
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT ");
+    q.push(ROW_COLUMNS);
+    q.push(" FROM activities a WHERE 1 = 1");
+    if kind == Kind::Workouts {
+        q.push(" AND a.counted = 1");
+    }
+    if let Some(provider) = filter.provider {
+        match kind {
+            Kind::Activities => {
+                q.push(" AND a.provider = ").push_bind(provider.as_str());
+            }
+            Kind::Workouts => {
+                q.push(" AND (a.provider = ")
+                    .push_bind(provider.as_str())
+                    .push(
+                        " OR EXISTS (SELECT 1 FROM activities b
+                          WHERE b.workout_id = a.workout_id AND b.provider = ",
+                    )
+                    .push_bind(provider.as_str())
+                    .push("))");
+            }
+        }
+    }
+    if let Some(sport) = filter.sport {
+        q.push(" AND a.sport = ").push_bind(sport.as_str());
+    }
+    if let Some(since) = filter.since {
+        q.push(" AND a.start_utc >= ").push_bind(to_ms(since));
+    }
+    if let Some(until) = filter.until {
+        q.push(" AND a.start_utc < ").push_bind(to_ms(until));
+    }
+    if let Some(Search { words, common }) = search {
+        // A rare word: fetch its few matches by id and sort them. A common one: walk the list in
+        // order and keep the matches (`+` stops SQLite from fetching tens of thousands by id).
+        q.push(if common {
+            " AND +a.id IN"
+        } else {
+            " AND a.id IN"
+        })
+        .push(" (SELECT rowid FROM activities_fts WHERE activities_fts MATCH ")
+        .push_bind(words)
+        .push(")");
+    }
+    // Keyset: `start <= s` bounds the index range; the OR settles ties on the same start by id.
+    let (op, direction) = match order {
+        Order::NewestFirst => ("<", "DESC"),
+        Order::OldestFirst => (">", "ASC"),
+    };
+    if let Some((start, id)) = after {
+        q.push(format_args!(" AND a.start_utc {op}= "))
+            .push_bind(start)
+            .push(format_args!(" AND (a.start_utc {op} "))
+            .push_bind(start)
+            .push(format_args!(" OR a.id {op} "))
+            .push_bind(id)
+            .push(")");
+    }
+    q.push(format_args!(
+        " ORDER BY a.start_utc {direction}, a.id {direction} LIMIT "
+    ))
+    .push_bind(limit);
+    Ok(q.build_query_as().fetch_all(db).await?)
+}
+
+/// Reads activity `id`'s list row (it must exist).
+pub(crate) async fn row(db: impl SqliteExecutor<'_>, id: i64) -> Result<Row> {
+    let mut q = QueryBuilder::<Sqlite>::new("SELECT ");
+    q.push(ROW_COLUMNS)
+        .push(" FROM activities a WHERE a.id = ")
+        .push_bind(id);
+    Ok(q.build_query_as().fetch_one(db).await?)
+}
+
+/// One copy of a workout, as stored.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CopyRow {
+    pub(crate) id: i64,
+    pub(crate) workout_id: i64,
+    pub(crate) provider: String,
+    pub(crate) provider_activity_id: String,
+    pub(crate) counted: bool,
+    pub(crate) link_reason: Option<String>,
+    pub(crate) link_confidence: Option<f64>,
+    pub(crate) link_pinned: i64,
+}
+
+/// Reads the copies of `workouts`, by workout, the counted one first, then by provider.
+pub(crate) async fn copies_of(
+    db: impl SqliteExecutor<'_>,
+    workouts: &[i64],
+) -> Result<Vec<CopyRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, workout_id, provider, provider_activity_id, counted, link_reason,
+             link_confidence, link_pinned
+         FROM activities WHERE workout_id IN (SELECT value FROM json_each(?1))
+         ORDER BY workout_id, counted DESC, provider",
+    )
+    .bind(serde_json::Value::from(workouts.to_vec()).to_string())
+    .fetch_all(db)
+    .await?)
+}
+
+/// One sport's volume in one week or month, as summed.
+#[derive(sqlx::FromRow)]
+pub(crate) struct VolumeRow {
+    pub(crate) period_start: String,
+    pub(crate) sport: String,
+    pub(crate) count: i64,
+    pub(crate) distance_m: f64,
+    pub(crate) seconds: i64,
+    pub(crate) elevation_m: f64,
+}
+
+/// Reads the volume by sport per week (Monday to Sunday) over days `from` to `to` (days since the
+/// epoch, as `volume_daily` keys them); weeks and sports with no workout are left out.
+pub(crate) async fn volume_by_week(
+    db: impl SqliteExecutor<'_>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<VolumeRow>> {
+    // 1970-01-01 was a Thursday: `(day + 3) % 7` is the days since Monday.
+    Ok(sqlx::query_as(
+        "SELECT date((day - (day + 3) % 7) * 86400, 'unixepoch') AS period_start, sport,
+                 SUM(count) AS count, TOTAL(distance_m) AS distance_m, SUM(seconds) AS seconds,
+                 TOTAL(elevation_m) AS elevation_m
+             FROM volume_daily WHERE day BETWEEN ?1 AND ?2
+             GROUP BY period_start, sport HAVING SUM(count) > 0
+             ORDER BY period_start, sport",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await?)
+}
+
+/// Reads the volume by sport per calendar month over months `from` to `to` (`year * 100 +
+/// month`), from `volume_monthly`; months and sports with no workout are left out.
+pub(crate) async fn volume_by_month(
+    db: impl SqliteExecutor<'_>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<VolumeRow>> {
+    Ok(sqlx::query_as(
+        "SELECT printf('%04d-%02d-01', month / 100, month % 100) AS period_start, sport,
+                 count, distance_m, seconds, elevation_m
+             FROM volume_monthly WHERE month BETWEEN ?1 AND ?2 AND count > 0
+             ORDER BY month, sport",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await?)
+}
