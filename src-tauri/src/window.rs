@@ -193,21 +193,16 @@ async fn shed<R: Runtime>(app: &AppHandle<R>, generation: u64) {
         app.try_state::<WindowLife>()
             .is_none_or(|l| l.generation.load(Ordering::SeqCst) != generation)
     };
-    match wait_until_idle(600, Duration::from_secs(1), reopened, || {
+    let waited = wait_until_idle(600, Duration::from_secs(1), reopened, || {
         shed_can_proceed(&state)
     })
-    .await
-    {
-        ShedWait::Idle => {}
-        ShedWait::Reopened => {
-            state.with_scheduler(|s| s.resume());
-            return;
-        }
-        ShedWait::StillBusy => {
+    .await;
+    if !waited.proceeds() {
+        if waited == ShedWait::StillBusy {
             tracing::info!("not starting afresh: a sync or a sign-in is still under way");
-            state.with_scheduler(|s| s.resume());
-            return;
         }
+        state.with_scheduler(|s| s.resume());
+        return;
     }
     let Ok(exe) = std::env::current_exe() else {
         state.with_scheduler(|s| s.resume());
@@ -236,6 +231,14 @@ enum ShedWait {
     StillBusy,
 }
 
+#[cfg(unix)]
+impl ShedWait {
+    /// Whether the process may replace itself: only when nothing was under way.
+    fn proceeds(&self) -> bool {
+        *self == Self::Idle
+    }
+}
+
 /// Look up to `tries` times, `pause` apart, whether the window came back or all is idle.
 #[cfg(unix)]
 async fn wait_until_idle(
@@ -258,8 +261,7 @@ async fn wait_until_idle(
 
 /// Whether the process may replace itself now: no sync running and no sign-in waiting (a
 /// pending flow, or a loopback listener for one).
-#[cfg(unix)]
-fn shed_can_proceed(state: &AppState) -> bool {
+pub fn shed_can_proceed(state: &AppState) -> bool {
     let busy = tributary_core::domain::ProviderKind::ALL
         .iter()
         .any(|p| state.core.is_syncing(*p));
@@ -316,10 +318,11 @@ mod tests {
         // Issue 14, defect 9: after its ten minutes of waiting the re-exec went ahead anyway,
         // through a sync or a sign-in waiting for its redirect.
         let pause = Duration::from_millis(1);
-        assert_eq!(
-            wait_until_idle(5, pause, || false, || false).await,
-            ShedWait::StillBusy
-        );
+        let busy = wait_until_idle(5, pause, || false, || false).await;
+        assert_eq!(busy, ShedWait::StillBusy);
+        assert!(!busy.proceeds(), "still busy: never exec");
+        assert!(!ShedWait::Reopened.proceeds());
+        assert!(ShedWait::Idle.proceeds());
         let mut looks = 0;
         let idle_at_third = || {
             looks += 1;

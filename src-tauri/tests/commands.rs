@@ -121,3 +121,41 @@ async fn malformed_arguments_are_refused_before_the_core() {
     .unwrap_err();
     assert!(refused.as_str().unwrap().contains("myspace"), "{refused}");
 }
+
+#[tokio::test]
+async fn the_tray_never_starts_afresh_while_a_sign_in_waits() {
+    // Issue 14, defect 9: pending sign-ins live in memory; a re-exec would end them.
+    let dir = tempfile::tempdir().unwrap();
+    let env_dir = dir.path().to_string_lossy().into_owned();
+    let env = move |k: &str| (k == "TRIBUTARY_DATA_DIR").then(|| env_dir.clone());
+    let (config, sandbox) = tributary_core::demo::start(env, 5).await.unwrap();
+    let deps = Deps {
+        secrets: Arc::new(MemoryStore::default()),
+        clock: Arc::new(SystemClock),
+        events: Arc::new(NoopSink),
+    };
+    let core = Core::open(config, deps).await.unwrap();
+    let state = AppState::new(core.clone(), Some(sandbox));
+    assert!(tributary_desktop::window::shed_can_proceed(&state), "idle");
+    let request = core
+        .begin_connect(
+            tributary_core::domain::ProviderKind::Strava,
+            tributary_core::auth::RedirectTarget::DeepLink,
+        )
+        .await
+        .unwrap();
+    assert!(
+        !tributary_desktop::window::shed_can_proceed(&state),
+        "a sign-in waits for its redirect"
+    );
+    core.cancel_connect(request.provider);
+    assert!(tributary_desktop::window::shed_can_proceed(&state));
+    state.loopbacks.lock().unwrap().insert(
+        tributary_core::domain::ProviderKind::GoogleHealth,
+        Default::default(),
+    );
+    assert!(
+        !tributary_desktop::window::shed_can_proceed(&state),
+        "a loopback listener waits"
+    );
+}

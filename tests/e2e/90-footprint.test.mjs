@@ -55,6 +55,10 @@ test("the tray-idle app gives its window's memory back, and reopening brings the
     const idle = pss(APP_PROCESSES);
     assert.equal(app.exitCode, null, "still running: the agent keeps syncing");
     assert.ok(!idle.processes.includes("WebKitWebProces"), `no web process while hidden: ${idle.processes}`);
+    // The fresh image never opened a window: WebKit's network process is gone too (the reason
+    // for starting afresh), and the hidden agent holds far less than the open window.
+    assert.ok(!idle.processes.includes("WebKitNetworkPr"), `no network process while hidden: ${idle.processes}`);
+    assert.ok(idle.kib < open.kib / 2, `hidden ${mib(idle.kib)} MiB against ${mib(open.kib)} MiB open`);
 
     const shownBefore = log().split("dashboard shown after open").length;
     const opened = Date.now();

@@ -8,6 +8,19 @@ import type { SyncRun } from "../src/lib/types";
 import { NOW, card, dashboard, run, sixConnected } from "./fixtures";
 import { mount, type Mounted } from "./helpers";
 
+// Every uPlot the charts build, to read back what they were given (setData included).
+const plots = vi.hoisted(() => [] as { root: HTMLElement; data: (number | null)[][] }[]);
+vi.mock("uplot", async (original) => {
+  const real = ((await original()) as { default: new (...a: unknown[]) => { root: HTMLElement; data: (number | null)[][] } }).default;
+  function Recorded(...args: unknown[]) {
+    const u = new real(...args);
+    plots.push(u);
+    return u;
+  }
+  Object.setPrototypeOf(Recorded, real);
+  return { default: Recorded };
+});
+
 let app: Mounted;
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ["Date"] });
@@ -240,9 +253,14 @@ describe("uPlot itself, on a stubbed canvas", () => {
     const plot = app.$("volume-chart")!.querySelector(".uplot");
     await app.click("sync-polar");
     app.fake.library.add({ id: 9, provider: "polar", start_utc: "2026-11-24T07:00:00Z", sport: "run", distance_m: 1500, moving_seconds: 600 });
+    const drawn = () => plots.filter((u) => u.root === plot).pop();
+    const total = () => drawn()!.data.slice(1).flat().reduce<number>((a, v) => a + (v ?? 0), 0);
+    const before = total();
     await app.during(() => app.fake.finish("polar", "success", { counters: { fetched: 1, created: 1 } }));
     expect(app.text("volume-chart-caption")).toContain("5 workouts");
     expect(app.$("volume-chart")!.querySelector(".uplot")).toBe(plot);
+    // The plot itself was handed the new figures (not only the caption beside it).
+    expect(total()).toBeGreaterThan(before);
   });
 
   it("the history chart builds too", async () => {

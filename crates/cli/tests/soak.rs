@@ -202,9 +202,23 @@ impl Soak {
     }
 
     /// The invariants that hold after every step.
-    async fn check_step(&mut self, step: usize, revoked: &BTreeSet<ProviderKind>) {
+    async fn check_step(&mut self, step: usize, revoked: &BTreeSet<ProviderKind>, killed: bool) {
         let pool = self.core.store().pool();
-        self.core.recover_dead_runs().await.unwrap();
+        // Counted before the recovery: recovering first would turn every run this process left
+        // `running` into `interrupted` and hide exactly what the soak is looking for.
+        let left: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM sync_history WHERE status = 'running'")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+        let recovered = self.core.recover_dead_runs().await.unwrap();
+        let allowed = i64::from(killed);
+        if left > allowed {
+            self.tally.stuck += 1;
+            eprintln!(
+                "step {step}: {left} run(s) left running after the step ({recovered} recovered)"
+            );
+        }
         let running: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM sync_history WHERE status = 'running'")
                 .fetch_one(pool)
@@ -412,7 +426,8 @@ async fn soak(target: u64, seed: u64) -> Tally {
         step += 1;
         let p = rng.pick(&PROVIDERS);
         let mut revoked = BTreeSet::new();
-        match rng.below(12) {
+        let step_kind = rng.below(12);
+        match step_kind {
             0 => s.sync(p, SyncMode::Incremental).await,
             1 => s.sync(p, SyncMode::Full).await,
             2 | 3 => {
@@ -557,7 +572,8 @@ async fn soak(target: u64, seed: u64) -> Tally {
         }
         s.control("clear_faults", serde_json::json!({})).await;
         s.let_windows_pass().await;
-        s.check_step(step, &revoked).await;
+        // Only the kill -9 step may leave a run `running` (the killed process's own).
+        s.check_step(step, &revoked, step_kind == 10).await;
         if step % 40 == 0 {
             s.checkpoint().await;
         }

@@ -119,6 +119,40 @@ async fn repeated_failures_are_announced_after_three_but_offline_and_limits_neve
 }
 
 #[tokio::test]
+async fn no_network_is_never_announced_as_repeated_failures() {
+    // The half of the rule the test above could not reach: runs that fail because the provider
+    // cannot be reached (`network`) are not a pattern to notify about.
+    use std::sync::Arc;
+    use tributary_core::clock::SystemClock;
+    use tributary_core::{Core, Deps, ErrorCode};
+    let h = Harness::new(20).await;
+    h.connect().await;
+    // The same data directory, with Strava's API unreachable (a closed loopback port).
+    let mut cfg = crate::harness::config(h.dir.path(), &h.sandbox);
+    let mut settings = cfg.provider(STRAVA);
+    settings.api_url = Some("http://127.0.0.1:9/strava/api/v3".parse().unwrap());
+    cfg.providers.insert(STRAVA, settings);
+    let deps = Deps {
+        secrets: h.secrets.clone(),
+        clock: Arc::new(SystemClock),
+        events: h.events.clone(),
+    };
+    let core = Core::open(cfg, deps).await.unwrap();
+    for _ in 0..4 {
+        let run = core
+            .sync(STRAVA, MANUAL, SyncMode::Incremental)
+            .await
+            .unwrap();
+        assert_eq!(
+            (run.status, run.error_code),
+            (SyncStatus::Failed, Some(ErrorCode::Network))
+        );
+    }
+    assert!(attention(&h).is_empty(), "no notification while offline");
+    assert!(core.dashboard().await.unwrap().attention.is_empty());
+}
+
+#[tokio::test]
 async fn a_long_first_import_says_it_finished_once() {
     let h = Harness::new(600).await;
     h.connect().await;
@@ -238,7 +272,10 @@ async fn a_backfill_reports_what_is_left_and_when_the_budget_lets_it_continue() 
             _ => None,
         })
         .expect("an estimate once the first page is read");
-    assert!(estimate.remaining_pages >= 1, "{estimate:?}");
+    // 1,000 activities, 200 a page: four pages are left after the first. The estimate reads
+    // Strava's progress as the share of the time span walked (the sandbox's history is uneven in
+    // time, so it says more), but never as good as done.
+    assert!(estimate.remaining_pages >= 2, "{estimate:?}");
     let continues = estimate
         .continues_at
         .expect("when the window lets it continue");
@@ -247,7 +284,10 @@ async fn a_backfill_reports_what_is_left_and_when_the_budget_lets_it_continue() 
         "{estimate:?}"
     );
     assert_eq!(estimate.window.as_deref(), Some("15 min"));
-    assert!(estimate.eta_seconds > 0);
+    assert!(
+        estimate.eta_seconds >= (continues - Utc::now()).num_seconds() - 5,
+        "the estimate includes the wait for the window: {estimate:?}"
+    );
     let c = h.core.get_connection_by_provider(STRAVA).await.unwrap();
     assert_eq!(c.state, ConnectionState::RateLimited);
 }

@@ -336,10 +336,17 @@ async fn bad_manual_links_are_refused_and_change_nothing() {
     let rows = stored(&h).await;
     let a = rows[0].2;
     let snapshot = stored(&h).await;
-    for (x, y) in [(a, a), (a, 999_999), (999_999, a)] {
-        assert!(h.core.link_activities(x, y).await.is_err(), "{x} {y}");
+    use tributary_core::ErrorCode::{NotFound, Validation};
+    for (x, y, code) in [
+        (a, a, Validation),
+        (a, 999_999, NotFound),
+        (999_999, a, NotFound),
+    ] {
+        let e = h.core.link_activities(x, y).await.unwrap_err();
+        assert_eq!(e.code(), code, "{x} {y}: {e}");
     }
-    assert!(h.core.unlink_activity(999_999).await.is_err());
+    let e = h.core.unlink_activity(999_999).await.unwrap_err();
+    assert_eq!(e.code(), NotFound, "{e}");
     let alone = h.core.make_primary(a).await.unwrap_err();
     assert_eq!(
         alone.code(),

@@ -514,14 +514,14 @@ async fn a_run_stamped_in_the_future_does_not_hold_back_the_schedule() {
     let h = Harness::scripted(Arc::new(SystemClock), vec![provider.clone()]).await;
     let connection = h.connect_scripted(STRAVA).await;
     let ahead = (Utc::now() + Duration::days(30)).timestamp_millis();
-    sqlx::query(
+    let stamped: i64 = sqlx::query_scalar(
         "INSERT INTO sync_history (connection_id, trigger, status, started_at, completed_at,
                                    heartbeat_at)
-         VALUES (?1, 'scheduled', 'success', ?2, ?2, ?2)",
+         VALUES (?1, 'manual', 'success', ?2, ?2, ?2) RETURNING id",
     )
     .bind(connection.id)
     .bind(ahead)
-    .execute(h.core.store().pool())
+    .fetch_one(h.core.store().pool())
     .await
     .unwrap();
     let scheduler = h.core.start_scheduler(SchedulerSettings {
@@ -533,10 +533,10 @@ async fn a_run_stamped_in_the_future_does_not_hold_back_the_schedule() {
         (runs.len() >= 2).then_some(runs)
     })
     .await;
-    assert_eq!(
-        runs[0].trigger,
-        SyncTrigger::Scheduled,
+    assert_ne!(
+        runs[0].id, stamped,
         "the history lists the new run first, whatever the old one's stamp"
     );
+    assert_eq!(runs[0].trigger, SyncTrigger::Scheduled);
     scheduler.shutdown().await;
 }

@@ -770,8 +770,32 @@ async fn a_backup_left_by_a_killed_start_never_stops_the_next() {
     let store = Store::open(&path)
         .await
         .expect("starts despite the leftover");
-    let backed_up = Store::open(&backup).await;
-    assert!(backed_up.is_ok(), "the backup is now a whole database");
+    // The backup, read as it is (opening it with the store would create or migrate it): the
+    // database from before the migration, whole.
+    assert!(backup.exists());
+    let copy = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&backup)
+            .read_only(true),
+    )
+    .await
+    .unwrap();
+    let copied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&copy)
+        .await
+        .unwrap();
+    assert_eq!(
+        copied, applied,
+        "the backup is the schema before the migration"
+    );
+    let old_shape: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pragma_table_info('activities') WHERE name = 'account'",
+    )
+    .fetch_one(&copy)
+    .await
+    .unwrap();
+    assert_eq!(old_shape, 0, "taken before the migration ran");
+    copy.close().await;
     let migrated: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM pragma_table_info('activities') WHERE name = 'account'",
     )

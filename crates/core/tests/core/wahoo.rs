@@ -169,3 +169,29 @@ async fn the_twin_takes_a_refresh_token_once_and_retires_the_old_pair_at_the_new
         "retired at the new pair's first use"
     );
 }
+
+#[tokio::test]
+async fn months_of_refreshes_never_pile_up_tokens_toward_wahoos_cap_of_ten() {
+    // Issue 14, defect 14: Wahoo refuses an eleventh unrevoked token per app and athlete. A
+    // refresh's new pair retires the old one at its first use, and the engine refreshes only
+    // when the token runs out (never "just in case"), uses the new token at once and never
+    // refreshes twice for one expiry: however many expiries pass, one grant stays alive.
+    let h = Harness::new(10).await;
+    h.connect_to(WAHOO).await;
+    let live = |state: serde_json::Value| state["live"]["wahoo"]["refresh"].as_u64().unwrap();
+    for round in 0..14 {
+        h.control("expire_tokens", serde_json::json!({"provider": "wahoo"}))
+            .await;
+        let run = h
+            .core
+            .sync(WAHOO, SyncTrigger::Manual, SyncMode::Incremental)
+            .await
+            .unwrap();
+        assert_eq!(run.status, SyncStatus::Success, "round {round}");
+        assert_eq!(
+            live(h.sandbox_state().await),
+            1,
+            "round {round}: one grant alive at Wahoo"
+        );
+    }
+}
