@@ -148,5 +148,14 @@ describe("dashboard", () => {
     expect(app.text("summary")).toContain("3 connections");
     expect(app.text("summary")).toContain("2 on");
     expect(app.text("summary")).toContain("1 need attention");
+    // A state that changes in the core reaches the figures through its event (no reload).
+    const change = (p: "strava" | "polar", state: "needs_reauth" | "active") => {
+      app.fake.connection(p).state = state;
+      app.fake.emit({ type: "connection_changed", provider: p, state });
+    };
+    await app.during(() => change("strava", "needs_reauth"));
+    expect(app.text("summary")).toContain("2 need attention");
+    await app.during(() => change("polar", "active"));
+    expect(app.text("summary")).toContain("1 need attention");
   });
 });

@@ -186,6 +186,7 @@ fn bad_input_is_refused_with_a_code_and_a_non_zero_exit() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown provider 'myspace'"));
     let not_connected = run(data.path(), &["history", "strava"]);
+    assert_eq!(not_connected.status.code(), Some(1), "non-zero exit");
     assert!(String::from_utf8_lossy(&not_connected.stderr).starts_with("error[not_found]"));
     let providers = json(data.path(), &["providers", "--json"]);
     assert_eq!(providers.as_array().unwrap().len(), 6);

@@ -448,6 +448,62 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn server_errors_are_retried_after_growing_waits() {
+        // The sync test counts the three calls; this one holds the waits between them (retrying
+        // at once would hammer a provider that is already failing).
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/x", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let mut arrivals = Vec::new();
+            for status in [
+                "500 Internal Server Error",
+                "500 Internal Server Error",
+                "200 OK",
+            ] {
+                let (mut stream, _) = listener.accept().unwrap();
+                arrivals.push(std::time::Instant::now());
+                let mut request = [0_u8; 4096];
+                let _ = stream.read(&mut request);
+                let body = "{}";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+            arrivals
+        });
+        let retry = RetryPolicy {
+            attempts: 3,
+            base: std::time::Duration::from_millis(200),
+            max: std::time::Duration::from_secs(1),
+        };
+        let http = Http::new(
+            reqwest::Client::new(),
+            ProviderKind::Strava,
+            retry,
+            |_, _| None,
+        );
+        let meter = Meter::default();
+        let call = Call {
+            token: None,
+            meter: &meter,
+            clock: &crate::clock::SystemClock,
+        };
+        let response = http.send(&call, |c| c.get(&url)).await.unwrap();
+        assert_eq!(response.status, StatusCode::OK, "the third try succeeds");
+        let arrivals = server.join().unwrap();
+        let first = arrivals[1] - arrivals[0];
+        let second = arrivals[2] - arrivals[1];
+        assert!(first >= std::time::Duration::from_millis(200), "{first:?}");
+        assert!(
+            second >= std::time::Duration::from_millis(400),
+            "doubled: {second:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn bodies_longer_than_the_limit_are_not_read() {
         let response = |body: &'static str| {
             reqwest::Response::from(http::Response::new(body.as_bytes().to_vec()))

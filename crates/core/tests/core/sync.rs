@@ -564,22 +564,31 @@ async fn a_disabled_connection_does_not_sync() {
 #[tokio::test]
 async fn no_secret_reaches_the_database_or_the_events() {
     let h = synced(300).await;
+    // Both pairs: the one the connect stored, and the one a refresh writes over it.
+    let pair = |blobs: Vec<String>| -> Vec<String> {
+        blobs
+            .iter()
+            .flat_map(|blob| {
+                let v: serde_json::Value = serde_json::from_str(blob).unwrap();
+                ["access_token", "refresh_token"]
+                    .iter()
+                    .filter_map(|k| v[k].as_str().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let mut secrets = pair(h.stored_secret_values().await);
+    assert_eq!(secrets.len(), 2, "the connect's access and refresh tokens");
     h.control("expire_tokens", serde_json::json!({})).await; // a refresh writes a second pair
     h.core
         .sync(STRAVA, MANUAL, SyncMode::Incremental)
         .await
         .unwrap();
-    let mut secrets: Vec<String> = Vec::new();
-    for blob in h.stored_secret_values().await {
-        let v: serde_json::Value = serde_json::from_str(&blob).unwrap();
-        secrets.extend(
-            ["access_token", "refresh_token"]
-                .iter()
-                .filter_map(|k| v[k].as_str().map(str::to_owned)),
-        );
-    }
+    let rotated = pair(h.stored_secret_values().await);
+    assert!(rotated.iter().all(|t| !secrets.contains(t)), "a new pair");
+    secrets.extend(rotated);
     secrets.push(tributary_sandbox::DEMO_CLIENT_SECRET.to_owned());
-    assert!(secrets.len() >= 3);
+    assert_eq!(secrets.len(), 5);
     h.core.shutdown().await; // checkpoint the WAL into the file
     let mut bytes = Vec::new();
     for entry in std::fs::read_dir(h.dir.path()).unwrap() {
