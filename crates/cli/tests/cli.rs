@@ -305,6 +305,52 @@ fn ctrl_c_cancels_a_cli_sync_and_records_cancelled() {
 
 #[test]
 #[ignore = "uses the real keyring; .ci/run runs it inside dbus-run-session with gnome-keyring"]
+fn the_agent_honours_a_saved_pause_and_follows_a_resume() {
+    // Issue 14: `tributary agent` ignored the pause the athlete saved (only the tray applied it).
+    let data = tempfile::tempdir().unwrap();
+    connect_strava(data.path(), 30);
+    let runs = |data: &std::path::Path| {
+        json(data, &["history", "strava", "--json"])
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let first = runs(data.path());
+    assert!(run(data.path(), &["pause"]).status.success());
+    let mut agent = tributary(data.path(), &["agent", "--interval", "1s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(agent.stderr.take().unwrap());
+    let mut said = String::new();
+    stderr.read_line(&mut said).unwrap();
+    assert!(
+        said.contains("paused"),
+        "the agent says it is paused: {said}"
+    );
+    // Keep reading what it says, so that its writes never meet a closed pipe.
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while stderr.read_line(&mut line).unwrap_or(0) > 0 {
+            line.clear();
+        }
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(runs(data.path()), first, "paused: no run in four intervals");
+    // Resumed from another process: the agent follows at its next look.
+    assert!(run(data.path(), &["resume"]).status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while runs(data.path()) == first {
+        assert!(std::time::Instant::now() < deadline, "a run after resuming");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    signal(&agent, "TERM");
+    assert!(wait_with_timeout(&mut agent, 60).success());
+}
+
+#[test]
+#[ignore = "uses the real keyring; .ci/run runs it inside dbus-run-session with gnome-keyring"]
 fn the_agent_recovers_a_killed_cli_sync_without_a_restart() {
     let data = tempfile::tempdir().unwrap();
     connect_strava(data.path(), 6000);
