@@ -287,12 +287,6 @@ impl SchedulerHandle {
         self.shared.looks.load(Ordering::SeqCst)
     }
 
-    /// Change the pacing (takes effect at once).
-    pub fn set_settings(&self, settings: SchedulerSettings) {
-        *lock(&self.shared.settings) = settings;
-        self.shared.wake.notify_one();
-    }
-
     /// Look again now (after a connect, a toggle, or "sync all now").
     pub fn wake(&self) {
         self.shared.wake.notify_one();
@@ -408,12 +402,11 @@ impl Scheduler {
     async fn pacing(&self, shared: &Shared) -> Result<(SchedulerSettings, bool)> {
         let saved = crate::settings::load(&self.store).await?;
         let mut pacing = lock(&shared.settings).clone();
-        if self.fixed.interval.is_none() {
-            pacing.interval = saved.scheduler().interval;
-        }
-        if self.fixed.reconcile_every.is_none() {
-            pacing.reconcile_every = saved.scheduler().reconcile_every;
-        }
+        pacing.interval = self.fixed.interval.unwrap_or(saved.scheduler().interval);
+        pacing.reconcile_every = self
+            .fixed
+            .reconcile_every
+            .unwrap_or(saved.scheduler().reconcile_every);
         let paused = saved.paused || shared.paused.load(Ordering::SeqCst);
         Ok((pacing, paused))
     }
