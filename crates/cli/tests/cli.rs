@@ -338,7 +338,7 @@ fn the_agent_honours_a_saved_pause_and_follows_a_resume() {
     });
     std::thread::sleep(Duration::from_secs(4));
     assert_eq!(runs(data.path()), first, "paused: no run in four intervals");
-    // Resumed from another process: the agent follows at its next look.
+    // Resumed from another process: the agent follows at its next look (within a minute).
     assert!(run(data.path(), &["resume"]).status.success());
     let deadline = std::time::Instant::now() + Duration::from_secs(90);
     while runs(data.path()) == first {

@@ -490,9 +490,13 @@ impl Scheduler {
         if changed {
             self.events.emit(CoreEvent::SchedulerChanged { status });
         }
-        let wait = soonest
-            .map(|s| (s - now).to_std().unwrap_or_default())
-            .unwrap_or(settings.interval);
+        // Paused, nothing can start: look again only to notice a resume saved by another
+        // process (one in this one wakes the loop at once), so at the longest chunk.
+        let wait = match (paused, soonest) {
+            (true, _) => std::time::Duration::MAX,
+            (false, Some(s)) => (s - now).to_std().unwrap_or_default(),
+            (false, None) => settings.interval,
+        };
         Ok(wait)
     }
 
