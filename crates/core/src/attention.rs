@@ -13,7 +13,6 @@ use crate::events::{CoreEvent, EventSink};
 use crate::store::Store;
 use crate::{Result, store};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 /// Days before a personal key runs out that the athlete is told (Garmin emails a week ahead too).
 pub const KEY_WARNING_DAYS: i64 = 7;
@@ -21,53 +20,9 @@ pub const KEY_WARNING_DAYS: i64 = 7;
 /// Failed runs in a row that open a "repeated failures" episode.
 pub const FAILURES_IN_A_ROW: usize = 3;
 
-/// Why the athlete is needed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub enum AttentionKind {
-    /// Sign in again.
-    NeedsReauth,
-    /// A permission was not granted.
-    ScopeMissing,
-    /// The provider's API is gone.
-    Deprecated,
-    /// Several runs in a row failed.
-    RepeatedFailures,
-    /// A long first import finished (good news, said once).
-    BackfillFinished,
-    /// The personal API key runs out within a week (or has).
-    KeyExpiring,
-}
-
-impl AttentionKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::NeedsReauth => "needs_reauth",
-            Self::ScopeMissing => "scope_missing",
-            Self::Deprecated => "deprecated",
-            Self::RepeatedFailures => "repeated_failures",
-            Self::BackfillFinished => "backfill_finished",
-            Self::KeyExpiring => "key_expiring",
-        }
-    }
-}
-
-/// One notice for the athlete.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct Attention {
-    /// Provider.
-    pub provider: ProviderKind,
-    /// Why.
-    pub kind: AttentionKind,
-    /// A title for a notification.
-    pub title: String,
-    /// A sentence for the athlete.
-    pub message: String,
-    /// When the episode began.
-    pub opened_at: DateTime<Utc>,
-}
+// The notice itself is data every front end receives (in events and the dashboard): it lives
+// in `domain`, so that the events do not depend on this module, which emits them.
+pub use crate::domain::{Attention, AttentionKind};
 
 /// Look at a connection after something happened to it (a run ended, it was connected or
 /// switched): open the episodes its state calls for (announcing each once), close the rest.

@@ -418,3 +418,158 @@ pub struct Summary {
     /// One line per connection.
     pub connections: Vec<ConnectionSummary>,
 }
+
+/// Why the athlete is needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum AttentionKind {
+    /// Sign in again.
+    NeedsReauth,
+    /// A permission was not granted.
+    ScopeMissing,
+    /// The provider's API is gone.
+    Deprecated,
+    /// Several runs in a row failed.
+    RepeatedFailures,
+    /// A long first import finished (good news, said once).
+    BackfillFinished,
+    /// The personal API key runs out within a week (or has).
+    KeyExpiring,
+}
+
+impl AttentionKind {
+    /// The kind as stored.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::NeedsReauth => "needs_reauth",
+            Self::ScopeMissing => "scope_missing",
+            Self::Deprecated => "deprecated",
+            Self::RepeatedFailures => "repeated_failures",
+            Self::BackfillFinished => "backfill_finished",
+            Self::KeyExpiring => "key_expiring",
+        }
+    }
+}
+
+/// One notice for the athlete.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Attention {
+    /// Provider.
+    pub provider: ProviderKind,
+    /// Why.
+    pub kind: AttentionKind,
+    /// A title for a notification.
+    pub title: String,
+    /// A sentence for the athlete.
+    pub message: String,
+    /// When the episode began.
+    pub opened_at: DateTime<Utc>,
+}
+
+/// When a connection runs next, as the dashboard and the tray show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct NextRun {
+    /// Provider.
+    pub provider: ProviderKind,
+    /// When (`None`: not until the athlete acts).
+    pub at: Option<DateTime<Utc>>,
+    /// Whether that run is a reconcile (a full walk).
+    pub reconcile: bool,
+}
+
+/// Where the scheduler stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SchedulerStatus {
+    /// Paused by the athlete.
+    pub paused: bool,
+    /// Providers that could not be reached at the last look (runs wait quietly).
+    pub offline: Vec<ProviderKind>,
+    /// Each connection's next run.
+    pub next_runs: Vec<NextRun>,
+}
+
+/// What the linker knows about one stored copy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkCopy {
+    /// Row id.
+    pub id: i64,
+    /// Provider.
+    pub provider: ProviderKind,
+    /// Sport.
+    pub sport: Sport,
+    /// Start, epoch seconds UTC.
+    pub start: i64,
+    /// Local offset, seconds.
+    pub offset: Option<i32>,
+    /// Elapsed seconds.
+    pub elapsed: Option<i64>,
+    /// Metres.
+    pub distance: Option<f64>,
+    /// Its workout, if linked.
+    pub workout: Option<i64>,
+    /// 0 linker's, 1 linked by the athlete, 2 kept apart by the athlete.
+    pub pinned: i64,
+    /// How many of its normalised fields are filled (the primary is the most complete copy).
+    pub completeness: i64,
+    /// Flagged deleted at its provider (never primary while another copy is not).
+    pub deleted: bool,
+}
+
+/// What the activity and workout lists show.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ActivityFilter {
+    /// Only this provider's copies (for workouts: workouts with a copy from it).
+    pub provider: Option<ProviderKind>,
+    /// Only this sport.
+    pub sport: Option<Sport>,
+    /// Started at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Started before.
+    pub until: Option<DateTime<Utc>>,
+    /// Words in the name or the device (case-insensitive).
+    pub text: Option<String>,
+}
+
+/// Sort order (by start).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    /// Newest first.
+    #[default]
+    NewestFirst,
+    /// Oldest first.
+    OldestFirst,
+}
+
+/// How the scheduler paces runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerSettings {
+    /// Between two runs of a connection (± 10 % jitter, so that connections do not move in step).
+    pub interval: std::time::Duration,
+    /// Between two reconcile passes (full walks) of a connection.
+    pub reconcile_every: std::time::Duration,
+    /// Whether the first pass runs every connection at once (an app or agent start).
+    pub startup_run: bool,
+    /// The longest back-off after repeated failures.
+    pub max_backoff: std::time::Duration,
+    /// How often to look again while a provider cannot be reached.
+    pub offline_retry: std::time::Duration,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self {
+            interval: std::time::Duration::from_secs(3600),
+            reconcile_every: std::time::Duration::from_secs(24 * 3600),
+            startup_run: true,
+            max_backoff: std::time::Duration::from_secs(24 * 3600),
+            offline_retry: std::time::Duration::from_secs(60),
+        }
+    }
+}

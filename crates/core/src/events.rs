@@ -2,9 +2,9 @@
 //!
 //! The core never knows who listens: the shell injects an [`EventSink`]. Events carry no secrets.
 
-use crate::attention::Attention;
-use crate::domain::{ConnectionState, ProviderKind, SyncCounters, SyncStatus};
-use crate::scheduler::SchedulerStatus;
+use crate::domain::{
+    Attention, ConnectionState, ProviderKind, SchedulerStatus, SyncCounters, SyncStatus,
+};
 use serde::Serialize;
 use std::sync::Mutex;
 

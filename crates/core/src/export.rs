@@ -14,7 +14,7 @@
 
 use crate::domain::ProviderKind;
 use crate::library::{ActivityFilter, Order, PageRequest};
-use crate::store::{Store, from_ms};
+use crate::store::Store;
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -167,48 +167,9 @@ fn encode(e: serde_json::Error) -> Error {
     Error::Internal(format!("cannot encode the export: {e}"))
 }
 
-/// One activity as exported (read in `store::activities::export_batch`).
-#[derive(sqlx::FromRow, Serialize)]
-pub(crate) struct ActivityOut {
-    id: i64,
-    provider: String,
-    provider_activity_id: String,
-    connection_id: Option<i64>,
-    sport: String,
-    name: Option<String>,
-    #[serde(serialize_with = "ms_as_time")]
-    start_utc: i64,
-    utc_offset_seconds: Option<i32>,
-    elapsed_seconds: Option<i64>,
-    moving_seconds: Option<i64>,
-    distance_m: Option<f64>,
-    elevation_gain_m: Option<f64>,
-    avg_heart_rate: Option<f64>,
-    max_heart_rate: Option<f64>,
-    calories: Option<f64>,
-    avg_power_w: Option<f64>,
-    max_power_w: Option<f64>,
-    device: Option<String>,
-    #[serde(serialize_with = "ms_as_time_opt")]
-    deleted_at: Option<i64>,
-    workout_id: Option<i64>,
-    counted: bool,
-    link_reason: Option<String>,
-    link_confidence: Option<f64>,
-    #[serde(skip)]
-    raw_json: String,
-}
-
-fn ms_as_time<S: serde::Serializer>(ms: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    from_ms(*ms).serialize(s)
-}
-
-fn ms_as_time_opt<S: serde::Serializer>(
-    ms: &Option<i64>,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    ms.map(from_ms).serialize(s)
-}
+// The exported row is read by the store as it is written out: its shape lives there, so that the
+// store does not depend on the export.
+use crate::store::activities::ActivityOut;
 
 /// The activities with `id > after`, a batch, by id.
 async fn activity_batch(store: &Store, after: i64) -> Result<Vec<ActivityOut>> {

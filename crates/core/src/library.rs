@@ -17,33 +17,9 @@ use std::collections::HashMap;
 /// The most rows one page returns.
 pub const MAX_PAGE: u32 = 500;
 
-/// What the activity and workout lists show.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct ActivityFilter {
-    /// Only this provider's copies (for workouts: workouts with a copy from it).
-    pub provider: Option<ProviderKind>,
-    /// Only this sport.
-    pub sport: Option<Sport>,
-    /// Started at or after.
-    pub since: Option<DateTime<Utc>>,
-    /// Started before.
-    pub until: Option<DateTime<Utc>>,
-    /// Words in the name or the device (case-insensitive).
-    pub text: Option<String>,
-}
-
-/// Sort order (by start).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-#[serde(rename_all = "snake_case")]
-pub enum Order {
-    /// Newest first.
-    #[default]
-    NewestFirst,
-    /// Oldest first.
-    OldestFirst,
-}
+// The lists' parameters are data the store reads: they live in `domain`, so that the store does
+// not depend on the library.
+pub use crate::domain::{ActivityFilter, Order};
 
 /// Which page.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -24,32 +24,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// How the scheduler paces runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SchedulerSettings {
-    /// Between two runs of a connection (± 10 % jitter, so that connections do not move in step).
-    pub interval: std::time::Duration,
-    /// Between two reconcile passes (full walks) of a connection.
-    pub reconcile_every: std::time::Duration,
-    /// Whether the first pass runs every connection at once (an app or agent start).
-    pub startup_run: bool,
-    /// The longest back-off after repeated failures.
-    pub max_backoff: std::time::Duration,
-    /// How often to look again while a provider cannot be reached.
-    pub offline_retry: std::time::Duration,
-}
-
-impl Default for SchedulerSettings {
-    fn default() -> Self {
-        Self {
-            interval: std::time::Duration::from_secs(3600),
-            reconcile_every: std::time::Duration::from_secs(24 * 3600),
-            startup_run: true,
-            max_backoff: std::time::Duration::from_secs(24 * 3600),
-            offline_retry: std::time::Duration::from_secs(60),
-        }
-    }
-}
+// The pacing is data the settings produce: it lives in `domain`, so that the settings do not
+// depend on the scheduler, which reads them.
+pub use crate::domain::SchedulerSettings;
 
 /// What the store says about one connection, as the scheduler decides on it.
 #[derive(Debug, Clone, PartialEq)]
@@ -219,29 +196,9 @@ fn jitter(delay: Duration, connection_id: i64, run_id: i64) -> Duration {
     Duration::milliseconds(millis as i64)
 }
 
-/// When a connection runs next, as the dashboard and the tray show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct NextRun {
-    /// Provider.
-    pub provider: ProviderKind,
-    /// When (`None`: not until the athlete acts).
-    pub at: Option<DateTime<Utc>>,
-    /// Whether that run is a reconcile (a full walk).
-    pub reconcile: bool,
-}
-
-/// Where the scheduler stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct SchedulerStatus {
-    /// Paused by the athlete.
-    pub paused: bool,
-    /// Providers that could not be reached at the last look (runs wait quietly).
-    pub offline: Vec<ProviderKind>,
-    /// Each connection's next run.
-    pub next_runs: Vec<NextRun>,
-}
+// What the scheduler publishes is data every front end receives (in events and the dashboard):
+// it lives in `domain`, so that the events do not depend on the scheduler, which emits them.
+pub use crate::domain::{NextRun, SchedulerStatus};
 
 struct Shared {
     settings: Mutex<SchedulerSettings>,

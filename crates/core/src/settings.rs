@@ -2,7 +2,7 @@
 //! the app starts at login, whether it notifies. One JSON document in the `settings` table, read
 //! with defaults for anything missing (a newer version's extra fields are kept, not lost).
 
-use crate::scheduler::SchedulerSettings;
+use crate::domain::SchedulerSettings;
 use crate::store::Store;
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};

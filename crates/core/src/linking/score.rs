@@ -1,37 +1,14 @@
 //! The rule, pure: whether two stored copies are the same session recorded by two providers, and
 //! how sure (see the module above for the rule in words).
 
-use crate::domain::{ProviderKind, Sport};
+use crate::domain::Sport;
 
 /// Links below this confidence are not made automatically.
 pub const THRESHOLD: f64 = 0.7;
 
-/// What the linker knows about one stored copy.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Copy {
-    /// Row id.
-    pub id: i64,
-    /// Provider.
-    pub provider: ProviderKind,
-    /// Sport.
-    pub sport: Sport,
-    /// Start, epoch seconds UTC.
-    pub start: i64,
-    /// Local offset, seconds.
-    pub offset: Option<i32>,
-    /// Elapsed seconds.
-    pub elapsed: Option<i64>,
-    /// Metres.
-    pub distance: Option<f64>,
-    /// Its workout, if linked.
-    pub workout: Option<i64>,
-    /// 0 linker's, 1 linked by the athlete, 2 kept apart by the athlete.
-    pub pinned: i64,
-    /// How many of its normalised fields are filled (the primary is the most complete copy).
-    pub completeness: i64,
-    /// Flagged deleted at its provider (never primary while another copy is not).
-    pub deleted: bool,
-}
+// The copy as the rule sees it is data the store reads: it lives in `domain`, so that the
+// store does not depend on linking.
+pub use crate::domain::LinkCopy as Copy;
 
 /// Why two copies are the same session, and how sure.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +138,7 @@ pub fn score(a: &Copy, b: &Copy) -> Option<Match> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ProviderKind;
 
     fn copy(id: i64, provider: ProviderKind, sport: Sport, start: i64) -> Copy {
         Copy {

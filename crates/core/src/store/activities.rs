@@ -3,7 +3,6 @@
 use super::{from_ms, parse_enum, to_ms};
 use crate::Result;
 use crate::domain::{Activity, NewActivity, ProviderKind};
-use crate::export::ActivityOut;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor};
 use std::collections::{HashMap, HashSet};
@@ -450,4 +449,47 @@ pub(crate) async fn export_batch(
     .bind(limit)
     .fetch_all(db)
     .await?)
+}
+
+/// One activity as the export writes it (read by [`export_batch`]).
+#[derive(sqlx::FromRow, serde::Serialize)]
+pub(crate) struct ActivityOut {
+    pub(crate) id: i64,
+    pub(crate) provider: String,
+    pub(crate) provider_activity_id: String,
+    pub(crate) connection_id: Option<i64>,
+    pub(crate) sport: String,
+    pub(crate) name: Option<String>,
+    #[serde(serialize_with = "ms_as_time")]
+    pub(crate) start_utc: i64,
+    pub(crate) utc_offset_seconds: Option<i32>,
+    pub(crate) elapsed_seconds: Option<i64>,
+    pub(crate) moving_seconds: Option<i64>,
+    pub(crate) distance_m: Option<f64>,
+    pub(crate) elevation_gain_m: Option<f64>,
+    pub(crate) avg_heart_rate: Option<f64>,
+    pub(crate) max_heart_rate: Option<f64>,
+    pub(crate) calories: Option<f64>,
+    pub(crate) avg_power_w: Option<f64>,
+    pub(crate) max_power_w: Option<f64>,
+    pub(crate) device: Option<String>,
+    #[serde(serialize_with = "ms_as_time_opt")]
+    pub(crate) deleted_at: Option<i64>,
+    pub(crate) workout_id: Option<i64>,
+    pub(crate) counted: bool,
+    pub(crate) link_reason: Option<String>,
+    pub(crate) link_confidence: Option<f64>,
+    #[serde(skip)]
+    pub(crate) raw_json: String,
+}
+
+fn ms_as_time<S: serde::Serializer>(ms: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&from_ms(*ms), s)
+}
+
+fn ms_as_time_opt<S: serde::Serializer>(
+    ms: &Option<i64>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&ms.map(from_ms), s)
 }

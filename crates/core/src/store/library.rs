@@ -8,7 +8,7 @@
 
 use super::to_ms;
 use crate::Result;
-use crate::library::{ActivityFilter, Order};
+use crate::domain::{ActivityFilter, Order};
 use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
 
 /// Which list: every copy, or one row per workout.

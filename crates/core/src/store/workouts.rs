@@ -4,7 +4,7 @@
 
 use super::to_ms;
 use crate::Result;
-use crate::linking::Copy;
+use crate::domain::LinkCopy as Copy;
 use chrono::{DateTime, Utc};
 use sqlx::SqliteExecutor;
 
