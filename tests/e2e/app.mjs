@@ -93,7 +93,42 @@ export class App {
       await exited;
       clearTimeout(stubborn);
     }
+    // The app is a tray agent: closing its window does not end it, and a session the driver
+    // could not delete (a loaded machine) leaves it running, holding the single-instance name
+    // (every later scenario's app would hand over to it and exit) and this runner's pipe. End
+    // whatever still runs on this scenario's data directory.
+    await this.endLeftovers();
     writeFileSync(join(ARTIFACTS, `${this.name}.log`), this.logs());
+  }
+
+  /** Processes started with this scenario's data directory, still running. */
+  leftovers() {
+    const mine = `TRIBUTARY_DATA_DIR=${this.dataDir}`;
+    return readdirSync("/proc")
+      .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(mine);
+        } catch {
+          return false; // gone, or not ours to read
+        }
+      })
+      .map(Number);
+  }
+
+  async endLeftovers() {
+    for (const signal of ["SIGTERM", "SIGKILL"]) {
+      const left = this.leftovers();
+      if (!left.length) return;
+      for (const pid of left) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          // already gone
+        }
+      }
+      await sleep(2000);
+    }
   }
 
   /** Hand the app a URL the way the OS does: launch the binary with it (single instance forwards). */
