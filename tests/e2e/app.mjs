@@ -19,16 +19,28 @@ export const NOTIFY_CLICK_FLAG = process.env.TRIBUTARY_NOTIFY_CLICK_FLAG;
 mkdirSync(ARTIFACTS, { recursive: true });
 
 /** A free TCP port on loopback. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
+/** Ports handed out by this runner: never the same one twice. */
+const handedOut = new Set();
+
+/** A port free to listen on, below Linux's ephemeral range (32768 and up): a port the kernel
+ * picked for us could be picked again, as the local end of some outgoing connection, before the
+ * app binds it ("Address already in use" at the app's start, seen once in a loaded run). */
+export async function freePort() {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (handedOut.has(port)) continue;
+    const free = await new Promise((resolve) => {
+      const server = createServer();
+      server.unref();
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
     });
-  });
+    if (free) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free port between 20000 and 32000");
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
