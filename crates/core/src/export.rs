@@ -169,7 +169,7 @@ fn encode(e: serde_json::Error) -> Error {
 
 // The exported row is read by the store as it is written out: its shape lives there, so that the
 // store does not depend on the export.
-use crate::store::activities::ActivityOut;
+use crate::store::activities::ActivityRecord as ActivityOut;
 
 /// The activities with `id > after`, a batch, by id.
 async fn activity_batch(store: &Store, after: i64) -> Result<Vec<ActivityOut>> {
@@ -211,7 +211,8 @@ async fn json(store: &Store, to: &Path, now: DateTime<Utc>) -> Result<(i64, i64)
                 w.write_all(b",").map_err(&err)?;
             }
             let raw: serde_json::Value =
-                serde_json::from_str(&a.raw_json).unwrap_or(serde_json::Value::Null);
+                serde_json::from_str(a.raw_json.as_deref().unwrap_or("null"))
+                    .unwrap_or(serde_json::Value::Null);
             let mut value = serde_json::to_value(&a).map_err(encode)?;
             value["raw"] = raw;
             serde_json::to_writer(&mut w, &value).map_err(encode)?;

@@ -250,7 +250,7 @@ impl Row {
             elevation_gain_m: self.elevation_gain_m,
             avg_heart_rate: self.avg_heart_rate,
             device: self.device,
-            deleted: self.deleted,
+            deleted: self.deleted_at.is_some(),
             workout_id: self.workout_id,
             choice: LinkChoice::from_pin(self.link_pinned),
             copies,

@@ -7,6 +7,64 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqliteExecutor};
 use std::collections::{HashMap, HashSet};
 
+/// The columns of [`ActivityRecord`] but its raw payload, each prefixed with `$p` (a table
+/// alias such as `"a."`, or `""`); a read appends `, raw_json` or `, NULL AS raw_json`.
+macro_rules! record_columns {
+    ($p:literal) => {
+        concat!(
+            $p,
+            "id, ",
+            $p,
+            "provider, ",
+            $p,
+            "provider_activity_id, ",
+            $p,
+            "connection_id, ",
+            $p,
+            "sport, ",
+            $p,
+            "name, ",
+            $p,
+            "start_utc, ",
+            $p,
+            "utc_offset_seconds, ",
+            $p,
+            "elapsed_seconds, ",
+            $p,
+            "moving_seconds, ",
+            $p,
+            "distance_m, ",
+            $p,
+            "elevation_gain_m, ",
+            $p,
+            "avg_heart_rate, ",
+            $p,
+            "max_heart_rate, ",
+            $p,
+            "calories, ",
+            $p,
+            "avg_power_w, ",
+            $p,
+            "max_power_w, ",
+            $p,
+            "device, ",
+            $p,
+            "deleted_at, ",
+            $p,
+            "workout_id, ",
+            $p,
+            "counted = 1 AS counted, ",
+            $p,
+            "link_reason, ",
+            $p,
+            "link_confidence, ",
+            $p,
+            "link_pinned"
+        )
+    };
+}
+pub(crate) use record_columns;
+
 /// What an upsert did with one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upserted {
@@ -232,31 +290,7 @@ pub async fn flag_unseen(
     Ok(done.rows_affected())
 }
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    connection_id: Option<i64>,
-    provider: String,
-    provider_activity_id: String,
-    sport: String,
-    name: Option<String>,
-    start_utc: i64,
-    utc_offset_seconds: Option<i32>,
-    elapsed_seconds: Option<i64>,
-    moving_seconds: Option<i64>,
-    distance_m: Option<f64>,
-    elevation_gain_m: Option<f64>,
-    avg_heart_rate: Option<f64>,
-    max_heart_rate: Option<f64>,
-    calories: Option<f64>,
-    avg_power_w: Option<f64>,
-    max_power_w: Option<f64>,
-    device: Option<String>,
-    raw_json: String,
-    deleted_at: Option<i64>,
-}
-
-impl Row {
+impl ActivityRecord {
     fn into_domain(self) -> Result<Activity> {
         Ok(Activity {
             id: self.id,
@@ -279,7 +313,11 @@ impl Row {
                 avg_power_w: self.avg_power_w,
                 max_power_w: self.max_power_w,
                 device: self.device,
-                raw: serde_json::from_str(&self.raw_json).unwrap_or(serde_json::Value::Null),
+                raw: self
+                    .raw_json
+                    .as_deref()
+                    .and_then(|r| serde_json::from_str(r).ok())
+                    .unwrap_or(serde_json::Value::Null),
             },
         })
     }
@@ -292,35 +330,31 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Activity>> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, connection_id, provider, provider_activity_id, sport, name, start_utc,
-             utc_offset_seconds, elapsed_seconds, moving_seconds, distance_m, elevation_gain_m,
-             avg_heart_rate, max_heart_rate, calories, avg_power_w, max_power_w, device, raw_json,
-             deleted_at
-         FROM activities WHERE (?1 IS NULL OR provider = ?1)
-         ORDER BY start_utc DESC, id DESC LIMIT ?2 OFFSET ?3",
-    )
+    let rows: Vec<ActivityRecord> = sqlx::query_as(concat!(
+        "SELECT ",
+        record_columns!(""),
+        ", raw_json FROM activities WHERE (?1 IS NULL OR provider = ?1)
+         ORDER BY start_utc DESC, id DESC LIMIT ?2 OFFSET ?3"
+    ))
     .bind(provider.map(ProviderKind::as_str))
     .bind(limit)
     .bind(offset)
     .fetch_all(db)
     .await?;
-    rows.into_iter().map(Row::into_domain).collect()
+    rows.into_iter().map(ActivityRecord::into_domain).collect()
 }
 
 /// One activity by row id.
 pub async fn get(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<Activity>> {
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT id, connection_id, provider, provider_activity_id, sport, name, start_utc,
-             utc_offset_seconds, elapsed_seconds, moving_seconds, distance_m, elevation_gain_m,
-             avg_heart_rate, max_heart_rate, calories, avg_power_w, max_power_w, device, raw_json,
-             deleted_at
-         FROM activities WHERE id = ?1",
-    )
+    let row: Option<ActivityRecord> = sqlx::query_as(concat!(
+        "SELECT ",
+        record_columns!(""),
+        ", raw_json FROM activities WHERE id = ?1"
+    ))
     .bind(id)
     .fetch_optional(db)
     .await?;
-    row.map(Row::into_domain).transpose()
+    row.map(ActivityRecord::into_domain).transpose()
 }
 
 /// How many activities each of an athlete's connections holds (flagged ones included: they are
@@ -436,24 +470,24 @@ pub(crate) async fn export_batch(
     db: impl SqliteExecutor<'_>,
     after: i64,
     limit: i64,
-) -> Result<Vec<ActivityOut>> {
-    Ok(sqlx::query_as(
-        "SELECT id, provider, provider_activity_id, connection_id, sport, name, start_utc,
-             utc_offset_seconds, elapsed_seconds, moving_seconds, distance_m, elevation_gain_m,
-             avg_heart_rate, max_heart_rate, calories, avg_power_w, max_power_w, device,
-             deleted_at, workout_id, counted = 1 AS counted, link_reason, link_confidence,
-             raw_json
-         FROM activities WHERE id > ?1 ORDER BY id LIMIT ?2",
-    )
+) -> Result<Vec<ActivityRecord>> {
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        record_columns!(""),
+        ", raw_json FROM activities WHERE id > ?1 ORDER BY id LIMIT ?2"
+    ))
     .bind(after)
     .bind(limit)
     .fetch_all(db)
     .await?)
 }
 
-/// One activity as the export writes it (read by [`export_batch`]).
+/// An activity as stored: the one declaration of its row, read by the store's every reader of
+/// whole activities (the domain's `Activity`, the library's lists, the export) through
+/// [`record_columns!`]. Serialised as the export writes it (the link pin and the raw payload are
+/// the export's to write elsewhere).
 #[derive(sqlx::FromRow, serde::Serialize)]
-pub(crate) struct ActivityOut {
+pub(crate) struct ActivityRecord {
     pub(crate) id: i64,
     pub(crate) provider: String,
     pub(crate) provider_activity_id: String,
@@ -480,7 +514,10 @@ pub(crate) struct ActivityOut {
     pub(crate) link_reason: Option<String>,
     pub(crate) link_confidence: Option<f64>,
     #[serde(skip)]
-    pub(crate) raw_json: String,
+    pub(crate) link_pinned: i64,
+    /// Absent where the read does not need it (`NULL AS raw_json`: the lists).
+    #[serde(skip)]
+    pub(crate) raw_json: Option<String>,
 }
 
 fn ms_as_time<S: serde::Serializer>(ms: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {

@@ -18,30 +18,13 @@ pub(crate) enum Kind {
     Workouts,
 }
 
-/// One list row, as stored.
-#[derive(sqlx::FromRow)]
-pub(crate) struct Row {
-    pub(crate) id: i64,
-    pub(crate) provider: String,
-    pub(crate) provider_activity_id: String,
-    pub(crate) sport: String,
-    pub(crate) name: Option<String>,
-    pub(crate) start_utc: i64,
-    pub(crate) utc_offset_seconds: Option<i32>,
-    pub(crate) elapsed_seconds: Option<i64>,
-    pub(crate) moving_seconds: Option<i64>,
-    pub(crate) distance_m: Option<f64>,
-    pub(crate) elevation_gain_m: Option<f64>,
-    pub(crate) avg_heart_rate: Option<f64>,
-    pub(crate) device: Option<String>,
-    pub(crate) deleted: bool,
-    pub(crate) workout_id: Option<i64>,
-    pub(crate) link_pinned: i64,
-}
+/// One list row: the activity as stored, without its raw payload.
+pub(crate) type Row = super::activities::ActivityRecord;
 
-const ROW_COLUMNS: &str = "a.id, a.provider, a.provider_activity_id, a.sport, a.name, a.start_utc,
-    a.utc_offset_seconds, a.elapsed_seconds, a.moving_seconds, a.distance_m, a.elevation_gain_m,
-    a.avg_heart_rate, a.device, a.deleted_at IS NOT NULL AS deleted, a.workout_id, a.link_pinned";
+const ROW_COLUMNS: &str = concat!(
+    super::activities::record_columns!("a."),
+    ", NULL AS raw_json"
+);
 
 /// A text search: the FTS5 query, and whether it matches so many activities that the list is
 /// better walked in order than its matches fetched by id and sorted.
