@@ -225,7 +225,7 @@ export class FakeBackend implements Backend {
     return card;
   }
 
-  private connection(p: ProviderKind): Connection {
+  connection(p: ProviderKind): Connection {
     return this.card(p).connection;
   }
 
