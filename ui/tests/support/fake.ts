@@ -254,12 +254,8 @@ export class FakeBackend implements Backend {
     };
     (this.runs[p] ??= []).unshift(run);
     this.emit({ type: "sync_started", sync_id: run.id, provider: p });
-    this.runStarted(p);
     return run.id;
   }
-
-  /** A hook for a fake whose runs go on by themselves (the dev demo). */
-  protected runStarted(_p: ProviderKind) {}
 
   private running(p: ProviderKind): SyncRun {
     const run = this.runs[p]?.[0];
