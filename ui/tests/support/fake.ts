@@ -1,4 +1,4 @@
-// An in-memory Backend for tests and the dev UI. It records every call under the command's Rust
+// An in-memory Backend: the UI unit tests' double (the app itself always talks to the core). It records every call under the command's Rust
 // name (so a test can count IPC calls), lets a test script failures and emit events, and plays
 // the core's part where the UI relies on it: the events each command causes, in the core's
 // order, and the library's lists, links and totals (fakeLibrary.ts).

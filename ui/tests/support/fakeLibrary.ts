@@ -1,6 +1,6 @@
 // The activity library behind FakeBackend: activities in memory, listed, linked and totalled the
 // way the core does it (crates/core/src/library.rs and linking.rs), so the views meet the same
-// contract in tests and in the dev UI: keyset cursors "start_ms:id" (never an offset), a
+// contract in their unit tests: keyset cursors "start_ms:id" (never an offset), a
 // workout's copies primary first, one copy per provider in a workout, the athlete's link, unlink
 // and primary, and volume that counts each workout once. `generate` makes any number of
 // deterministic workouts, some recorded by two or three providers.
