@@ -245,9 +245,9 @@ impl Connections {
     /// stored (nothing to revoke); an error says why it could not be done.
     async fn revoke(&self, connection: &crate::domain::Connection) -> Result<bool> {
         let provider = connection.provider;
-        if self.inner.vault.load(provider).await?.is_none() {
+        let Some(stored) = self.inner.vault.load(provider).await? else {
             return Ok(false);
-        }
+        };
         let client = self.inner.registry.get(provider)?;
         let creds = self
             .inner
@@ -255,6 +255,21 @@ impl Connections {
             .client_credentials(provider, &client.capabilities())
             .await?;
         let meter = Arc::new(Meter::default());
+        // Where the provider revokes a grant by its own tokens (Strava's per-token revocation,
+        // with the refresh token), no live access token is needed; an RFC 7009 endpoint answers
+        // 200 for a dead token, so sending an expired access token would revoke nothing.
+        let grant = crate::providers::GrantTokens {
+            access: stored.access,
+            refresh: stored.refresh,
+        };
+        let call = Call {
+            token: None,
+            meter: &meter,
+            clock: self.inner.clock.as_ref(),
+        };
+        if client.revoke_grant(&call, &creds, &grant).await? {
+            return Ok(true);
+        }
         let mut rejected: Option<crate::secrets::Sensitive<String>> = None;
         for attempt in 0..2 {
             let token = self

@@ -241,6 +241,11 @@ async fn revoke(
         );
     };
     let mut world = s.world();
+    // Counted apart from the API calls, so that a test can tell which door a client used.
+    *world
+        .calls
+        .entry("strava_oauth_revoke".to_owned())
+        .or_default() += 1;
     let access = match world.access_for(token, PROVIDER) {
         Some(_) => Some(token.clone()),
         None => world.by_refresh(token).map(|(access, _)| access),
@@ -257,6 +262,10 @@ async fn deauthorize(
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
     let mut world = s.world();
+    *world
+        .calls
+        .entry("strava_oauth_deauthorize".to_owned())
+        .or_default() += 1;
     let token = f.get("access_token").cloned().unwrap_or_default();
     if world.access(&token).is_none() {
         return error(

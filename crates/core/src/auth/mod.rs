@@ -494,7 +494,7 @@ impl Connector {
         if let Some(old) = old_slot.filter(|o| *o != slot) {
             // The grant this one replaced is revoked at the provider where it can be alone
             // (best effort: the new grant is in use whatever happens), then forgotten.
-            self.revoke_replaced(provider, client.as_ref(), old, meter)
+            self.revoke_grant(provider, client.as_ref(), old, meter)
                 .await;
             if let Err(e) = self.inner.vault.delete_slot(provider, old).await {
                 tracing::warn!(%provider, error = %e, "could not remove the replaced tokens");
@@ -523,7 +523,7 @@ impl Connector {
 
     /// Revoke the grant kept in `slot` (replaced by a reconnect), where the provider can revoke
     /// one grant alone. Never fails the reconnect.
-    async fn revoke_replaced(
+    async fn revoke_grant(
         &self,
         provider: ProviderKind,
         client: &dyn crate::providers::Provider,
@@ -555,11 +555,11 @@ impl Connector {
             meter,
             clock: self.inner.clock.as_ref(),
         };
-        let replaced = crate::providers::ReplacedGrant {
+        let replaced = crate::providers::GrantTokens {
             access: old.access,
             refresh: old.refresh,
         };
-        match client.revoke_replaced(&call, &creds, &replaced).await {
+        match client.revoke_grant(&call, &creds, &replaced).await {
             Ok(true) => tracing::info!(%provider, "revoked the grant this sign-in replaced"),
             Ok(false) => {
                 tracing::debug!(%provider, "the provider cannot revoke one grant alone")

@@ -225,9 +225,9 @@ pub struct ActivityPage {
     pub progress: Option<f64>,
 }
 
-/// The tokens of a grant a reconnect replaced.
+/// The tokens of one grant (the connection's, or one a reconnect replaced).
 #[derive(Debug, Clone)]
-pub struct ReplacedGrant {
+pub struct GrantTokens {
     /// Its access token.
     pub access: crate::secrets::Sensitive<String>,
     /// Its refresh token, if it had one.
@@ -410,14 +410,16 @@ pub trait Provider: Send + Sync + 'static {
     async fn list_activities(&self, call: &Call<'_>, request: &ListRequest)
     -> Result<ActivityPage>;
 
-    /// Revoke one grant a reconnect replaced, leaving the athlete's new grant alive. `Ok(false)`
-    /// where the provider has no way to revoke one grant alone (its revocation ends every grant
-    /// of the app, the new one too): then the old grant is only forgotten.
-    async fn revoke_replaced(
+    /// Revoke one grant by its own tokens, leaving any other grant of the athlete alive (a
+    /// reconnect's new one): no live access token is needed. `Ok(false)` where the provider has
+    /// no way to revoke one grant alone (its revocation ends every grant of the app, or needs a
+    /// live token): then a disconnect uses [`Provider::revoke`], and a replaced grant is only
+    /// forgotten.
+    async fn revoke_grant(
         &self,
         _call: &Call<'_>,
         _creds: &ClientCredentials,
-        _replaced: &ReplacedGrant,
+        _replaced: &GrantTokens,
     ) -> Result<bool> {
         Ok(false)
     }

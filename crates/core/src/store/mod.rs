@@ -46,6 +46,10 @@ impl Store {
                 .await
                 .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
         }
+        // One process at a time opens, checks, backs up and migrates (sqlx takes no lock on
+        // SQLite): two starting together (the tray and a CLI) would otherwise race the same
+        // migration, or the switch of a new file to WAL ("database is locked").
+        let _migrating = migration_lock(path).await?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -63,9 +67,6 @@ impl Store {
             pool,
             path: path.to_owned(),
         };
-        // One process at a time checks, backs up and migrates (sqlx takes no lock on SQLite):
-        // two starting together (the tray and a CLI) would otherwise race the same migration.
-        let _migrating = migration_lock(path).await?;
         store.refuse_newer().await?;
         store.backup_if_migrating().await?;
         MIGRATOR.run(&store.pool).await?;

@@ -390,11 +390,15 @@ async fn disconnect_revokes_wipes_the_vault_and_removes_the_row() {
     let done = h.core.disconnect(STRAVA, false).await.unwrap();
     assert!(done.revoked_at_provider, "{:?}", done.revoke_error);
     assert_eq!(done.activities_deleted, 30);
+    let state = h.sandbox_state().await;
+    assert_eq!(state["live_access_tokens"], 0, "revoked at the provider");
+    // Through the per-token revocation: `/oauth/deauthorize` ends on 2027-06-01.
     assert_eq!(
-        h.sandbox_state().await["live_access_tokens"],
-        0,
-        "revoked at the provider"
+        state["calls"]["strava_oauth_revoke"], 1,
+        "{}",
+        state["calls"]
     );
+    assert!(state["calls"]["strava_oauth_deauthorize"].is_null());
     assert!(h.secrets.keys().is_empty(), "keyring entries gone");
     assert_eq!(
         h.core

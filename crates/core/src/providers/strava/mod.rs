@@ -53,6 +53,11 @@ struct Cursor {
     page: Option<u32>,
 }
 
+/// The API's base. From 2027-06-01 Strava serves its API at `https://www.api-v3.strava.com`
+/// (and takes tokens only in headers, which is all we send): change this one value then, or set
+/// `TRIBUTARY_STRAVA_API_URL` before.
+const API_URL: &str = "https://www.strava.com/api/v3";
+
 impl Strava {
     /// Build from settings (defaults: the real Strava endpoints).
     pub fn new(settings: &ProviderSettings, http: Http) -> Result<Self> {
@@ -63,7 +68,7 @@ impl Strava {
                 [
                     "https://www.strava.com/oauth/authorize",
                     "https://www.strava.com/oauth/token",
-                    "https://www.strava.com/api/v3",
+                    API_URL,
                 ],
             )?,
         })
@@ -78,9 +83,36 @@ impl Strava {
         beside(&self.endpoints.token_url, "revoke")
     }
 
-    /// The legacy deauthorize endpoint sits next to the token endpoint.
-    fn deauthorize_url(&self) -> Url {
-        beside(&self.endpoints.token_url, "deauthorize")
+    /// `POST /oauth/revoke`: HTTP Basic client authentication, one token and its type. Only a
+    /// 2xx says it is revoked.
+    async fn post_revoke(
+        &self,
+        call: &Call<'_>,
+        creds: &ClientCredentials,
+        token: &str,
+        hint: &str,
+    ) -> Result<()> {
+        let url = self.revoke_url();
+        let secret = creds.client_secret.as_ref().map(|s| s.expose().clone());
+        let response = self
+            .http
+            .send(
+                &Call {
+                    token: None,
+                    ..*call
+                },
+                |c| {
+                    c.post(url.clone())
+                        .basic_auth(&creds.client_id, secret.as_deref())
+                        .form(&[("token", token), ("token_type_hint", hint)])
+                },
+            )
+            .await?;
+        if response.status.is_success() {
+            Ok(())
+        } else {
+            Err(self.fail(call, &response))
+        }
     }
 
     fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
@@ -142,64 +174,33 @@ impl Provider for Strava {
     async fn revoke(
         &self,
         call: &Call<'_>,
-        _creds: &ClientCredentials,
+        creds: &ClientCredentials,
         _provider_user_id: Option<&str>,
     ) -> Result<()> {
-        let url = self.deauthorize_url();
-        let token = call.token.map(|t| t.expose().clone()).unwrap_or_default();
-        let response = self
-            .http
-            .send(
-                &Call {
-                    token: None,
-                    ..*call
-                },
-                |c| c.post(url.clone()).form(&[("access_token", &token)]),
-            )
-            .await?;
-        // Only a 2xx says it is revoked: a 401 means the token we sent is dead, not that the
-        // athlete's grant is (its refresh token may live on); the caller refreshes and retries.
-        if response.status.is_success() {
-            Ok(())
-        } else {
-            Err(self.fail(call, &response))
-        }
+        // The per-token revocation, not `/oauth/deauthorize` (which Strava retires on
+        // 2027-06-01). The caller hands us a live access token (it refreshes an expired one
+        // first), and revoking it revokes its refresh token too.
+        let Some(token) = call.token.map(|t| t.expose().clone()) else {
+            return Err(Error::Internal("revoking without a token".to_owned()));
+        };
+        self.post_revoke(call, creds, &token, "access_token").await
     }
 
-    async fn revoke_replaced(
+    async fn revoke_grant(
         &self,
         call: &Call<'_>,
         creds: &ClientCredentials,
-        replaced: &super::ReplacedGrant,
+        replaced: &super::GrantTokens,
     ) -> Result<bool> {
-        // `POST /oauth/revoke`, HTTP Basic client authentication, one token: revoking either
-        // token of a pair revokes both, and nothing else (deauthorize would end the new grant
-        // too). The refresh token is the one that lives on.
+        // Revoking either token of a pair revokes both, and nothing else (deauthorize would end
+        // the new grant too). The refresh token is the one that lives on.
         let (token, hint) = match &replaced.refresh {
             Some(refresh) => (refresh.expose().clone(), "refresh_token"),
             None => (replaced.access.expose().clone(), "access_token"),
         };
-        let url = self.revoke_url();
-        let secret = creds.client_secret.as_ref().map(|s| s.expose().clone());
-        let response = self
-            .http
-            .send(
-                &Call {
-                    token: None,
-                    ..*call
-                },
-                |c| {
-                    c.post(url.clone())
-                        .basic_auth(&creds.client_id, secret.as_deref())
-                        .form(&[("token", token.as_str()), ("token_type_hint", hint)])
-                },
-            )
-            .await?;
-        if response.status.is_success() {
-            Ok(true)
-        } else {
-            Err(self.fail(call, &response))
-        }
+        self.post_revoke(call, creds, &token, hint)
+            .await
+            .map(|()| true)
     }
 
     fn history_start(&self, profile: Option<&Value>) -> Option<DateTime<Utc>> {
@@ -530,7 +531,7 @@ mod tests {
     }
 
     #[test]
-    fn deauthorize_sits_beside_the_token_endpoint() {
+    fn revoke_sits_beside_the_token_endpoint() {
         let settings = ProviderSettings {
             token_url: Some(Url::parse("http://127.0.0.1:9/strava/oauth/token").unwrap()),
             ..ProviderSettings::default()
@@ -543,8 +544,8 @@ mod tests {
         );
         let strava = Strava::new(&settings, http).unwrap();
         assert_eq!(
-            strava.deauthorize_url().as_str(),
-            "http://127.0.0.1:9/strava/oauth/deauthorize"
+            strava.revoke_url().as_str(),
+            "http://127.0.0.1:9/strava/oauth/revoke"
         );
         assert_eq!(
             strava.api("athlete").as_str(),
