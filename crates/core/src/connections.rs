@@ -200,10 +200,10 @@ impl Connections {
         // 100,000 deleted in one would hold the database past every other writer's busy
         // timeout. A process stopped half way leaves the connection in place, to disconnect
         // again; other accounts' copies kept apart are not this disconnect's to delete.
-        let mut activities_deleted = 0;
-        if !keep_activities {
-            activities_deleted = self.delete_activities(connection.id).await?;
-        }
+        let activities_deleted = match keep_activities {
+            true => 0,
+            false => self.delete_activities(connection.id).await?,
+        };
         let mut tx = self.inner.store.begin().await?;
         store::connections::delete(&mut *tx, connection.id).await?;
         tx.commit().await?;

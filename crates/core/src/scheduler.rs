@@ -201,7 +201,9 @@ fn jitter(delay: Duration, connection_id: i64, run_id: i64) -> Duration {
 pub use crate::domain::{NextRun, SchedulerStatus};
 
 struct Shared {
-    settings: Mutex<SchedulerSettings>,
+    /// What the scheduler was started with (the interval and reconcile in force are read at
+    /// each look: see [`Scheduler::pacing`]).
+    settings: SchedulerSettings,
     /// Paused by this handle (the athlete's saved pause is read from the store at each look).
     paused: AtomicBool,
     /// Looks taken since the start (the idle benchmark's wake-ups; tests of the loop's pace).
@@ -294,7 +296,7 @@ impl Scheduler {
     /// Start the loop in the background.
     pub fn start(self, settings: SchedulerSettings) -> SchedulerHandle {
         let shared = Arc::new(Shared {
-            settings: Mutex::new(settings),
+            settings,
             paused: AtomicBool::new(false),
             looks: AtomicU64::new(0),
             wake: Notify::new(),
@@ -316,7 +318,7 @@ impl Scheduler {
     async fn run(self, shared: Arc<Shared>) {
         // The start-up pass is the first look only. Started paused, there is none: resuming
         // runs what is due, as after any pause.
-        let mut startup = lock(&shared.settings).startup_run;
+        let mut startup = shared.settings.startup_run;
         let finished = self.engine.finished();
         let settings_changed = self.settings_changed.clone();
         loop {
@@ -358,12 +360,15 @@ impl Scheduler {
     /// except what this scheduler was started with as fixed.
     async fn pacing(&self, shared: &Shared) -> Result<(SchedulerSettings, bool)> {
         let saved = crate::settings::load(&self.store).await?;
-        let mut pacing = lock(&shared.settings).clone();
-        pacing.interval = self.fixed.interval.unwrap_or(saved.scheduler().interval);
-        pacing.reconcile_every = self
-            .fixed
-            .reconcile_every
-            .unwrap_or(saved.scheduler().reconcile_every);
+        let from_saved = saved.scheduler();
+        let pacing = SchedulerSettings {
+            interval: self.fixed.interval.unwrap_or(from_saved.interval),
+            reconcile_every: self
+                .fixed
+                .reconcile_every
+                .unwrap_or(from_saved.reconcile_every),
+            ..shared.settings.clone()
+        };
         let paused = saved.paused || shared.paused.load(Ordering::SeqCst);
         Ok((pacing, paused))
     }

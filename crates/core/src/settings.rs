@@ -108,14 +108,22 @@ pub async fn load(store: &Store) -> Result<Settings> {
 /// hand edit, a newer version's change of type) falls back to its default alone, instead of
 /// resetting every setting (which would, among other things, unpause background sync).
 fn parse(text: &str) -> Settings {
-    if let Ok(settings) = serde_json::from_str::<Settings>(text) {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(saved)) => from_document(saved),
+        _ => {
+            tracing::warn!("the saved settings are unreadable; using the defaults");
+            Settings::default()
+        }
+    }
+}
+
+/// [`parse`], from the document already read.
+fn from_document(saved: serde_json::Map<String, serde_json::Value>) -> Settings {
+    if let Ok(settings) =
+        serde_json::from_value::<Settings>(serde_json::Value::Object(saved.clone()))
+    {
         return settings;
     }
-    let Ok(serde_json::Value::Object(saved)) = serde_json::from_str::<serde_json::Value>(text)
-    else {
-        tracing::warn!("the saved settings are unreadable; using the defaults");
-        return Settings::default();
-    };
     let mut good = serde_json::Map::new();
     for (key, value) in saved {
         let mut candidate = good.clone();
@@ -139,7 +147,7 @@ pub async fn update(store: &Store, patch: &SettingsPatch, now: DateTime<Utc>) ->
         .as_deref()
         .and_then(|t| serde_json::from_str(t).ok())
         .unwrap_or_default();
-    let settings = parse(&serde_json::Value::Object(document.clone()).to_string());
+    let settings = from_document(document.clone());
     let updated = settings.apply(patch)?;
     if let serde_json::Value::Object(known) = serde_json::to_value(&updated)
         .map_err(|e| Error::Internal(format!("settings do not serialise: {e}")))?

@@ -376,15 +376,6 @@ impl TokenVault {
         })
     }
 
-    /// Write a connection's tokens (into the slot its row points at now).
-    pub async fn save(&self, provider: ProviderKind, tokens: &StoredTokens) -> Result<()> {
-        let slot = self.slot(provider).await?;
-        self.inner
-            .secrets
-            .set(&self.slot_key(provider, slot), &tokens.encode())
-            .await
-    }
-
     /// Write a rotated pair into `slot`, the one its refresh token was read from, trying again
     /// for a few seconds when the keyring fails: the provider has already retired the old
     /// refresh token, so this pair is the only one left (a keyring that stays unusable loses
@@ -424,24 +415,21 @@ impl TokenVault {
 
     /// A connection's tokens and the slot they were read from.
     async fn load_with_slot(&self, provider: ProviderKind) -> Result<(i64, Option<StoredTokens>)> {
-        let secrets = &self.inner.secrets;
         let slot = self.slot(provider).await?;
-        let text = match secrets.get(&self.slot_key(provider, slot)).await? {
-            Some(text) => Some(text),
-            None if slot != 0 => None,
-            None => {
-                let legacy = legacy_token_key(self.inner.athlete_id, provider);
-                match secrets.get(&legacy).await? {
-                    Some(text) => {
-                        secrets.set(&self.token_key(provider), &text).await?;
-                        secrets.delete(&legacy).await?;
-                        Some(text)
-                    }
-                    None => None,
-                }
-            }
+        if let Some(tokens) = self.load_slot(provider, slot).await? {
+            return Ok((slot, Some(tokens)));
+        }
+        if slot != 0 {
+            return Ok((slot, None));
+        }
+        let secrets = &self.inner.secrets;
+        let legacy = legacy_token_key(self.inner.athlete_id, provider);
+        let Some(text) = secrets.get(&legacy).await? else {
+            return Ok((slot, None));
         };
-        Ok((slot, text.as_ref().map(StoredTokens::decode).transpose()?))
+        secrets.set(&self.token_key(provider), &text).await?;
+        secrets.delete(&legacy).await?;
+        Ok((slot, Some(StoredTokens::decode(&text)?)))
     }
 
     /// Remove a connection's tokens (the slot its row points at).

@@ -250,32 +250,34 @@ impl Provider for Strava {
         let mapped = records.map(map::activity);
         // A full page whose every readable record starts in the same second: `before` (whole
         // seconds) cannot get past it, so the next page is the next one under the same `before`.
-        let starts: Vec<i64> = mapped
+        let readable: Vec<(i64, &str)> = mapped
             .iter()
             .filter_map(|i| i.as_ref().ok())
-            .map(|a| a.start_utc.timestamp())
+            .map(|a| (a.start_utc.timestamp(), a.provider_activity_id.as_str()))
             .collect();
-        if full_page && !starts.is_empty() && starts.iter().all(|t| *t == starts[0]) {
-            let second = starts[0];
+        let one_second = match readable.first() {
+            Some(&(second, _)) if full_page && readable.iter().all(|(t, _)| *t == second) => {
+                Some(second)
+            }
+            _ => None,
+        };
+        let mut seen = cursor.seen.clone();
+        if one_second.is_some() {
+            seen.extend(readable.iter().map(|(_, id)| (*id).to_owned()));
+        }
+        let items: Vec<_> = mapped
+            .into_iter()
+            .filter(|item| match item {
+                Ok(a) => !cursor.seen.contains(&a.provider_activity_id),
+                Err(_) => true,
+            })
+            .collect();
+        if let Some(second) = one_second {
             let before = second.checked_add(1);
             let page = match cursor.before == before {
                 true => cursor.page.unwrap_or(1).saturating_add(1),
                 false => 2,
             };
-            let mut seen = cursor.seen.clone();
-            seen.extend(
-                mapped
-                    .iter()
-                    .filter_map(|i| i.as_ref().ok())
-                    .map(|a| a.provider_activity_id.clone()),
-            );
-            let items: Vec<_> = mapped
-                .into_iter()
-                .filter(|item| match item {
-                    Ok(a) => !cursor.seen.contains(&a.provider_activity_id),
-                    Err(_) => true,
-                })
-                .collect();
             let next = Cursor {
                 before,
                 after: cursor.after,
@@ -291,13 +293,6 @@ impl Provider for Strava {
                 progress: None,
             });
         }
-        let items: Vec<_> = mapped
-            .into_iter()
-            .filter(|item| match item {
-                Ok(a) => !cursor.seen.contains(&a.provider_activity_id),
-                Err(_) => true,
-            })
-            .collect();
         let oldest = items
             .iter()
             .filter_map(|i| i.as_ref().ok())
