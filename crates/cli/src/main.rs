@@ -156,11 +156,28 @@ enum Command {
         /// Activity id.
         id: i64,
     },
+    /// Fetch recordings (original files, or Strava's streams) in the foreground, within each
+    /// provider's budget (the queue the agent runs in the background); stops on Ctrl-C.
+    Files {
+        /// Only this provider (default: every connection).
+        provider: Option<ProviderKind>,
+        /// Activities to fetch at most per connection.
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+    },
+    /// One activity: its copies, its original file (format, SHA-256, size, or why there is
+    /// none), its streams (name, unit, samples) and laps. Fetches the recording first if it was
+    /// never fetched.
+    Show {
+        /// Activity id.
+        id: i64,
+    },
     /// Export your data: `csv` (a directory with activities.csv and workouts.csv), `json` (one
-    /// document with everything, raw payloads included) or `sqlite` (a consistent copy of the
-    /// database). Never overwrites.
+    /// document with everything, raw payloads included), `sqlite` (a consistent copy of the
+    /// database) or `originals` (a directory of every original file, a GPX for copies with
+    /// streams and no file, and manifest.json/.csv). Never overwrites.
     Export {
-        /// csv, json or sqlite.
+        /// csv, json, sqlite or originals.
         #[arg(long)]
         format: tributary_core::export::ExportFormat,
         /// A new file (a new directory for csv).
@@ -620,6 +637,24 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
         Command::Primary { id } => out.linked(&core.make_primary(id).await?.row),
         Command::Export { format, out: path } => out.exported(&core.export(format, &path).await?),
         Command::Summary => out.summary(&core.summary().await?),
+        Command::Files { provider, limit } => {
+            let cancel = tokio_util::sync::CancellationToken::new();
+            let run = core.download_recordings(provider, limit.max(1), &cancel);
+            tokio::pin!(run);
+            let reports = tokio::select! {
+                reports = &mut run => reports?,
+                () = stop_signal() => {
+                    cancel.cancel();
+                    run.await?
+                }
+            };
+            out.files(&reports);
+        }
+        Command::Show { id } => {
+            let activity = core.activity(id).await?;
+            let recording = core.recording(id, Some(id)).await?;
+            out.show(&activity, &recording);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

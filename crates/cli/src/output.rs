@@ -329,6 +329,125 @@ impl Out {
         );
     }
 
+    pub fn files(&self, reports: &[tributary_core::recording::queue::BatchReport]) {
+        if self.json {
+            return self.print_json(&reports);
+        }
+        for r in reports {
+            let provider = r.provider.map_or("-", |p| p.as_str());
+            say!(
+                "{provider}: {} stored, {} unreadable, {} without a recording, {} failed ({} requests)",
+                r.stored,
+                r.unreadable,
+                r.none,
+                r.failed,
+                r.requests
+            );
+            if let Some(p) = &r.progress {
+                let done = p.counts.stored + p.counts.unreadable + p.counts.none + p.counts.given_up;
+                let eta = p
+                    .eta_seconds
+                    .map(|s| format!(" · about {} at {provider}'s limit", human_duration(s)))
+                    .unwrap_or_default();
+                say!("  recordings: {done} of {}{eta}", p.counts.total);
+            }
+            if let Some(why) = &r.stopped {
+                say!("  stopped: {why}");
+            }
+        }
+    }
+
+    pub fn show(
+        &self,
+        detail: &tributary_core::library::ActivityDetail,
+        recording: &tributary_core::recording::view::RecordingDetail,
+    ) {
+        let id = detail.activity.id;
+        let mine = recording.copies.iter().find(|c| c.activity_id == id);
+        let original = mine.map(|c| match (&c.sha256, c.format) {
+            (Some(sha), Some(format)) => serde_json::json!({
+                "format": format, "sha256": sha, "bytes": c.bytes,
+                "readable": c.status == Some(tributary_core::store::recordings::RecordingStatus::Stored),
+                "reason": c.reason,
+            }),
+            _ => serde_json::json!({
+                "format": null, "sha256": null, "bytes": null,
+                "reason": c.reason.clone().unwrap_or_else(|| match c.source.as_deref() {
+                    Some("streams") => "the provider keeps no original file; its streams are stored".to_owned(),
+                    _ => "not fetched yet".to_owned(),
+                }),
+            }),
+        });
+        let laps = recording
+            .shown
+            .as_ref()
+            .filter(|s| s.activity_id == id)
+            .map(|s| s.laps.clone())
+            .unwrap_or_default();
+        let value = serde_json::json!({
+            "activity": detail.row,
+            "copies": recording.copies,
+            "original": original,
+            "streams": mine.map(|c| &c.series),
+            "laps": laps,
+            "fetch_error": recording.fetch_error,
+        });
+        if self.json {
+            return self.print_json(&value);
+        }
+        let row = &detail.row;
+        say!(
+            "activity {id}: {} {} · {} · {}",
+            row.provider.as_str(),
+            row.provider_activity_id,
+            row.sport.as_str(),
+            row.name.as_deref().unwrap_or("(untitled)")
+        );
+        say!("  started {}", row.start_utc);
+        for c in &recording.copies {
+            say!(
+                "  copy {} ({}): {}",
+                c.activity_id,
+                c.provider.as_str(),
+                match c.status {
+                    Some(s) => format!("{s:?}").to_lowercase(),
+                    None => "not fetched yet".to_owned(),
+                }
+            );
+        }
+        match mine {
+            Some(c) if c.sha256.is_some() => say!(
+                "  original: {} · {} bytes · sha256 {}{}",
+                c.format.map_or("?", |f| f.as_str()),
+                c.bytes.unwrap_or(0),
+                c.sha256.as_deref().unwrap_or(""),
+                c.reason.as_deref().map(|r| format!(" · unreadable: {r}")).unwrap_or_default()
+            ),
+            Some(c) => say!(
+                "  original: none ({})",
+                c.reason.as_deref().unwrap_or(match c.source.as_deref() {
+                    Some("streams") => "the provider keeps no original file; its streams are stored",
+                    _ => "not fetched yet",
+                })
+            ),
+            None => {}
+        }
+        for s in mine.map(|c| c.series.as_slice()).unwrap_or_default() {
+            say!("  stream {:<12} {:>6} samples ({})", format!("{:?}", s.name).to_lowercase(), s.samples, s.unit);
+        }
+        for (i, lap) in laps.iter().enumerate() {
+            say!(
+                "  lap {:>2}: {:>7.0} s · {}",
+                i + 1,
+                lap.elapsed_s,
+                lap.distance_m.map_or("-".to_owned(), |d| format!("{:.0} m", d))
+            );
+        }
+        if let Some(e) = &recording.fetch_error {
+            say!("  could not fetch the recording now: {e}");
+        }
+    }
+
     pub fn settings(&self, s: &tributary_core::settings::Settings) {
         if self.json {
             return self.print_json(s);
@@ -366,5 +485,14 @@ impl Out {
                 c.last_status.map_or("-", |s| s.as_str()),
             );
         }
+    }
+}
+
+/// "6 h", "45 min", "2 d 3 h".
+fn human_duration(seconds: i64) -> String {
+    match seconds {
+        s if s < 3600 => format!("{} min", (s + 59) / 60),
+        s if s < 86_400 => format!("{} h", (s + 1799) / 3600),
+        s => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
     }
 }

@@ -34,6 +34,8 @@ pub struct ConnectionCard {
     pub connection: Connection,
     /// Its latest run (`running` while one is going, in any process).
     pub latest_run: Option<crate::domain::SyncRun>,
+    /// Where its recordings stand (filled in by [`crate::Core::dashboard`]).
+    pub recordings: Option<crate::recording::queue::Progress>,
 }
 
 /// An open attention episode, as the dashboard lists it.
@@ -304,6 +306,7 @@ impl Connections {
             .map(|connection| ConnectionCard {
                 connection,
                 latest_run: None,
+                recordings: None,
             })
             .collect();
         Ok(self.available_providers_with(&cards).await)
@@ -386,6 +389,7 @@ impl Connections {
             cards.push(ConnectionCard {
                 connection: c,
                 latest_run: last,
+                recordings: None,
             });
         }
         let summary = Summary {

@@ -65,6 +65,11 @@ pub enum CoreEvent {
         /// What, for which provider.
         attention: Attention,
     },
+    /// A connection's recordings changed (one was fetched, kept or given up on).
+    RecordingsChanged {
+        /// Provider concerned.
+        provider: ProviderKind,
+    },
     /// The scheduler's view changed (paused, offline providers, next runs).
     SchedulerChanged {
         /// Where it stands now.

@@ -14,6 +14,8 @@
 
 use crate::domain::ProviderKind;
 use crate::library::{ActivityFilter, Order, PageRequest};
+use crate::recording::files::OriginalFiles;
+use crate::recording::{FileFormat, StreamKind, Streams};
 use crate::store::Store;
 use crate::{Error, Result};
 use chrono::{DateTime, Utc};
@@ -32,6 +34,9 @@ pub enum ExportFormat {
     Json,
     /// A copy of the database.
     Sqlite,
+    /// A directory of every original file as it came, a GPX for copies with streams and no
+    /// file, and `manifest.json` / `manifest.csv`.
+    Originals,
 }
 
 impl std::str::FromStr for ExportFormat {
@@ -41,8 +46,9 @@ impl std::str::FromStr for ExportFormat {
             "csv" => Ok(Self::Csv),
             "json" => Ok(Self::Json),
             "sqlite" => Ok(Self::Sqlite),
+            "originals" => Ok(Self::Originals),
             other => Err(Error::Validation(format!(
-                "unknown export format '{other}' (expected csv, json or sqlite)"
+                "unknown export format '{other}' (expected csv, json, sqlite or originals)"
             ))),
         }
     }
@@ -68,6 +74,7 @@ const BATCH: u32 = 500;
 /// Write the athlete's data to `out` as `format`.
 pub async fn export(
     store: &Store,
+    files: &OriginalFiles,
     format: ExportFormat,
     out: &Path,
     now: DateTime<Utc>,
@@ -98,9 +105,12 @@ pub async fn export(
     };
     let io_err = |e: std::io::Error| Error::io(format!("cannot write in {}", dir.display()), e);
     let (activities, workouts) = match format {
-        ExportFormat::Csv => {
+        ExportFormat::Csv | ExportFormat::Originals => {
             let partial = builder().tempdir_in(&dir).map_err(io_err)?;
-            let counts = csv(store, partial.path()).await?;
+            let counts = match format {
+                ExportFormat::Csv => csv(store, partial.path()).await?,
+                _ => originals(store, files, partial.path()).await?,
+            };
             // A folder cannot be linked: rename, which fails onto a file or a non-empty folder
             // (at worst it takes the place of an empty folder made meanwhile, losing nothing).
             let path = partial.keep();
@@ -315,4 +325,168 @@ struct WorkoutOut<'a> {
     activity_ids: String,
     /// Why they are one workout.
     link_reasons: String,
+}
+
+/// Write `bytes` to `to`, a new file (an existing one is never replaced): written beside it
+/// under a name of its own, then moved into place.
+pub async fn write_new(to: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match to.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut partial = tempfile::Builder::new()
+        .prefix(".tributary-")
+        .suffix(".partial")
+        .tempfile_in(&dir)
+        .map_err(|e| Error::io(format!("cannot write in {}", dir.display()), e))?;
+    partial
+        .write_all(bytes)
+        .and_then(|()| partial.as_file().sync_all())
+        .map_err(|e| Error::io(format!("cannot write {}", to.display()), e))?;
+    partial.persist_noclobber(to).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::Validation(format!(
+                "{} already exists; choose a new name (nothing is overwritten)",
+                to.display()
+            ))
+        } else {
+            Error::io(format!("cannot write {}", to.display()), e.error)
+        }
+    })?;
+    Ok(())
+}
+
+/// One line of the originals manifest.
+#[derive(Serialize)]
+struct ManifestLine {
+    activity_id: i64,
+    provider: String,
+    provider_activity_id: String,
+    start_utc: DateTime<Utc>,
+    /// The file's name in the export (empty when none could be written).
+    file: String,
+    /// The original's SHA-256 (empty for a GPX written from streams).
+    sha256: String,
+    /// fit, gpx, tcx, unknown; `gpx (from streams)` for a written one.
+    format: String,
+}
+
+/// A file name part from a provider's id: letters, digits, `-` and `_` only.
+fn safe_name(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .take(80)
+        .collect()
+}
+
+/// Every original, and a GPX for copies that have streams but no file.
+async fn originals(store: &Store, files: &OriginalFiles, dir: &Path) -> Result<(i64, i64)> {
+    let rows = crate::store::recordings::exportable(store.pool()).await?;
+    let mut manifest = Vec::with_capacity(rows.len());
+    let mut written = 0_i64;
+    for row in rows {
+        let base = format!("{}-{}", safe_name(&row.provider), safe_name(&row.provider_activity_id));
+        let (file, sha256, format) = match (&row.sha256, &row.streams) {
+            (Some(sha), _) => {
+                let format = FileFormat::parse(row.format.as_deref().unwrap_or(""));
+                let name = format!("{base}.{}", format.extension());
+                let bytes = files.read(sha).await?;
+                std::fs::write(dir.join(&name), &bytes).map_err(io(&dir.join(&name)))?;
+                (name, sha.clone(), format.as_str().to_owned())
+            }
+            (None, Some(packed)) => {
+                let streams = crate::recording::codec::decode(packed)?;
+                match gpx_of(&streams) {
+                    Some(text) => {
+                        let name = format!("{base}.gpx");
+                        std::fs::write(dir.join(&name), text).map_err(io(&dir.join(&name)))?;
+                        (name, String::new(), "gpx (from streams)".to_owned())
+                    }
+                    None => (String::new(), String::new(), "streams without positions".to_owned()),
+                }
+            }
+            (None, None) => continue,
+        };
+        if !file.is_empty() {
+            written += 1;
+        }
+        manifest.push(ManifestLine {
+            activity_id: row.activity_id,
+            provider: row.provider,
+            provider_activity_id: row.provider_activity_id,
+            start_utc: crate::store::from_ms(row.start_utc),
+            file,
+            sha256,
+            format,
+        });
+    }
+    let path = dir.join("manifest.json");
+    let mut out = create(&path)?;
+    serde_json::to_writer_pretty(&mut out, &manifest).map_err(encode)?;
+    out.flush().map_err(io(&path))?;
+    let path = dir.join("manifest.csv");
+    let mut out = csv::Writer::from_writer(create(&path)?);
+    for line in &manifest {
+        out.serialize(line)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e.into()))?;
+    }
+    out.flush().map_err(io(&path))?;
+    Ok((written, manifest.len() as i64))
+}
+
+/// A GPX 1.1 track of the samples that have a position (heart rate, cadence and power in
+/// Garmin's TrackPointExtension); None when none has.
+fn gpx_of(streams: &Streams) -> Option<String> {
+    use std::fmt::Write as _;
+    let (lat, lon) = (streams.get(StreamKind::Lat)?, streams.get(StreamKind::Lon)?);
+    let time = streams.get(StreamKind::Time)?;
+    let start = streams.start.unwrap_or(0);
+    let ext = |kind| streams.get(kind);
+    let (ele, hr, cad, power) = (
+        ext(StreamKind::Altitude),
+        ext(StreamKind::HeartRate),
+        ext(StreamKind::Cadence),
+        ext(StreamKind::Power),
+    );
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<gpx version=\"1.1\" creator=\"Tributary\" \
+         xmlns=\"http://www.topografix.com/GPX/1/1\" \
+         xmlns:gpxtpx=\"http://www.garmin.com/xmlschemas/TrackPointExtension/v1\">\n<trk><trkseg>\n",
+    );
+    let mut points = 0;
+    for i in 0..time.len() {
+        let (Some(a), Some(o)) = (lat.get(i), lon.get(i)) else { continue };
+        if !a.is_finite() || !o.is_finite() {
+            continue;
+        }
+        points += 1;
+        let at = chrono::DateTime::from_timestamp_millis(
+            start * 1000 + (time[i] * 1000.0).round() as i64,
+        )
+        .unwrap_or_default();
+        let _ = write!(out, "<trkpt lat=\"{a:.7}\" lon=\"{o:.7}\">");
+        if let Some(e) = ele.and_then(|e| e.get(i)).filter(|e| e.is_finite()) {
+            let _ = write!(out, "<ele>{e:.1}</ele>");
+        }
+        let _ = write!(out, "<time>{}</time>", at.format("%Y-%m-%dT%H:%M:%S%.3fZ"));
+        let value = |s: Option<&[f64]>| s.and_then(|s| s.get(i)).copied().filter(|v| v.is_finite());
+        let (h, c, p) = (value(hr), value(cad), value(power));
+        if h.is_some() || c.is_some() || p.is_some() {
+            out.push_str("<extensions><gpxtpx:TrackPointExtension>");
+            if let Some(h) = h {
+                let _ = write!(out, "<gpxtpx:hr>{h:.0}</gpxtpx:hr>");
+            }
+            if let Some(c) = c {
+                let _ = write!(out, "<gpxtpx:cad>{c:.0}</gpxtpx:cad>");
+            }
+            out.push_str("</gpxtpx:TrackPointExtension>");
+            if let Some(p) = p {
+                let _ = write!(out, "<power>{p:.0}</power>");
+            }
+            out.push_str("</extensions>");
+        }
+        out.push_str("</trkpt>\n");
+    }
+    out.push_str("</trkseg></trk>\n</gpx>\n");
+    (points > 0).then_some(out)
 }

@@ -22,6 +22,7 @@ pub mod export;
 pub mod library;
 pub mod linking;
 pub mod providers;
+pub mod recording;
 pub mod scheduler;
 pub mod secrets;
 pub mod settings;
@@ -104,6 +105,7 @@ struct Inner {
     connector: Connector,
     engine: SyncEngine,
     connections: Connections,
+    downloader: recording::queue::Downloader,
 }
 
 impl Core {
@@ -165,6 +167,28 @@ impl Core {
             deps.events.clone(),
             athlete_id,
         );
+        let downloader = recording::queue::Downloader::new(
+            store.clone(),
+            vault.clone(),
+            registry.clone(),
+            deps.clock.clone(),
+            deps.events.clone(),
+            &config.data_dir,
+            athlete_id,
+        );
+        {
+            // Originals the athlete deleted, and leftovers of interrupted writes: collected in
+            // the background (a file young enough to be another process's write is left).
+            let downloader = downloader.clone();
+            tokio::spawn(async move {
+                match downloader.collect_orphans().await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, "removed originals nothing refers to"),
+                    Err(Error::Db(sqlx::Error::PoolClosed)) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not collect orphaned originals"),
+                }
+            });
+        }
         let recovered = engine.recover_interrupted(None).await?;
         if recovered > 0 {
             tracing::info!(
@@ -210,6 +234,7 @@ impl Core {
                 connector,
                 engine,
                 connections,
+                downloader,
             }),
         })
     }
@@ -432,6 +457,9 @@ impl Core {
     /// Everything the dashboard shows, in one call (no query per connection).
     pub async fn dashboard(&self) -> Result<connections::Dashboard> {
         let mut dashboard = self.inner.connections.dashboard().await?;
+        for card in &mut dashboard.cards {
+            card.recordings = Some(self.inner.downloader.progress(&card.connection).await?);
+        }
         dashboard.scheduler = self
             .inner
             .scheduler_status
@@ -552,7 +580,114 @@ impl Core {
         format: export::ExportFormat,
         out: &std::path::Path,
     ) -> Result<export::Exported> {
-        export::export(&self.inner.store, format, out, self.inner.clock.now()).await
+        export::export(
+            &self.inner.store,
+            self.inner.downloader.files(),
+            format,
+            out,
+            self.inner.clock.now(),
+        )
+        .await
+    }
+
+    // --- Recordings -------------------------------------------------------------------------
+
+    /// Activity `id`'s recording: its workout's copies, and the one shown (`copy` when given,
+    /// else the athlete's choice, else the richest). A recording never fetched is fetched first.
+    pub async fn recording(
+        &self,
+        id: i64,
+        copy: Option<i64>,
+    ) -> Result<recording::view::RecordingDetail> {
+        recording::view::detail(&self.inner.store, &self.inner.downloader, id, copy).await
+    }
+
+    /// The athlete pins which copy's recording the workout of `id` shows (`id` itself); with
+    /// `pin: false`, the choice goes back to the richest copy.
+    pub async fn choose_recording(
+        &self,
+        id: i64,
+        pin: bool,
+    ) -> Result<recording::view::RecordingDetail> {
+        let workout = store::workouts::workout_of(self.inner.store.pool(), id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("activity {id}")))?
+            .ok_or_else(|| {
+                Error::Validation("this activity is not linked to other copies".to_owned())
+            })?;
+        store::recordings::choose_copy(self.inner.store.pool(), workout, pin.then_some(id))
+            .await?;
+        self.recording(id, None).await
+    }
+
+    /// The original file of activity `id` as it came: its bytes, format and suggested name.
+    pub async fn original(&self, id: i64) -> Result<(Vec<u8>, recording::FileFormat, String)> {
+        let row = store::recordings::get(self.inner.store.pool(), id)
+            .await?
+            .filter(|r| r.sha256.is_some())
+            .ok_or_else(|| Error::not_found(format!("an original file for activity {id}")))?;
+        let sha = row.sha256.clone().unwrap_or_default();
+        let bytes = self.inner.downloader.files().read(&sha).await?;
+        let format = recording::FileFormat::parse(row.format.as_deref().unwrap_or(""));
+        let activity = store::activities::get(self.inner.store.pool(), id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("activity {id}")))?;
+        let name = format!(
+            "{}-{}.{}",
+            activity.provider,
+            activity.data.provider_activity_id,
+            format.extension()
+        );
+        Ok((bytes, format, name))
+    }
+
+    /// Save activity `id`'s original to `to` (a new file; an existing one is not replaced).
+    pub async fn save_original(&self, id: i64, to: &std::path::Path) -> Result<u64> {
+        let (bytes, _, _) = self.original(id).await?;
+        export::write_new(to, &bytes).await?;
+        Ok(bytes.len() as u64)
+    }
+
+    /// Run `provider`'s download queue (every connection's when `None`) in the foreground, up
+    /// to `limit` activities each, within the budget; stops at once on `cancel`.
+    pub async fn download_recordings(
+        &self,
+        provider: Option<ProviderKind>,
+        limit: usize,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<recording::queue::BatchReport>> {
+        let mut reports = Vec::new();
+        for connection in self.list_connections().await? {
+            if provider.is_some_and(|p| p != connection.provider) {
+                continue;
+            }
+            reports.push(
+                self.inner
+                    .downloader
+                    .run_batch(connection.provider, limit, cancel)
+                    .await?,
+            );
+        }
+        if reports.is_empty()
+            && let Some(p) = provider
+        {
+            return Err(Error::not_found(format!("a {p} connection")));
+        }
+        Ok(reports)
+    }
+
+    /// Where `provider`'s recordings stand.
+    pub async fn recording_progress(
+        &self,
+        provider: ProviderKind,
+    ) -> Result<recording::queue::Progress> {
+        let connection = self.get_connection_by_provider(provider).await?;
+        self.inner.downloader.progress(&connection).await
+    }
+
+    /// Remove originals nothing refers to (also done at every start).
+    pub async fn collect_orphaned_originals(&self) -> Result<u64> {
+        self.inner.downloader.collect_orphans().await
     }
 
     /// Link the activities stored before linking existed (once per database; also run in the
@@ -662,6 +797,7 @@ impl Core {
             published: self.inner.scheduler_status.clone(),
             fixed,
             settings_changed: self.inner.settings_changed.clone(),
+            downloader: self.inner.downloader.clone(),
         }
     }
 

@@ -211,6 +211,15 @@ struct Shared {
     wake: Notify,
     cancel: CancellationToken,
     status: Mutex<SchedulerStatus>,
+    /// Download batches started by this scheduler (awaited at shutdown).
+    downloads: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Connections whose download queue was found empty, with their latest run (and its
+    /// status) then: not asked again until that changes (a run that ends or starts is what
+    /// brings new activities), so an idle look costs no scan of the library.
+    drained: Mutex<std::collections::HashMap<i64, Option<(i64, SyncStatus)>>>,
+    /// Connections whose last batch stopped early (an outage, a refused token, a rate limit):
+    /// not started again before this, so a failing provider is never asked in a loop.
+    download_backoff: Mutex<std::collections::HashMap<i64, DateTime<Utc>>>,
 }
 
 /// A running scheduler. Dropping it stops the loop; [`SchedulerHandle::shutdown`] also waits for
@@ -263,6 +272,12 @@ impl SchedulerHandle {
             let _ = task.await;
         }
         self.engine.cancel_all_and_wait().await;
+        // A batch stops between two activities once cancelled; the one in flight is written
+        // whole (its file before its row) or not at all.
+        let batches = std::mem::take(&mut *lock(&self.shared.downloads));
+        for batch in batches {
+            let _ = batch.await;
+        }
     }
 }
 
@@ -290,6 +305,8 @@ pub(crate) struct Scheduler {
     pub fixed: Fixed,
     /// Notified when the athlete's settings change (through any front end of this process).
     pub settings_changed: Arc<Notify>,
+    /// The recordings' download queue.
+    pub downloader: crate::recording::queue::Downloader,
 }
 
 impl Scheduler {
@@ -302,6 +319,9 @@ impl Scheduler {
             wake: Notify::new(),
             cancel: CancellationToken::new(),
             status: Mutex::new(SchedulerStatus::default()),
+            downloads: Mutex::new(Vec::new()),
+            drained: Mutex::new(std::collections::HashMap::new()),
+            download_backoff: Mutex::new(std::collections::HashMap::new()),
         });
         let engine = self.engine.clone();
         let task = tokio::spawn({
@@ -376,7 +396,7 @@ impl Scheduler {
     /// One look: recover dead runs, decide, start what is due. Returns how long to wait.
     async fn tick(
         &self,
-        shared: &Shared,
+        shared: &Arc<Shared>,
         settings: &SchedulerSettings,
         paused: bool,
         startup: bool,
@@ -437,6 +457,13 @@ impl Scheduler {
                 reconcile: mode == SyncMode::Full,
             });
         }
+        if !paused {
+            match self.downloads(shared, now).await {
+                Ok(Some(at)) => soonest = Some(soonest.map_or(at, |s| s.min(at))),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not look at the download queues"),
+            }
+        }
         let status = SchedulerStatus {
             paused,
             offline,
@@ -460,6 +487,82 @@ impl Scheduler {
             (false, None) => settings.interval,
         };
         Ok(wait)
+    }
+
+    /// Start a download batch for every connection whose queue has work it may do now (one
+    /// batch per connection at a time); returns when a queue may next spend, if one waits for
+    /// its share of the budget to refill.
+    async fn downloads(
+        &self,
+        shared: &Arc<Shared>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        lock(&shared.downloads).retain(|t| !t.is_finished());
+        let mut soonest: Option<DateTime<Utc>> = None;
+        for c in store::connections::list(self.store.pool(), self.athlete_id).await? {
+            if self.downloader.is_running(c.id) {
+                continue;
+            }
+            if let Some(until) = lock(&shared.download_backoff).get(&c.id).copied()
+                && until > now
+            {
+                soonest = Some(soonest.map_or(until, |s| s.min(until)));
+                continue;
+            }
+            let latest = store::sync_history::history(self.store.pool(), c.id, 1, 0)
+                .await?
+                .first()
+                .map(|r| (r.id, r.status));
+            if lock(&shared.drained).get(&c.id) == Some(&latest) {
+                continue;
+            }
+            let Some(at) = self.downloader.due(&c, now).await? else {
+                lock(&shared.drained).insert(c.id, latest);
+                continue;
+            };
+            lock(&shared.drained).remove(&c.id);
+            if at > now {
+                soonest = Some(soonest.map_or(at, |s| s.min(at)));
+                continue;
+            }
+            let (downloader, cancel, provider, clock, id) = (
+                self.downloader.clone(),
+                shared.cancel.clone(),
+                c.provider,
+                self.clock.clone(),
+                c.id,
+            );
+            let backoff =
+                Duration::from_std(shared.settings.offline_retry).unwrap_or(Duration::minutes(1));
+            let looked = Arc::downgrade(shared);
+            let batch = tokio::spawn(async move {
+                let early = match downloader
+                    .run_batch(provider, crate::recording::queue::BATCH, &cancel)
+                    .await
+                {
+                    Ok(report) => {
+                        tracing::info!(%provider, stored = report.stored,
+                            requests = report.requests, stopped = ?report.stopped, "download batch");
+                        report.stopped.is_some()
+                    }
+                    Err(Error::AlreadyRunning { .. }) => true,
+                    Err(e) => {
+                        tracing::warn!(%provider, error = %e, "download batch failed");
+                        true
+                    }
+                };
+                // Look again: the queue may have more, or wait for its share to refill; after
+                // an early stop, not before the back-off.
+                if let Some(shared) = looked.upgrade() {
+                    if early {
+                        lock(&shared.download_backoff).insert(id, clock.now() + backoff);
+                    }
+                    shared.wake.notify_one();
+                }
+            });
+            lock(&shared.downloads).push(batch);
+        }
+        Ok(soonest)
     }
 
     /// The facts of every connection of the athlete.

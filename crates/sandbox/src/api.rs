@@ -96,6 +96,9 @@ pub async fn gate(
             FaultKind::Slow => {
                 tokio::time::sleep(std::time::Duration::from_millis(fault.delay_ms)).await
             }
+            FaultKind::NotFound => {
+                return Err((StatusCode::NOT_FOUND, rate, "Not Found").into_response());
+            }
             FaultKind::Revoke | FaultKind::BadRecord | FaultKind::GarbageRecord => {}
         }
     }
@@ -135,6 +138,7 @@ pub async fn token_fault(s: &Shared, provider: &str) -> Option<Response> {
             None
         }
         FaultKind::Gone => Some((StatusCode::GONE, "gone").into_response()),
+        FaultKind::NotFound => Some((StatusCode::NOT_FOUND, "not found").into_response()),
         FaultKind::Revoke | FaultKind::BadRecord | FaultKind::GarbageRecord => None,
     }
 }

@@ -68,6 +68,7 @@ fn router() -> Router<Arc<Shared>> {
         .route("/oauth2/accesstoken", post(token))
         .route("/oauth2/refresh-token", post(refresh))
         .route("/v2/coros/sport/list", get(sport_list))
+        .route("/files/{index}", get(file))
         .route("/coros/open/user/info", get(user_info))
         .route("/coros/open/unbind", post(unbind))
 }
@@ -172,8 +173,18 @@ fn date(q: &HashMap<String, String>, key: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(q.get(key)?, "%Y%m%d").ok()
 }
 
+/// The file host behind `fitUrl`.
+async fn file(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    axum::extract::Path(index): axum::extract::Path<String>,
+) -> Response {
+    crate::recording::file_host(&s, &headers, PROVIDER, &index).await
+}
+
 async fn sport_list(
     State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let Gated { bad_record, .. } = match gate(&s, q.get("token")).await {
@@ -207,7 +218,12 @@ async fn sport_list(
             let d = w.start.date_naive();
             d >= start && d <= end
         })
-        .map(|w| render(w, world.edits(w.index)))
+        .map(|w| {
+            let mut record = render(w, world.edits(w.index));
+            // The record's FIT lives on a file host (here, this twin's `/files`).
+            record["fitUrl"] = json!(crate::recording::file_url(&headers, PROVIDER, w.index));
+            record
+        })
         .collect();
     if bad_record {
         list.push(json!({"labelId": "", "mode": 8}));

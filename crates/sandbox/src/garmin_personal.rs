@@ -45,6 +45,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
             "/personal/activitylist-service/activities/search/activities",
             get(search),
         )
+        .route(
+            "/personal/download-service/files/activity/{id}",
+            get(download),
+        )
 }
 
 /// The configuration variables (suffix, path under the Garmin prefix).
@@ -109,6 +113,34 @@ async fn gate(s: &Shared, headers: &HeaderMap) -> Result<crate::api::Gated, Resp
         || json!({}),
     )
     .await
+}
+
+/// The download service: the activity's original, a ZIP holding its FIT.
+async fn download(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let rate = match gate(&s, &headers).await {
+        Ok(g) => g.rate,
+        Err(r) => return r,
+    };
+    let mut world = s.world();
+    *world.calls.entry("garmin_download".to_owned()).or_default() += 1;
+    let found = id
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| usize::try_from(id - 19_000_000_000_i64).ok())
+        .and_then(|i| world.visible().find(|w| w.index == i));
+    match found {
+        Some(w) => (
+            rate,
+            [(axum::http::header::CONTENT_TYPE, "application/zip")],
+            crate::recording::fit_zip(w, &format!("{id}_ACTIVITY.fit")),
+        )
+            .into_response(),
+        None => (axum::http::StatusCode::NOT_FOUND, rate, "").into_response(),
+    }
 }
 
 async fn settings(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {

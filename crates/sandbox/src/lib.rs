@@ -7,7 +7,7 @@
 //! how `tributary --sandbox connect` in one command and `sync` in the next see the same sandbox.
 //!
 //! Control API (JSON):
-//! - `POST /_control/faults` `{"provider":"strava","kind":"429|500|malformed|truncated|bad_record|garbage_record|gone|revoke|slow","count":1,"delay_ms":0}`
+//! - `POST /_control/faults` `{"provider":"strava","kind":"429|500|404|malformed|truncated|bad_record|garbage_record|gone|revoke|slow","count":1,"delay_ms":0}`
 //!   queues faults served to the next API calls (`revoke` kills every token instead).
 //! - `POST /_control/expire_tokens` `{"provider":"strava"}` (optional) makes access tokens expire
 //!   now (to exercise refresh).
@@ -31,6 +31,7 @@ pub mod garmin_personal;
 pub mod generate;
 pub mod google_health;
 pub mod polar;
+pub mod recording;
 mod state;
 pub mod strava;
 pub mod wahoo;

@@ -66,6 +66,7 @@ fn router() -> Router<Arc<Shared>> {
         .route("/v3/users", post(register))
         .route("/v3/users/{id}", get(user).delete(deregister))
         .route("/v3/exercises", get(exercises))
+        .route("/v3/exercises/{id}/{format}", get(exercise_file))
 }
 
 fn oauth_error(error: &str) -> Response {
@@ -288,6 +289,30 @@ async fn exercises(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response
 }
 
 /// Polar's hashed-looking id for a workout: stable, not guessable from the index at a glance.
+/// `/v3/exercises/{id}/fit` (the twin's exercises all have one; `tcx` and `gpx` answer 404).
+async fn exercise_file(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    axum::extract::Path((id, format)): axum::extract::Path<(String, String)>,
+) -> Response {
+    let Gated { rate, .. } = match gate(&s, &headers).await {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    let mut world = s.world();
+    *world.calls.entry("polar_files".to_owned()).or_default() += 1;
+    let found = world.visible().find(|w| exercise_id(w.index) == id);
+    match (found, format.as_str()) {
+        (Some(w), "fit") => (
+            rate,
+            [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+            crate::recording::fit(w),
+        )
+            .into_response(),
+        _ => (StatusCode::NOT_FOUND, rate).into_response(),
+    }
+}
+
 fn exercise_id(index: usize) -> String {
     let mut rng = SplitMix64(index as u64 ^ 0x5EED);
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";

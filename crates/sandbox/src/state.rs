@@ -33,6 +33,9 @@ pub enum FaultKind {
     /// The page carries one extra record that is not JSON a strict reader accepts on its own
     /// (a lone surrogate in a string, a number beyond f64): it must fail alone, not its page.
     GarbageRecord,
+    /// 404 (a file the list advertised is gone).
+    #[serde(rename = "404")]
+    NotFound,
 }
 
 /// A fault to serve.

@@ -54,6 +54,7 @@ fn router() -> Router<Arc<Shared>> {
         .route("/oauth/token", post(token))
         .route("/v1/user", get(user))
         .route("/v1/workouts", get(workouts))
+        .route("/files/{index}", get(file))
         .route("/v1/permissions", delete(revoke))
 }
 
@@ -203,6 +204,14 @@ struct Page {
     per_page: Option<usize>,
 }
 
+async fn file(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    axum::extract::Path(index): axum::extract::Path<String>,
+) -> Response {
+    crate::recording::file_host(&s, &headers, PROVIDER, &index).await
+}
+
 async fn workouts(
     State(s): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -225,7 +234,14 @@ async fn workouts(
         .rev()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .map(|w| render(w, world.edits(w.index)))
+        .map(|w| {
+            let mut workout = render(w, world.edits(w.index));
+            // The summary's file lives on a file host (here, this twin's `/files`).
+            if let Some(summary) = workout.get_mut("workout_summary") {
+                summary["file"] = json!({"url": crate::recording::file_url(&headers, PROVIDER, w.index)});
+            }
+            workout
+        })
         .collect();
     if bad_record {
         list.push(json!({"id": 1, "starts": "not a date", "minutes": "ten"}));

@@ -127,8 +127,113 @@ pub struct Capabilities {
     pub deep_link_host: &'static str,
     /// Which redirects the provider accepts for a client.
     pub redirects: Redirects,
+    /// What its API offers of each activity's recording.
+    pub recordings: Recordings,
     /// Whether this build can connect and sync it (the others are described, not yet wired).
     pub implemented: bool,
+}
+
+/// What a provider's API offers of an activity's recording (the download queue's work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum Recordings {
+    /// Nothing beyond the summary.
+    None,
+    /// The original file the device wrote (FIT, or GPX/TCX), one request per activity.
+    Originals,
+    /// No files, but the recorded streams, one request per activity (Strava).
+    Streams,
+}
+
+/// One activity whose recording the queue asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordingRequest<'a> {
+    /// The provider's id for it.
+    pub provider_activity_id: &'a str,
+    /// The summary the provider listed (some carry the file's address).
+    pub summary: &'a serde_json::Value,
+}
+
+/// What a provider answered for one activity's recording.
+#[derive(Debug)]
+pub enum FetchedRecording {
+    /// The file as the provider sent it (possibly wrapped: gzip, a ZIP holding it).
+    File(Vec<u8>),
+    /// Streams read from the provider's streams API (no file exists).
+    Streams(crate::recording::Streams),
+    /// The provider has none for this activity, and why (a manual entry, a 404 for a file its
+    /// listing advertised).
+    Missing(String),
+}
+
+/// `GET url` on a provider's own API (with the token) for a file: 2xx is the file, 204, 404 and
+/// 410 say there is none, anything else is classified by `fail`.
+pub(crate) async fn api_file(
+    http: &Http,
+    call: &Call<'_>,
+    url: &Url,
+    fail: impl Fn(&http::Response) -> Error,
+) -> Result<FetchedRecording> {
+    let response = http.send(call, |c| c.get(url.clone())).await?;
+    match response.status.as_u16() {
+        204 | 404 | 410 => Ok(FetchedRecording::Missing(format!(
+            "{} has no file for it (HTTP {})",
+            http.provider(),
+            response.status.as_u16()
+        ))),
+        200..=299 if response.body.is_empty() => Ok(FetchedRecording::Missing(format!(
+            "{} answered an empty file",
+            http.provider()
+        ))),
+        200..=299 => Ok(FetchedRecording::File(response.body)),
+        _ => Err(fail(&response)),
+    }
+}
+
+/// An id as it may go into a URL path: digits, letters, `-` and `_` only (a provider's id is
+/// data from its answer; it must not reshape the request).
+pub(crate) fn path_safe(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Download a file from an address a provider's answer gave (Wahoo's `file.url`, COROS's
+/// `fitUrl`): HTTPS only (plain HTTP on loopback, the sandbox's twins), and never with our
+/// token: the host is not the provider's API and has no business with it.
+pub(crate) async fn download_file(
+    http: &Http,
+    call: &Call<'_>,
+    address: &str,
+) -> Result<FetchedRecording> {
+    let provider = http.provider();
+    let url = Url::parse(address).map_err(|e| Error::Provider {
+        provider,
+        status: None,
+        message: format!("the file address is not a URL ({e})"),
+    })?;
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Ok(FetchedRecording::Missing(format!(
+            "the file's address is not HTTPS ({}:)",
+            url.scheme()
+        )));
+    }
+    let untokened = Call {
+        token: None,
+        meter: call.meter,
+        clock: call.clock,
+    };
+    let response = http.send(&untokened, |c| c.get(url.clone())).await?;
+    match response.status.as_u16() {
+        200..=299 => Ok(FetchedRecording::File(response.body)),
+        404 | 410 => Ok(FetchedRecording::Missing(format!(
+            "the file its listing advertised is gone (HTTP {})",
+            response.status.as_u16()
+        ))),
+        _ => Err(http.classify(&response, call.clock.now() + chrono::Duration::minutes(15))),
+    }
 }
 
 /// The redirects a provider accepts: whether a custom-scheme deep link may be registered, and
@@ -422,6 +527,19 @@ pub trait Provider: Send + Sync + 'static {
         _replaced: &GrantTokens,
     ) -> Result<bool> {
         Ok(false)
+    }
+
+    /// The recording of one activity (see [`Capabilities::recordings`]): one request, within the
+    /// budget the queue checked. The default: the API offers none.
+    async fn fetch_recording(
+        &self,
+        _call: &Call<'_>,
+        _request: &RecordingRequest<'_>,
+    ) -> Result<FetchedRecording> {
+        Ok(FetchedRecording::Missing(format!(
+            "{} offers no recordings through its API",
+            self.capabilities().display_name
+        )))
     }
 
     /// When the athlete's history at the provider begins, read from the profile stored at

@@ -530,3 +530,23 @@ fn ms_as_time_opt<S: serde::Serializer>(
 ) -> std::result::Result<S::Ok, S::Error> {
     serde::Serialize::serialize(&ms.map(from_ms), s)
 }
+
+/// The connection an activity was read through (None once kept after a disconnect).
+pub async fn connection_of(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT connection_id FROM activities WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?
+            .flatten(),
+    )
+}
+
+/// Whether the activity is still stored.
+pub async fn exists(db: impl SqliteExecutor<'_>, id: i64) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM activities WHERE id = ?1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    Ok(found.is_some())
+}

@@ -15,6 +15,7 @@ pub mod attention;
 pub mod budgets;
 pub mod connections;
 pub mod library;
+pub mod recordings;
 pub mod settings;
 pub mod sync_history;
 pub mod sync_state;

@@ -23,6 +23,12 @@ impl LockDir {
         Self(data_dir.join("locks"))
     }
 
+    /// Locks of another kind of work (`downloads`), under `<data_dir>/locks/<kind>`: held
+    /// independently of the run locks, so a download batch and a sync run go side by side.
+    pub fn named(data_dir: &Path, kind: &str) -> Self {
+        Self(data_dir.join("locks").join(kind))
+    }
+
     fn path(&self, connection_id: i64) -> PathBuf {
         self.0.join(format!("connection-{connection_id}.lock"))
     }

@@ -7,7 +7,7 @@
 //! process's lock is released by the OS, which is how its leftover `running` rows are recognised
 //! as dead and marked `interrupted`), and a partial unique index in SQLite (the last line).
 
-mod lock;
+pub(crate) mod lock;
 mod run;
 
 use crate::clock::Clock;

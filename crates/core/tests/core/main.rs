@@ -19,6 +19,7 @@ mod linking;
 mod polar;
 mod policy;
 mod promises;
+mod recordings;
 mod scripted;
 mod store;
 mod sync;

@@ -248,6 +248,20 @@ impl Provider for Coros {
         self.data(call, &response).map(|_| ())
     }
 
+    /// The FIT at the record's `fitUrl` (a file host: never sent our token).
+    async fn fetch_recording(
+        &self,
+        call: &Call<'_>,
+        request: &super::RecordingRequest<'_>,
+    ) -> Result<super::FetchedRecording> {
+        match request.summary.get("fitUrl").and_then(serde_json::Value::as_str) {
+            Some(url) if !url.is_empty() => super::download_file(&self.http, call, url).await,
+            _ => Ok(super::FetchedRecording::Missing(
+                "COROS lists no file for this workout".to_owned(),
+            )),
+        }
+    }
+
     async fn list_activities(
         &self,
         call: &Call<'_>,
@@ -369,6 +383,7 @@ pub fn capabilities() -> Capabilities {
         loopback_host: "localhost",
         deep_link_host: "oauth",
         redirects: Redirects::ANY,
+        recordings: super::Recordings::Originals,
         implemented: true,
     }
 }

@@ -315,6 +315,7 @@ pub fn capabilities() -> Capabilities {
         loopback_host: "localhost",
         deep_link_host: "oauth",
         redirects: Redirects::ANY,
+        recordings: super::Recordings::None,
         implemented: true,
     }
 }

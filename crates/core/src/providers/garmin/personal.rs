@@ -284,6 +284,7 @@ impl Provider for GarminPersonal {
                 deep_link: false,
                 loopback_port: None,
             },
+            recordings: super::super::Recordings::Originals,
             implemented: true,
         }
     }
@@ -411,6 +412,27 @@ impl Provider for GarminPersonal {
                  yourself at {KEY_PAGE}"
             ),
         })
+    }
+
+    /// The original from Garmin's download service, `GET /download-service/files/activity/{id}`:
+    /// a ZIP holding the FIT the device wrote (with Garmin's own metrics, which partner copies
+    /// lose since late 2026-09).
+    async fn fetch_recording(
+        &self,
+        call: &Call<'_>,
+        request: &super::super::RecordingRequest<'_>,
+    ) -> Result<super::super::FetchedRecording> {
+        let id = request.provider_activity_id;
+        if !super::super::path_safe(id) {
+            return Ok(super::super::FetchedRecording::Missing(format!(
+                "'{id}' is not a Garmin activity id"
+            )));
+        }
+        let url = super::super::join(
+            &self.endpoints.api_url,
+            &format!("download-service/files/activity/{id}"),
+        );
+        super::super::api_file(&self.http, call, &url, |r| self.fail(call, r)).await
     }
 
     async fn list_activities(

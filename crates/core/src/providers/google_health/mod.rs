@@ -243,6 +243,7 @@ pub fn capabilities() -> Capabilities {
             deep_link: false,
             loopback_port: None,
         },
+        recordings: super::Recordings::None,
         implemented: true,
     }
 }

@@ -146,6 +146,32 @@ impl Provider for Polar {
         }
     }
 
+    /// The exercise's original: `GET /v3/exercises/{id}/fit`, else its TCX, else its GPX (an
+    /// exercise recorded without a FIT-capable device). Usually one request.
+    async fn fetch_recording(
+        &self,
+        call: &Call<'_>,
+        request: &super::RecordingRequest<'_>,
+    ) -> Result<super::FetchedRecording> {
+        let id = request.provider_activity_id;
+        if !super::path_safe(id) {
+            return Ok(super::FetchedRecording::Missing(format!(
+                "'{id}' is not a Polar exercise id"
+            )));
+        }
+        let mut last = None;
+        for format in ["fit", "tcx", "gpx"] {
+            let url = self.api(&format!("exercises/{id}/{format}"));
+            match super::api_file(&self.http, call, &url, |r| self.fail(call, r)).await? {
+                super::FetchedRecording::Missing(why) => last = Some(why),
+                found => return Ok(found),
+            }
+        }
+        Ok(super::FetchedRecording::Missing(
+            last.unwrap_or_else(|| "Polar has no file for it".to_owned()),
+        ))
+    }
+
     async fn list_activities(
         &self,
         call: &Call<'_>,
@@ -210,6 +236,7 @@ pub fn capabilities() -> Capabilities {
             // Polar compares the whole registered URL, port included [doc]: one fixed port.
             loopback_port: Some(LOOPBACK_PORT),
         },
+        recordings: super::Recordings::Originals,
         implemented: true,
     }
 }

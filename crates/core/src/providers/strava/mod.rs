@@ -186,6 +186,43 @@ impl Provider for Strava {
         self.post_revoke(call, creds, &token, "access_token").await
     }
 
+    /// `GET /activities/{id}/streams` keyed by type: Strava keeps no originals, so its streams
+    /// are the recording (one request, the queue's budget). A manual activity has none (404).
+    async fn fetch_recording(
+        &self,
+        call: &Call<'_>,
+        request: &super::RecordingRequest<'_>,
+    ) -> Result<super::FetchedRecording> {
+        let id = request.provider_activity_id;
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(super::FetchedRecording::Missing(format!(
+                "'{id}' is not a Strava activity id"
+            )));
+        }
+        let mut url = self.api(&format!("activities/{id}/streams"));
+        url.query_pairs_mut()
+            .append_pair("keys", map::STREAM_KEYS)
+            .append_pair("key_by_type", "true");
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        if response.status == StatusCode::NOT_FOUND {
+            return Ok(super::FetchedRecording::Missing(
+                "Strava has no streams for it (a manual entry, or it was deleted)".to_owned(),
+            ));
+        }
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        let body: Value = response.json(KIND)?;
+        match map::streams(&body, request.summary) {
+            Ok(streams) => Ok(super::FetchedRecording::Streams(streams)),
+            Err(why) => Err(Error::Provider {
+                provider: KIND,
+                status: Some(response.status.as_u16()),
+                message: format!("unreadable streams: {why}"),
+            }),
+        }
+    }
+
     async fn revoke_grant(
         &self,
         call: &Call<'_>,
@@ -391,6 +428,7 @@ pub fn capabilities() -> Capabilities {
         // A custom scheme passes only as `scheme://<callback domain>/...`.
         deep_link_host: "localhost",
         redirects: Redirects::ANY,
+        recordings: super::Recordings::Streams,
         implemented: true,
     }
 }

@@ -125,6 +125,26 @@ impl Provider for Wahoo {
         }
     }
 
+    /// The FIT the summary points at (`workout_summary.file.url`, on Wahoo's file host: not
+    /// counted against the API's limits, and never sent our token). A workout without a
+    /// summary or a file has none.
+    async fn fetch_recording(
+        &self,
+        call: &Call<'_>,
+        request: &super::RecordingRequest<'_>,
+    ) -> Result<super::FetchedRecording> {
+        let url = request
+            .summary
+            .pointer("/workout_summary/file/url")
+            .and_then(serde_json::Value::as_str);
+        match url {
+            Some(url) => super::download_file(&self.http, call, url).await,
+            None => Ok(super::FetchedRecording::Missing(
+                "Wahoo lists no file for this workout (no summary, or entered by hand)".to_owned(),
+            )),
+        }
+    }
+
     async fn list_activities(
         &self,
         call: &Call<'_>,
@@ -219,6 +239,7 @@ pub fn capabilities() -> Capabilities {
         loopback_host: "localhost",
         deep_link_host: "oauth",
         redirects: Redirects::ANY,
+        recordings: super::Recordings::Originals,
         implemented: true,
     }
 }
