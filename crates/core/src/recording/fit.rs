@@ -150,3 +150,70 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Streams, Unreadable> {
         .collect();
     Ok(streams)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
+    fn ride() -> Vec<u8> {
+        let start = chrono::Utc.with_ymd_and_hms(2026, 11, 1, 7, 0, 0).unwrap();
+        // A generated workout with a track (the sandbox's, written by rustyfit's encoder).
+        let mut index = 0;
+        loop {
+            let w = tributary_sandbox::generate::single(index, start, 7);
+            if w.sport.travels() && w.heart_rate.is_some() {
+                return tributary_sandbox::recording::fit(&w);
+            }
+            index += 1;
+        }
+    }
+
+    #[test]
+    fn a_fit_gives_its_samples_track_and_laps() {
+        let s = decode(&ride()).unwrap();
+        assert!(s.len() > 1000, "{}", s.len());
+        assert!(s.has_track());
+        assert!(s.get(StreamKind::HeartRate).unwrap().iter().all(|v| v.is_finite()));
+        assert!(!s.laps.is_empty());
+        assert_eq!(s.laps[0].start_s, 0.0);
+        assert!(s.laps.windows(2).all(|w| w[0].start_s < w[1].start_s));
+        let time = s.get(StreamKind::Time).unwrap();
+        assert_eq!(time[0], 0.0);
+        assert!(time.windows(2).all(|w| w[0] <= w[1]));
+    }
+
+    #[test]
+    fn damaged_fits_are_clear_errors() {
+        let fit = ride();
+        let cut = &fit[..fit.len() / 2];
+        assert!(decode(cut).unwrap_err().0.contains("damaged"));
+        let mut flipped = fit.clone();
+        let mid = flipped.len() / 2;
+        flipped[mid] ^= 0x5a;
+        assert!(decode(&flipped).is_err(), "a bad CRC is refused");
+        assert!(decode(b"").is_err());
+        assert!(decode(b"not a fit file at all, not at all").is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn the_fit_decoder_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..4096),
+                                         at in any::<usize>(), flip in 1u8..=255, cut in any::<usize>()) {
+            let _ = decode(&bytes);
+            let mut header = bytes.clone();
+            if header.len() >= 12 {
+                header[8..12].copy_from_slice(b".FIT");
+                let _ = decode(&header);
+            }
+            let fit = ride();
+            let mut mutated = fit.clone();
+            let i = at % mutated.len();
+            mutated[i] ^= flip;
+            let _ = decode(&mutated);
+            let _ = decode(&fit[..cut % fit.len()]);
+        }
+    }
+}

@@ -13,7 +13,8 @@ pub(super) fn unwrap(bytes: Vec<u8>) -> Result<Vec<u8>, Unreadable> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         return gunzip(&bytes);
     }
-    if bytes.starts_with(b"PK\x03\x04") {
+    // A ZIP starts with a local file header, or (empty) with its end-of-directory record.
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         return from_zip(&bytes);
     }
     Ok(bytes)

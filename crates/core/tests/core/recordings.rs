@@ -430,3 +430,22 @@ async fn the_agent_fetches_recordings_in_the_background() {
     }
     agent.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_rate_limited_queue_waits_quietly_in_the_agent() {
+    let h = Harness::new(20).await;
+    synced(&h, ProviderKind::Strava).await;
+    // Every call answers 429 from now on.
+    h.fault_on("strava", "429", 10_000).await;
+    let agent = h.core.start_scheduler(tributary_core::scheduler::SchedulerSettings {
+        interval: std::time::Duration::from_secs(3600),
+        startup_run: false,
+        ..Default::default()
+    });
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let looks = agent.looks();
+    agent.shutdown().await;
+    let asked = calls(&h, "strava_streams").await;
+    assert!(asked <= 1, "asked once, then waited for the reset: {asked}");
+    assert!(looks <= 6, "no busy loop: {looks} looks in 2 s");
+}
