@@ -32,6 +32,7 @@ const base = {
   deep_link_host: "oauth",
   sign_in: "browser",
   redirects: { deep_link: true, loopback_port: null },
+  recordings: "originals",
   implemented: true,
 } as const;
 
@@ -183,6 +184,7 @@ export const summary = (activities = 0, over: Partial<Summary> = {}): Summary =>
 export const card = (p: ProviderKind, over: Partial<Connection> = {}, latest: SyncRun | null = null): ConnectionCard => ({
   connection: connection(p, over),
   latest_run: latest,
+  recordings: null,
 });
 
 export const dashboard = (over: Partial<Dashboard> = {}): Dashboard => {

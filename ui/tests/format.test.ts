@@ -16,6 +16,8 @@ import {
   progressLine,
   rateLimitLine,
 } from "../src/lib/format";
+import { recordingsLine } from "../src/lib/format";
+import type { RecordingProgress } from "../src/lib/types";
 import { callback } from "../src/lib/guide";
 import type { CopyRef } from "../src/lib/types";
 import { parse, href } from "../src/lib/router";
@@ -172,5 +174,27 @@ describe("routes", () => {
     expect(parse("#/history/myspace")).toEqual({ name: "dashboard" });
     expect(parse("#/settings/myspace")).toEqual({ name: "settings" });
     expect(parse("")).toEqual({ name: "dashboard" });
+  });
+});
+
+describe("recordingsLine", () => {
+  const progress = (over: Partial<RecordingProgress["counts"]>, eta: number | null, offers: RecordingProgress["offers"] = "originals"): RecordingProgress => ({
+    offers,
+    counts: { total: 3000, stored: 1240, unreadable: 0, none: 0, given_up: 0, pending: 1760, ...over },
+    eta_seconds: eta,
+    waiting_until: null,
+  });
+  it("counts what is done and how long the rest takes at the provider's limit", () => {
+    expect(recordingsLine(progress({}, 6 * 3600), "Strava")).toBe("Original files: 1,240 of 3,000 · about 6 h at Strava's limit");
+  });
+  it("says when all is fetched, and what could not be", () => {
+    expect(recordingsLine(progress({ stored: 2990, none: 8, unreadable: 2, pending: 0 }, null, "streams"), "Strava")).toBe(
+      "Recorded streams: all 3,000 fetched · 8 without a recording · 2 unreadable (kept)",
+    );
+  });
+  it("says nothing for a provider that offers none, or before any activity", () => {
+    expect(recordingsLine(progress({}, null, "none"), "Google")).toBeNull();
+    expect(recordingsLine(progress({ total: 0, stored: 0, pending: 0 }, null), "Polar")).toBeNull();
+    expect(recordingsLine(null, "Polar")).toBeNull();
   });
 });

@@ -6,6 +6,7 @@ use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use tauri::State;
 use tributary_core::domain::ProviderKind;
+use tributary_core::recording::view::RecordingDetail;
 use tributary_core::library::{
     ActivityDetail, ActivityFilter, ActivityListing, PageRequest, Period, RunPoint, VolumeBucket,
 };
@@ -87,4 +88,62 @@ pub async fn get_run_stats(
     limit: u32,
 ) -> CommandResult<Vec<RunPoint>> {
     Ok(state.core.run_stats(provider, since, until, limit).await?)
+}
+
+/// Activity `id`'s recording: its workout's copies and the one shown (`copy` when given, else
+/// the athlete's choice, else the richest), downsampled for the screen. A recording never
+/// fetched is fetched first (one request, when the provider's budget allows it now).
+#[tauri::command]
+#[specta::specta]
+pub async fn get_recording(
+    state: State<'_, AppState>,
+    id: i64,
+    copy: Option<i64>,
+) -> CommandResult<RecordingDetail> {
+    Ok(state.core.recording(id, copy).await?)
+}
+
+/// Pin copy `id` as the one whose recording its workout shows (`pin: false`: back to the
+/// richest copy).
+#[tauri::command]
+#[specta::specta]
+pub async fn choose_recording(
+    state: State<'_, AppState>,
+    id: i64,
+    pin: bool,
+) -> CommandResult<RecordingDetail> {
+    Ok(state.core.choose_recording(id, pin).await?)
+}
+
+/// "Save original…": the native save dialog (opened here, never by the webview), then the
+/// stored bytes written to a new file. `None` when the athlete cancelled. With
+/// `TRIBUTARY_SAVE_DIR` set (scripts, end-to-end tests), saved there without a dialog.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_original(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    id: i64,
+) -> CommandResult<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (_, format, name) = state.core.original(id).await?;
+    let path = match std::env::var_os("TRIBUTARY_SAVE_DIR") {
+        Some(dir) => Some(std::path::PathBuf::from(dir).join(&name)),
+        None => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            app.dialog()
+                .file()
+                .set_file_name(&name)
+                .add_filter(format.as_str().to_uppercase(), &[format.extension()])
+                .save_file(move |chosen| {
+                    let _ = tx.send(chosen.and_then(|p| p.into_path().ok()));
+                });
+            rx.await.ok().flatten()
+        }
+    };
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    state.core.save_original(id, &path).await?;
+    Ok(Some(path.display().to_string()))
 }

@@ -11,6 +11,7 @@ import {
   when,
 } from "../lib/format";
 import type { ActivityDetail as Detail } from "../lib/types";
+import { RecordingView } from "./RecordingView";
 
 type Props = {
   detail: Detail | null;
@@ -62,6 +63,7 @@ export function ActivityDetail({ detail, busy, linking, onUnlink, onPrimary, onL
           ×
         </button>
       </header>
+      <RecordingView id={a.id} sport={a.sport} version={copies.length} />
       <dl data-testid="detail-fields">
         {fields.map(([k, v]) => [<dt key={`${k}-t`}>{k}</dt>, <dd key={`${k}-d`}>{v}</dd>])}
       </dl>

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { cardAction, cardInput } from "../lib/actions";
-import { STATE_LABELS, capabilityLine } from "../lib/format";
+import { STATE_LABELS, capabilityLine, recordingsLine } from "../lib/format";
 import { useAppStore, useStore, useWakeAt } from "../lib/hooks";
 import { navigate } from "../lib/router";
 import { isRunning } from "../lib/store";
@@ -41,6 +41,12 @@ export function ProviderCard({ info, selected }: Props) {
       {card && <CardDetails info={info} card={card} running={running} />}
 
       {running && <RunProgress provider={p} />}
+
+      {card && recordingsLine(card.recordings, name) && (
+        <p class="muted recordings-line" data-testid={`recordings-${p}`}>
+          {recordingsLine(card.recordings, name)}
+        </p>
+      )}
 
       <footer>
         <PrimaryAction provider={p} action={action} busy={busy} />

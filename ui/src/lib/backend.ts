@@ -17,6 +17,7 @@ import type {
   ErrorCode,
   PageRequest,
   Period,
+  RecordingDetail,
   ProviderKind,
   RunPoint,
   Settings,
@@ -83,6 +84,15 @@ export interface Backend {
   getVolume(period: Period, since: string, until: string): Promise<VolumeBucket[]>;
   /** A connection's runs started in [since, until), oldest first, at most `limit` (the newest). */
   getRunStats(provider: ProviderKind, since: string, until: string, limit: number): Promise<RunPoint[]>;
+
+  /** Activity `id`'s recording: its workout's copies and the one shown (`copy`, else the
+   * athlete's pinned choice, else the richest), fetched first if it never was. */
+  getRecording(id: number, copy: number | null): Promise<RecordingDetail>;
+  /** Pin copy `id` as the one its workout's recording comes from (`pin: false` unpins). */
+  chooseRecording(id: number, pin: boolean): Promise<RecordingDetail>;
+  /** "Save original…": the native dialog, then the original as it came. The path, or null
+   * when the athlete cancelled. */
+  saveOriginal(id: number): Promise<string | null>;
 
   /** Core events: sync progress, connection changes, the scheduler, attention. */
   onCoreEvent(cb: (event: CoreEvent) => void): Unsubscribe;

@@ -67,6 +67,23 @@ export const commands = {
 	getVolume: (period: Period, since: string, until: string) => typedError<VolumeBucket[], CommandError>(__TAURI_INVOKE("get_volume", { period, since, until })),
 	/**  A connection's runs over a time range, oldest first, for the history chart. */
 	getRunStats: (provider: ProviderKind, since: string, until: string, limit: number) => typedError<RunPoint_Serialize[], CommandError>(__TAURI_INVOKE("get_run_stats", { provider, since, until, limit })),
+	/**
+	 *  Activity `id`'s recording: its workout's copies and the one shown (`copy` when given, else
+	 *  the athlete's choice, else the richest), downsampled for the screen. A recording never
+	 *  fetched is fetched first (one request, when the provider's budget allows it now).
+	 */
+	getRecording: (id: number, copy: number | null) => typedError<RecordingDetail_Serialize, CommandError>(__TAURI_INVOKE("get_recording", { id, copy })),
+	/**
+	 *  Pin copy `id` as the one whose recording its workout shows (`pin: false`: back to the
+	 *  richest copy).
+	 */
+	chooseRecording: (id: number, pin: boolean) => typedError<RecordingDetail_Serialize, CommandError>(__TAURI_INVOKE("choose_recording", { id, pin })),
+	/**
+	 *  "Save original…": the native save dialog (opened here, never by the webview), then the
+	 *  stored bytes written to a new file. `None` when the athlete cancelled. With
+	 *  `TRIBUTARY_SAVE_DIR` set (scripts, end-to-end tests), saved there without a dialog.
+	 */
+	saveOriginal: (id: number) => typedError<string | null, CommandError>(__TAURI_INVOKE("save_original", { id })),
 	/**  Demo mode or real, the version, where the data lives. */
 	getAppInfo: () => typedError<AppInfo_Serialize, CommandError>(__TAURI_INVOKE("get_app_info")),
 	/**  Store a provider's client id and secret in the keyring. */
@@ -408,6 +425,8 @@ export type Capabilities_Deserialize = {
 	deep_link_host: string,
 	/**  Which redirects the provider accepts for a client. */
 	redirects: Redirects_Deserialize,
+	/**  What its API offers of each activity's recording. */
+	recordings: Recordings,
 	/**  Whether this build can connect and sync it (the others are described, not yet wired). */
 	implemented: boolean,
 };
@@ -452,6 +471,8 @@ export type Capabilities_Serialize = {
 	deep_link_host: string,
 	/**  Which redirects the provider accepts for a client. */
 	redirects: Redirects_Serialize,
+	/**  What its API offers of each activity's recording. */
+	recordings: Recordings,
 	/**  Whether this build can connect and sync it (the others are described, not yet wired). */
 	implemented: boolean,
 };
@@ -485,6 +506,8 @@ export type ConnectionCard_Deserialize = {
 	connection: Connection_Deserialize,
 	/**  Its latest run (`running` while one is going, in any process). */
 	latest_run?: SyncRun_Deserialize | null,
+	/**  Where its recordings stand (filled in by [`crate::Core::dashboard`]). */
+	recordings?: Progress_Deserialize | null,
 };
 
 /**  A connection with its latest run: one dashboard card. */
@@ -493,6 +516,8 @@ export type ConnectionCard_Serialize = {
 	connection: Connection_Serialize,
 	/**  Its latest run (`running` while one is going, in any process). */
 	latest_run: SyncRun_Serialize | null,
+	/**  Where its recordings stand (filled in by [`crate::Core::dashboard`]). */
+	recordings: Progress_Serialize | null,
 };
 
 /**  Where a connection stands, and so which action the athlete is offered. */
@@ -631,6 +656,65 @@ export type Connection_Serialize = {
 	updated_at: string,
 };
 
+/**  One copy's recording, in brief. */
+export type CopyRecording = CopyRecording_Serialize | CopyRecording_Deserialize;
+
+/**  One copy's recording, in brief. */
+export type CopyRecording_Deserialize = {
+	/**  The copy (activity id). */
+	activity_id: number,
+	/**  Its provider. */
+	provider: ProviderKind,
+	/**  Where its recording stands (None: not fetched yet). */
+	status?: RecordingStatus | null,
+	/**  `original` or `streams`. */
+	source?: string | null,
+	/**  The original's format, when a file is kept. */
+	format?: FileFormat | null,
+	/**  The original's SHA-256. */
+	sha256?: string | null,
+	/**  The original's size in bytes. */
+	bytes?: number | null,
+	/**  Why there is none, or why it cannot be read. */
+	reason?: string | null,
+	/**  Samples. */
+	points: number,
+	/**  Its series. */
+	series: SeriesInfo[],
+	/**  Laps. */
+	laps: number,
+	/**  Whether it has a route. */
+	has_track: boolean,
+};
+
+/**  One copy's recording, in brief. */
+export type CopyRecording_Serialize = {
+	/**  The copy (activity id). */
+	activity_id: number,
+	/**  Its provider. */
+	provider: ProviderKind,
+	/**  Where its recording stands (None: not fetched yet). */
+	status: RecordingStatus | null,
+	/**  `original` or `streams`. */
+	source: string | null,
+	/**  The original's format, when a file is kept. */
+	format: FileFormat | null,
+	/**  The original's SHA-256. */
+	sha256: string | null,
+	/**  The original's size in bytes. */
+	bytes: number | null,
+	/**  Why there is none, or why it cannot be read. */
+	reason: string | null,
+	/**  Samples. */
+	points: number,
+	/**  Its series. */
+	series: SeriesInfo[],
+	/**  Laps. */
+	laps: number,
+	/**  Whether it has a route. */
+	has_track: boolean,
+};
+
 /**  One copy of a workout, as the list's badges show it. */
 export type CopyRef = CopyRef_Serialize | CopyRef_Deserialize;
 
@@ -730,6 +814,10 @@ provider: ProviderKind } |
 { type: "attention"; 
 /**  What, for which provider. */
 attention: Attention } | 
+/**  A connection's recordings changed (one was fetched, kept or given up on). */
+{ type: "recordings_changed"; 
+/**  Provider concerned. */
+provider: ProviderKind } | 
 /**  The scheduler's view changed (paused, offline providers, next runs). */
 { type: "scheduler_changed"; 
 /**  Where it stands now. */
@@ -783,10 +871,30 @@ provider: ProviderKind } |
 { type: "attention"; 
 /**  What, for which provider. */
 attention: Attention } | 
+/**  A connection's recordings changed (one was fetched, kept or given up on). */
+{ type: "recordings_changed"; 
+/**  Provider concerned. */
+provider: ProviderKind } | 
 /**  The scheduler's view changed (paused, offline providers, next runs). */
 { type: "scheduler_changed"; 
 /**  Where it stands now. */
 status: SchedulerStatus_Serialize };
+
+/**  A connection's recordings, counted. */
+export type Counts = {
+	/**  Activities of the connection still listed. */
+	total: number,
+	/**  Kept and decoded. */
+	stored: number,
+	/**  Kept, undecodable. */
+	unreadable: number,
+	/**  The provider has none. */
+	none: number,
+	/**  Failed and given up on. */
+	given_up: number,
+	/**  Still to fetch (never tried, or failed and to try again). */
+	pending: number,
+};
 
 /**  What a credentials check found. */
 export type CredentialsCheck = CredentialsCheck_Serialize | CredentialsCheck_Deserialize;
@@ -955,10 +1063,60 @@ export type Estimate_Serialize = {
 	window: string | null,
 };
 
+/**  What an original file is, by its content. */
+export type FileFormat = 
+/**  Garmin's Flexible and Interoperable Data Transfer. */
+"fit" | 
+/**  GPS Exchange Format. */
+"gpx" | 
+/**  Garmin's Training Center XML. */
+"tcx" | 
+/**  Not recognised (kept as it came, marked unreadable). */
+"unknown";
+
 /**  A notification or the tray asked to show a connection (the window may already be open). */
 export type FocusRequested = {
 	/**  The connection's provider. */
 	provider: ProviderKind,
+};
+
+/**  A lap (or a FIT session when the file has no laps). */
+export type Lap = Lap_Serialize | Lap_Deserialize;
+
+/**  A lap (or a FIT session when the file has no laps). */
+export type Lap_Deserialize = {
+	/**  Seconds from the recording's start to the lap's. */
+	start_s: number | null,
+	/**  Elapsed seconds. */
+	elapsed_s: number | null,
+	/**  Metres, when known. */
+	distance_m?: number | null,
+	/**  Average heart rate. */
+	avg_heart_rate?: number | null,
+	/**  Highest heart rate. */
+	max_heart_rate?: number | null,
+	/**  Average power, watts. */
+	avg_power_w?: number | null,
+	/**  Average speed, metres per second. */
+	avg_speed_mps?: number | null,
+};
+
+/**  A lap (or a FIT session when the file has no laps). */
+export type Lap_Serialize = {
+	/**  Seconds from the recording's start to the lap's. */
+	start_s: number | null,
+	/**  Elapsed seconds. */
+	elapsed_s: number | null,
+	/**  Metres, when known. */
+	distance_m: number | null,
+	/**  Average heart rate. */
+	avg_heart_rate: number | null,
+	/**  Highest heart rate. */
+	max_heart_rate: number | null,
+	/**  Average power, watts. */
+	avg_power_w: number | null,
+	/**  Average speed, metres per second. */
+	avg_speed_mps: number | null,
 };
 
 /**  How a copy came to be in its workout. */
@@ -1105,6 +1263,39 @@ export type Period =
 /**  Calendar month, local time. */
 "month";
 
+/**  Where a connection's recordings stand: counts, and how long the rest will take. */
+export type Progress = Progress_Serialize | Progress_Deserialize;
+
+/**  Where a connection's recordings stand: counts, and how long the rest will take. */
+export type Progress_Deserialize = {
+	/**  What the provider offers. */
+	offers: Recordings,
+	/**  The counts. */
+	counts: Counts,
+	/**
+	 *  Seconds until the rest is fetched at the provider's limit (None: nothing left, or the
+	 *  provider has no documented limit to estimate from).
+	 */
+	eta_seconds?: number | null,
+	/**  When the queue may spend again, while its share of the budget is spent. */
+	waiting_until?: string | null,
+};
+
+/**  Where a connection's recordings stand: counts, and how long the rest will take. */
+export type Progress_Serialize = {
+	/**  What the provider offers. */
+	offers: Recordings,
+	/**  The counts. */
+	counts: Counts,
+	/**
+	 *  Seconds until the rest is fetched at the provider's limit (None: nothing left, or the
+	 *  provider has no documented limit to estimate from).
+	 */
+	eta_seconds: number | null,
+	/**  When the queue may spend again, while its share of the budget is spent. */
+	waiting_until: string | null,
+};
+
 /**  One provider as the "available providers" list shows it. */
 export type ProviderInfo = ProviderInfo_Serialize | ProviderInfo_Deserialize;
 
@@ -1158,6 +1349,53 @@ export type RateLimitWindow = {
 	/**  Who shares the budget: "app" (all users of one client id) or "user". */
 	shared_by: string,
 };
+
+/**  What the detail view gets. */
+export type RecordingDetail = RecordingDetail_Serialize | RecordingDetail_Deserialize;
+
+/**  What the detail view gets. */
+export type RecordingDetail_Deserialize = {
+	/**  Every copy of the workout (the activity alone when it is not linked). */
+	copies: CopyRecording_Deserialize[],
+	/**  The recording shown, if any copy has one. */
+	shown?: Shown_Deserialize | null,
+	/**  Whether the athlete chose the copy shown. */
+	chosen: boolean,
+	/**  Why a missing recording could not be fetched on opening (a rate limit, offline). */
+	fetch_error?: string | null,
+};
+
+/**  What the detail view gets. */
+export type RecordingDetail_Serialize = {
+	/**  Every copy of the workout (the activity alone when it is not linked). */
+	copies: CopyRecording_Serialize[],
+	/**  The recording shown, if any copy has one. */
+	shown: Shown_Serialize | null,
+	/**  Whether the athlete chose the copy shown. */
+	chosen: boolean,
+	/**  Why a missing recording could not be fetched on opening (a rate limit, offline). */
+	fetch_error: string | null,
+};
+
+/**  What the queue concluded for one activity. */
+export type RecordingStatus = 
+/**  Kept and decoded. */
+"stored" | 
+/**  The original is kept but could not be decoded. */
+"unreadable" | 
+/**  The provider has no recording for it. */
+"none" | 
+/**  The last attempt failed; tried again later (or given up after [`MAX_ATTEMPTS`]). */
+"failed";
+
+/**  What a provider's API offers of an activity's recording (the download queue's work). */
+export type Recordings = 
+/**  Nothing beyond the summary. */
+"none" | 
+/**  The original file the device wrote (FIT, or GPX/TCX), one request per activity. */
+"originals" | 
+/**  No files, but the recorded streams, one request per activity (Strava). */
+"streams";
 
 /**
  *  The redirects a provider accepts: whether a custom-scheme deep link may be registered, and
@@ -1291,6 +1529,26 @@ export type SchedulerStatus_Serialize = {
 	next_runs: NextRun_Serialize[],
 };
 
+/**  A series for the screen: one value per kept sample (`null` where the sample has none). */
+export type ScreenSeries = {
+	/**  Which. */
+	name: StreamKind,
+	/**  Unit. */
+	unit: string,
+	/**  Values, aligned with the `time` series. */
+	values: (number | null)[],
+};
+
+/**  One series' name, unit and how many samples hold a value. */
+export type SeriesInfo = {
+	/**  Which series. */
+	name: StreamKind,
+	/**  Its unit. */
+	unit: string,
+	/**  Samples with a value. */
+	samples: number,
+};
+
 /**  The athlete's settings. */
 export type Settings = Settings_Serialize | Settings_Deserialize;
 
@@ -1361,6 +1619,37 @@ export type Settings_Serialize = {
 	close_to_tray_explained: boolean,
 };
 
+/**  The recording shown. */
+export type Shown = Shown_Serialize | Shown_Deserialize;
+
+/**  The recording shown. */
+export type Shown_Deserialize = {
+	/**  The copy it comes from. */
+	activity_id: number,
+	/**  Its provider. */
+	provider: ProviderKind,
+	/**  Samples in the recording (before downsampling). */
+	points: number,
+	/**  The series, `time` first, downsampled alike (one cursor index fits all, map included). */
+	series: ScreenSeries[],
+	/**  Laps. */
+	laps: Lap_Deserialize[],
+};
+
+/**  The recording shown. */
+export type Shown_Serialize = {
+	/**  The copy it comes from. */
+	activity_id: number,
+	/**  Its provider. */
+	provider: ProviderKind,
+	/**  Samples in the recording (before downsampling). */
+	points: number,
+	/**  The series, `time` first, downsampled alike (one cursor index fits all, map included). */
+	series: ScreenSeries[],
+	/**  Laps. */
+	laps: Lap_Serialize[],
+};
+
 /**  How the athlete signs in. */
 export type SignIn = 
 /**  OAuth in the system browser, back through a deep link or a loopback redirect. */
@@ -1392,6 +1681,29 @@ export type Sport =
 "strength" | 
 /**  Anything else. */
 "other";
+
+/**  One kind of series. */
+export type StreamKind = 
+/**  Seconds since the recording's start. */
+"time" | 
+/**  Latitude, degrees. */
+"lat" | 
+/**  Longitude, degrees. */
+"lon" | 
+/**  Altitude, metres. */
+"altitude" | 
+/**  Heart rate, beats per minute. */
+"heart_rate" | 
+/**  Cadence, revolutions (or steps of one foot) per minute. */
+"cadence" | 
+/**  Power, watts. */
+"power" | 
+/**  Speed, metres per second. */
+"speed" | 
+/**  Distance since the start, metres. */
+"distance" | 
+/**  Temperature, degrees Celsius. */
+"temperature";
 
 /**  The summary across all connections of an athlete. */
 export type Summary = Summary_Serialize | Summary_Deserialize;

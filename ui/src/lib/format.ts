@@ -1,5 +1,6 @@
 // Presentation helpers: pure, locale-aware, unit-tested.
 import type {
+  RecordingProgress,
   AttentionKind,
   Capabilities,
   Connection,
@@ -66,6 +67,23 @@ export function about(seconds: number): string {
     return m === 0 || m === 60 ? `about ${m === 60 ? h + 1 : h} h` : `about ${h} h ${m} min`;
   }
   return `about ${Math.round(minutes / 1440)} days`;
+}
+
+/** Where a connection's recordings stand, in plain words: "Original files: 1,240 of 3,000 ·
+ * about 6 h at Strava's limit". Null when the provider offers none. */
+export function recordingsLine(progress: RecordingProgress | null | undefined, name: string): string | null {
+  if (!progress || progress.offers === "none" || progress.counts.total === 0) return null;
+  const what = progress.offers === "streams" ? "Recorded streams" : "Original files";
+  const c = progress.counts;
+  const done = c.stored + c.unreadable + c.none + c.given_up;
+  const parts = [
+    c.pending === 0 ? `${what}: all ${count(c.total)} fetched` : `${what}: ${count(done)} of ${count(c.total)}`,
+  ];
+  if (c.pending > 0 && progress.eta_seconds !== null) parts.push(`${about(progress.eta_seconds)} at ${name}'s limit`);
+  if (c.none > 0) parts.push(`${count(c.none)} without a recording`);
+  if (c.unreadable > 0) parts.push(`${count(c.unreadable)} unreadable (kept)`);
+  if (c.given_up > 0) parts.push(`${count(c.given_up)} could not be fetched`);
+  return parts.join(" · ");
 }
 
 /** The ETA line: time left and, when the provider's budget forces a pause, when it continues. */

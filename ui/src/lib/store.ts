@@ -143,6 +143,9 @@ export class Store {
       case "scheduler_changed":
         this.set({ scheduler: event.status });
         return;
+      case "recordings_changed":
+        this.recordingsSoon();
+        return;
       case "attention": {
         const { provider, kind, title, message } = event.attention;
         this.set((s) => ({
@@ -202,6 +205,35 @@ export class Store {
 
   // ---- targeted refetches ----
 
+  private recordingsTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** The cards' recording progress, read again at most once a second while downloads run (one
+   * event per recording kept). */
+  private recordingsSoon() {
+    if (this.recordingsTimer !== null) return;
+    this.recordingsTimer = setTimeout(() => {
+      this.recordingsTimer = null;
+      void this.refreshRecordings();
+    }, 1000);
+  }
+
+  async refreshRecordings() {
+    try {
+      const dashboard = await this.backend.getDashboard();
+      this.set((s) => {
+        const cards = { ...s.cards };
+        for (const fresh of dashboard.cards) {
+          const p = fresh.connection.provider;
+          const card = cards[p];
+          if (card) cards[p] = { ...card, recordings: fresh.recordings };
+        }
+        return { cards };
+      });
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
   async refreshConnection(p: ProviderKind) {
     const current = this.ticket(`connection:${p}`);
     try {
@@ -221,7 +253,7 @@ export class Store {
     const adopted = orphan ? { ...orphan, connection_id: connection.id } : null;
     this.removals.delete(p); // connected (again): a later removal is a new one
     this.set((s) => ({
-      cards: { ...s.cards, [p]: { connection, latest_run: s.cards[p]?.latest_run ?? adopted } },
+      cards: { ...s.cards, [p]: { connection, latest_run: s.cards[p]?.latest_run ?? adopted, recordings: s.cards[p]?.recordings ?? null } },
       providers: s.providers.map((i) => (i.provider === p ? { ...i, connected: true } : i)),
       connecting: without(s.connecting, p),
       attention: s.attention.filter((a) => {

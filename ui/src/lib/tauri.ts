@@ -53,6 +53,9 @@ export class TauriBackend implements Backend {
   makePrimary: Backend["makePrimary"] = (id) => unwrap(commands.makePrimary(id));
   getVolume: Backend["getVolume"] = (period, since, until) => unwrap(commands.getVolume(period, since, until));
   getRunStats: Backend["getRunStats"] = (p, since, until, limit) => unwrap(commands.getRunStats(p, since, until, limit));
+  getRecording: Backend["getRecording"] = (id, copy) => unwrap(commands.getRecording(id, copy));
+  chooseRecording: Backend["chooseRecording"] = (id, pin) => unwrap(commands.chooseRecording(id, pin));
+  saveOriginal: Backend["saveOriginal"] = (id) => unwrap(commands.saveOriginal(id));
 
   onCoreEvent: Backend["onCoreEvent"] = (cb) => subscription(events.coreEventMessage.listen((e) => cb(e.payload)));
   onDeepLink: Backend["onDeepLink"] = (cb) => subscription(events.deepLinkOutcome.listen((e) => cb(e.payload)));

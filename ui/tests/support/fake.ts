@@ -201,7 +201,7 @@ export class FakeBackend implements Backend {
   completeConnect(p: ProviderKind, connection: Connection) {
     const card = this.dashboard.cards.find((c) => c.connection.provider === p);
     if (card) card.connection = clone(connection);
-    else this.dashboard.cards.push({ connection: clone(connection), latest_run: null });
+    else this.dashboard.cards.push({ connection: clone(connection), latest_run: null, recordings: null });
     this.emit({ type: "connection_changed", provider: p, state: connection.state });
     const name = this.dashboard.providers.find((i) => i.provider === p)?.capabilities.display_name ?? p;
     this.deepLink({ ok: true, provider: p, message: `Connected to ${name}.` });
@@ -385,7 +385,7 @@ export class FakeBackend implements Backend {
         updated_at: now(),
       };
       if (before) before.connection = connection;
-      else this.dashboard.cards.push({ connection, latest_run: null });
+      else this.dashboard.cards.push({ connection, latest_run: null, recordings: null });
       info.connected = true;
       this.emit({ type: "connection_changed", provider: p, state: connection.state });
       if (this.syncAfterConnect) this.begin(p, "after_connect");
@@ -430,6 +430,23 @@ export class FakeBackend implements Backend {
   listWorkouts = (filter: ActivityFilter, page: PageRequest) =>
     this.call("list_workouts", [filter, page], () => this.library.workouts(filter, page));
   getActivity = (id: number) => this.call("get_activity", [id], () => this.library.detail(id));
+  /** Workout id → the copy whose recording it shows (the athlete's pin). */
+  readonly recordingPins = new Map<number, number>();
+  /** Copies without a recording. */
+  readonly withoutRecording = new Set<number>();
+  /** Where "Save original…" saves (null: the athlete cancels the dialog). */
+  saveTo: string | null = "/home/athlete/original.fit";
+  getRecording = (id: number, copy: number | null) =>
+    this.call("get_recording", [id, copy], () => this.library.recording(id, copy, this.recordingPins, this.withoutRecording));
+  chooseRecording = (id: number, pin: boolean) =>
+    this.call("choose_recording", [id, pin], () => {
+      const workout = this.library.workoutOf(id);
+      if (workout === null) throw new IpcError("validation", "this activity is not linked to other copies");
+      if (pin) this.recordingPins.set(workout, id);
+      else this.recordingPins.delete(workout);
+      return this.library.recording(id, null, this.recordingPins, this.withoutRecording);
+    });
+  saveOriginal = (id: number) => this.call("save_original", [id], () => this.saveTo);
   linkActivities = (anchor: number, other: number) =>
     this.call("link_activities", [anchor, other], () => this.library.link(anchor, other));
   unlinkActivity = (id: number) => this.call("unlink_activity", [id], () => this.library.unlink(id));

@@ -16,6 +16,8 @@ import type {
   PageRequest,
   Period,
   ProviderKind,
+  RecordingDetail,
+  ScreenSeries,
   Sport,
   Value,
   VolumeBucket,
@@ -151,6 +153,76 @@ export class FakeLibrary {
     const a = this.get(id);
     const { workout_id: _w, counted: _c, reason: _r, confidence: _f, choice: _h, raw, ...fields } = a;
     return { activity: { ...fields, raw: raw ?? rawPayload(a) }, row: this.row(a) };
+  }
+
+  /** The recording the core would show: a deterministic loop of `points` samples for a copy
+   * that travels (none indoors), heart rate, speed and altitude, a lap per kilometre; the
+   * athlete's pinned copy (or `copy`) first, else the lowest id. Copies listed in `without`
+   * have no recording. */
+  recording(id: number, copy: number | null, pinned: Map<number, number>, without: Set<number>, points = 600): RecordingDetail {
+    const a = this.get(id);
+    const members = a.workout_id === null ? [a] : this.members(a.workout_id);
+    const copies = members.map((m) => ({
+      activity_id: m.id,
+      provider: m.provider,
+      status: without.has(m.id) ? null : ("stored" as const),
+      source: without.has(m.id) ? null : m.provider === "strava" ? "streams" : "original",
+      format: without.has(m.id) || m.provider === "strava" ? null : ("fit" as const),
+      sha256: without.has(m.id) || m.provider === "strava" ? null : `${m.id}`.padStart(64, "a"),
+      bytes: without.has(m.id) ? null : 48_000,
+      reason: null,
+      points: without.has(m.id) ? 0 : points,
+      series: [],
+      laps: 0,
+      has_track: !without.has(m.id) && (m.distance_m ?? 0) > 0,
+    }));
+    const pin = a.workout_id === null ? undefined : pinned.get(a.workout_id);
+    const candidates = copies.filter((c) => c.status === "stored");
+    const chosen = candidates.find((c) => c.activity_id === copy) ?? candidates.find((c) => c.activity_id === pin) ?? candidates.sort((x, y) => x.activity_id - y.activity_id)[0];
+    if (!chosen) return { copies, shown: null, chosen: false, fetch_error: null };
+    const shown = this.get(chosen.activity_id);
+    const travels = (shown.distance_m ?? 0) > 0;
+    const total = shown.distance_m ?? 0;
+    const t = Array.from({ length: points }, (_, i) => i * Math.max(1, Math.round((shown.elapsed_seconds ?? 3600) / points)));
+    const series: ScreenSeries[] = [
+      { name: "time", unit: "s", values: t },
+      ...(travels
+        ? ([
+            { name: "lat", unit: "deg", values: t.map((_, i) => 48.85 + 0.01 * Math.sin((2 * Math.PI * i) / points)) },
+            { name: "lon", unit: "deg", values: t.map((_, i) => 2.35 + 0.015 * (1 - Math.cos((2 * Math.PI * i) / points))) },
+            { name: "altitude", unit: "m", values: t.map((_, i) => 40 + 20 * Math.sin(i / 50)) },
+          ] as ScreenSeries[])
+        : []),
+      { name: "heart_rate", unit: "bpm", values: t.map((_, i) => 130 + Math.round(10 * Math.sin(i / 30))) },
+      ...(travels
+        ? ([
+            { name: "speed", unit: "m/s", values: t.map(() => total / Math.max(1, t[t.length - 1]!)) },
+            { name: "distance", unit: "m", values: t.map((_, i) => (total * i) / (points - 1)) },
+          ] as ScreenSeries[])
+        : []),
+    ];
+    const laps = travels
+      ? Array.from({ length: Math.max(1, Math.floor(total / 1000)) }, (_, i) => ({
+          start_s: (i * t[t.length - 1]!) / Math.max(1, Math.floor(total / 1000)),
+          elapsed_s: t[t.length - 1]! / Math.max(1, Math.floor(total / 1000)),
+          distance_m: 1000,
+          avg_heart_rate: 130,
+          max_heart_rate: 150,
+          avg_power_w: null,
+          avg_speed_mps: total / Math.max(1, t[t.length - 1]!),
+        }))
+      : [];
+    return {
+      copies,
+      shown: { activity_id: shown.id, provider: shown.provider, points, series, laps },
+      chosen: pin === chosen.activity_id,
+      fetch_error: null,
+    };
+  }
+
+  /** The workout an activity belongs to (null alone). */
+  workoutOf(id: number): number | null {
+    return this.get(id).workout_id;
   }
 
   private get(id: number): StoredActivity {
