@@ -91,6 +91,10 @@ pub struct Config {
     /// Whether a completed connect starts the first sync at once (the product's policy; tests of
     /// the connect flow alone switch it off).
     pub sync_after_connect: bool,
+    /// Whether the agent downloads recordings in the background (`TRIBUTARY_BACKGROUND_DOWNLOADS
+    /// =off` on a metered network, or in tests of the fetch on opening). Off, a recording is
+    /// still fetched when its activity is opened, and `tributary files` runs the queue.
+    pub background_downloads: bool,
 }
 
 impl Config {
@@ -103,6 +107,7 @@ impl Config {
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
             sync_after_connect: true,
+            background_downloads: true,
         }
     }
 
@@ -126,6 +131,17 @@ impl Config {
         let mut config = Self::new(data_dir);
         if let Some(service) = lookup("TRIBUTARY_KEYRING_SERVICE") {
             config.keyring_service = service;
+        }
+        if let Some(value) = lookup("TRIBUTARY_BACKGROUND_DOWNLOADS") {
+            config.background_downloads = match value.to_ascii_lowercase().as_str() {
+                "on" | "1" | "true" | "yes" => true,
+                "off" | "0" | "false" | "no" => false,
+                other => {
+                    return Err(Error::Validation(format!(
+                        "TRIBUTARY_BACKGROUND_DOWNLOADS must be on or off, not '{other}'"
+                    )));
+                }
+            };
         }
         for &kind in ProviderKind::ALL {
             let prefix = format!("TRIBUTARY_{}_", kind.as_str().to_uppercase());

@@ -797,7 +797,11 @@ impl Core {
             published: self.inner.scheduler_status.clone(),
             fixed,
             settings_changed: self.inner.settings_changed.clone(),
-            downloader: self.inner.downloader.clone(),
+            downloader: self
+                .inner
+                .config
+                .background_downloads
+                .then(|| self.inner.downloader.clone()),
         }
     }
 

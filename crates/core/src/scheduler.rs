@@ -305,8 +305,8 @@ pub(crate) struct Scheduler {
     pub fixed: Fixed,
     /// Notified when the athlete's settings change (through any front end of this process).
     pub settings_changed: Arc<Notify>,
-    /// The recordings' download queue.
-    pub downloader: crate::recording::queue::Downloader,
+    /// The recordings' download queue, when it runs in the background.
+    pub downloader: Option<crate::recording::queue::Downloader>,
 }
 
 impl Scheduler {
@@ -457,8 +457,8 @@ impl Scheduler {
                 reconcile: mode == SyncMode::Full,
             });
         }
-        if !paused {
-            match self.downloads(shared, now).await {
+        if !paused && let Some(downloader) = &self.downloader {
+            match self.downloads(downloader, shared, now).await {
                 Ok(Some(at)) => soonest = Some(soonest.map_or(at, |s| s.min(at))),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "could not look at the download queues"),
@@ -494,13 +494,14 @@ impl Scheduler {
     /// its share of the budget to refill.
     async fn downloads(
         &self,
+        downloader: &crate::recording::queue::Downloader,
         shared: &Arc<Shared>,
         now: DateTime<Utc>,
     ) -> Result<Option<DateTime<Utc>>> {
         lock(&shared.downloads).retain(|t| !t.is_finished());
         let mut soonest: Option<DateTime<Utc>> = None;
         for c in store::connections::list(self.store.pool(), self.athlete_id).await? {
-            if self.downloader.is_running(c.id) {
+            if downloader.is_running(c.id) {
                 continue;
             }
             if let Some(until) = lock(&shared.download_backoff).get(&c.id).copied()
@@ -516,7 +517,7 @@ impl Scheduler {
             if lock(&shared.drained).get(&c.id) == Some(&latest) {
                 continue;
             }
-            let Some(at) = self.downloader.due(&c, now).await? else {
+            let Some(at) = downloader.due(&c, now).await? else {
                 lock(&shared.drained).insert(c.id, latest);
                 continue;
             };
@@ -526,7 +527,7 @@ impl Scheduler {
                 continue;
             }
             let (downloader, cancel, provider, clock, id) = (
-                self.downloader.clone(),
+                downloader.clone(),
                 shared.cancel.clone(),
                 c.provider,
                 self.clock.clone(),

@@ -166,7 +166,8 @@ export function RecordingView({ id, sport, version }: Props) {
                 name={`recording-copy-${id}`}
                 data-testid={`recording-copy-${c.activity_id}`}
                 checked={shown?.activity_id === c.activity_id}
-                disabled={busy || c.status !== "stored"}
+                // A copy not fetched yet is fetched when chosen; one with nothing to show is not.
+                disabled={busy || c.status === "none" || c.status === "unreadable"}
                 onChange={() => setCopy(c.activity_id)}
               />
               <strong>{PROVIDER_NAMES[c.provider]}</strong> <span class="muted">{copyLine(c)}</span>
