@@ -104,6 +104,21 @@ struct Inner {
     athlete_id: i64,
     /// Connections with a batch going in this process.
     running: std::sync::Mutex<std::collections::HashSet<i64>>,
+    /// Each connection's counts as last read, with the latest run then: counting means reading
+    /// every activity of the connection (100,000 of them: ~90 ms), and the dashboard asks on
+    /// every refresh. Read again after a write here, a new or finished run (new activities),
+    /// or [`COUNTS_TTL`] (a write by another process).
+    counts: std::sync::Mutex<std::collections::HashMap<i64, CachedCounts>>,
+}
+
+/// How long counts read by this process are trusted, for writes by another process.
+const COUNTS_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[derive(Clone, Copy)]
+struct CachedCounts {
+    read_at: std::time::Instant,
+    latest_run: Option<(i64, crate::domain::SyncStatus)>,
+    counts: Counts,
 }
 
 /// Releases a connection's in-process slot.
@@ -148,6 +163,7 @@ impl Downloader {
                 locks: LockDir::named(data_dir, "downloads"),
                 athlete_id,
                 running: std::sync::Mutex::new(std::collections::HashSet::new()),
+                counts: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }
@@ -208,7 +224,15 @@ impl Downloader {
     pub async fn progress(&self, connection: &Connection) -> Result<Progress> {
         let client = self.inner.registry.get(connection.provider)?;
         let caps = client.capabilities();
-        let counts = store::recordings::counts(self.inner.store.pool(), connection.id).await?;
+        if caps.recordings == Recordings::None {
+            return Ok(Progress {
+                offers: caps.recordings,
+                counts: Counts::default(),
+                eta_seconds: None,
+                waiting_until: None,
+            });
+        }
+        let counts = self.counts(connection.id).await?;
         let allowance = self.allowance(connection).await?;
         // The binding pace: the slowest of the windows at the queue's share.
         let per_second = caps
@@ -231,6 +255,42 @@ impl Downloader {
             eta_seconds,
             waiting_until: allowance.next_at.filter(|_| left > 0),
         })
+    }
+
+    /// `connection_id`'s counts, from the cache while nothing changed them.
+    async fn counts(&self, connection_id: i64) -> Result<Counts> {
+        let pool = self.inner.store.pool();
+        let latest_run = store::sync_history::history(pool, connection_id, 1, 0)
+            .await?
+            .first()
+            .map(|r| (r.id, r.status));
+        let cached = self
+            .inner
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&connection_id)
+            .copied();
+        if let Some(c) = cached
+            && c.latest_run == latest_run
+            && c.read_at.elapsed() < COUNTS_TTL
+        {
+            return Ok(c.counts);
+        }
+        let counts = store::recordings::counts(pool, connection_id).await?;
+        self.inner
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(
+                connection_id,
+                CachedCounts {
+                    read_at: std::time::Instant::now(),
+                    latest_run,
+                    counts,
+                },
+            );
+        Ok(counts)
     }
 
     /// When the queue of `connection` next has work it may do: now, when its share refills, or
@@ -586,7 +646,14 @@ impl Downloader {
         });
         let (status, reason, packed, index, laps, points, has_track) = match decoded {
             Ok(streams) => {
-                let packed = codec::encode(&streams)?;
+                // Streams read from a kept original are not stored again (no second copy of
+                // the same data: they cost more than the gzipped file, BENCHMARKS.md); they
+                // are decoded from it when the activity is opened. Only the provider's streams
+                // (Strava's, where there is no file) are packed and kept.
+                let packed = match original {
+                    Some(_) => None,
+                    None => Some(codec::encode(&streams)?),
+                };
                 let index = serde_json::to_string(&streams.index())
                     .map_err(|e| Error::Internal(format!("cannot write a stream index: {e}")))?;
                 let laps = serde_json::to_string(&streams.laps)
@@ -594,7 +661,7 @@ impl Downloader {
                 (
                     RecordingStatus::Stored,
                     None,
-                    Some(packed),
+                    packed,
                     Some(index),
                     Some(laps),
                     streams.len() as i64,
@@ -637,6 +704,11 @@ impl Downloader {
         }
         store::recordings::save(&mut tx, outcome, self.inner.clock.now()).await?;
         tx.commit().await?;
+        self.inner
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
         Ok(())
     }
 

@@ -150,8 +150,11 @@ pub async fn spent_since(
     since: DateTime<Utc>,
 ) -> Result<(i64, Option<DateTime<Utc>>)> {
     let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
+        // Driven from the recent fetches (`recordings_by_fetch`: a window's worth of rows), not
+        // from the connection's activities (all of them): the `+` keeps the planner off
+        // `activities`' connection index.
         "SELECT count(*), min(r.fetched_at) FROM recordings r JOIN activities a ON a.id = r.activity_id
-         WHERE r.fetched_at >= ?2 AND a.connection_id = ?1",
+         WHERE r.fetched_at >= ?2 AND +a.connection_id = ?1",
     )
     .bind(connection_id)
     .bind(to_ms(since))
