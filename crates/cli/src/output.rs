@@ -344,7 +344,8 @@ impl Out {
                 r.requests
             );
             if let Some(p) = &r.progress {
-                let done = p.counts.stored + p.counts.unreadable + p.counts.none + p.counts.given_up;
+                let done =
+                    p.counts.stored + p.counts.unreadable + p.counts.none + p.counts.given_up;
                 let eta = p
                     .eta_seconds
                     .map(|s| format!(" · about {} at {provider}'s limit", human_duration(s)))
@@ -421,26 +422,36 @@ impl Out {
                 c.format.map_or("?", |f| f.as_str()),
                 c.bytes.unwrap_or(0),
                 c.sha256.as_deref().unwrap_or(""),
-                c.reason.as_deref().map(|r| format!(" · unreadable: {r}")).unwrap_or_default()
+                c.reason
+                    .as_deref()
+                    .map(|r| format!(" · unreadable: {r}"))
+                    .unwrap_or_default()
             ),
             Some(c) => say!(
                 "  original: none ({})",
                 c.reason.as_deref().unwrap_or(match c.source.as_deref() {
-                    Some("streams") => "the provider keeps no original file; its streams are stored",
+                    Some("streams") =>
+                        "the provider keeps no original file; its streams are stored",
                     _ => "not fetched yet",
                 })
             ),
             None => {}
         }
         for s in mine.map(|c| c.series.as_slice()).unwrap_or_default() {
-            say!("  stream {:<12} {:>6} samples ({})", format!("{:?}", s.name).to_lowercase(), s.samples, s.unit);
+            say!(
+                "  stream {:<12} {:>6} samples ({})",
+                format!("{:?}", s.name).to_lowercase(),
+                s.samples,
+                s.unit
+            );
         }
         for (i, lap) in laps.iter().enumerate() {
             say!(
                 "  lap {:>2}: {:>7.0} s · {}",
                 i + 1,
                 lap.elapsed_s,
-                lap.distance_m.map_or("-".to_owned(), |d| format!("{:.0} m", d))
+                lap.distance_m
+                    .map_or("-".to_owned(), |d| format!("{d:.0} m"))
             );
         }
         if let Some(e) = &recording.fetch_error {

@@ -122,7 +122,12 @@ async fn activities(core: &Core, count: usize) -> i64 {
 
 /// A recording row as the queue writes it: an original's streams are not packed (decoded from
 /// the file when opened); a provider's streams are.
-async fn keep(core: &Core, activity_id: i64, streams: &recording::Streams, original: Option<(&str, i64, i64)>) {
+async fn keep(
+    core: &Core,
+    activity_id: i64,
+    streams: &recording::Streams,
+    original: Option<(&str, i64, i64)>,
+) {
     let packed = match original {
         Some(_) => None,
         None => Some(codec::encode(streams).unwrap()),
@@ -212,9 +217,18 @@ async fn main() {
 
     // 2. Storage per activity.
     println!("storage per activity (mean over {files}):");
-    println!("  the original as it came        {:>8.0} bytes", total_bytes as f64 / files as f64);
-    println!("  the original as kept (gzip)    {:>8.0} bytes", kept_bytes as f64 / files as f64);
-    println!("  the derived streams, if packed {:>8.0} bytes (not kept for originals)", packed_bytes as f64 / files as f64);
+    println!(
+        "  the original as it came        {:>8.0} bytes",
+        total_bytes as f64 / files as f64
+    );
+    println!(
+        "  the original as kept (gzip)    {:>8.0} bytes",
+        kept_bytes as f64 / files as f64
+    );
+    println!(
+        "  the derived streams, if packed {:>8.0} bytes (not kept for originals)",
+        packed_bytes as f64 / files as f64
+    );
     println!(
         "  kept: {:.0} bytes (the original once); with derived streams it would be {:.0} bytes",
         kept_bytes as f64 / files as f64,
@@ -231,8 +245,17 @@ async fn main() {
     let t = Instant::now();
     let streams = recording::decode(&original).unwrap();
     let decode_long = t.elapsed();
-    let kept = OriginalFiles::new(dir.path()).put(long.clone()).await.unwrap();
-    keep(&core, 1, &streams, Some((&kept.sha256, kept.bytes as i64, kept.stored_bytes as i64))).await;
+    let kept = OriginalFiles::new(dir.path())
+        .put(long.clone())
+        .await
+        .unwrap();
+    keep(
+        &core,
+        1,
+        &streams,
+        Some((&kept.sha256, kept.bytes as i64, kept.stored_bytes as i64)),
+    )
+    .await;
     let mut opens = Vec::new();
     for i in 0..55 {
         let t = Instant::now();
@@ -249,7 +272,9 @@ async fn main() {
         long.len() / 1024,
         decode_long.as_secs_f64() * 1000.0
     );
-    println!("  opening it (Core::recording: read, gunzip, decode the FIT, downsample to ≤ 2,000): p50 {p50:.1} ms, p95 {p95:.1} ms");
+    println!(
+        "  opening it (Core::recording: read, gunzip, decode the FIT, downsample to ≤ 2,000): p50 {p50:.1} ms, p95 {p95:.1} ms"
+    );
     // The same ride as a provider's packed streams (Strava's case).
     keep(&core, 2, &streams, None).await;
     let mut opens = Vec::new();
@@ -261,10 +286,15 @@ async fn main() {
         }
     }
     let (p50, p95) = percentiles(opens);
-    println!("  opening it from packed streams (unpack, downsample): p50 {p50:.1} ms, p95 {p95:.1} ms");
+    println!(
+        "  opening it from packed streams (unpack, downsample): p50 {p50:.1} ms, p95 {p95:.1} ms"
+    );
 
     // 4. At scale: every activity with a (short) recording.
-    let short = recording::decode(&recording::unwrap(tributary_sandbox::recording::fit(&ride(600))).unwrap()).unwrap();
+    let short = recording::decode(
+        &recording::unwrap(tributary_sandbox::recording::fit(&ride(600))).unwrap(),
+    )
+    .unwrap();
     let started = Instant::now();
     let packed = codec::encode(&short).unwrap();
     let index = serde_json::to_string(&short.index()).unwrap();
@@ -279,7 +309,10 @@ async fn main() {
     .execute(core.store().pool())
     .await
     .unwrap();
-    println!("{n} activities with recordings (filled in {:.1} s):", started.elapsed().as_secs_f64());
+    println!(
+        "{n} activities with recordings (filled in {:.1} s):",
+        started.elapsed().as_secs_f64()
+    );
     let mut rng = 0x9E37_79B9_7F4A_7C15_u64;
     let mut details = Vec::new();
     for _ in 0..200 {
@@ -315,6 +348,8 @@ async fn main() {
         fresh.push(t.elapsed());
     }
     let (p50, p95) = percentiles(fresh);
-    println!("  counting a connection's recordings      p50 {p50:.2} ms, p95 {p95:.2} ms (after each download, at most once a second)");
+    println!(
+        "  counting a connection's recordings      p50 {p50:.2} ms, p95 {p95:.2} ms (after each download, at most once a second)"
+    );
     core.shutdown().await;
 }

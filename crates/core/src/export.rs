@@ -374,7 +374,13 @@ struct ManifestLine {
 /// A file name part from a provider's id: letters, digits, `-` and `_` only.
 fn safe_name(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(80)
         .collect()
 }
@@ -385,7 +391,11 @@ async fn originals(store: &Store, files: &OriginalFiles, dir: &Path) -> Result<(
     let mut manifest = Vec::with_capacity(rows.len());
     let mut written = 0_i64;
     for row in rows {
-        let base = format!("{}-{}", safe_name(&row.provider), safe_name(&row.provider_activity_id));
+        let base = format!(
+            "{}-{}",
+            safe_name(&row.provider),
+            safe_name(&row.provider_activity_id)
+        );
         let (file, sha256, format) = match (&row.sha256, &row.streams) {
             (Some(sha), _) => {
                 let format = FileFormat::parse(row.format.as_deref().unwrap_or(""));
@@ -402,7 +412,11 @@ async fn originals(store: &Store, files: &OriginalFiles, dir: &Path) -> Result<(
                         std::fs::write(dir.join(&name), text).map_err(io(&dir.join(&name)))?;
                         (name, String::new(), "gpx (from streams)".to_owned())
                     }
-                    None => (String::new(), String::new(), "streams without positions".to_owned()),
+                    None => (
+                        String::new(),
+                        String::new(),
+                        "streams without positions".to_owned(),
+                    ),
                 }
             }
             (None, None) => continue,
@@ -454,14 +468,16 @@ fn gpx_of(streams: &Streams) -> Option<String> {
          xmlns:gpxtpx=\"http://www.garmin.com/xmlschemas/TrackPointExtension/v1\">\n<trk><trkseg>\n",
     );
     let mut points = 0;
-    for i in 0..time.len() {
-        let (Some(a), Some(o)) = (lat.get(i), lon.get(i)) else { continue };
+    for (i, offset) in time.iter().enumerate() {
+        let (Some(a), Some(o)) = (lat.get(i), lon.get(i)) else {
+            continue;
+        };
         if !a.is_finite() || !o.is_finite() {
             continue;
         }
         points += 1;
         let at = chrono::DateTime::from_timestamp_millis(
-            start * 1000 + (time[i] * 1000.0).round() as i64,
+            start * 1000 + (offset * 1000.0).round() as i64,
         )
         .unwrap_or_default();
         let _ = write!(out, "<trkpt lat=\"{a:.7}\" lon=\"{o:.7}\">");

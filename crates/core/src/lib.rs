@@ -615,8 +615,7 @@ impl Core {
             .ok_or_else(|| {
                 Error::Validation("this activity is not linked to other copies".to_owned())
             })?;
-        store::recordings::choose_copy(self.inner.store.pool(), workout, pin.then_some(id))
-            .await?;
+        store::recordings::choose_copy(self.inner.store.pool(), workout, pin.then_some(id)).await?;
         self.recording(id, None).await
     }
 

@@ -125,7 +125,10 @@ fn fit_sport(sport: Sport) -> (typedef::Sport, typedef::SubSport) {
         Sport::VirtualRide => (typedef::Sport::CYCLING, typedef::SubSport::VIRTUAL_ACTIVITY),
         Sport::Swim => (typedef::Sport::SWIMMING, typedef::SubSport::LAP_SWIMMING),
         Sport::Hike => (typedef::Sport::HIKING, typedef::SubSport::GENERIC),
-        Sport::Strength => (typedef::Sport::TRAINING, typedef::SubSport::STRENGTH_TRAINING),
+        Sport::Strength => (
+            typedef::Sport::TRAINING,
+            typedef::SubSport::STRENGTH_TRAINING,
+        ),
     }
 }
 
@@ -146,12 +149,18 @@ fn lap_message(
         lap.total_elapsed_time = (elapsed * 1000.0).round() as u32;
         lap.total_timer_time = lap.total_elapsed_time;
         lap.total_distance = ((last.distance - first.distance) * 100.0).round().max(0.0) as u32;
-        let hr: Vec<f64> = samples.iter().filter_map(|s| s.heart_rate.map(f64::from)).collect();
+        let hr: Vec<f64> = samples
+            .iter()
+            .filter_map(|s| s.heart_rate.map(f64::from))
+            .collect();
         if !hr.is_empty() {
             lap.avg_heart_rate = (hr.iter().sum::<f64>() / hr.len() as f64).round() as u8;
             lap.max_heart_rate = hr.iter().copied().fold(0.0, f64::max) as u8;
         }
-        let power: Vec<f64> = samples.iter().filter_map(|s| s.power.map(f64::from)).collect();
+        let power: Vec<f64> = samples
+            .iter()
+            .filter_map(|s| s.power.map(f64::from))
+            .collect();
         if !power.is_empty() {
             lap.avg_power = (power.iter().sum::<f64>() / power.len() as f64).round() as u16;
         }
@@ -268,11 +277,23 @@ pub fn strava_streams(w: &Workout) -> Value {
     };
     let mut out = serde_json::Map::new();
     out.insert("time".into(), column(&|s| json!(s.t)));
-    out.insert("distance".into(), column(&|s| json!((s.distance * 10.0).round() / 10.0)));
-    out.insert("velocity_smooth".into(), column(&|s| json!((s.speed * 1000.0).round() / 1000.0)));
+    out.insert(
+        "distance".into(),
+        column(&|s| json!((s.distance * 10.0).round() / 10.0)),
+    );
+    out.insert(
+        "velocity_smooth".into(),
+        column(&|s| json!((s.speed * 1000.0).round() / 1000.0)),
+    );
     if w.sport.travels() {
-        out.insert("latlng".into(), column(&|s| json!(s.position.map(|(a, b)| [a, b]))));
-        out.insert("altitude".into(), column(&|s| json!(s.altitude.map(|a| (a * 10.0).round() / 10.0))));
+        out.insert(
+            "latlng".into(),
+            column(&|s| json!(s.position.map(|(a, b)| [a, b]))),
+        );
+        out.insert(
+            "altitude".into(),
+            column(&|s| json!(s.altitude.map(|a| (a * 10.0).round() / 10.0))),
+        );
     }
     if w.heart_rate.is_some() {
         out.insert("heartrate".into(), column(&|s| json!(s.heart_rate)));
@@ -284,55 +305,6 @@ pub fn strava_streams(w: &Workout) -> Value {
         out.insert("cadence".into(), column(&|s| json!(s.cadence)));
     }
     Value::Object(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    fn workout(sport: Sport) -> Workout {
-        Workout {
-            index: 3,
-            sport,
-            start: chrono::Utc.with_ymd_and_hms(2026, 11, 1, 7, 0, 0).unwrap(),
-            utc_offset: 3600,
-            zone: "Europe/Paris",
-            elapsed: 1800,
-            moving: 1750,
-            distance: 6000.0,
-            elevation: 40.0,
-            heart_rate: Some((140.0, 170.0)),
-            power: None,
-            device: "x",
-            name: "Run".into(),
-        }
-    }
-
-    #[test]
-    fn a_fit_is_deterministic_and_decodes_with_its_laps() {
-        let w = workout(Sport::Run);
-        let a = fit(&w);
-        assert_eq!(a, fit(&w));
-        assert_eq!(&a[8..12], b".FIT");
-        let mut decoder = rustyfit::Decoder::new();
-        let mut reader: &[u8] = &a;
-        let decoded = decoder.decode(&mut reader).unwrap().unwrap();
-        let count = |n| decoded.messages.iter().filter(|m| m.num == n).count();
-        assert_eq!(count(typedef::MesgNum::RECORD), 1800);
-        assert_eq!(count(typedef::MesgNum::LAP), 6);
-        assert_eq!(count(typedef::MesgNum::SESSION), 1);
-    }
-
-    #[test]
-    fn strava_streams_are_aligned() {
-        let s = strava_streams(&workout(Sport::Run));
-        let len = |k: &str| s[k]["data"].as_array().unwrap().len();
-        assert_eq!(len("time"), 1800);
-        assert_eq!(len("latlng"), 1800);
-        assert_eq!(len("heartrate"), 1800);
-        assert!(s.get("watts").is_none());
-    }
 }
 
 /// The file host's answer for workout `index` (Wahoo's and COROS's `…/files/{index}`): no token
@@ -394,9 +366,12 @@ pub(crate) fn file_fault(fault: crate::Fault) -> Option<axum::response::Response
             bytes.truncate(bytes.len() / 2);
             (StatusCode::OK, bytes).into_response()
         }
-        crate::FaultKind::RateLimit => {
-            (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "60")], "slow down").into_response()
-        }
+        crate::FaultKind::RateLimit => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "60")],
+            "slow down",
+        )
+            .into_response(),
         _ => return None,
     })
 }
@@ -408,4 +383,53 @@ pub(crate) fn file_url(headers: &axum::http::HeaderMap, provider: &str, index: u
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1");
     format!("http://{host}/{provider}/files/{index}.fit")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn workout(sport: Sport) -> Workout {
+        Workout {
+            index: 3,
+            sport,
+            start: chrono::Utc.with_ymd_and_hms(2026, 11, 1, 7, 0, 0).unwrap(),
+            utc_offset: 3600,
+            zone: "Europe/Paris",
+            elapsed: 1800,
+            moving: 1750,
+            distance: 6000.0,
+            elevation: 40.0,
+            heart_rate: Some((140.0, 170.0)),
+            power: None,
+            device: "x",
+            name: "Run".into(),
+        }
+    }
+
+    #[test]
+    fn a_fit_is_deterministic_and_decodes_with_its_laps() {
+        let w = workout(Sport::Run);
+        let a = fit(&w);
+        assert_eq!(a, fit(&w));
+        assert_eq!(&a[8..12], b".FIT");
+        let mut decoder = rustyfit::Decoder::new();
+        let mut reader: &[u8] = &a;
+        let decoded = decoder.decode(&mut reader).unwrap().unwrap();
+        let count = |n| decoded.messages.iter().filter(|m| m.num == n).count();
+        assert_eq!(count(typedef::MesgNum::RECORD), 1800);
+        assert_eq!(count(typedef::MesgNum::LAP), 6);
+        assert_eq!(count(typedef::MesgNum::SESSION), 1);
+    }
+
+    #[test]
+    fn strava_streams_are_aligned() {
+        let s = strava_streams(&workout(Sport::Run));
+        let len = |k: &str| s[k]["data"].as_array().unwrap().len();
+        assert_eq!(len("time"), 1800);
+        assert_eq!(len("latlng"), 1800);
+        assert_eq!(len("heartrate"), 1800);
+        assert!(s.get("watts").is_none());
+    }
 }

@@ -238,7 +238,8 @@ async fn workouts(
             let mut workout = render(w, world.edits(w.index));
             // The summary's file lives on a file host (here, this twin's `/files`).
             if let Some(summary) = workout.get_mut("workout_summary") {
-                summary["file"] = json!({"url": crate::recording::file_url(&headers, PROVIDER, w.index)});
+                summary["file"] =
+                    json!({"url": crate::recording::file_url(&headers, PROVIDER, w.index)});
             }
             workout
         })

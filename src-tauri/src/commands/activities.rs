@@ -6,10 +6,10 @@ use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use tauri::State;
 use tributary_core::domain::ProviderKind;
-use tributary_core::recording::view::RecordingDetail;
 use tributary_core::library::{
     ActivityDetail, ActivityFilter, ActivityListing, PageRequest, Period, RunPoint, VolumeBucket,
 };
+use tributary_core::recording::view::RecordingDetail;
 
 /// Activities (every copy), filtered, one keyset page.
 #[tauri::command]

@@ -196,7 +196,9 @@ pub(crate) async fn api_file(
 pub(crate) fn path_safe(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Download a file from an address a provider's answer gave (Wahoo's `file.url`, COROS's

@@ -114,7 +114,10 @@ mod tests {
         assert_eq!(back.start, streams.start);
         assert_eq!(back.get(StreamKind::Lat).unwrap()[0], 48.856_613_1);
         assert!(back.get(StreamKind::Lat).unwrap()[1].is_nan());
-        assert_eq!(back.get(StreamKind::HeartRate).unwrap()[..2], [120.0, 121.0]);
+        assert_eq!(
+            back.get(StreamKind::HeartRate).unwrap()[..2],
+            [120.0, 121.0]
+        );
         assert_eq!(back.len(), 3);
     }
 

@@ -47,7 +47,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn valid_hash(sha256: &str) -> bool {
-    sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 impl OriginalFiles {
@@ -105,7 +108,12 @@ impl OriginalFiles {
             Ok(_) => {}
             // Another process stored the same bytes meanwhile: theirs is as good as ours.
             Err(e) if path.exists() => drop(e),
-            Err(e) => return Err(Error::io(format!("cannot keep {}", path.display()), e.error)),
+            Err(e) => {
+                return Err(Error::io(
+                    format!("cannot keep {}", path.display()),
+                    e.error,
+                ));
+            }
         }
         if let Ok(folder) = std::fs::File::open(dir) {
             let _ = folder.sync_all(); // the rename itself survives a power cut
@@ -125,9 +133,8 @@ impl OriginalFiles {
         let path = self.path(sha256);
         let expected = sha256.to_owned();
         tokio::task::spawn_blocking(move || {
-            let file = std::fs::File::open(&path).map_err(|e| {
-                Error::io(format!("the original {} is missing", path.display()), e)
-            })?;
+            let file = std::fs::File::open(&path)
+                .map_err(|e| Error::io(format!("the original {} is missing", path.display()), e))?;
             let mut bytes = Vec::new();
             flate2::read::GzDecoder::new(file)
                 .take(super::MAX_FILE as u64 + 1)
@@ -220,7 +227,10 @@ mod tests {
         std::fs::write(&partial, b"x").unwrap();
         let set: HashSet<String> = [keep.clone()].into();
         // Young orphans may be another process's download in flight: left alone.
-        assert_eq!(sweep_blocking(&files.root, &set, SystemTime::now()).unwrap(), 0);
+        assert_eq!(
+            sweep_blocking(&files.root, &set, SystemTime::now()).unwrap(),
+            0
+        );
         let later = SystemTime::now() + GRACE + Duration::from_secs(1);
         assert_eq!(sweep_blocking(&files.root, &set, later).unwrap(), 2);
         assert!(files.path(&keep).exists());

@@ -44,7 +44,10 @@ const SEMICIRCLE: f64 = 180.0 / 2_147_483_648.0;
 /// One `record` message: its time and values, read from its fields by number with the
 /// profile's scale and offset (the profile's typed struct builds ~70 fields per record; this
 /// reads the nine that are charted, ~30 % of the decode time saved).
-fn record(message: &Message) -> Option<(f64, [(StreamKind, Option<f64>); 9])> {
+/// A sample's values, as the builder takes them.
+type Values = [(StreamKind, Option<f64>); 9];
+
+fn record(message: &Message) -> Option<(f64, Values)> {
     let (mut t, mut lat, mut lon) = (None, None, None);
     let (mut alt, mut enhanced_alt, mut speed, mut enhanced_speed) = (None, None, None, None);
     let (mut hr, mut cadence, mut power, mut distance, mut temperature) =
@@ -215,7 +218,12 @@ mod tests {
         let s = decode(&ride()).unwrap();
         assert!(s.len() > 1000, "{}", s.len());
         assert!(s.has_track());
-        assert!(s.get(StreamKind::HeartRate).unwrap().iter().all(|v| v.is_finite()));
+        assert!(
+            s.get(StreamKind::HeartRate)
+                .unwrap()
+                .iter()
+                .all(|v| v.is_finite())
+        );
         assert!(!s.laps.is_empty());
         assert_eq!(s.laps[0].start_s, 0.0);
         assert!(s.laps.windows(2).all(|w| w[0].start_s < w[1].start_s));
@@ -231,7 +239,11 @@ mod tests {
         let mut reader: &[u8] = &fit;
         let decoded = decoder.decode(&mut reader).unwrap().unwrap();
         let mut checked = 0;
-        for m in decoded.messages.iter().filter(|m| m.num == typedef::MesgNum::RECORD) {
+        for m in decoded
+            .messages
+            .iter()
+            .filter(|m| m.num == typedef::MesgNum::RECORD)
+        {
             let r = mesgdef::Record::from(m);
             let (t, values) = record(m).unwrap();
             assert_eq!(Some(t as i64), r.timestamp.unix_timestamp());
@@ -242,8 +254,14 @@ mod tests {
             };
             assert!(close(get(StreamKind::Lat), r.position_lat_degrees()));
             assert!(close(get(StreamKind::Lon), r.position_long_degrees()));
-            assert!(close(get(StreamKind::Altitude), r.enhanced_altitude_scaled().or_else(|| r.altitude_scaled())));
-            assert!(close(get(StreamKind::Speed), r.enhanced_speed_scaled().or_else(|| r.speed_scaled())));
+            assert!(close(
+                get(StreamKind::Altitude),
+                r.enhanced_altitude_scaled().or_else(|| r.altitude_scaled())
+            ));
+            assert!(close(
+                get(StreamKind::Speed),
+                r.enhanced_speed_scaled().or_else(|| r.speed_scaled())
+            ));
             assert!(close(get(StreamKind::Distance), r.distance_scaled()));
             assert!(close(get(StreamKind::HeartRate), u8v(r.heart_rate)));
             assert!(close(get(StreamKind::Power), u16v(r.power)));
@@ -271,7 +289,7 @@ mod tests {
         fn the_fit_decoder_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..4096),
                                          at in any::<usize>(), flip in 1u8..=255, cut in any::<usize>()) {
             let _ = decode(&bytes);
-            let mut header = bytes.clone();
+            let mut header = bytes;
             if header.len() >= 12 {
                 header[8..12].copy_from_slice(b".FIT");
                 let _ = decode(&header);

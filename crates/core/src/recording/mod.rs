@@ -10,8 +10,8 @@
 //! - [`view`] shapes a recording for the screen (downsampled).
 
 pub mod codec;
-mod fit;
 pub mod files;
+mod fit;
 pub mod queue;
 pub mod view;
 mod wrap;
@@ -306,7 +306,9 @@ impl Builder {
         self.rows.sort_by(|a, b| a[0].total_cmp(&b[0]));
         let series = StreamKind::ALL
             .iter()
-            .filter(|k| **k == StreamKind::Time || self.rows.iter().any(|r| r[**k as usize].is_finite()))
+            .filter(|k| {
+                **k == StreamKind::Time || self.rows.iter().any(|r| r[**k as usize].is_finite())
+            })
             .map(|k| (*k, self.rows.iter().map(|r| r[*k as usize]).collect()))
             .collect();
         Streams {

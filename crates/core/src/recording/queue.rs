@@ -210,9 +210,11 @@ impl Downloader {
             && budget.remaining <= reserve(&caps)
         {
             allowance.now = 0;
-            allowance.next_at = Some(allowance.next_at.map_or(budget.resets_at, |n| {
-                n.max(budget.resets_at)
-            }));
+            allowance.next_at = Some(
+                allowance
+                    .next_at
+                    .map_or(budget.resets_at, |n| n.max(budget.resets_at)),
+            );
         }
         if allowance.now > 0 {
             allowance.next_at = None;
@@ -362,15 +364,13 @@ impl Downloader {
                 });
                 break;
             }
-            let take = (limit - done).min(usize::try_from(allowance.now).unwrap_or(usize::MAX)).min(50);
+            let take = (limit - done)
+                .min(usize::try_from(allowance.now).unwrap_or(usize::MAX))
+                .min(50);
             let now = inner.clock.now();
-            let pending = store::recordings::pending(
-                inner.store.pool(),
-                connection.id,
-                take as i64,
-                now,
-            )
-            .await?;
+            let pending =
+                store::recordings::pending(inner.store.pool(), connection.id, take as i64, now)
+                    .await?;
             if pending.is_empty() {
                 break;
             }
@@ -521,7 +521,8 @@ impl Downloader {
                     | Error::SecretStore(_) => Ok(Step::Stop(error)),
                     // A bad answer for this one activity: note it, try again later, go on.
                     other => {
-                        let wait = Duration::minutes(30) * 2_i32.pow(item.attempts.clamp(0, 6) as u32);
+                        let wait =
+                            Duration::minutes(30) * 2_i32.pow(item.attempts.clamp(0, 6) as u32);
                         let reason = other.to_string();
                         self.write(&Outcome {
                             activity_id: item.activity_id,
@@ -563,7 +564,8 @@ impl Downloader {
                 RecordingStatus::None
             }
             FetchedRecording::Streams(streams) => {
-                self.keep(item.activity_id, None, Ok(streams), "streams").await?
+                self.keep(item.activity_id, None, Ok(streams), "streams")
+                    .await?
             }
             FetchedRecording::File(bytes) => {
                 let (original, decoded) = match super::unwrap(bytes.clone()) {
@@ -636,14 +638,10 @@ impl Downloader {
             None => None,
         };
         let format = original.as_ref().map(|o| o.format.as_str());
-        let orig = stored.as_ref().zip(format).map(|(s, f)| {
-            (
-                s.sha256.as_str(),
-                f,
-                s.bytes as i64,
-                s.stored_bytes as i64,
-            )
-        });
+        let orig = stored
+            .as_ref()
+            .zip(format)
+            .map(|(s, f)| (s.sha256.as_str(), f, s.bytes as i64, s.stored_bytes as i64));
         let (status, reason, packed, index, laps, points, has_track) = match decoded {
             Ok(streams) => {
                 // Streams read from a kept original are not stored again (no second copy of

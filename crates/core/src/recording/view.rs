@@ -6,9 +6,9 @@ use super::codec;
 use super::files::OriginalFiles;
 use super::queue::Downloader;
 use super::{FileFormat, Lap, SeriesInfo, StreamKind};
+use crate::domain::ProviderKind;
 use crate::store::recordings::{RecordingStatus, Row};
 use crate::store::{self, Store};
-use crate::domain::ProviderKind;
 use crate::{Error, Result};
 use serde::Serialize;
 
@@ -143,7 +143,10 @@ pub async fn detail(
         None => None,
     };
     // The copy the athlete asked for (or pinned, or opened) is fetched if it was never tried.
-    let wanted = copy.filter(|c| members.contains(c)).or(pinned).unwrap_or(id);
+    let wanted = copy
+        .filter(|c| members.contains(c))
+        .or(pinned)
+        .unwrap_or(id);
     let fetch_error = match downloader.fetch_now(wanted).await {
         Ok(_) => None,
         Err(e) => Some(e.to_string()),
@@ -181,7 +184,10 @@ pub async fn detail(
     let shown = match show {
         Some(c) => {
             let index = copies.iter().position(|x| x.activity_id == c);
-            match index.and_then(|i| rows[i].as_ref()).map(|r| (r, copies[index.unwrap_or(0)].provider)) {
+            match index
+                .and_then(|i| rows[i].as_ref())
+                .map(|r| (r, copies[index.unwrap_or(0)].provider))
+            {
                 Some((row, provider)) => Some(screen(row, provider, downloader.files()).await?),
                 None => None,
             }

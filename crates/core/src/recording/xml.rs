@@ -36,10 +36,7 @@ fn text_of(bytes: &[u8]) -> Result<&str, Unreadable> {
 }
 
 /// Walk `bytes`, calling `on` with each event's local name path (`stack`), kind and text.
-fn walk(
-    bytes: &[u8],
-    mut on: impl FnMut(&[String], Step<'_>) -> bool,
-) -> Result<(), Unreadable> {
+fn walk(bytes: &[u8], mut on: impl FnMut(&[String], Step<'_>) -> bool) -> Result<(), Unreadable> {
     let mut reader = quick_xml::Reader::from_str(text_of(bytes)?);
     reader.config_mut().trim_text(true);
     let mut stack: Vec<String> = Vec::new();
@@ -64,11 +61,7 @@ fn walk(
                     return Ok(());
                 }
             }
-            Event::Text(t) => {
-                if !on(&stack, Step::Text(&t.xml10_content())) {
-                    return Ok(());
-                }
-            }
+            Event::Text(t) if !on(&stack, Step::Text(&t.xml10_content())) => return Ok(()),
             Event::End(_) => {
                 let go = on(&stack, Step::Close);
                 stack.pop();
@@ -100,7 +93,9 @@ fn attributes(e: &quick_xml::events::BytesStart<'_>) -> Vec<(String, String)> {
         .map(|a| {
             (
                 a.key.local_name().as_ref().to_owned(),
-                a.normalized_value(quick_xml::XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default(),
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .map(|v| v.into_owned())
+                    .unwrap_or_default(),
             )
         })
         .collect()
@@ -341,9 +336,24 @@ mod tests {
     #[test]
     fn a_route_without_times_and_wrong_roots_are_refused() {
         let route = r#"<gpx><rte><rtept lat="1" lon="2"/></rte></gpx>"#;
-        assert!(decode_gpx(route.as_bytes()).unwrap_err().0.contains("no times"));
-        assert!(decode_gpx(TCX.as_bytes()).unwrap_err().0.contains("not a GPX"));
-        assert!(decode_tcx(GPX.as_bytes()).unwrap_err().0.contains("not a TCX"));
+        assert!(
+            decode_gpx(route.as_bytes())
+                .unwrap_err()
+                .0
+                .contains("no times")
+        );
+        assert!(
+            decode_gpx(TCX.as_bytes())
+                .unwrap_err()
+                .0
+                .contains("not a GPX")
+        );
+        assert!(
+            decode_tcx(GPX.as_bytes())
+                .unwrap_err()
+                .0
+                .contains("not a TCX")
+        );
         let cut = &GPX[..GPX.len() / 2];
         assert!(decode_gpx(cut.as_bytes()).is_err());
         assert!(decode_gpx(b"\xff\xfe<gpx").is_err());

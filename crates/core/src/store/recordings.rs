@@ -287,9 +287,9 @@ pub async fn get(db: impl SqliteExecutor<'_>, activity_id: i64) -> Result<Option
          FROM recordings r LEFT JOIN originals o ON o.sha256 = r.sha256
          WHERE r.activity_id = ?1",
     )
-        .bind(activity_id)
-        .fetch_optional(db)
-        .await?)
+    .bind(activity_id)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// A recording's summary, without the streams (the activity list's and copies' badges).

@@ -2,10 +2,10 @@
 //! the detail view, the originals export and the orphan sweep.
 
 use crate::harness::Harness;
+use tokio_util::sync::CancellationToken;
 use tributary_core::domain::{ProviderKind, SyncStatus, SyncTrigger};
 use tributary_core::recording::StreamKind;
 use tributary_core::sync::SyncMode;
-use tokio_util::sync::CancellationToken;
 
 async fn synced(h: &Harness, provider: ProviderKind) {
     h.connect_to(provider).await;
@@ -21,7 +21,8 @@ async fn synced(h: &Harness, provider: ProviderKind) {
 async fn recent(h: &Harness, count: i64) {
     for d in 1..=count {
         let start = chrono::Utc::now() - chrono::Duration::days(d) - chrono::Duration::hours(3);
-        h.control("upload", serde_json::json!({"start": start.to_rfc3339()})).await;
+        h.control("upload", serde_json::json!({"start": start.to_rfc3339()}))
+            .await;
     }
 }
 
@@ -29,7 +30,11 @@ async fn calls(h: &Harness, key: &str) -> u64 {
     h.sandbox_state().await["calls"][key].as_u64().unwrap_or(0)
 }
 
-async fn fetch_all(h: &Harness, provider: ProviderKind, limit: usize) -> tributary_core::recording::queue::BatchReport {
+async fn fetch_all(
+    h: &Harness,
+    provider: ProviderKind,
+    limit: usize,
+) -> tributary_core::recording::queue::BatchReport {
     let mut reports = h
         .core
         .download_recordings(Some(provider), limit, &CancellationToken::new())
@@ -70,9 +75,17 @@ async fn every_provider_delivers_what_its_api_offers() {
     // Polar lists only what arrives after the athlete linked it.
     recent(&h, 3).await;
     // The twins share one budget; this test is about what each door offers, not limits.
-    h.control("budget", serde_json::json!({"short": 100_000, "daily": 1_000_000})).await;
+    h.control(
+        "budget",
+        serde_json::json!({"short": 100_000, "daily": 1_000_000}),
+    )
+    .await;
     for p in all {
-        let run = h.core.sync(p, SyncTrigger::Manual, SyncMode::Incremental).await.unwrap();
+        let run = h
+            .core
+            .sync(p, SyncTrigger::Manual, SyncMode::Incremental)
+            .await
+            .unwrap();
         assert_eq!(run.status, SyncStatus::Success, "{p} synced");
     }
     for p in all {
@@ -81,7 +94,10 @@ async fn every_provider_delivers_what_its_api_offers() {
         let total = progress.counts.total;
         match p {
             ProviderKind::GoogleHealth => {
-                assert_eq!(report.requests, 0, "Google Health offers no recordings: none asked");
+                assert_eq!(
+                    report.requests, 0,
+                    "Google Health offers no recordings: none asked"
+                );
                 assert_eq!(progress.offers, tributary_core::providers::Recordings::None);
                 assert_eq!(progress.eta_seconds, None);
             }
@@ -101,8 +117,15 @@ async fn every_provider_delivers_what_its_api_offers() {
         }
     }
     // Wahoo's workouts without a summary have no file: a stored outcome, not a failure.
-    let wahoo = h.core.recording_progress(ProviderKind::Wahoo).await.unwrap();
-    assert!(wahoo.counts.none > 0 && wahoo.counts.stored > 0, "{wahoo:?}");
+    let wahoo = h
+        .core
+        .recording_progress(ProviderKind::Wahoo)
+        .await
+        .unwrap();
+    assert!(
+        wahoo.counts.none > 0 && wahoo.counts.stored > 0,
+        "{wahoo:?}"
+    );
     // File hosts never see the token.
     assert!(calls(&h, "wahoo_files").await > 0);
     assert_eq!(calls(&h, "wahoo_files_with_token").await, 0);
@@ -117,30 +140,52 @@ async fn every_provider_delivers_what_its_api_offers() {
     .fetch_one(pool)
     .await
     .unwrap();
-    assert!(originals > 0 && originals < refs, "deduplicated: {originals} files for {refs} copies");
+    assert!(
+        originals > 0 && originals < refs,
+        "deduplicated: {originals} files for {refs} copies"
+    );
     let files = walk(&h.dir.path().join("originals"));
     assert_eq!(files.len() as i64, originals, "one file per original");
 
     // Strava: streams, no original; Garmin: the FIT from the ZIP, with laps.
     let strava = ids_of(&h, ProviderKind::Strava).await[0];
     let detail = h.core.recording(strava, Some(strava)).await.unwrap();
-    let mine = detail.copies.iter().find(|c| c.activity_id == strava).unwrap();
+    let mine = detail
+        .copies
+        .iter()
+        .find(|c| c.activity_id == strava)
+        .unwrap();
     assert_eq!(mine.source.as_deref(), Some("streams"));
     assert!(mine.sha256.is_none());
     let garmin = ids_of(&h, ProviderKind::Garmin).await[0];
     let detail = h.core.recording(garmin, Some(garmin)).await.unwrap();
-    let mine = detail.copies.iter().find(|c| c.activity_id == garmin).unwrap();
-    assert_eq!(mine.format, Some(tributary_core::recording::FileFormat::Fit));
+    let mine = detail
+        .copies
+        .iter()
+        .find(|c| c.activity_id == garmin)
+        .unwrap();
+    assert_eq!(
+        mine.format,
+        Some(tributary_core::recording::FileFormat::Fit)
+    );
     let shown = detail.shown.unwrap();
     assert_eq!(shown.activity_id, garmin);
     assert_eq!(shown.series[0].name, StreamKind::Time);
     assert!(shown.series.len() >= 3, "time and at least two more series");
-    assert!(shown.series.iter().all(|s| s.values.len() == shown.series[0].values.len()));
+    assert!(
+        shown
+            .series
+            .iter()
+            .all(|s| s.values.len() == shown.series[0].values.len())
+    );
     assert!(shown.series[0].values.len() <= tributary_core::recording::view::SCREEN_POINTS + 1);
     let (bytes, format, name) = h.core.original(garmin).await.unwrap();
     assert_eq!(&bytes[8..12], b".FIT", "the FIT itself, out of its ZIP");
     assert_eq!(format, tributary_core::recording::FileFormat::Fit);
-    assert!(name.starts_with("garmin-") && name.ends_with(".fit"), "{name}");
+    assert!(
+        name.starts_with("garmin-") && name.ends_with(".fit"),
+        "{name}"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -188,7 +233,8 @@ async fn a_killed_queue_resumes_without_fetching_again_what_is_stored() {
 #[tokio::test]
 async fn the_queue_spends_only_its_share_of_stravas_read_budget() {
     let h = Harness::new(150).await;
-    h.control("budget", serde_json::json!({"short": 100, "daily": 1000})).await;
+    h.control("budget", serde_json::json!({"short": 100, "daily": 1000}))
+        .await;
     synced(&h, ProviderKind::Strava).await;
     let before = calls(&h, "strava").await;
     let report = fetch_all(&h, ProviderKind::Strava, 1000).await;
@@ -199,15 +245,25 @@ async fn the_queue_spends_only_its_share_of_stravas_read_budget() {
         (70..=80).contains(&report.requests),
         "the queue's share: {report:?}"
     );
-    assert!(report.stopped.is_some(), "it says why it stopped: {report:?}");
+    assert!(
+        report.stopped.is_some(),
+        "it says why it stopped: {report:?}"
+    );
     let progress = report.progress.unwrap();
     assert!(progress.counts.pending > 0);
-    assert!(progress.waiting_until.is_some(), "it knows when it may go on");
+    assert!(
+        progress.waiting_until.is_some(),
+        "it knows when it may go on"
+    );
     assert!(progress.eta_seconds.unwrap() > 0);
     // The summary sync still gets through.
     let run = h
         .core
-        .sync(ProviderKind::Strava, SyncTrigger::Manual, SyncMode::Incremental)
+        .sync(
+            ProviderKind::Strava,
+            SyncTrigger::Manual,
+            SyncMode::Incremental,
+        )
         .await
         .unwrap();
     assert_eq!(run.status, SyncStatus::Success);
@@ -226,7 +282,10 @@ async fn bad_files_are_stored_outcomes_and_the_queue_goes_on() {
     }
     let report = fetch_all(&h, ProviderKind::Wahoo, 1000).await;
     assert_eq!(report.failed, 0, "{report:?}");
-    assert_eq!(report.unreadable, 2, "HTML and half a FIT are kept, unreadable: {report:?}");
+    assert_eq!(
+        report.unreadable, 2,
+        "HTML and half a FIT are kept, unreadable: {report:?}"
+    );
     assert!(report.stored > 20, "{report:?}");
     let pool = h.core.store().pool();
     let reasons: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
@@ -237,7 +296,9 @@ async fn bad_files_are_stored_outcomes_and_the_queue_goes_on() {
     .await
     .unwrap();
     assert!(
-        reasons.iter().any(|(s, r, _)| s == "none" && r.as_deref().unwrap_or("").contains("404")),
+        reasons
+            .iter()
+            .any(|(s, r, _)| s == "none" && r.as_deref().unwrap_or("").contains("404")),
         "{reasons:?}"
     );
     assert!(
@@ -285,10 +346,19 @@ async fn opening_an_activity_fetches_its_recording_first() {
     let id = ids_of(&h, ProviderKind::Strava).await[3];
     assert_eq!(calls(&h, "strava_streams").await, 0);
     let detail = h.core.recording(id, None).await.unwrap();
-    assert_eq!(calls(&h, "strava_streams").await, 1, "one request, for this one");
+    assert_eq!(
+        calls(&h, "strava_streams").await,
+        1,
+        "one request, for this one"
+    );
     let shown = detail.shown.expect("shown after fetching");
     assert_eq!(shown.activity_id, id);
-    assert!(shown.series.iter().any(|s| s.name == StreamKind::HeartRate || s.name == StreamKind::Speed));
+    assert!(
+        shown
+            .series
+            .iter()
+            .any(|s| s.name == StreamKind::HeartRate || s.name == StreamKind::Speed)
+    );
     // Opened again: nothing asked.
     h.core.recording(id, None).await.unwrap();
     assert_eq!(calls(&h, "strava_streams").await, 1);
@@ -351,7 +421,10 @@ async fn originals_export_writes_every_file_a_gpx_for_streams_and_a_manifest() {
         serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert!(out.join("manifest.csv").exists());
     let fits: Vec<_> = manifest.iter().filter(|m| m["format"] == "fit").collect();
-    let gpxs: Vec<_> = manifest.iter().filter(|m| m["format"] == "gpx (from streams)").collect();
+    let gpxs: Vec<_> = manifest
+        .iter()
+        .filter(|m| m["format"] == "gpx (from streams)")
+        .collect();
     assert!(!fits.is_empty() && !gpxs.is_empty(), "{manifest:?}");
     for m in &fits {
         let bytes = std::fs::read(out.join(m["file"].as_str().unwrap())).unwrap();
@@ -378,21 +451,31 @@ async fn deleting_the_data_removes_its_originals_and_keeps_the_rest() {
     h.connect_to(ProviderKind::Polar).await;
     recent(&h, 3).await;
     synced(&h, ProviderKind::Wahoo).await;
-    let run = h.core.sync(ProviderKind::Polar, SyncTrigger::Manual, SyncMode::Incremental).await.unwrap();
+    let run = h
+        .core
+        .sync(
+            ProviderKind::Polar,
+            SyncTrigger::Manual,
+            SyncMode::Incremental,
+        )
+        .await
+        .unwrap();
     assert_eq!(run.status, SyncStatus::Success);
     fetch_all(&h, ProviderKind::Wahoo, 1000).await;
     fetch_all(&h, ProviderKind::Polar, 1000).await;
     let root = h.dir.path().join("originals");
     let before = walk(&root).len();
     assert!(before > 0);
-    h.core
-        .disconnect(ProviderKind::Wahoo, false)
-        .await
-        .unwrap();
+    h.core.disconnect(ProviderKind::Wahoo, false).await.unwrap();
     // Files of a young age may be another process's write in flight: make them old.
     let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
     for f in walk(&root) {
-        std::fs::File::options().write(true).open(&f).unwrap().set_modified(old).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&f)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
     }
     h.core.collect_orphaned_originals().await.unwrap();
     let pool = h.core.store().pool();
@@ -415,18 +498,27 @@ async fn deleting_the_data_removes_its_originals_and_keeps_the_rest() {
 async fn the_agent_fetches_recordings_in_the_background() {
     let h = Harness::new(10).await;
     h.connect_to(ProviderKind::Strava).await;
-    let agent = h.core.start_scheduler(tributary_core::scheduler::SchedulerSettings {
-        interval: std::time::Duration::from_secs(3600),
-        ..Default::default()
-    });
+    let agent = h
+        .core
+        .start_scheduler(tributary_core::scheduler::SchedulerSettings {
+            interval: std::time::Duration::from_secs(3600),
+            ..Default::default()
+        });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let progress = h.core.recording_progress(ProviderKind::Strava).await.unwrap();
+        let progress = h
+            .core
+            .recording_progress(ProviderKind::Strava)
+            .await
+            .unwrap();
         if progress.counts.total > 0 && progress.counts.pending == 0 {
             assert!(progress.counts.stored > 0);
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "fetched in the background: {progress:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fetched in the background: {progress:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     agent.shutdown().await;
@@ -438,11 +530,13 @@ async fn a_rate_limited_queue_waits_quietly_in_the_agent() {
     synced(&h, ProviderKind::Strava).await;
     // Every call answers 429 from now on.
     h.fault_on("strava", "429", 10_000).await;
-    let agent = h.core.start_scheduler(tributary_core::scheduler::SchedulerSettings {
-        interval: std::time::Duration::from_secs(3600),
-        startup_run: false,
-        ..Default::default()
-    });
+    let agent = h
+        .core
+        .start_scheduler(tributary_core::scheduler::SchedulerSettings {
+            interval: std::time::Duration::from_secs(3600),
+            startup_run: false,
+            ..Default::default()
+        });
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let looks = agent.looks();
     agent.shutdown().await;

@@ -254,7 +254,11 @@ impl Provider for Coros {
         call: &Call<'_>,
         request: &super::RecordingRequest<'_>,
     ) -> Result<super::FetchedRecording> {
-        match request.summary.get("fitUrl").and_then(serde_json::Value::as_str) {
+        match request
+            .summary
+            .get("fitUrl")
+            .and_then(serde_json::Value::as_str)
+        {
             Some(url) if !url.is_empty() => super::download_file(&self.http, call, url).await,
             _ => Ok(super::FetchedRecording::Missing(
                 "COROS lists no file for this workout".to_owned(),

@@ -91,6 +91,63 @@ pub(super) fn profile(raw: Value) -> Result<ConnectionProfile, String> {
     })
 }
 
+/// The streams asked for: everything an athlete charts.
+pub(super) const STREAM_KEYS: &str =
+    "time,latlng,altitude,heartrate,cadence,watts,velocity_smooth,distance,temp";
+
+/// Streams keyed by type (`{"heartrate": {"data": [...]}, "latlng": {"data": [[lat, lng]]}}`),
+/// aligned on `time` (seconds from the start in `summary.start_date`). An empty answer is a
+/// recording without samples (a manual entry), not an error.
+pub(super) fn streams(body: &Value, summary: &Value) -> Result<crate::recording::Streams, String> {
+    use crate::recording::{Builder, StreamKind};
+    let Some(map) = body.as_object() else {
+        return match body.as_array() {
+            Some(list) if list.is_empty() => Ok(crate::recording::Streams::default()),
+            _ => Err("not an object keyed by stream type".to_owned()),
+        };
+    };
+    let data = |key: &str| {
+        map.get(key)
+            .and_then(|s| s.get("data"))
+            .and_then(Value::as_array)
+    };
+    let time = data("time").ok_or("no time stream")?;
+    let start = summary
+        .get("start_date")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map_or(0, |t| t.timestamp());
+    let column = |key: &str| -> Vec<Option<f64>> {
+        data(key).map_or_else(Vec::new, |d| d.iter().map(Value::as_f64).collect())
+    };
+    let columns = [
+        (StreamKind::Altitude, column("altitude")),
+        (StreamKind::HeartRate, column("heartrate")),
+        (StreamKind::Cadence, column("cadence")),
+        (StreamKind::Power, column("watts")),
+        (StreamKind::Speed, column("velocity_smooth")),
+        (StreamKind::Distance, column("distance")),
+        (StreamKind::Temperature, column("temp")),
+    ];
+    let latlng = data("latlng");
+    let mut builder = Builder::default();
+    for (i, t) in time.iter().enumerate() {
+        let Some(t) = t.as_f64() else { continue };
+        let pair = latlng.and_then(|l| l.get(i)).and_then(Value::as_array);
+        let coord = |j: usize| pair.and_then(|p| p.get(j)).and_then(Value::as_f64);
+        let mut values = vec![(StreamKind::Lat, coord(0)), (StreamKind::Lon, coord(1))];
+        values.extend(
+            columns
+                .iter()
+                .map(|(k, c)| (*k, c.get(i).copied().flatten())),
+        );
+        if !builder.push(start as f64 + t, &values) {
+            break;
+        }
+    }
+    Ok(builder.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,56 +256,4 @@ mod tests {
             let _ = profile(raw);
         }
     }
-}
-
-/// The streams asked for: everything an athlete charts.
-pub(super) const STREAM_KEYS: &str =
-    "time,latlng,altitude,heartrate,cadence,watts,velocity_smooth,distance,temp";
-
-/// Streams keyed by type (`{"heartrate": {"data": [...]}, "latlng": {"data": [[lat, lng]]}}`),
-/// aligned on `time` (seconds from the start in `summary.start_date`). An empty answer is a
-/// recording without samples (a manual entry), not an error.
-pub(super) fn streams(
-    body: &Value,
-    summary: &Value,
-) -> Result<crate::recording::Streams, String> {
-    use crate::recording::{Builder, StreamKind};
-    let Some(map) = body.as_object() else {
-        return match body.as_array() {
-            Some(list) if list.is_empty() => Ok(crate::recording::Streams::default()),
-            _ => Err("not an object keyed by stream type".to_owned()),
-        };
-    };
-    let data = |key: &str| map.get(key).and_then(|s| s.get("data")).and_then(Value::as_array);
-    let time = data("time").ok_or("no time stream")?;
-    let start = summary
-        .get("start_date")
-        .and_then(Value::as_str)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map_or(0, |t| t.timestamp());
-    let column = |key: &str| -> Vec<Option<f64>> {
-        data(key).map_or_else(Vec::new, |d| d.iter().map(Value::as_f64).collect())
-    };
-    let columns = [
-        (StreamKind::Altitude, column("altitude")),
-        (StreamKind::HeartRate, column("heartrate")),
-        (StreamKind::Cadence, column("cadence")),
-        (StreamKind::Power, column("watts")),
-        (StreamKind::Speed, column("velocity_smooth")),
-        (StreamKind::Distance, column("distance")),
-        (StreamKind::Temperature, column("temp")),
-    ];
-    let latlng = data("latlng");
-    let mut builder = Builder::default();
-    for (i, t) in time.iter().enumerate() {
-        let Some(t) = t.as_f64() else { continue };
-        let pair = latlng.and_then(|l| l.get(i)).and_then(Value::as_array);
-        let coord = |j: usize| pair.and_then(|p| p.get(j)).and_then(Value::as_f64);
-        let mut values = vec![(StreamKind::Lat, coord(0)), (StreamKind::Lon, coord(1))];
-        values.extend(columns.iter().map(|(k, c)| (*k, c.get(i).copied().flatten())));
-        if !builder.push(start as f64 + t, &values) {
-            break;
-        }
-    }
-    Ok(builder.finish())
 }
