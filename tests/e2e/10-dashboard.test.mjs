@@ -65,6 +65,13 @@ test("connect through the browser and a deep link, then the first sync runs", as
   await app.connect("strava", "Strava");
   assert.match(await d.text("notice"), /Connected to Strava\./);
   await d.waitFor(async () => (await created("strava")) === SANDBOX_ACTIVITIES, "the first sync", 60_000);
+  // The agent fetches the recordings in the background, within Strava's read limit, and the card
+  // says how far it got and how long the rest takes.
+  const line = await d.waitFor(async () => {
+    const text = (await d.text("recordings-strava")) ?? "";
+    return /^Recorded streams: [1-9][\d,]* of 250 · about .+ at Strava's limit/.test(text) ? text : null;
+  }, "the recordings line on the card", 60_000);
+  assert.doesNotMatch(line, /could not/);
 });
 
 test("sync now; the history lists both runs and draws them", async () => {

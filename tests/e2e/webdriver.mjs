@@ -71,6 +71,12 @@ export class Driver {
 
   async click(testid) {
     const el = await this.waitFor(() => this.find(testid), `${testid} to appear`);
+    // WebKitWebDriver scrolls the page to an element, not a scrolling pane inside it (the
+    // activity's detail): bring it into view as an athlete would, then click.
+    await this.execute(
+      "const e = document.querySelector('[data-testid=\"' + arguments[0] + '\"]'); if (e) e.scrollIntoView({ block: 'center' });",
+      [testid],
+    );
     await this.call("POST", `/element/${el}/click`, {});
   }
 

@@ -638,3 +638,95 @@ fn garmin_connects_with_a_personal_key_read_from_stdin() {
     let wrong = connect("strava", "sbx-gpk-demo-athlete\n");
     assert!(String::from_utf8_lossy(&wrong.stderr).starts_with("error[validation]"));
 }
+
+#[test]
+fn files_show_and_the_originals_export_across_invocations() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    connect_to(data, "strava", 12);
+    connect_to(data, "wahoo", 12);
+    // The queue in the foreground, a provider at a time, then everything left.
+    let reports = json(data, &["--json", "files", "wahoo", "--limit", "5"]);
+    assert_eq!(reports[0]["provider"], "wahoo");
+    assert!(reports[0]["requests"].as_i64().unwrap() <= 5, "{reports}");
+    let reports = json(data, &["--json", "files"]);
+    for r in reports.as_array().unwrap() {
+        assert_eq!(r["progress"]["counts"]["pending"], 0, "{r}");
+        assert_eq!(r["failed"], 0, "{r}");
+    }
+    // A Wahoo copy with a file, and a Strava copy with streams.
+    let activities = json(data, &["--json", "activities", "--limit", "50"]);
+    let ids = |provider: &str| -> Vec<String> {
+        activities["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["provider"] == provider)
+            .map(|a| a["id"].to_string())
+            .collect()
+    };
+    let mut shown_fit = false;
+    for id in ids("wahoo") {
+        let show = json(data, &["--json", "show", &id]);
+        if show["original"]["format"] == "fit" {
+            assert_eq!(show["original"]["sha256"].as_str().unwrap().len(), 64);
+            assert!(show["original"]["bytes"].as_i64().unwrap() > 1000);
+            let streams = show["streams"].as_array().unwrap();
+            assert!(
+                streams
+                    .iter()
+                    .any(|s| s["name"] == "heart_rate" || s["name"] == "speed"),
+                "{show}"
+            );
+            assert!(show["laps"].as_array().is_some());
+            shown_fit = true;
+            break;
+        }
+    }
+    assert!(shown_fit, "a Wahoo workout with its FIT");
+    let strava = &ids("strava")[0];
+    let show = json(data, &["--json", "show", strava]);
+    assert!(show["original"]["sha256"].is_null(), "{show}");
+    assert!(
+        show["original"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("streams"),
+        "{show}"
+    );
+    // Plain text says the same.
+    let out = run(data, &["show", strava]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("original: none"));
+    // The export: every original and a GPX for Strava's streams, with a manifest.
+    let export = data.join("export");
+    let exported = json(
+        data,
+        &[
+            "--json",
+            "export",
+            "--format",
+            "originals",
+            "--out",
+            export.to_str().unwrap(),
+        ],
+    );
+    assert!(exported["activities"].as_i64().unwrap() > 10, "{exported}");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(export.join("manifest.json")).unwrap()).unwrap();
+    let formats: std::collections::BTreeSet<String> = manifest
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["format"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        formats.contains("fit") && formats.contains("gpx (from streams)"),
+        "{formats:?}"
+    );
+    assert!(
+        std::fs::read_to_string(export.join("manifest.csv"))
+            .unwrap()
+            .starts_with("activity_id,")
+    );
+}

@@ -13,22 +13,41 @@ pub async fn start(
     activities: usize,
 ) -> Result<(Config, Sandbox)> {
     let data_dir = Config::from_lookup(&env)?.data_dir.join("sandbox");
-    // A fixed port (`TRIBUTARY_SANDBOX_PORT`) lets tests steer the sandbox; any free one otherwise.
-    let port = env("TRIBUTARY_SANDBOX_PORT")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    let sandbox = Sandbox::start(
-        SandboxConfig {
-            activities,
-            state_file: Some(data_dir.join("sandbox-state.json")),
-            // A new workout every ten minutes: Polar lists only what arrives after linking.
-            trickle: Some(std::time::Duration::from_secs(600)),
-            ..SandboxConfig::default()
+    // A fixed port (`TRIBUTARY_SANDBOX_PORT`) lets tests steer the sandbox. Otherwise the port
+    // of the last start, while it is free: the file addresses the twins hand out (Wahoo's
+    // `file.url`, COROS' `fitUrl`) are stored with the activities and must still answer after a
+    // restart, as a real file host's do; any free port when it is taken.
+    let fixed = env("TRIBUTARY_SANDBOX_PORT").and_then(|p| p.parse::<u16>().ok());
+    let remembered = data_dir.join("sandbox-port");
+    let last = std::fs::read_to_string(&remembered)
+        .ok()
+        .and_then(|p| p.trim().parse::<u16>().ok());
+    let config = || SandboxConfig {
+        activities,
+        state_file: Some(data_dir.join("sandbox-state.json")),
+        // A new workout every ten minutes: Polar lists only what arrives after linking.
+        trickle: Some(std::time::Duration::from_secs(600)),
+        ..SandboxConfig::default()
+    };
+    let started = match (fixed, last) {
+        (Some(port), _) => Sandbox::start(config(), port).await,
+        (None, Some(port)) => match Sandbox::start(config(), port).await {
+            Ok(sandbox) => Ok(sandbox),
+            Err(_) => Sandbox::start(config(), 0).await,
         },
-        port,
-    )
-    .await
-    .map_err(|e| Error::io("could not start the provider sandbox", e))?;
+        (None, None) => Sandbox::start(config(), 0).await,
+    };
+    let sandbox = started.map_err(|e| Error::io("could not start the provider sandbox", e))?;
+    if fixed.is_none() {
+        let port = sandbox
+            .base_url()
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let _ = std::fs::create_dir_all(&data_dir);
+        let _ = std::fs::write(&remembered, port);
+    }
     let vars = sandbox.config_vars();
     let mut config = Config::from_lookup(|k| vars.get(k).cloned().or_else(|| env(k)))?;
     config.data_dir = data_dir;
