@@ -52,6 +52,10 @@ async fn app() -> App {
     App { _dir: dir, webview }
 }
 
+/// Tests run on a multi-threaded runtime: `get_ipc_response` blocks its thread until the command
+/// answers, and the core's background work at start (the orphan sweep) runs on the test's runtime
+/// holding a database connection; on one thread it could not go on, and the command waited out the
+/// pool's 30 s for a connection (the app's own runtime is never blocked like that).
 fn invoke(app: &App, cmd: &str, args: Value) -> Result<Value, Value> {
     get_ipc_response(
         &app.webview,
@@ -68,7 +72,7 @@ fn invoke(app: &App, cmd: &str, args: Value) -> Result<Value, Value> {
     .map(|body| body.deserialize::<Value>().unwrap())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_serialise_the_core_types() {
     let app = app().await;
     let info = invoke(&app, "get_app_info", json!({})).unwrap();
@@ -90,7 +94,7 @@ async fn reads_serialise_the_core_types() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_arrive_as_code_and_message() {
     let app = app().await;
     let missing = invoke(
@@ -110,7 +114,7 @@ async fn errors_arrive_as_code_and_message() {
     assert_eq!(no_connection["code"], "not_found", "no connection yet");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_arguments_are_refused_before_the_core() {
     let app = app().await;
     let refused = invoke(
@@ -122,7 +126,7 @@ async fn malformed_arguments_are_refused_before_the_core() {
     assert!(refused.as_str().unwrap().contains("myspace"), "{refused}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tray_never_starts_afresh_while_a_sign_in_waits() {
     // Issue 14, defect 9: pending sign-ins live in memory; a re-exec would end them.
     let dir = tempfile::tempdir().unwrap();

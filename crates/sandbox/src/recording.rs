@@ -268,6 +268,40 @@ pub fn fit_zip(w: &Workout, name: &str) -> Vec<u8> {
     out.into_inner()
 }
 
+/// Workout `w`'s laps as Strava's `/activities/{id}/laps` answers (the same laps as its FIT).
+pub fn strava_laps(w: &Workout) -> Value {
+    let samples = samples(w);
+    let starts = lap_starts(w, &samples);
+    let laps: Vec<Value> = starts
+        .iter()
+        .enumerate()
+        .map(|(i, &from)| {
+            let to = starts.get(i + 1).map_or(samples.len(), |n| *n);
+            let lap = &samples[from..to];
+            let (first, last) = (lap[0], lap[lap.len() - 1]);
+            let hr: Vec<f64> = lap.iter().filter_map(|s| s.heart_rate.map(f64::from)).collect();
+            let power: Vec<f64> = lap.iter().filter_map(|s| s.power.map(f64::from)).collect();
+            let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+            let elapsed = last.t - first.t + 1;
+            json!({
+                "id": 90_000_000_000_i64 + (w.index * 1000 + i) as i64,
+                "lap_index": i + 1,
+                "start_date": (w.start + chrono::Duration::seconds(i64::from(first.t))).to_rfc3339(),
+                "elapsed_time": elapsed,
+                "moving_time": elapsed,
+                "distance": ((last.distance - first.distance) * 10.0).round() / 10.0,
+                "average_speed": first.speed,
+                "average_heartrate": mean(&hr),
+                "max_heartrate": hr.iter().copied().reduce(f64::max),
+                "average_watts": mean(&power),
+                "start_index": from,
+                "end_index": to - 1,
+            })
+        })
+        .collect();
+    Value::Array(laps)
+}
+
 /// Workout `w`'s streams as Strava's `/activities/{id}/streams?key_by_type=true` answers.
 pub fn strava_streams(w: &Workout) -> Value {
     let samples = samples(w);

@@ -55,6 +55,7 @@ fn router() -> Router<Arc<Shared>> {
         .route("/api/v3/athlete", get(athlete))
         .route("/api/v3/athlete/activities", get(activities))
         .route("/api/v3/activities/{id}/streams", get(streams))
+        .route("/api/v3/activities/{id}/laps", get(laps))
 }
 
 fn error(status: StatusCode, resource: &str, field: &str, code: &str, message: &str) -> Response {
@@ -407,6 +408,32 @@ async fn streams(
         .and_then(|i| world.visible().find(|w| w.index == i));
     match found {
         Some(w) => (rate, axum::Json(crate::recording::strava_streams(w))).into_response(),
+        None => {
+            let body = json!({"message": "Record Not Found", "errors": [{"resource": "Activity", "field": "id", "code": "invalid"}]});
+            (StatusCode::NOT_FOUND, rate, axum::Json(body)).into_response()
+        }
+    }
+}
+
+/// `/activities/{id}/laps`: the workout's laps (one read).
+async fn laps(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let Gated { rate, .. } = match gate(&s, &headers).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let mut world = s.world();
+    *world.calls.entry("strava_laps".to_owned()).or_default() += 1;
+    let found = id
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| usize::try_from(id - FIRST_ID).ok())
+        .and_then(|i| world.visible().find(|w| w.index == i));
+    match found {
+        Some(w) => (rate, axum::Json(crate::recording::strava_laps(w))).into_response(),
         None => {
             let body = json!({"message": "Record Not Found", "errors": [{"resource": "Activity", "field": "id", "code": "invalid"}]});
             (StatusCode::NOT_FOUND, rate, axum::Json(body)).into_response()

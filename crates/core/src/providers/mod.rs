@@ -544,6 +544,17 @@ pub trait Provider: Send + Sync + 'static {
         )))
     }
 
+    /// The laps of one activity, where the recording itself has none (Strava's streams):
+    /// one more request, made when the activity is opened. `Ok(None)` where the provider has
+    /// no such endpoint (the laps come with the file).
+    async fn fetch_laps(
+        &self,
+        _call: &Call<'_>,
+        _request: &RecordingRequest<'_>,
+    ) -> Result<Option<Vec<crate::recording::Lap>>> {
+        Ok(None)
+    }
+
     /// When the athlete's history at the provider begins, read from the profile stored at
     /// connect (for a walk's progress); `None` when the provider does not say.
     fn history_start(&self, _profile: Option<&serde_json::Value>) -> Option<DateTime<Utc>> {

@@ -467,6 +467,62 @@ impl Downloader {
         }
     }
 
+    /// Fetch the laps of a stored recording that has none yet (Strava's streams), one request
+    /// when the budget allows it now. Returns whether laps were stored.
+    pub async fn fetch_laps_now(&self, activity_id: i64) -> Result<bool> {
+        let inner = &self.inner;
+        let pool = inner.store.pool();
+        let Some(row) = store::recordings::get(pool, activity_id).await? else {
+            return Ok(false);
+        };
+        if row.laps.is_some() || row.status() != RecordingStatus::Stored {
+            return Ok(false);
+        }
+        let Some(connection_id) = store::activities::connection_of(pool, activity_id).await? else {
+            return Ok(false);
+        };
+        let Some(connection) = store::connections::get(pool, connection_id).await? else {
+            return Ok(false);
+        };
+        if !connection.enabled || connection.state.waits_for_athlete() {
+            return Ok(false);
+        }
+        let Some(item) = store::recordings::summary_of(pool, activity_id).await? else {
+            return Ok(false);
+        };
+        if self.allowance(&connection).await?.now == 0 {
+            return Ok(false); // the laps can wait for the budget; the streams are shown
+        }
+        let client = inner.registry.get(connection.provider)?;
+        let summary: serde_json::Value =
+            serde_json::from_str(&item.raw_json).unwrap_or(serde_json::Value::Null);
+        let request = RecordingRequest {
+            provider_activity_id: &item.provider_activity_id,
+            summary: &summary,
+        };
+        let meter = Arc::new(Meter::default());
+        let token = inner
+            .vault
+            .access_token(&connection, client.clone(), meter.clone(), None)
+            .await?;
+        let call = Call {
+            token: Some(&token),
+            meter: &meter,
+            clock: inner.clock.as_ref(),
+        };
+        let laps = client.fetch_laps(&call, &request).await;
+        if let Some(budget) = meter.budget() {
+            store::budgets::put(pool, connection.provider, budget, inner.clock.now()).await?;
+        }
+        let Some(laps) = laps? else {
+            return Ok(false);
+        };
+        let text = serde_json::to_string(&laps)
+            .map_err(|e| Error::Internal(format!("cannot write laps: {e}")))?;
+        store::recordings::set_laps(pool, activity_id, &text, inner.clock.now()).await?;
+        Ok(true)
+    }
+
     fn claim(&self, connection_id: i64, provider: ProviderKind) -> Result<Running<'_>> {
         let mut running = self
             .inner
@@ -654,14 +710,21 @@ impl Downloader {
                 };
                 let index = serde_json::to_string(&streams.index())
                     .map_err(|e| Error::Internal(format!("cannot write a stream index: {e}")))?;
-                let laps = serde_json::to_string(&streams.laps)
-                    .map_err(|e| Error::Internal(format!("cannot write laps: {e}")))?;
+                // A provider's streams carry no laps: NULL until they are fetched (when the
+                // activity is opened), unlike an original's, which has them or has none.
+                let laps = match original {
+                    Some(_) => Some(
+                        serde_json::to_string(&streams.laps)
+                            .map_err(|e| Error::Internal(format!("cannot write laps: {e}")))?,
+                    ),
+                    None => None,
+                };
                 (
                     RecordingStatus::Stored,
                     None,
                     packed,
                     Some(index),
-                    Some(laps),
+                    laps,
                     streams.len() as i64,
                     streams.has_track(),
                 )

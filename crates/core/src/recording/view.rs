@@ -181,6 +181,20 @@ pub async fn detail(
             false,
         ),
     };
+    if let Some(c) = show
+        && let Some(i) = copies.iter().position(|x| x.activity_id == c)
+    {
+        // Laps the recording shown lacks (Strava's streams): one more request, only for what
+        // is opened. A failure is not the view's: the streams are shown without laps.
+        match downloader.fetch_laps_now(c).await {
+            Ok(true) => {
+                rows[i] = store::recordings::get(pool, c).await?;
+                copies[i] = brief(c, copies[i].provider, rows[i].as_ref());
+            }
+            Ok(false) => {}
+            Err(e) => tracing::info!(activity = c, error = %e, "laps not fetched"),
+        }
+    }
     let shown = match show {
         Some(c) => {
             let index = copies.iter().position(|x| x.activity_id == c);

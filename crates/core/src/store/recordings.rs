@@ -99,6 +99,36 @@ pub async fn pending_one(db: impl SqliteExecutor<'_>, activity_id: i64) -> Resul
     .await?)
 }
 
+/// An activity's provider id and summary (what a provider's laps request needs).
+pub async fn summary_of(db: impl SqliteExecutor<'_>, activity_id: i64) -> Result<Option<Pending>> {
+    Ok(sqlx::query_as(
+        "SELECT a.id AS activity_id, a.provider_activity_id, a.raw_json,
+                COALESCE(r.attempts, 0) AS attempts
+         FROM activities a LEFT JOIN recordings r ON r.activity_id = a.id WHERE a.id = ?1",
+    )
+    .bind(activity_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Store the laps fetched for a recording that had none (its fetch counted in the rate window).
+pub async fn set_laps(
+    db: impl SqliteExecutor<'_>,
+    activity_id: i64,
+    laps: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE recordings SET laps = ?2, fetched_at = ?3, updated_at = ?3 WHERE activity_id = ?1",
+    )
+    .bind(activity_id)
+    .bind(laps)
+    .bind(to_ms(now))
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// A connection's recordings, counted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

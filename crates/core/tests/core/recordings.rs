@@ -544,3 +544,24 @@ async fn a_rate_limited_queue_waits_quietly_in_the_agent() {
     assert!(asked <= 1, "asked once, then waited for the reset: {asked}");
     assert!(looks <= 6, "no busy loop: {looks} looks in 2 s");
 }
+
+#[tokio::test]
+async fn strava_laps_are_fetched_once_when_the_activity_is_opened() {
+    let h = Harness::new(8).await;
+    synced(&h, ProviderKind::Strava).await;
+    // The queue fetches the streams only: one request per activity.
+    fetch_all(&h, ProviderKind::Strava, 1000).await;
+    assert_eq!(calls(&h, "strava_laps").await, 0);
+    let id = ids_of(&h, ProviderKind::Strava).await[0];
+    let detail = h.core.recording(id, None).await.unwrap();
+    let laps = detail.shown.unwrap().laps;
+    assert!(!laps.is_empty(), "the laps, fetched on opening");
+    assert_eq!(laps[0].start_s, 0.0);
+    assert!(laps.windows(2).all(|w| w[0].start_s < w[1].start_s));
+    assert_eq!(calls(&h, "strava_laps").await, 1);
+    // Kept: opened again, nothing asked.
+    h.core.recording(id, None).await.unwrap();
+    assert_eq!(calls(&h, "strava_laps").await, 1);
+    let show = h.core.recording(id, Some(id)).await.unwrap();
+    assert_eq!(show.copies[0].laps, laps.len());
+}

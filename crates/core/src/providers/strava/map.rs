@@ -148,9 +148,60 @@ pub(super) fn streams(body: &Value, summary: &Value) -> Result<crate::recording:
     Ok(builder.finish())
 }
 
+/// Laps as `/activities/{id}/laps` lists them, placed against the activity's start. Records
+/// that cannot be read are left out (a lap is a detail, never a reason to fail).
+pub(super) fn laps(body: &Value, summary: &Value) -> Vec<crate::recording::Lap> {
+    let start = summary
+        .get("start_date")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.timestamp());
+    let number = |v: &Value, k: &str| v.get(k).and_then(Value::as_f64).filter(|x| x.is_finite());
+    body.as_array()
+        .map(|laps| {
+            laps.iter()
+                .take(10_000)
+                .filter_map(|lap| {
+                    let at = lap
+                        .get("start_date")
+                        .and_then(Value::as_str)
+                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())?
+                        .timestamp();
+                    Some(crate::recording::Lap {
+                        start_s: start.map_or(0.0, |s| (at - s).max(0) as f64),
+                        elapsed_s: number(lap, "elapsed_time").filter(|e| *e >= 0.0)?,
+                        distance_m: number(lap, "distance").filter(|d| *d >= 0.0),
+                        avg_heart_rate: number(lap, "average_heartrate"),
+                        max_heart_rate: number(lap, "max_heartrate"),
+                        avg_power_w: number(lap, "average_watts"),
+                        avg_speed_mps: number(lap, "average_speed"),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn laps_are_placed_against_the_start_and_garbage_is_left_out() {
+        let summary = json!({"start_date": "2026-11-01T07:00:00Z"});
+        let body = json!([
+            {"start_date": "2026-11-01T07:00:00Z", "elapsed_time": 300, "distance": 1000.0, "average_heartrate": 140.2},
+            {"start_date": "not a date", "elapsed_time": 300},
+            {"start_date": "2026-11-01T07:05:00Z", "elapsed_time": -5},
+            {"start_date": "2026-11-01T07:05:00Z", "elapsed_time": 280, "average_watts": "lots"},
+        ]);
+        let laps = laps(&body, &summary);
+        assert_eq!(laps.len(), 2);
+        assert_eq!((laps[0].start_s, laps[1].start_s), (0.0, 300.0));
+        assert_eq!(laps[0].avg_heart_rate, Some(140.2));
+        assert_eq!(laps[1].avg_power_w, None);
+        assert!(super::laps(&json!({"message": "nope"}), &summary).is_empty());
+    }
     use serde_json::json;
 
     fn run() -> Value {

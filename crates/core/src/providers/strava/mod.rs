@@ -223,6 +223,28 @@ impl Provider for Strava {
         }
     }
 
+    /// `GET /activities/{id}/laps` (Strava's streams carry no laps).
+    async fn fetch_laps(
+        &self,
+        call: &Call<'_>,
+        request: &super::RecordingRequest<'_>,
+    ) -> Result<Option<Vec<crate::recording::Lap>>> {
+        let id = request.provider_activity_id;
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(Some(Vec::new()));
+        }
+        let url = self.api(&format!("activities/{id}/laps"));
+        let response = self.http.send(call, |c| c.get(url.clone())).await?;
+        if response.status == StatusCode::NOT_FOUND {
+            return Ok(Some(Vec::new()));
+        }
+        if !response.status.is_success() {
+            return Err(self.fail(call, &response));
+        }
+        let body: Value = response.json(KIND)?;
+        Ok(Some(map::laps(&body, request.summary)))
+    }
+
     async fn revoke_grant(
         &self,
         call: &Call<'_>,
