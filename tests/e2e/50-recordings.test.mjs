@@ -64,6 +64,11 @@ test("opening a synced workout fetches its recording and draws the map and the c
   const after = await twinCalls();
   const fetched = (after.strava_streams ?? 0) + (after.wahoo_files ?? 0);
   assert.equal(fetched, 1, `one request, for the copy shown: ${JSON.stringify(after)}`);
+  // Strava's streams carry no laps: they are fetched with the opening (one more request).
+  if (after.strava_streams) {
+    assert.equal(after.strava_laps, 1, JSON.stringify(after));
+    assert.ok(state.laps > 0, `the laps table: ${JSON.stringify(state)}`);
+  }
   assert.ok(state.mapPoints > 100, `a route: ${JSON.stringify(state)}`);
   assert.ok(state.paths > 0, "Leaflet drew the route");
   for (const c of state.charts) {
