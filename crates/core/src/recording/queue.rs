@@ -104,21 +104,6 @@ struct Inner {
     athlete_id: i64,
     /// Connections with a batch going in this process.
     running: std::sync::Mutex<std::collections::HashSet<i64>>,
-    /// Each connection's counts as last read, with the latest run then: counting means reading
-    /// every activity of the connection (100,000 of them: ~90 ms), and the dashboard asks on
-    /// every refresh. Read again after a write here, a new or finished run (new activities),
-    /// or [`COUNTS_TTL`] (a write by another process).
-    counts: std::sync::Mutex<std::collections::HashMap<i64, CachedCounts>>,
-}
-
-/// How long counts read by this process are trusted, for writes by another process.
-const COUNTS_TTL: std::time::Duration = std::time::Duration::from_secs(30);
-
-#[derive(Clone, Copy)]
-struct CachedCounts {
-    read_at: std::time::Instant,
-    latest_run: Option<(i64, crate::domain::SyncStatus)>,
-    counts: Counts,
 }
 
 /// Releases a connection's in-process slot.
@@ -163,7 +148,6 @@ impl Downloader {
                 locks: LockDir::named(data_dir, "downloads"),
                 athlete_id,
                 running: std::sync::Mutex::new(std::collections::HashSet::new()),
-                counts: std::sync::Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }
@@ -234,7 +218,7 @@ impl Downloader {
                 waiting_until: None,
             });
         }
-        let counts = self.counts(connection.id).await?;
+        let counts = store::recordings::counts(self.inner.store.pool(), connection.id).await?;
         let allowance = self.allowance(connection).await?;
         // The binding pace: the slowest of the windows at the queue's share.
         let per_second = caps
@@ -257,42 +241,6 @@ impl Downloader {
             eta_seconds,
             waiting_until: allowance.next_at.filter(|_| left > 0),
         })
-    }
-
-    /// `connection_id`'s counts, from the cache while nothing changed them.
-    async fn counts(&self, connection_id: i64) -> Result<Counts> {
-        let pool = self.inner.store.pool();
-        let latest_run = store::sync_history::history(pool, connection_id, 1, 0)
-            .await?
-            .first()
-            .map(|r| (r.id, r.status));
-        let cached = self
-            .inner
-            .counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&connection_id)
-            .copied();
-        if let Some(c) = cached
-            && c.latest_run == latest_run
-            && c.read_at.elapsed() < COUNTS_TTL
-        {
-            return Ok(c.counts);
-        }
-        let counts = store::recordings::counts(pool, connection_id).await?;
-        self.inner
-            .counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(
-                connection_id,
-                CachedCounts {
-                    read_at: std::time::Instant::now(),
-                    latest_run,
-                    counts,
-                },
-            );
-        Ok(counts)
     }
 
     /// When the queue of `connection` next has work it may do: now, when its share refills, or
@@ -765,11 +713,6 @@ impl Downloader {
         }
         store::recordings::save(&mut tx, outcome, self.inner.clock.now()).await?;
         tx.commit().await?;
-        self.inner
-            .counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
         Ok(())
     }
 

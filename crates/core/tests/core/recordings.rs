@@ -565,3 +565,82 @@ async fn strava_laps_are_fetched_once_when_the_activity_is_opened() {
     let show = h.core.recording(id, Some(id)).await.unwrap();
     assert_eq!(show.copies[0].laps, laps.len());
 }
+
+/// The counts the triggers keep, against a count of the rows, for every connection.
+async fn counts_match(h: &Harness, when: &str) {
+    let pool = h.core.store().pool();
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM provider_connections")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    for id in ids {
+        let kept = tributary_core::store::recordings::counts(pool, id)
+            .await
+            .unwrap();
+        let rows = tributary_core::store::recordings::counts_from_rows(pool, id)
+            .await
+            .unwrap();
+        assert_eq!(kept, rows, "{when}: connection {id}");
+    }
+}
+
+#[tokio::test]
+async fn the_counts_the_triggers_keep_match_the_rows_through_every_change() {
+    let h = Harness::new(30).await;
+    synced(&h, ProviderKind::Strava).await;
+    synced(&h, ProviderKind::Wahoo).await;
+    counts_match(&h, "after the syncs").await;
+    // Every outcome: stored, none (404), unreadable (HTML), failed to try again (500 ×3).
+    for kind in ["404", "malformed"] {
+        h.fault_on("wahoo", kind, 1).await;
+    }
+    h.fault_on("strava", "500", 3).await;
+    fetch_all(&h, ProviderKind::Wahoo, 1000).await;
+    fetch_all(&h, ProviderKind::Strava, 1000).await;
+    counts_match(&h, "after the downloads").await;
+    // The failing one given up: four more failed attempts on opening.
+    let failed: i64 =
+        sqlx::query_scalar("SELECT activity_id FROM recordings WHERE status = 'failed'")
+            .fetch_one(h.core.store().pool())
+            .await
+            .unwrap();
+    for _ in 0..4 {
+        h.fault_on("strava", "500", 3).await;
+        let _ = h.core.recording(failed, None).await;
+    }
+    let strava = h
+        .core
+        .recording_progress(ProviderKind::Strava)
+        .await
+        .unwrap();
+    assert_eq!(strava.counts.given_up, 1, "{strava:?}");
+    counts_match(&h, "after giving one up").await;
+    // Flagged deleted by a reconcile, then a disconnect that keeps the activities, a reconnect
+    // that adopts them, and a disconnect that deletes them.
+    h.control("delete", serde_json::json!({"index": 5})).await;
+    let run = h
+        .core
+        .sync(ProviderKind::Wahoo, SyncTrigger::Manual, SyncMode::Full)
+        .await
+        .unwrap();
+    assert_eq!(run.counters.deleted, 1);
+    counts_match(&h, "after a deletion at the provider").await;
+    h.core.disconnect(ProviderKind::Wahoo, true).await.unwrap();
+    counts_match(&h, "after a disconnect that keeps the activities").await;
+    synced(&h, ProviderKind::Wahoo).await;
+    let wahoo = h
+        .core
+        .recording_progress(ProviderKind::Wahoo)
+        .await
+        .unwrap();
+    assert!(
+        wahoo.counts.stored > 0,
+        "adopted with their recordings: {wahoo:?}"
+    );
+    counts_match(&h, "after a reconnect").await;
+    h.core
+        .disconnect(ProviderKind::Strava, false)
+        .await
+        .unwrap();
+    counts_match(&h, "after a disconnect that deletes").await;
+}
