@@ -54,8 +54,10 @@ fn approve(authorize_url: &str) -> String {
         .next()
         .unwrap()
         .replace("&amp;", "&");
-    let base = authorize_url.split("/authorize").next().unwrap();
-    let redirect = client.get(format!("{base}/{href}")).send().unwrap();
+    // The link is relative to the consent page, as a browser resolves it (each twin's authorize
+    // page has its own path: `/oauth/authorize`, `/oauth2/authorization`, …).
+    let link = url::Url::parse(authorize_url).unwrap().join(&href).unwrap();
+    let redirect = client.get(link).send().unwrap();
     let location = redirect.headers()["location"].to_str().unwrap().to_owned();
     client.get(location).send().unwrap().text().unwrap()
 }
@@ -728,5 +730,141 @@ fn files_show_and_the_originals_export_across_invocations() {
         std::fs::read_to_string(export.join("manifest.csv"))
             .unwrap()
             .starts_with("activity_id,")
+    );
+}
+
+#[test]
+fn show_and_the_originals_export_cover_all_six_providers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    for provider in ["strava", "wahoo", "coros", "google_health", "polar"] {
+        connect_to(data, provider, 20);
+    }
+    // Garmin through its Personal API (the sandbox's demo configures the partner door).
+    let garmin = |args: &[&str]| {
+        let mut cmd = tributary(data, args);
+        cmd.env("TRIBUTARY_GARMIN_DOOR", "personal");
+        cmd
+    };
+    let json = |args: &[&str]| -> Value {
+        let out = garmin(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let key = garmin(&["connect", "garmin", "--personal-key-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut key = key;
+    std::io::Write::write_all(
+        key.stdin.as_mut().unwrap(),
+        tributary_sandbox::garmin_personal::DEMO_KEY.as_bytes(),
+    )
+    .unwrap();
+    drop(key.stdin.take());
+    let connected = key.wait_with_output().unwrap();
+    assert!(
+        connected.status.success(),
+        "garmin: {}",
+        String::from_utf8_lossy(&connected.stderr)
+    );
+    // Polar lists only what arrives after linking: two workouts arrive at the twin, through its
+    // control API on the sandbox's own state file (between two invocations, as a late upload
+    // arrives while the CLI is not running), then a sync reads them.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let sandbox = tributary_sandbox::Sandbox::start(
+            tributary_sandbox::SandboxConfig {
+                state_file: Some(data.join("sandbox").join("sandbox-state.json")),
+                ..Default::default()
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let client = reqwest::Client::new();
+        for days in [1, 2] {
+            let start = chrono::Utc::now() - chrono::Duration::days(days);
+            let response = client
+                .post(format!("{}/_control/upload", sandbox.base_url()))
+                .json(&serde_json::json!({"start": start.to_rfc3339()}))
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+        }
+        sandbox.stop().await;
+    });
+    json(&["--json", "sync", "polar"]);
+    json(&["--json", "files"]);
+    let activities = json(&["--json", "activities", "--limit", "500"]);
+    let first = |provider: &str| -> String {
+        activities["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["provider"] == provider && a["distance_m"].as_f64().unwrap_or(0.0) > 0.0)
+            .unwrap_or_else(|| panic!("a {provider} activity"))["id"]
+            .to_string()
+    };
+    for provider in ["garmin", "polar", "coros", "wahoo"] {
+        let show = json(&["--json", "show", &first(provider)]);
+        assert_eq!(show["original"]["format"], "fit", "{provider}: {show}");
+        assert!(
+            !show["streams"].as_array().unwrap().is_empty(),
+            "{provider}: {show}"
+        );
+    }
+    let strava = json(&["--json", "show", &first("strava")]);
+    assert!(strava["original"]["sha256"].is_null());
+    assert!(
+        !strava["streams"].as_array().unwrap().is_empty(),
+        "{strava}"
+    );
+    let google = json(&["--json", "show", &first("google_health")]);
+    assert!(
+        google["original"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("offers no recordings"),
+        "{google}"
+    );
+    let export = data.join("originals");
+    json(&[
+        "--json",
+        "export",
+        "--format",
+        "originals",
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(export.join("manifest.json")).unwrap()).unwrap();
+    let seen: std::collections::BTreeSet<(String, String)> = manifest
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["provider"].as_str().unwrap().to_owned(),
+                m["format"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for provider in ["garmin", "polar", "coros", "wahoo"] {
+        assert!(
+            seen.contains(&(provider.to_owned(), "fit".to_owned())),
+            "{provider}: {seen:?}"
+        );
+    }
+    assert!(
+        seen.contains(&("strava".to_owned(), "gpx (from streams)".to_owned())),
+        "{seen:?}"
     );
 }

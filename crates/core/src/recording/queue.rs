@@ -385,11 +385,29 @@ impl Downloader {
         let Some(connection) = store::connections::get(pool, connection_id).await? else {
             return Ok(None);
         };
-        if !connection.enabled || connection.state.waits_for_athlete() {
-            return Ok(None);
-        }
         let client = inner.registry.get(connection.provider)?;
-        if client.capabilities().recordings == Recordings::None {
+        let caps = client.capabilities();
+        if caps.recordings == Recordings::None {
+            // Nothing to ask: say so once, as a stored outcome, rather than "not fetched yet".
+            let reason = format!("{} offers no recordings through its API", caps.display_name);
+            self.write(&Outcome {
+                activity_id,
+                status: RecordingStatus::None,
+                original: None,
+                source: None,
+                reason: Some(&reason),
+                streams: None,
+                stream_index: None,
+                laps: None,
+                points: 0,
+                has_track: false,
+                retry_at: None,
+                fetched: false,
+            })
+            .await?;
+            return Ok(Some(RecordingStatus::None));
+        }
+        if !connection.enabled || connection.state.waits_for_athlete() {
             return Ok(None);
         }
         let allowance = self.allowance(&connection).await?;
