@@ -115,6 +115,30 @@ mod tests {
         assert!(e.0.contains("no file"), "{e}");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn wrappers_never_panic(tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..1024),
+                                at in proptest::prelude::any::<usize>(), flip in 1u8..=255) {
+            // Random bytes behind each magic, and a real ZIP and gzip with one byte flipped.
+            for magic in [&b"PK\x03\x04"[..], b"PK\x05\x06", &[0x1f, 0x8b]] {
+                let mut bytes = magic.to_vec();
+                bytes.extend_from_slice(&tail);
+                let _ = unwrap(bytes);
+            }
+            let mut zipped = zip_of(&[("a.fit", &tail)]);
+            let i = at % zipped.len();
+            zipped[i] ^= flip;
+            let _ = unwrap(zipped);
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&tail).unwrap();
+            let mut gz = gz.finish().unwrap();
+            let i = at % gz.len();
+            gz[i] ^= flip;
+            let _ = unwrap(gz);
+        }
+    }
+
     #[test]
     fn a_zip_bomb_stops_at_the_cap() {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
