@@ -395,24 +395,14 @@ async fn streams(
     headers: HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
-    let Gated { rate, .. } = match gate(&s, &headers).await {
-        Ok(ok) => ok,
-        Err(response) => return response,
-    };
-    let mut world = s.world();
-    *world.calls.entry("strava_streams".to_owned()).or_default() += 1;
-    let found = id
-        .parse::<i64>()
-        .ok()
-        .and_then(|id| usize::try_from(id - FIRST_ID).ok())
-        .and_then(|i| world.visible().find(|w| w.index == i));
-    match found {
-        Some(w) => (rate, axum::Json(crate::recording::strava_streams(w))).into_response(),
-        None => {
-            let body = json!({"message": "Record Not Found", "errors": [{"resource": "Activity", "field": "id", "code": "invalid"}]});
-            (StatusCode::NOT_FOUND, rate, axum::Json(body)).into_response()
-        }
-    }
+    of_activity(
+        &s,
+        &headers,
+        &id,
+        "strava_streams",
+        crate::recording::strava_streams,
+    )
+    .await
 }
 
 /// `/activities/{id}/laps`: the workout's laps (one read).
@@ -421,19 +411,38 @@ async fn laps(
     headers: HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
-    let Gated { rate, .. } = match gate(&s, &headers).await {
+    of_activity(
+        &s,
+        &headers,
+        &id,
+        "strava_laps",
+        crate::recording::strava_laps,
+    )
+    .await
+}
+
+/// A read of one activity's detail (its streams, its laps): gated like every call, counted as
+/// `counter`, answered with `render`'s JSON, or Strava's 404 for an id it does not list.
+async fn of_activity(
+    s: &Shared,
+    headers: &HeaderMap,
+    id: &str,
+    counter: &str,
+    render: fn(&Workout) -> Value,
+) -> Response {
+    let Gated { rate, .. } = match gate(s, headers).await {
         Ok(ok) => ok,
         Err(response) => return response,
     };
     let mut world = s.world();
-    *world.calls.entry("strava_laps".to_owned()).or_default() += 1;
+    *world.calls.entry(counter.to_owned()).or_default() += 1;
     let found = id
         .parse::<i64>()
         .ok()
         .and_then(|id| usize::try_from(id - FIRST_ID).ok())
         .and_then(|i| world.visible().find(|w| w.index == i));
     match found {
-        Some(w) => (rate, axum::Json(crate::recording::strava_laps(w))).into_response(),
+        Some(w) => (rate, axum::Json(render(w))).into_response(),
         None => {
             let body = json!({"message": "Record Not Found", "errors": [{"resource": "Activity", "field": "id", "code": "invalid"}]});
             (StatusCode::NOT_FOUND, rate, axum::Json(body)).into_response()

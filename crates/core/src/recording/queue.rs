@@ -376,34 +376,24 @@ impl Downloader {
     pub async fn fetch_now(&self, activity_id: i64) -> Result<Option<RecordingStatus>> {
         let inner = &self.inner;
         let pool = inner.store.pool();
-        let Some(item) = store::recordings::pending_one(pool, activity_id).await? else {
+        let Some(item) = store::recordings::one(pool, activity_id, true).await? else {
             return Ok(None); // already dealt with
         };
-        let Some(connection_id) = store::activities::connection_of(pool, activity_id).await? else {
+        let Some(connection) = self.connection_of(activity_id).await? else {
             return Ok(None); // kept after a disconnect: nobody to ask
-        };
-        let Some(connection) = store::connections::get(pool, connection_id).await? else {
-            return Ok(None);
         };
         let client = inner.registry.get(connection.provider)?;
         let caps = client.capabilities();
         if caps.recordings == Recordings::None {
             // Nothing to ask: say so once, as a stored outcome, rather than "not fetched yet".
             let reason = format!("{} offers no recordings through its API", caps.display_name);
-            self.write(&Outcome {
+            self.write(&Outcome::nothing_kept(
                 activity_id,
-                status: RecordingStatus::None,
-                original: None,
-                source: None,
-                reason: Some(&reason),
-                streams: None,
-                stream_index: None,
-                laps: None,
-                points: 0,
-                has_track: false,
-                retry_at: None,
-                fetched: false,
-            })
+                RecordingStatus::None,
+                &reason,
+                None,
+                false,
+            ))
             .await?;
             return Ok(Some(RecordingStatus::None));
         }
@@ -444,16 +434,13 @@ impl Downloader {
         if row.laps.is_some() || row.status() != RecordingStatus::Stored {
             return Ok(false);
         }
-        let Some(connection_id) = store::activities::connection_of(pool, activity_id).await? else {
-            return Ok(false);
-        };
-        let Some(connection) = store::connections::get(pool, connection_id).await? else {
+        let Some(connection) = self.connection_of(activity_id).await? else {
             return Ok(false);
         };
         if !connection.enabled || connection.state.waits_for_athlete() {
             return Ok(false);
         }
-        let Some(item) = store::recordings::summary_of(pool, activity_id).await? else {
+        let Some(item) = store::recordings::one(pool, activity_id, false).await? else {
             return Ok(false);
         };
         if self.allowance(&connection).await?.now == 0 {
@@ -487,6 +474,15 @@ impl Downloader {
             .map_err(|e| Error::Internal(format!("cannot write laps: {e}")))?;
         store::recordings::set_laps(pool, activity_id, &text, inner.clock.now()).await?;
         Ok(true)
+    }
+
+    /// The connection activity `id` was read through, if it still has one.
+    async fn connection_of(&self, id: i64) -> Result<Option<Connection>> {
+        let pool = self.inner.store.pool();
+        match store::activities::connection_of(pool, id).await? {
+            Some(connection_id) => store::connections::get(pool, connection_id).await,
+            None => Ok(None),
+        }
     }
 
     fn claim(&self, connection_id: i64, provider: ProviderKind) -> Result<Running<'_>> {
@@ -546,20 +542,13 @@ impl Downloader {
                         let wait =
                             Duration::minutes(30) * 2_i32.pow(item.attempts.clamp(0, 6) as u32);
                         let reason = other.to_string();
-                        self.write(&Outcome {
-                            activity_id: item.activity_id,
-                            status: RecordingStatus::Failed,
-                            original: None,
-                            source: None,
-                            reason: Some(&reason),
-                            streams: None,
-                            stream_index: None,
-                            laps: None,
-                            points: 0,
-                            has_track: false,
-                            retry_at: Some(now + wait),
-                            fetched: true,
-                        })
+                        self.write(&Outcome::nothing_kept(
+                            item.activity_id,
+                            RecordingStatus::Failed,
+                            &reason,
+                            Some(now + wait),
+                            true,
+                        ))
                         .await?;
                         Ok(Step::Done(RecordingStatus::Failed))
                     }
@@ -568,20 +557,13 @@ impl Downloader {
         };
         let status = match fetched {
             FetchedRecording::Missing(reason) => {
-                self.write(&Outcome {
-                    activity_id: item.activity_id,
-                    status: RecordingStatus::None,
-                    original: None,
-                    source: None,
-                    reason: Some(&reason),
-                    streams: None,
-                    stream_index: None,
-                    laps: None,
-                    points: 0,
-                    has_track: false,
-                    retry_at: None,
-                    fetched: true,
-                })
+                self.write(&Outcome::nothing_kept(
+                    item.activity_id,
+                    RecordingStatus::None,
+                    &reason,
+                    None,
+                    true,
+                ))
                 .await?;
                 RecordingStatus::None
             }

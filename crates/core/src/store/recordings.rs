@@ -90,28 +90,22 @@ pub async fn pending(
     .await?)
 }
 
-/// One activity to fetch, by id (opening an activity whose recording is missing), if it is still
-/// to fetch (a failure's wait is skipped: the athlete asked).
-pub async fn pending_one(db: impl SqliteExecutor<'_>, activity_id: i64) -> Result<Option<Pending>> {
+/// One activity, by id, with its provider id and summary: any activity (`only_pending: false`,
+/// what a provider's laps request needs), or only one still to fetch (opening an activity whose
+/// recording is missing; a failure's wait is skipped: the athlete asked).
+pub async fn one(
+    db: impl SqliteExecutor<'_>,
+    activity_id: i64,
+    only_pending: bool,
+) -> Result<Option<Pending>> {
     Ok(sqlx::query_as(
         "SELECT a.id AS activity_id, a.provider_activity_id, a.raw_json,
                 COALESCE(r.attempts, 0) AS attempts
          FROM activities a LEFT JOIN recordings r ON r.activity_id = a.id
-         WHERE a.id = ?1 AND (r.activity_id IS NULL OR r.status = 'failed')",
+         WHERE a.id = ?1 AND (NOT ?2 OR r.activity_id IS NULL OR r.status = 'failed')",
     )
     .bind(activity_id)
-    .fetch_optional(db)
-    .await?)
-}
-
-/// An activity's provider id and summary (what a provider's laps request needs).
-pub async fn summary_of(db: impl SqliteExecutor<'_>, activity_id: i64) -> Result<Option<Pending>> {
-    Ok(sqlx::query_as(
-        "SELECT a.id AS activity_id, a.provider_activity_id, a.raw_json,
-                COALESCE(r.attempts, 0) AS attempts
-         FROM activities a LEFT JOIN recordings r ON r.activity_id = a.id WHERE a.id = ?1",
-    )
-    .bind(activity_id)
+    .bind(only_pending)
     .fetch_optional(db)
     .await?)
 }
@@ -248,6 +242,32 @@ pub struct Outcome<'a> {
     pub fetched: bool,
 }
 
+impl<'a> Outcome<'a> {
+    /// An outcome with nothing kept (none, failed): its status and why.
+    pub fn nothing_kept(
+        activity_id: i64,
+        status: RecordingStatus,
+        reason: &'a str,
+        retry_at: Option<DateTime<Utc>>,
+        fetched: bool,
+    ) -> Self {
+        Self {
+            activity_id,
+            status,
+            original: None,
+            source: None,
+            reason: Some(reason),
+            streams: None,
+            stream_index: None,
+            laps: None,
+            points: 0,
+            has_track: false,
+            retry_at,
+            fetched,
+        }
+    }
+}
+
 /// Write `outcome` (the original's row first; both in the caller's transaction).
 pub async fn save(
     tx: &mut sqlx::SqliteConnection,
@@ -348,38 +368,6 @@ pub async fn get(db: impl SqliteExecutor<'_>, activity_id: i64) -> Result<Option
     .await?)
 }
 
-/// A recording's summary, without the streams (the activity list's and copies' badges).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct Brief {
-    /// The activity.
-    pub activity_id: i64,
-    /// Samples kept.
-    pub points: i64,
-    /// Whether it has a position track.
-    pub has_track: bool,
-    /// Number of series.
-    pub series: i64,
-}
-
-/// The briefs of the given activities' stored recordings.
-pub async fn briefs(db: impl SqliteExecutor<'_>, ids: &[i64]) -> Result<Vec<Brief>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "SELECT activity_id, points, has_track,
-                COALESCE(json_array_length(stream_index), 0) AS series
-         FROM recordings WHERE status = 'stored' AND activity_id IN (",
-    );
-    let mut list = query.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
-    query.push(")");
-    Ok(query.build_query_as().fetch_all(db).await?)
-}
-
 /// Every original still referenced (the sweep keeps these files); unreferenced rows are deleted
 /// first, in the same transaction.
 pub async fn collect_unreferenced(tx: &mut sqlx::SqliteConnection) -> Result<HashSet<String>> {
@@ -425,17 +413,6 @@ pub async fn exportable(db: impl SqliteExecutor<'_>) -> Result<Vec<ExportRow>> {
          ORDER BY a.start_utc, a.id",
     )
     .fetch_all(db)
-    .await?)
-}
-
-/// Disk use: (originals' bytes, their stored bytes, packed streams' bytes).
-pub async fn usage(db: impl SqliteExecutor<'_>) -> Result<(i64, i64, i64)> {
-    Ok(sqlx::query_as(
-        "SELECT (SELECT COALESCE(sum(bytes), 0) FROM originals),
-                (SELECT COALESCE(sum(stored_bytes), 0) FROM originals),
-                (SELECT COALESCE(sum(length(streams)), 0) FROM recordings)",
-    )
-    .fetch_one(db)
     .await?)
 }
 
