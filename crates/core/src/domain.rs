@@ -67,6 +67,57 @@ string_enum! {
 }
 
 string_enum! {
+    /// Where a stored copy came from: a provider's API, or an import (an archive the provider
+    /// lets an athlete download, or files from a folder or a watch). The badge a copy wears.
+    Source ("source") {
+        /// Strava's API.
+        Strava = "strava",
+        /// Garmin's API.
+        Garmin = "garmin",
+        /// Polar's API.
+        Polar = "polar",
+        /// COROS's API.
+        Coros = "coros",
+        /// Wahoo's API.
+        Wahoo = "wahoo",
+        /// The Google Health API.
+        GoogleHealth = "google_health",
+        /// Strava's bulk export (`activities.csv` and `activities/`).
+        StravaArchive = "strava_archive",
+        /// Garmin's "Export all data".
+        GarminExport = "garmin_export",
+        /// Polar Flow's export (training sessions as JSON).
+        PolarExport = "polar_export",
+        /// Google Takeout's Fitbit folder.
+        GoogleTakeout = "google_takeout",
+        /// FIT, GPX or TCX files from a folder, a watch or COROS's export.
+        Files = "files",
+    }
+}
+
+impl Source {
+    /// The provider whose API this is; `None` for an import.
+    pub fn api(self) -> Option<ProviderKind> {
+        self.as_str().parse().ok()
+    }
+
+    /// The provider whose activity ids this source's copies carry, so that a copy joins that
+    /// provider's API copy exactly (Strava's archive: its "Activity ID" is the API's id).
+    pub fn ids_of(self) -> Option<ProviderKind> {
+        match self {
+            Self::StravaArchive => Some(ProviderKind::Strava),
+            other => other.api(),
+        }
+    }
+}
+
+impl From<ProviderKind> for Source {
+    fn from(p: ProviderKind) -> Self {
+        p.as_str().parse().expect("every provider is a source")
+    }
+}
+
+string_enum! {
     /// Where a connection stands, and so which action the athlete is offered.
     ConnectionState ("connection state") {
         /// Syncing normally.
@@ -170,6 +221,38 @@ string_enum! {
         Strength = "strength",
         /// Anything else.
         Other = "other",
+    }
+}
+
+impl Sport {
+    /// The sport a file or an export names in its own words ("running", "Biking",
+    /// "TRAIL_RUNNING", "Road cycling"…); `Other` when the words say nothing we know.
+    pub fn from_words(words: &str) -> Self {
+        let w = words.to_ascii_lowercase().replace(['_', '-'], " ");
+        let has = |needles: &[&str]| needles.iter().any(|n| w.contains(n));
+        if has(&["virtual", "indoor cycl", "indoor bik", "spin", "zwift"]) {
+            Self::VirtualRide
+        } else if has(&["trail"]) {
+            Self::TrailRun
+        } else if has(&["run", "jog"]) {
+            Self::Run
+        } else if has(&["cycl", "bik", "ride", "velo"]) {
+            Self::Ride
+        } else if has(&["swim"]) {
+            Self::Swim
+        } else if has(&["hik"]) {
+            Self::Hike
+        } else if has(&["walk"]) {
+            Self::Walk
+        } else if has(&["row"]) {
+            Self::Row
+        } else if has(&["ski"]) {
+            Self::Ski
+        } else if has(&["strength", "weight"]) {
+            Self::Strength
+        } else {
+            Self::Other
+        }
     }
 }
 
@@ -364,10 +447,10 @@ pub struct NewActivity {
 pub struct Activity {
     /// Row id.
     pub id: i64,
-    /// Connection it came through.
+    /// Connection it came through (0 for an imported copy).
     pub connection_id: i64,
-    /// Provider.
-    pub provider: ProviderKind,
+    /// The provider's API it came from, or the import.
+    pub provider: Source,
     /// When a reconcile found the provider no longer lists it (kept, flagged, never dropped).
     pub deleted_at: Option<DateTime<Utc>>,
     /// The normalised fields and raw JSON.
@@ -497,8 +580,11 @@ pub struct SchedulerStatus {
 pub struct LinkCopy {
     /// Row id.
     pub id: i64,
-    /// Provider.
-    pub provider: ProviderKind,
+    /// Where it came from (a workout holds one copy per source).
+    pub provider: Source,
+    /// The provider activity it is, when known across sources (`strava:123` for Strava's API
+    /// copy and for the archive's copy of the same activity): an exact join.
+    pub same_as: Option<String>,
     /// Sport.
     pub sport: Sport,
     /// Start, epoch seconds UTC.

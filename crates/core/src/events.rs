@@ -70,6 +70,18 @@ pub enum CoreEvent {
         /// Provider concerned.
         provider: ProviderKind,
     },
+    /// An import read more files.
+    ImportProgress {
+        /// Where it stands.
+        progress: crate::import::ImportProgress,
+    },
+    /// An import ended (finished or cancelled).
+    ImportFinished {
+        /// The import.
+        import_id: i64,
+        /// Its files by outcome.
+        counts: crate::import::OutcomeCounts,
+    },
     /// The scheduler's view changed (paused, offline providers, next runs).
     SchedulerChanged {
         /// Where it stands now.

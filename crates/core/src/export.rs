@@ -12,7 +12,7 @@
 //! Each is written beside its destination and renamed into place when complete, and never
 //! overwrites: an existing destination is refused.
 
-use crate::domain::ProviderKind;
+use crate::domain::Source;
 use crate::library::{ActivityFilter, Order, PageRequest};
 use crate::recording::files::OriginalFiles;
 use crate::recording::{FileFormat, StreamKind, Streams};
@@ -311,7 +311,7 @@ async fn csv(store: &Store, dir: &Path) -> Result<(i64, i64)> {
 struct WorkoutOut<'a> {
     workout_id: Option<i64>,
     primary_activity_id: i64,
-    primary_provider: ProviderKind,
+    primary_provider: Source,
     sport: &'a str,
     name: Option<&'a str>,
     start_utc: DateTime<Utc>,

@@ -19,6 +19,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod export;
+pub mod import;
 pub mod library;
 pub mod linking;
 pub mod providers;

@@ -6,7 +6,7 @@
 //! `store::library`) has an index of its own in the migrations; `benches/queries.rs` measures them
 //! and prints their plans.
 
-use crate::domain::{Activity, ProviderKind, Sport, SyncStatus, SyncTrigger};
+use crate::domain::{Activity, Source, Sport, SyncStatus, SyncTrigger};
 use crate::store::library::{CopyRow, Kind, Row, Search};
 use crate::store::{self, Store, from_ms, parse_enum};
 use crate::{Error, ErrorCode, Result};
@@ -63,7 +63,7 @@ pub struct CopyRef {
     /// Activity row id.
     pub activity_id: i64,
     /// Provider.
-    pub provider: ProviderKind,
+    pub provider: Source,
     /// The provider's id for it.
     pub provider_activity_id: String,
     /// Whether it is the copy shown and counted.
@@ -83,7 +83,7 @@ pub struct ActivityRow {
     /// Row id.
     pub id: i64,
     /// Provider.
-    pub provider: ProviderKind,
+    pub provider: Source,
     /// The provider's id.
     pub provider_activity_id: String,
     /// Sport.

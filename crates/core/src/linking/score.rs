@@ -42,10 +42,75 @@ fn relative(a: f64, b: f64) -> f64 {
     if top == 0.0 { 0.0 } else { (a - b).abs() / top }
 }
 
-/// Whether `a` and `b` are the same session recorded by two providers.
+/// How much two copies' spans (start to start + elapsed) overlap: the share of the shorter span
+/// and of the longer one, when both say how long they are.
+fn overlap(a: &Copy, b: &Copy) -> Option<(f64, f64)> {
+    let (ea, eb) = (a.elapsed.filter(|e| *e > 0)?, b.elapsed.filter(|e| *e > 0)?);
+    let common = ((a.start + ea).min(b.start + eb) - a.start.max(b.start)).max(0) as f64;
+    Some((common / ea.min(eb) as f64, common / ea.max(eb) as f64))
+}
+
+/// Two recordings of one session made at the same time: one device started late, stopped early
+/// or paused (its span is shorter), but the shorter span lies within the longer one. Different
+/// sessions, even back to back, do not overlap. The sports must agree, and the shorter copy
+/// cannot have gone much further than the longer one.
+fn recorded_together(a: &Copy, b: &Copy) -> Option<Match> {
+    let (of_shorter, of_longer) = overlap(a, b)?;
+    if of_shorter < 0.8 || of_longer < 0.25 {
+        return None;
+    }
+    let (short, long) = if a.elapsed <= b.elapsed {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    if let (Some(s), Some(l)) = (short.distance, long.distance)
+        && (s > l * 1.1 + 200.0
+            // Spans that nearly agree leave no room for distances that do not.
+            || (of_longer > 0.9 && relative(s, l) > 0.10 && (s - l).abs() > 500.0))
+    {
+        return None;
+    }
+    let (start_gap, end_gap) = (
+        (short.start - long.start).abs(),
+        (short.start + short.elapsed? - long.start - long.elapsed?).abs(),
+    );
+    let minutes = |s: i64| (s + 30) / 60;
+    let how = match (start_gap <= 60, end_gap <= 60) {
+        (true, true) => "recorded at the same time".to_owned(),
+        (true, false) => format!(
+            "recorded together; one stopped {} min earlier",
+            minutes(end_gap)
+        ),
+        (false, true) => format!(
+            "recorded together; one started {} min later",
+            minutes(start_gap)
+        ),
+        (false, false) => format!("recorded together; starts {} min apart", minutes(start_gap)),
+    };
+    Some(Match {
+        confidence: 0.8 + 0.15 * of_longer,
+        reason: format!("{how} ({:.0} % overlap)", of_shorter * 100.0),
+    })
+}
+
+/// Whether `a` and `b` are the same session recorded by two sources.
 pub fn score(a: &Copy, b: &Copy) -> Option<Match> {
     if a.provider == b.provider || a.id == b.id {
         return None;
+    }
+    // Both name the provider activity they are: the same one is an exact join; two of one
+    // provider's activities are two sessions, whatever their times say.
+    if let (Some(x), Some(y)) = (&a.same_as, &b.same_as) {
+        if x == y {
+            return Some(Match {
+                confidence: 0.99,
+                reason: format!("the same activity ({})", x.replacen(':', " id ", 1)),
+            });
+        }
+        if x.split(':').next() == y.split(':').next() {
+            return None;
+        }
     }
     let (fa, fb) = (family(a.sport), family(b.sport));
     let sports_agree = fa == fb && fa != 0;
@@ -53,6 +118,17 @@ pub fn score(a: &Copy, b: &Copy) -> Option<Match> {
     if !sports_agree && fa != 0 && fb != 0 {
         return None;
     }
+    by_start(a, b, sports_agree).or_else(|| {
+        // Not one start, or not one length: still one session if recorded at the same time.
+        let mut m = recorded_together(a, b).filter(|_| sports_agree)?;
+        m.reason.push_str(&format!(", both {}", a.sport));
+        Some(m)
+    })
+}
+
+/// The rule by starts: within minutes, a time-zone shift, or Strava's hidden start time; the
+/// durations and distances, where both say, must agree.
+fn by_start(a: &Copy, b: &Copy, sports_agree: bool) -> Option<Match> {
     let durations = a.elapsed.zip(b.elapsed).filter(|(x, y)| *x > 0 && *y > 0);
     let distances = a
         .distance
@@ -143,7 +219,8 @@ mod tests {
     fn copy(id: i64, provider: ProviderKind, sport: Sport, start: i64) -> Copy {
         Copy {
             id,
-            provider,
+            provider: provider.into(),
+            same_as: None,
             sport,
             start,
             offset: Some(3600),
@@ -173,11 +250,11 @@ mod tests {
             None,
             "one account's two activities are two"
         );
-        let later = copy(5, ProviderKind::Garmin, Sport::Run, T + 400);
+        let later = copy(5, ProviderKind::Garmin, Sport::Run, T + 1900);
         assert_eq!(
             score(&a, &later),
             None,
-            "more than five minutes apart, no shift"
+            "half an hour apart, no shift, half overlapping"
         );
     }
 
@@ -248,13 +325,60 @@ mod tests {
     }
 
     #[test]
-    fn different_durations_or_distances_are_different_sessions() {
+    fn different_distances_or_spans_apart_are_different_sessions() {
         let a = copy(1, ProviderKind::Strava, Sport::Run, T);
-        let mut b = copy(2, ProviderKind::Polar, Sport::Run, T + 10);
-        b.elapsed = Some(1800);
-        assert_eq!(score(&a, &b), None);
         let mut c = copy(3, ProviderKind::Polar, Sport::Run, T + 10);
         c.distance = Some(5_000.0);
-        assert_eq!(score(&a, &c), None);
+        assert_eq!(score(&a, &c), None, "the same hour, half the distance");
+        assert_eq!(score(&c, &a), None, "either way round");
+        // Back to back: the second starts 100 s after the first ended.
+        let next = copy(4, ProviderKind::Polar, Sport::Run, T + 3700);
+        assert_eq!(score(&a, &next), None);
+        // A short run inside a long one's hour but mostly outside it is not the same either.
+        let mut partly = copy(5, ProviderKind::Polar, Sport::Run, T + 3000);
+        partly.elapsed = Some(1800);
+        partly.distance = Some(5_000.0);
+        assert_eq!(score(&a, &partly), None);
+    }
+
+    #[test]
+    fn a_device_that_started_late_stopped_early_or_paused_is_the_same_session() {
+        let a = copy(1, ProviderKind::Strava, Sport::Run, T);
+        // Stopped after half the run (battery): same start, half the time and distance.
+        let mut early = copy(2, ProviderKind::Garmin, Sport::Run, T + 2);
+        early.elapsed = Some(1800);
+        early.distance = Some(5_000.0);
+        let m = score(&a, &early).expect("stopped early");
+        assert!(m.reason.contains("stopped 30 min earlier"), "{}", m.reason);
+        // Started twelve minutes late: ends together.
+        let mut late = copy(3, ProviderKind::Wahoo, Sport::Run, T + 720);
+        late.elapsed = Some(3600 - 720);
+        late.distance = Some(8_000.0);
+        let m = score(&a, &late).expect("started late");
+        assert!(m.reason.contains("started 12 min later"), "{}", m.reason);
+        // Paused for twenty minutes and not counting the pause: a shorter span, the whole way.
+        let mut paused = copy(4, ProviderKind::Polar, Sport::Run, T);
+        paused.elapsed = Some(2400);
+        let m = score(&a, &paused).expect("paused");
+        assert!(m.confidence >= THRESHOLD, "{m:?}");
+    }
+
+    #[test]
+    fn the_same_provider_activity_is_an_exact_join_and_two_of_them_never_join() {
+        let mut api = copy(1, ProviderKind::Strava, Sport::Run, T);
+        api.same_as = Some("strava:42".to_owned());
+        let mut archive = copy(2, ProviderKind::Strava, Sport::Ride, T + 86_400);
+        archive.provider = crate::domain::Source::StravaArchive;
+        archive.same_as = Some("strava:42".to_owned());
+        let m = score(&api, &archive).expect("the same Strava activity");
+        assert!(
+            m.confidence >= 0.99 && m.reason.contains("strava id 42"),
+            "{m:?}"
+        );
+        let mut other = archive.clone();
+        other.same_as = Some("strava:43".to_owned());
+        other.sport = Sport::Run;
+        other.start = T;
+        assert_eq!(score(&api, &other), None, "two Strava activities are two");
     }
 }

@@ -91,6 +91,7 @@ pub fn decode(packed: &[u8]) -> Result<Streams> {
         start: (start != i64::MIN).then_some(start),
         series,
         laps: Vec::new(),
+        sport: None,
     })
 }
 
@@ -109,6 +110,7 @@ mod tests {
                 (StreamKind::HeartRate, vec![120.0, 121.0, f64::NAN]),
             ],
             laps: Vec::new(),
+            sport: None,
         };
         let back = decode(&encode(&streams).unwrap()).unwrap();
         assert_eq!(back.start, streams.start);

@@ -11,6 +11,9 @@ use super::{Builder, Lap, StreamKind, Streams, Unreadable};
 use rustyfit::profile::{mesgdef, typedef};
 use rustyfit::{Decoder, proto::Message};
 
+/// How a file that is no activity is told apart (see `Unreadable::not_an_activity`).
+pub(super) const NOT_AN_ACTIVITY: &str = "not an activity";
+
 /// FIT files chained in one file (a device may append one per session) read at most.
 const MAX_CHAINED: usize = 64;
 
@@ -120,7 +123,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Streams, Unreadable> {
                         && kind != typedef::File::ACTIVITY
                     {
                         return Err(Unreadable(format!(
-                            "a FIT file of type '{kind}', not an activity"
+                            "a FIT file of type '{kind}', {NOT_AN_ACTIVITY}"
                         )));
                     }
                 }
@@ -150,6 +153,14 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Streams, Unreadable> {
                 }
                 typedef::MesgNum::SESSION => {
                     let s = mesgdef::Session::from(message);
+                    if builder.sport.is_none() && s.sport != typedef::Sport(u8::MAX) {
+                        builder.sport = Some(match s.sub_sport {
+                            typedef::SubSport::TRAIL => "trail_running".to_owned(),
+                            typedef::SubSport::VIRTUAL_ACTIVITY
+                            | typedef::SubSport::INDOOR_CYCLING => "virtual_ride".to_owned(),
+                            _ => s.sport.to_string(),
+                        });
+                    }
                     if let Some(start) = s.start_time.unix_timestamp() {
                         sessions.push((
                             start,

@@ -12,6 +12,7 @@
 pub mod codec;
 pub mod files;
 mod fit;
+pub mod kept;
 pub mod queue;
 pub mod view;
 mod wrap;
@@ -212,6 +213,9 @@ pub struct Streams {
     pub series: Vec<(StreamKind, Vec<f64>)>,
     /// Laps.
     pub laps: Vec<Lap>,
+    /// The file's own word for the sport (FIT's session sport, TCX's `Sport`, GPX's `type`),
+    /// not kept in packed streams: an import reads it once.
+    pub sport: Option<String>,
 }
 
 impl Streams {
@@ -271,6 +275,7 @@ pub(crate) struct Builder {
     start: Option<i64>,
     rows: Vec<[f64; 10]>,
     pub laps: Vec<Lap>,
+    pub sport: Option<String>,
 }
 
 impl Builder {
@@ -318,6 +323,7 @@ impl Builder {
             start: self.start,
             series,
             laps: self.laps,
+            sport: self.sport,
         }
     }
 }
@@ -325,6 +331,14 @@ impl Builder {
 /// Why a file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreadable(pub String);
+
+impl Unreadable {
+    /// Whether the file was read and is no activity (a FIT of monitoring, sleep or settings):
+    /// an import skips it rather than refusing it.
+    pub fn not_an_activity(&self) -> bool {
+        self.0.ends_with(fit::NOT_AN_ACTIVITY)
+    }
+}
 
 impl std::fmt::Display for Unreadable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

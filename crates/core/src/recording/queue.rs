@@ -16,7 +16,8 @@
 //! given up after [`store::recordings::MAX_ATTEMPTS`] tries, as a stored outcome.
 
 use super::files::OriginalFiles;
-use super::{FileFormat, Original, Streams, codec};
+use super::kept::Kept;
+use super::{FileFormat, Original, Streams};
 use crate::clock::Clock;
 use crate::domain::{Connection, ProviderKind};
 use crate::events::{CoreEvent, EventSink};
@@ -568,8 +569,7 @@ impl Downloader {
                 RecordingStatus::None
             }
             FetchedRecording::Streams(streams) => {
-                self.keep(item.activity_id, None, Ok(streams), "streams")
-                    .await?
+                self.keep(item.activity_id, None, Ok(streams)).await?
             }
             FetchedRecording::File(bytes) => {
                 let (original, decoded) = match super::unwrap(bytes.clone()) {
@@ -586,8 +586,7 @@ impl Downloader {
                         Err(why),
                     ),
                 };
-                self.keep(item.activity_id, Some(original), decoded, "original")
-                    .await?
+                self.keep(item.activity_id, Some(original), decoded).await?
             }
         };
         Ok(Step::Done(status))
@@ -635,74 +634,21 @@ impl Downloader {
         activity_id: i64,
         original: Option<Original>,
         decoded: std::result::Result<Streams, super::Unreadable>,
-        source: &str,
     ) -> Result<RecordingStatus> {
         let stored = match &original {
-            Some(o) => Some(self.inner.files.put(o.bytes.clone()).await?),
+            Some(o) => Some((
+                self.inner.files.put(o.bytes.clone()).await?,
+                o.format.as_str(),
+            )),
             None => None,
         };
-        let format = original.as_ref().map(|o| o.format.as_str());
-        let orig = stored
-            .as_ref()
-            .zip(format)
-            .map(|(s, f)| (s.sha256.as_str(), f, s.bytes as i64, s.stored_bytes as i64));
-        let (status, reason, packed, index, laps, points, has_track) = match decoded {
-            Ok(streams) => {
-                // Streams read from a kept original are not stored again (no second copy of
-                // the same data: they cost more than the gzipped file, BENCHMARKS.md); they
-                // are decoded from it when the activity is opened. Only the provider's streams
-                // (Strava's, where there is no file) are packed and kept.
-                let packed = match original {
-                    Some(_) => None,
-                    None => Some(codec::encode(&streams)?),
-                };
-                let index = serde_json::to_string(&streams.index())
-                    .map_err(|e| Error::Internal(format!("cannot write a stream index: {e}")))?;
-                // A provider's streams carry no laps: NULL until they are fetched (when the
-                // activity is opened), unlike an original's, which has them or has none.
-                let laps = match original {
-                    Some(_) => Some(
-                        serde_json::to_string(&streams.laps)
-                            .map_err(|e| Error::Internal(format!("cannot write laps: {e}")))?,
-                    ),
-                    None => None,
-                };
-                (
-                    RecordingStatus::Stored,
-                    None,
-                    packed,
-                    Some(index),
-                    laps,
-                    streams.len() as i64,
-                    streams.has_track(),
-                )
-            }
-            Err(why) => (
-                RecordingStatus::Unreadable,
-                Some(why.0),
-                None,
-                None,
-                None,
-                0,
-                false,
-            ),
-        };
-        self.write(&Outcome {
-            activity_id,
-            status,
-            original: orig,
-            source: Some(source),
-            reason: reason.as_deref(),
-            streams: packed.as_deref(),
-            stream_index: index.as_deref(),
-            laps: laps.as_deref(),
-            points,
-            has_track,
-            retry_at: None,
-            fetched: true,
-        })
-        .await?;
-        Ok(status)
+        let kept = Kept::new(
+            stored.as_ref().map(|(s, f)| (s, *f)),
+            decoded,
+            original.is_none(),
+        )?;
+        self.write(&kept.outcome(activity_id, true)).await?;
+        Ok(kept.status())
     }
 
     async fn write(&self, outcome: &Outcome<'_>) -> Result<()> {

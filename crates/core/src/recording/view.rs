@@ -6,7 +6,7 @@ use super::codec;
 use super::files::OriginalFiles;
 use super::queue::Downloader;
 use super::{FileFormat, Lap, SeriesInfo, StreamKind};
-use crate::domain::ProviderKind;
+use crate::domain::Source;
 use crate::store::recordings::{RecordingStatus, Row};
 use crate::store::{self, Store};
 use crate::{Error, Result};
@@ -23,7 +23,7 @@ pub struct CopyRecording {
     /// The copy (activity id).
     pub activity_id: i64,
     /// Its provider.
-    pub provider: ProviderKind,
+    pub provider: Source,
     /// Where its recording stands (None: not fetched yet).
     pub status: Option<RecordingStatus>,
     /// `original` or `streams`.
@@ -65,7 +65,7 @@ pub struct Shown {
     /// The copy it comes from.
     pub activity_id: i64,
     /// Its provider.
-    pub provider: ProviderKind,
+    pub provider: Source,
     /// Samples in the recording (before downsampling).
     pub points: i64,
     /// The series, `time` first, downsampled alike (one cursor index fits all, map included).
@@ -88,7 +88,7 @@ pub struct RecordingDetail {
     pub fetch_error: Option<String>,
 }
 
-fn brief(activity_id: i64, provider: ProviderKind, row: Option<&Row>) -> CopyRecording {
+fn brief(activity_id: i64, provider: Source, row: Option<&Row>) -> CopyRecording {
     let series: Vec<SeriesInfo> = row
         .and_then(|r| r.stream_index.as_deref())
         .and_then(|t| serde_json::from_str(t).ok())
@@ -218,7 +218,7 @@ pub async fn detail(
 
 /// A stored recording, downsampled for the screen: the provider's packed streams, or the kept
 /// original decoded now (a 10-hour ride's FIT: ~22 ms, BENCHMARKS.md).
-pub async fn screen(row: &Row, provider: ProviderKind, files: &OriginalFiles) -> Result<Shown> {
+pub async fn screen(row: &Row, provider: Source, files: &OriginalFiles) -> Result<Shown> {
     let streams = match (&row.streams, &row.sha256) {
         (Some(packed), _) => codec::decode(packed)?,
         (None, Some(sha)) => {

@@ -132,6 +132,9 @@ pub(super) fn decode_gpx(bytes: &[u8]) -> Result<Streams, Unreadable> {
                 }
             }
             Step::Text(text) => {
+                if name == "type" && point.is_none() && builder.sport.is_none() {
+                    builder.sport = Some(text.trim().to_owned());
+                }
                 if let Some(p) = point.as_mut() {
                     let kind = match name {
                         "time" => {
@@ -196,6 +199,9 @@ pub(super) fn decode_tcx(bytes: &[u8]) -> Result<Streams, Unreadable> {
                     seen_root = name == "TrainingCenterDatabase";
                 }
                 match name {
+                    "Activity" if builder.sport.is_none() => {
+                        builder.sport = attr(attrs, "Sport").map(str::to_owned);
+                    }
                     "Lap" => {
                         in_lap = true;
                         let start = attr(attrs, "StartTime").and_then(parse_time);

@@ -14,6 +14,7 @@ pub mod athletes;
 pub mod attention;
 pub mod budgets;
 pub mod connections;
+pub mod imports;
 pub mod library;
 pub mod recordings;
 pub mod settings;

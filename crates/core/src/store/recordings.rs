@@ -373,7 +373,8 @@ pub async fn get(db: impl SqliteExecutor<'_>, activity_id: i64) -> Result<Option
 pub async fn collect_unreferenced(tx: &mut sqlx::SqliteConnection) -> Result<HashSet<String>> {
     sqlx::query(
         "DELETE FROM originals WHERE sha256 NOT IN
-             (SELECT sha256 FROM recordings WHERE sha256 IS NOT NULL)",
+             (SELECT sha256 FROM recordings WHERE sha256 IS NOT NULL
+              UNION ALL SELECT sha256 FROM import_files WHERE sha256 IS NOT NULL)",
     )
     .execute(&mut *tx)
     .await?;

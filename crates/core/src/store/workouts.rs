@@ -12,6 +12,7 @@ use sqlx::SqliteExecutor;
 struct CopyRow {
     id: i64,
     provider: String,
+    provider_activity_id: String,
     sport: String,
     start_utc: i64,
     utc_offset_seconds: Option<i32>,
@@ -25,9 +26,13 @@ struct CopyRow {
 
 impl CopyRow {
     fn into_copy(self) -> Option<Copy> {
+        let provider: crate::domain::Source = self.provider.parse().ok()?;
         Some(Copy {
             id: self.id,
-            provider: self.provider.parse().ok()?,
+            provider,
+            same_as: provider
+                .ids_of()
+                .map(|p| format!("{p}:{}", self.provider_activity_id)),
             sport: self.sport.parse().ok()?,
             start: self.start_utc.div_euclid(1000),
             offset: self.utc_offset_seconds,
@@ -43,7 +48,7 @@ impl CopyRow {
 
 macro_rules! copy_columns {
     () => {
-        "id, provider, sport, start_utc, utc_offset_seconds, elapsed_seconds, distance_m, workout_id,
+        "id, provider, provider_activity_id, sport, start_utc, utc_offset_seconds, elapsed_seconds, distance_m, workout_id,
          link_pinned, deleted_at IS NOT NULL AS deleted,
          (elapsed_seconds IS NOT NULL) + (moving_seconds IS NOT NULL) + (distance_m IS NOT NULL)
          + (elevation_gain_m IS NOT NULL) + (avg_heart_rate IS NOT NULL)

@@ -395,7 +395,11 @@ async fn keyset_pages_walk_every_row_once_in_order_with_filters() {
                     )
                     .await
                     .unwrap();
-                seen.extend(page.items.iter().map(|r| (r.start_utc, r.id, r.provider)));
+                seen.extend(
+                    page.items
+                        .iter()
+                        .map(|r| (r.start_utc, r.id, r.provider.api().unwrap())),
+                );
                 match page.next {
                     Some(next) => after = Some(next),
                     None => break,
