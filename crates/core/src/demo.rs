@@ -48,6 +48,18 @@ pub async fn start(
         let _ = std::fs::create_dir_all(&data_dir);
         let _ = std::fs::write(&remembered, port);
     }
+    // Sample archives in every provider's export layout, for trying Import without real data;
+    // written once, in the background (a few seconds), from this sandbox's workouts so that
+    // they link with its providers' copies.
+    let samples = data_dir.join("samples");
+    if !samples.exists() {
+        let workouts = sandbox.workouts();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = tributary_sandbox::archive::write_samples(&workouts, &samples, 40) {
+                tracing::warn!(error = %e, "the demo's sample archives could not be written");
+            }
+        });
+    }
     let vars = sandbox.config_vars();
     let mut config = Config::from_lookup(|k| vars.get(k).cloned().or_else(|| env(k)))?;
     config.data_dir = data_dir;

@@ -690,6 +690,58 @@ impl Core {
         self.inner.downloader.collect_orphans().await
     }
 
+    // --- Import -----------------------------------------------------------------------------
+
+    /// Import files, folders and archives (see [`import`]): every file gets one outcome, the
+    /// copies are linked with what other sources have, and progress is emitted as
+    /// [`events::CoreEvent::ImportProgress`]. `cancel` stops it after the file in hand; what is
+    /// done stays (importing the same files again finishes it).
+    pub async fn import(
+        &self,
+        inputs: Vec<std::path::PathBuf>,
+        cancel: CancellationToken,
+    ) -> Result<import::ImportReport> {
+        self.importer().run(inputs, cancel).await
+    }
+
+    /// [`Self::import`] with other limits (tests of the limits' messages).
+    pub async fn import_with_limits(
+        &self,
+        inputs: Vec<std::path::PathBuf>,
+        limits: import::walk::Limits,
+    ) -> Result<import::ImportReport> {
+        self.importer()
+            .run_with(inputs, limits, CancellationToken::new())
+            .await
+    }
+
+    fn importer(&self) -> import::Importer {
+        import::Importer::new(
+            self.inner.store.clone(),
+            self.inner.downloader.files().clone(),
+            self.inner.clock.clone(),
+            self.inner.events.clone(),
+        )
+    }
+
+    /// Every import, newest first.
+    pub async fn imports(&self) -> Result<Vec<import::ImportReport>> {
+        import::list(&self.inner.store, self.inner.clock.now()).await
+    }
+
+    /// One import, with its refused files and why.
+    pub async fn import_report(&self, id: i64) -> Result<import::ImportReport> {
+        import::report(&self.inner.store, id).await
+    }
+
+    /// Forget an import as a whole: the copies it made go (their workouts settle), and the
+    /// originals no other copy refers to. Returns how many copies were deleted.
+    pub async fn forget_import(&self, id: i64) -> Result<u64> {
+        let deleted = import::forget(&self.inner.store, id).await?;
+        self.inner.downloader.collect_orphans().await?;
+        Ok(deleted)
+    }
+
     /// Link the activities stored before linking existed (once per database; also run in the
     /// background by [`Core::open`]). Returns how many copies joined a workout.
     pub async fn link_backfill(&self) -> Result<u64> {

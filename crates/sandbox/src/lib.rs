@@ -25,6 +25,7 @@
 //! - Faults take `"target": "token"` to hit the token endpoint instead of the API.
 
 mod api;
+pub mod archive;
 pub mod coros;
 pub mod garmin;
 pub mod garmin_personal;
@@ -204,6 +205,21 @@ impl Sandbox {
     /// Which of the providers' copies are the same session (see `/_control/ground_truth`).
     pub fn ground_truth(&self) -> GroundTruth {
         ground_truth(&self.shared)
+    }
+
+    /// The workouts the twins list now, oldest first (archives written from them link with the
+    /// twins' copies).
+    pub fn workouts(&self) -> Vec<generate::Workout> {
+        self.shared.world().visible().cloned().collect()
+    }
+
+    /// Write sample archives of its latest `count` workouts (see [`archive::write_samples`]).
+    pub fn write_samples(
+        &self,
+        dir: &std::path::Path,
+        count: usize,
+    ) -> std::io::Result<Vec<std::path::PathBuf>> {
+        archive::write_samples(&self.workouts(), dir, count)
     }
 
     /// The sandbox's state (tests inspect and steer it directly).

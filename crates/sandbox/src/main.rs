@@ -23,6 +23,14 @@ struct Args {
     /// Keep state (tokens, data set) in this file across restarts.
     #[arg(long)]
     state: Option<PathBuf>,
+    /// Write sample archives of the generated workouts (the latest `--samples-count`) in every
+    /// provider's export layout into this folder, and exit (they link with a sandbox started
+    /// today with the same `--activities`, `--seed` and `--years`).
+    #[arg(long, value_name = "DIR")]
+    write_samples: Option<PathBuf>,
+    /// How many workouts the sample archives hold.
+    #[arg(long, default_value_t = 40)]
+    samples_count: usize,
 }
 
 #[tokio::main]
@@ -31,6 +39,20 @@ async fn main() -> std::io::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    if let Some(dir) = &args.write_samples {
+        let workouts = tributary_sandbox::generate::workouts(
+            args.activities,
+            args.seed,
+            args.years,
+            tributary_sandbox::generate::anchor_for(chrono::Utc::now()),
+        );
+        let paths = tributary_sandbox::archive::write_samples(&workouts, dir, args.samples_count)?;
+        #[allow(clippy::print_stdout)]
+        for p in paths {
+            println!("{}", p.display());
+        }
+        return Ok(());
+    }
     let config = SandboxConfig {
         activities: args.activities,
         seed: args.seed,

@@ -117,6 +117,35 @@ fn lap_starts(w: &Workout, samples: &[Sample]) -> Vec<usize> {
     starts
 }
 
+/// The FIT file of a day's monitoring (steps and heart rate every minute), as a watch keeps
+/// beside its activities: `file_id` type `monitoring_b`, not a workout.
+pub fn monitoring_fit(day: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
+    let start = typedef::DateTime::from_unix_timestamp(day.timestamp());
+    let mut messages: Vec<Message> = Vec::new();
+    let mut file_id = mesgdef::FileId::new();
+    file_id.r#type = typedef::File::MONITORING_B;
+    file_id.manufacturer = typedef::Manufacturer::DEVELOPMENT;
+    file_id.product = 1;
+    file_id.serial_number = 3_141_592;
+    file_id.time_created = start;
+    messages.push(file_id.into());
+    for minute in 0..60u32 {
+        let mut m = mesgdef::Monitoring::new();
+        m.timestamp = typedef::DateTime(start.0 + minute * 60);
+        m.heart_rate = 60 + (minute % 9) as u8;
+        messages.push(m.into());
+    }
+    let mut fit = FIT {
+        messages,
+        ..Default::default()
+    };
+    let mut out = embedded_io_adapters::std::FromStd::new(std::io::Cursor::new(Vec::new()));
+    match rustyfit::Encoder::new().encode(&mut out, &mut fit) {
+        Ok(()) => out.into_inner().into_inner(),
+        Err(_) => Vec::new(),
+    }
+}
+
 fn fit_sport(sport: Sport) -> (typedef::Sport, typedef::SubSport) {
     match sport {
         Sport::Run => (typedef::Sport::RUNNING, typedef::SubSport::STREET),
@@ -173,7 +202,11 @@ fn lap_message(
 
 /// The FIT file of workout `w`: `file_id` (an activity), records, laps, a session, an activity.
 pub fn fit(w: &Workout) -> Vec<u8> {
-    let samples = samples(w);
+    fit_of(w, &samples(w))
+}
+
+/// The FIT file of workout `w` with these samples (a device that paused leaves a gap).
+pub fn fit_of(w: &Workout, samples: &[Sample]) -> Vec<u8> {
     let start = typedef::DateTime::from_unix_timestamp(w.start.timestamp());
     let at = |s: u32| typedef::DateTime(start.0 + s);
     let mut messages: Vec<Message> = Vec::with_capacity(samples.len() + 64);

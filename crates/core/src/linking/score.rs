@@ -56,7 +56,8 @@ fn overlap(a: &Copy, b: &Copy) -> Option<(f64, f64)> {
 /// cannot have gone much further than the longer one.
 fn recorded_together(a: &Copy, b: &Copy) -> Option<Match> {
     let (of_shorter, of_longer) = overlap(a, b)?;
-    if of_shorter < 0.8 || of_longer < 0.25 {
+    // A device that gave up after a sixth of the session still recorded that session.
+    if of_shorter < 0.8 || of_longer < 0.15 {
         return None;
     }
     let (short, long) = if a.elapsed <= b.elapsed {
@@ -120,8 +121,17 @@ pub fn score(a: &Copy, b: &Copy) -> Option<Match> {
     }
     by_start(a, b, sports_agree).or_else(|| {
         // Not one start, or not one length: still one session if recorded at the same time.
-        let mut m = recorded_together(a, b).filter(|_| sports_agree)?;
-        m.reason.push_str(&format!(", both {}", a.sport));
+        let mut m = recorded_together(a, b)?;
+        if sports_agree {
+            m.reason.push_str(&format!(", both {}", a.sport));
+        } else {
+            // One sport unknown: only when most of the longer recording is shared.
+            if overlap(a, b).is_none_or(|(_, of_longer)| of_longer < 0.5) {
+                return None;
+            }
+            m.confidence -= 0.1;
+            m.reason.push_str(", one sport unknown");
+        }
         Some(m)
     })
 }

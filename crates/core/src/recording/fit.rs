@@ -158,6 +158,7 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Streams, Unreadable> {
                             typedef::SubSport::TRAIL => "trail_running".to_owned(),
                             typedef::SubSport::VIRTUAL_ACTIVITY
                             | typedef::SubSport::INDOOR_CYCLING => "virtual_ride".to_owned(),
+                            typedef::SubSport::STRENGTH_TRAINING => "strength_training".to_owned(),
                             _ => s.sport.to_string(),
                         });
                     }

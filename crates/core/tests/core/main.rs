@@ -14,6 +14,7 @@ mod garmin;
 mod garmin_personal;
 mod google_health;
 mod harness;
+mod imports;
 mod keyring;
 mod linking;
 mod polar;
