@@ -184,6 +184,24 @@ enum Command {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Import files (FIT, GPX, TCX, optionally gzipped), folders (recursively) and archives:
+    /// Strava's bulk export, Garmin's "Export all data", Polar Flow's export, Google Takeout
+    /// (Fitbit), COROS's exported files, a watch's folder. Each file gets one outcome (imported,
+    /// linked, duplicate, skipped, refused, with why); importing the same files again changes
+    /// nothing. Stops on Ctrl-C after the file in hand; run it again to finish.
+    Import {
+        /// Files, folders or archives.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+    },
+    /// Past imports, newest first, with their counts.
+    Imports,
+    /// Forget an import as a whole: the copies it made are deleted (the rest of each workout
+    /// stays).
+    ForgetImport {
+        /// Import id (see `tributary imports`).
+        id: i64,
+    },
     /// Figures across all connections.
     Summary,
 }
@@ -649,6 +667,24 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
                 }
             };
             out.files(&reports);
+        }
+        Command::Import { paths } => {
+            let cancel = tokio_util::sync::CancellationToken::new();
+            let run = core.import(paths, cancel.clone());
+            tokio::pin!(run);
+            let report = tokio::select! {
+                report = &mut run => report?,
+                () = stop_signal() => {
+                    cancel.cancel();
+                    run.await?
+                }
+            };
+            out.imported(&report);
+        }
+        Command::Imports => out.imports(&core.imports().await?),
+        Command::ForgetImport { id } => {
+            let deleted = core.forget_import(id).await?;
+            out.forgotten(id, deleted);
         }
         Command::Show { id } => {
             let activity = core.activity(id).await?;

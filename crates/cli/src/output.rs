@@ -329,6 +329,66 @@ impl Out {
         );
     }
 
+    pub fn imported(&self, r: &tributary_core::import::ImportReport) {
+        if self.json {
+            return self.print_json(r);
+        }
+        let c = &r.counts;
+        let status = match r.status {
+            tributary_core::import::ImportStatus::Finished => "",
+            _ => " (stopped before the end: run it again to finish)",
+        };
+        say!(
+            "import {} of {}: {} imported, {} linked, {} duplicate, {} skipped, {} refused{status}",
+            r.id,
+            r.label,
+            c.imported,
+            c.linked,
+            c.duplicate,
+            c.skipped,
+            c.refused
+        );
+        for f in &r.refused {
+            say!(
+                "  refused {}: {}",
+                f.path,
+                f.reason.as_deref().unwrap_or("no reason given")
+            );
+        }
+    }
+
+    pub fn imports(&self, list: &[tributary_core::import::ImportReport]) {
+        if self.json {
+            return self.print_json(&list);
+        }
+        if list.is_empty() {
+            say!("no imports yet (tributary import PATH…)");
+        }
+        for r in list {
+            let c = &r.counts;
+            say!(
+                "{:>4}  {}  {:<11} {}  {} imported, {} linked, {} duplicate, {} skipped, {} refused; {} copies kept",
+                r.id,
+                when(Some(r.started_at)),
+                format!("{:?}", r.status).to_lowercase(),
+                r.label,
+                c.imported,
+                c.linked,
+                c.duplicate,
+                c.skipped,
+                c.refused,
+                r.copies
+            );
+        }
+    }
+
+    pub fn forgotten(&self, id: i64, deleted: u64) {
+        if self.json {
+            return self.print_json(&serde_json::json!({"import": id, "copies_deleted": deleted}));
+        }
+        say!("import {id} forgotten: {deleted} copies deleted");
+    }
+
     pub fn files(&self, reports: &[tributary_core::recording::queue::BatchReport]) {
         if self.json {
             return self.print_json(&reports);

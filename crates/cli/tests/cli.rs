@@ -868,3 +868,107 @@ fn show_and_the_originals_export_cover_all_six_providers() {
         "{seen:?}"
     );
 }
+
+/// Sample archives of `count` generated workouts in every layout, in `dir`.
+fn samples(dir: &std::path::Path, count: usize) -> Vec<std::path::PathBuf> {
+    let workouts = tributary_sandbox::generate::workouts(
+        count,
+        7,
+        1,
+        tributary_sandbox::generate::anchor_for(chrono::Utc::now()),
+    );
+    tributary_sandbox::archive::write_samples(&workouts, dir, count).unwrap()
+}
+
+fn outcomes(report: &Value) -> [i64; 5] {
+    let c = &report["counts"];
+    ["imported", "linked", "duplicate", "skipped", "refused"].map(|k| c[k].as_i64().unwrap())
+}
+
+#[test]
+fn import_reads_each_layout_and_a_killed_import_finishes_on_a_rerun() {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let paths = samples(files.path(), 20);
+    let arg = |i: usize| paths[i].to_str().unwrap().to_owned();
+    // Strava's export: every file new; its list, gear lists and photo skipped.
+    let r = json(data.path(), &["--json", "import", &arg(0)]);
+    assert_eq!(outcomes(&r), [20, 0, 0, 4, 0], "{r}");
+    // Garmin's: its FITs are Strava's .fit.gz files (duplicates) or link with Strava's copies;
+    // monitoring and other data skipped.
+    let r = json(data.path(), &["--json", "import", &arg(1)]);
+    let [imported, linked, duplicate, skipped, refused] = outcomes(&r);
+    assert_eq!(
+        (imported, linked + duplicate, skipped, refused),
+        (0, 20, 22, 0),
+        "{r}"
+    );
+    // Polar's sessions and Takeout's exercises join the same workouts.
+    let r = json(data.path(), &["--json", "import", &arg(2)]);
+    assert_eq!(outcomes(&r), [0, 20, 0, 2, 0], "{r}");
+    let r = json(data.path(), &["--json", "import", &arg(3)]);
+    assert_eq!(outcomes(&r), [0, 20, 0, 1, 0], "{r}");
+    // The watch's files are Garmin's: duplicates.
+    let r = json(data.path(), &["--json", "import", &arg(4)]);
+    assert_eq!(outcomes(&r), [0, 0, 20, 1, 0], "{r}");
+    let text = run(data.path(), &["imports"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("watch"));
+    let workouts = json(data.path(), &["--json", "summary"]);
+    assert!(workouts.is_object());
+
+    // Killed with SIGKILL mid-import, then run again: every activity once, each with its
+    // recording and its file.
+    let big_dir = tempfile::tempdir().unwrap();
+    let big = big_dir.path().join("big");
+    let workouts = tributary_sandbox::generate::workouts(
+        150,
+        11,
+        2,
+        tributary_sandbox::generate::anchor_for(chrono::Utc::now()),
+    );
+    let mut out = tributary_sandbox::archive::Out::create(&big, true).unwrap();
+    tributary_sandbox::archive::strava_export(&mut out, &workouts).unwrap();
+    out.finish().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let mut child = tributary(other.path(), &["import", big.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let list = json(other.path(), &["--json", "imports"]);
+        let done = list[0]["counts"]["imported"].as_i64().unwrap_or(0);
+        if done >= 10 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the import never got going"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal(&child, "KILL");
+    wait_with_timeout(&mut child, 10);
+    let first = json(other.path(), &["--json", "imports"])[0]["counts"]["imported"]
+        .as_i64()
+        .unwrap();
+    assert!(first < 150, "killed before the end: {first}");
+    let r = json(other.path(), &["--json", "import", big.to_str().unwrap()]);
+    let [imported, _, duplicate, _, refused] = outcomes(&r);
+    assert_eq!(
+        (imported + first, duplicate, refused),
+        (150, first, 0),
+        "{r}"
+    );
+    let summary = json(other.path(), &["--json", "summary"]);
+    assert_eq!(
+        summary["total_activities"], 150,
+        "each activity once: {summary}"
+    );
+    // The last file the killed process stored shows with its original.
+    let list = json(other.path(), &["--json", "activities", "--limit", "1"]);
+    let id = list["items"][0]["id"].as_i64().unwrap().to_string();
+    let shown = json(other.path(), &["--json", "show", &id]);
+    assert!(shown.to_string().contains("sha256"), "{shown}");
+}

@@ -7,7 +7,7 @@
 //! (`GARMIN/Activity`, `GARMIN/Monitor`). Where a layout is unverified (Polar's JSON fields,
 //! Takeout's), these follow the third-party write-ups the readers follow.
 
-use crate::generate::{Sport, Workout, offset_label};
+use crate::generate::{Sport, Workout};
 use crate::recording::{Sample, fit, fit_of, monitoring_fit, samples};
 use chrono::{Duration, SecondsFormat};
 use serde_json::{Value, json};
@@ -367,7 +367,6 @@ pub fn takeout(out: &mut Out, workouts: &[Workout]) -> io::Result<Contents> {
                     "distanceUnit": "Kilometer",
                     "averageHeartRate": w.heart_rate.map(|h| h.0),
                     "calories": 400,
-                    "offset": offset_label(w.utc_offset),
                 })
             })
             .collect();

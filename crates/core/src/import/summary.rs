@@ -101,7 +101,7 @@ pub fn of(streams: &Streams, id: String, name: Option<String>) -> Option<NewActi
         sport,
         name,
         start_utc: start,
-        utc_offset_seconds: None,
+        utc_offset_seconds: streams.utc_offset,
         elapsed_seconds: elapsed,
         moving_seconds: moving.filter(|m| *m > 0).or(elapsed),
         distance_m: distance,

@@ -210,7 +210,8 @@ fn by_start(a: &Copy, b: &Copy, sports_agree: bool) -> Option<Match> {
         reason.push_str(", same duration and distance");
     }
     if !sports_agree {
-        confidence -= 0.1;
+        // Less sure, unless everything else agrees closely.
+        confidence -= if close { 0.05 } else { 0.1 };
         reason.push_str(", one sport unknown");
     } else {
         reason.push_str(&format!(", both {}", a.sport));

@@ -92,6 +92,7 @@ pub fn decode(packed: &[u8]) -> Result<Streams> {
         series,
         laps: Vec::new(),
         sport: None,
+        utc_offset: None,
     })
 }
 
@@ -111,6 +112,7 @@ mod tests {
             ],
             laps: Vec::new(),
             sport: None,
+            utc_offset: None,
         };
         let back = decode(&encode(&streams).unwrap()).unwrap();
         assert_eq!(back.start, streams.start);

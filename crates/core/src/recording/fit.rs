@@ -151,6 +151,17 @@ pub(super) fn decode(bytes: &[u8]) -> Result<Streams, Unreadable> {
                         ));
                     }
                 }
+                typedef::MesgNum::ACTIVITY => {
+                    // Local time beside UTC: the offset where it was recorded (whole quarter
+                    // hours within ±14 h, or it is not an offset).
+                    let a = mesgdef::Activity::from(message);
+                    if a.local_timestamp.0 != u32::MAX && a.timestamp.0 != u32::MAX {
+                        let offset = i64::from(a.local_timestamp.0) - i64::from(a.timestamp.0);
+                        if offset.abs() <= 14 * 3600 && offset % 900 == 0 {
+                            builder.utc_offset = Some(offset as i32);
+                        }
+                    }
+                }
                 typedef::MesgNum::SESSION => {
                     let s = mesgdef::Session::from(message);
                     if builder.sport.is_none() && s.sport != typedef::Sport(u8::MAX) {

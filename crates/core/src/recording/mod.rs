@@ -216,6 +216,9 @@ pub struct Streams {
     /// The file's own word for the sport (FIT's session sport, TCX's `Sport`, GPX's `type`),
     /// not kept in packed streams: an import reads it once.
     pub sport: Option<String>,
+    /// The local time's offset from UTC, seconds, when the file says (a FIT's `activity`
+    /// message gives its local time beside UTC).
+    pub utc_offset: Option<i32>,
 }
 
 impl Streams {
@@ -276,6 +279,7 @@ pub(crate) struct Builder {
     rows: Vec<[f64; 10]>,
     pub laps: Vec<Lap>,
     pub sport: Option<String>,
+    pub utc_offset: Option<i32>,
 }
 
 impl Builder {
@@ -324,6 +328,7 @@ impl Builder {
             series,
             laps: self.laps,
             sport: self.sport,
+            utc_offset: self.utc_offset,
         }
     }
 }
