@@ -2,7 +2,7 @@
 //! `cargo test -p tributary-desktop export_bindings` writes `ui/src/lib/bindings.ts`; CI
 //! regenerates it and fails if the committed file differs.
 
-use crate::commands::{activities, connections, settings, sync};
+use crate::commands::{activities, connections, imports, settings, sync};
 use crate::payloads::{CoreEventMessage, DeepLinkOutcome, FocusRequested};
 use tauri_specta::{Builder, collect_commands, collect_events};
 
@@ -37,6 +37,11 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             activities::get_recording,
             activities::choose_recording,
             activities::save_original,
+            imports::import_files,
+            imports::cancel_import,
+            imports::list_imports,
+            imports::get_import,
+            imports::forget_import,
             settings::get_app_info,
             settings::set_provider_credentials,
             settings::take_deep_link_outcomes,

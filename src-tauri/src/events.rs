@@ -24,7 +24,10 @@ impl<R: Runtime> TauriEventSink<R> {
 
 impl<R: Runtime> EventSink for TauriEventSink<R> {
     fn emit(&self, event: CoreEvent) {
-        if !matches!(event, CoreEvent::SyncProgress { .. }) {
+        if !matches!(
+            event,
+            CoreEvent::SyncProgress { .. } | CoreEvent::ImportProgress { .. }
+        ) {
             // Progress changes nothing the tray or a notification shows.
             let _ = self.shell.send(event.clone());
         }

@@ -73,12 +73,20 @@ pub fn run() {
         )
         .invoke_handler(specta.invoke_handler())
         .on_window_event(|window, event| {
-            if window.label() == window::MAIN
-                && let WindowEvent::CloseRequested { api, .. } = event
-            {
-                // Closing hides: the agent keeps syncing from the tray.
-                api.prevent_close();
-                window::hide(window.app_handle());
+            if window.label() != window::MAIN {
+                return;
+            }
+            match event {
+                WindowEvent::CloseRequested { api, .. } => {
+                    // Closing hides: the agent keeps syncing from the tray.
+                    api.prevent_close();
+                    window::hide(window.app_handle());
+                }
+                // Files dropped on the window are imported (the paths stay in Rust).
+                WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) => {
+                    commands::imports::dropped(window.app_handle(), paths.clone());
+                }
+                _ => {}
             }
         })
         .setup(move |app| {

@@ -29,6 +29,8 @@ pub struct AppState {
     pub loopbacks: Mutex<std::collections::HashMap<ProviderKind, CancellationToken>>,
     /// Why the keyring cannot be used, when it cannot (shown, with the fix).
     pub keyring_problem: Option<String>,
+    /// The running import's cancel, while one runs (one at a time from the window).
+    pub import: Mutex<Option<CancellationToken>>,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             focus: Mutex::new(None),
             loopbacks: Mutex::new(std::collections::HashMap::new()),
             keyring_problem: None,
+            import: Mutex::new(None),
         }
     }
 

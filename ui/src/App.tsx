@@ -1,4 +1,5 @@
 import { useEffect, useRef } from "preact/hooks";
+import { DropHint } from "./components/ImportPanel";
 import { KeyringProblem } from "./components/KeyringProblem";
 import { Notice } from "./components/Notice";
 import { StoreContext, useAppStore, useStore } from "./lib/hooks";
@@ -74,6 +75,7 @@ function Shell() {
       </header>
       <KeyringProblem />
       <Notice />
+      <DropHint />
       {route.name === "settings" ? (
         <Settings focus={route.provider} />
       ) : route.name === "activities" ? (

@@ -3,5 +3,6 @@
 
 pub mod activities;
 pub mod connections;
+pub mod imports;
 pub mod settings;
 pub mod sync;

@@ -15,6 +15,8 @@ import type {
   DeepLinkOutcome,
   Disconnected,
   ErrorCode,
+  ImportPick,
+  ImportReport,
   PageRequest,
   Period,
   RecordingDetail,
@@ -93,6 +95,22 @@ export interface Backend {
   /** "Save original…": the native dialog, then the original as it came. The path, or null
    * when the athlete cancelled. */
   saveOriginal(id: number): Promise<string | null>;
+
+  // Import: archives, folders and files, read by the core (the dialog and a drop are the
+  // shell's: no path comes from the window).
+  /** "Import…": the native dialog for files or a folder, then the import (its progress arrives
+   * as events). The report, or null when the athlete cancelled the dialog. */
+  importFiles(pick: ImportPick): Promise<ImportReport | null>;
+  /** Stop the running import after the file in hand (what is done stays). */
+  cancelImport(): Promise<boolean>;
+  /** Past imports, newest first. */
+  listImports(): Promise<ImportReport[]>;
+  /** One import with its refused files and why. */
+  getImport(id: number): Promise<ImportReport>;
+  /** Forget an import: the copies it made go. Returns how many. */
+  forgetImport(id: number): Promise<number>;
+  /** Files are dragged over the window (true) or no longer (false): a drop imports them. */
+  onDragOver(cb: (over: boolean) => void): Unsubscribe;
 
   /** Core events: sync progress, connection changes, the scheduler, attention. */
   onCoreEvent(cb: (event: CoreEvent) => void): Unsubscribe;

@@ -84,6 +84,20 @@ export const commands = {
 	 *  `TRIBUTARY_SAVE_DIR` set (scripts, end-to-end tests), saved there without a dialog.
 	 */
 	saveOriginal: (id: number) => typedError<string | null, CommandError>(__TAURI_INVOKE("save_original", { id })),
+	/**
+	 *  "Import…": the native dialog for files or a folder, then the import. `None` when the athlete
+	 *  cancelled the dialog. With `TRIBUTARY_IMPORT_PATHS` set (scripts, end-to-end tests: paths
+	 *  separated by `:`), those are imported without a dialog.
+	 */
+	importFiles: (pick: ImportPick) => typedError<ImportReport_Serialize | null, CommandError>(__TAURI_INVOKE("import_files", { pick })),
+	/**  Stop the running import after the file in hand (what is done stays). */
+	cancelImport: () => __TAURI_INVOKE<boolean>("cancel_import"),
+	/**  Past imports, newest first. */
+	listImports: () => typedError<ImportReport_Serialize[], CommandError>(__TAURI_INVOKE("list_imports")),
+	/**  One import with its refused files and why. */
+	getImport: (id: number) => typedError<ImportReport_Serialize, CommandError>(__TAURI_INVOKE("get_import", { id })),
+	/**  Forget an import as a whole; returns how many copies were deleted. */
+	forgetImport: (id: number) => typedError<number, CommandError>(__TAURI_INVOKE("forget_import", { id })),
 	/**  Demo mode or real, the version, where the data lives. */
 	getAppInfo: () => typedError<AppInfo_Serialize, CommandError>(__TAURI_INVOKE("get_app_info")),
 	/**  Store a provider's client id and secret in the keyring. */
@@ -202,7 +216,7 @@ export type ActivityRow_Deserialize = {
 	/**  Row id. */
 	id: number,
 	/**  Provider. */
-	provider: ProviderKind,
+	provider: Source,
 	/**  The provider's id. */
 	provider_activity_id: string,
 	/**  Sport. */
@@ -243,7 +257,7 @@ export type ActivityRow_Serialize = {
 	/**  Row id. */
 	id: number,
 	/**  Provider. */
-	provider: ProviderKind,
+	provider: Source,
 	/**  The provider's id. */
 	provider_activity_id: string,
 	/**  Sport. */
@@ -283,10 +297,10 @@ export type ActivityRow_Serialize = {
 export type Activity_Deserialize = {
 	/**  Row id. */
 	id: number,
-	/**  Connection it came through. */
+	/**  Connection it came through (0 for an imported copy). */
 	connection_id: number,
-	/**  Provider. */
-	provider: ProviderKind,
+	/**  The provider's API it came from, or the import. */
+	provider: Source,
 	/**  When a reconcile found the provider no longer lists it (kept, flagged, never dropped). */
 	deleted_at?: string | null,
 } & NewActivity_Deserialize;
@@ -295,10 +309,10 @@ export type Activity_Deserialize = {
 export type Activity_Serialize = {
 	/**  Row id. */
 	id: number,
-	/**  Connection it came through. */
+	/**  Connection it came through (0 for an imported copy). */
 	connection_id: number,
-	/**  Provider. */
-	provider: ProviderKind,
+	/**  The provider's API it came from, or the import. */
+	provider: Source,
 	/**  When a reconcile found the provider no longer lists it (kept, flagged, never dropped). */
 	deleted_at: string | null,
 } & NewActivity_Serialize;
@@ -664,7 +678,7 @@ export type CopyRecording_Deserialize = {
 	/**  The copy (activity id). */
 	activity_id: number,
 	/**  Its provider. */
-	provider: ProviderKind,
+	provider: Source,
 	/**  Where its recording stands (None: not fetched yet). */
 	status?: RecordingStatus | null,
 	/**  `original` or `streams`. */
@@ -692,7 +706,7 @@ export type CopyRecording_Serialize = {
 	/**  The copy (activity id). */
 	activity_id: number,
 	/**  Its provider. */
-	provider: ProviderKind,
+	provider: Source,
 	/**  Where its recording stands (None: not fetched yet). */
 	status: RecordingStatus | null,
 	/**  `original` or `streams`. */
@@ -723,7 +737,7 @@ export type CopyRef_Deserialize = {
 	/**  Activity row id. */
 	activity_id: number,
 	/**  Provider. */
-	provider: ProviderKind,
+	provider: Source,
 	/**  The provider's id for it. */
 	provider_activity_id: string,
 	/**  Whether it is the copy shown and counted. */
@@ -741,7 +755,7 @@ export type CopyRef_Serialize = {
 	/**  Activity row id. */
 	activity_id: number,
 	/**  Provider. */
-	provider: ProviderKind,
+	provider: Source,
 	/**  The provider's id for it. */
 	provider_activity_id: string,
 	/**  Whether it is the copy shown and counted. */
@@ -818,6 +832,16 @@ attention: Attention } |
 { type: "recordings_changed"; 
 /**  Provider concerned. */
 provider: ProviderKind } | 
+/**  An import read more files. */
+{ type: "import_progress"; 
+/**  Where it stands. */
+progress: ImportProgress_Deserialize } | 
+/**  An import ended (finished or cancelled). */
+{ type: "import_finished"; 
+/**  The import. */
+import_id: number; 
+/**  Its files by outcome. */
+counts: OutcomeCounts } | 
 /**  The scheduler's view changed (paused, offline providers, next runs). */
 { type: "scheduler_changed"; 
 /**  Where it stands now. */
@@ -875,6 +899,16 @@ attention: Attention } |
 { type: "recordings_changed"; 
 /**  Provider concerned. */
 provider: ProviderKind } | 
+/**  An import read more files. */
+{ type: "import_progress"; 
+/**  Where it stands. */
+progress: ImportProgress_Serialize } | 
+/**  An import ended (finished or cancelled). */
+{ type: "import_finished"; 
+/**  The import. */
+import_id: number; 
+/**  Its files by outcome. */
+counts: OutcomeCounts } | 
 /**  The scheduler's view changed (paused, offline providers, next runs). */
 { type: "scheduler_changed"; 
 /**  Where it stands now. */
@@ -1074,11 +1108,134 @@ export type FileFormat =
 /**  Not recognised (kept as it came, marked unreadable). */
 "unknown";
 
+/**  A file and its outcome's reason (the refused ones in a report). */
+export type FileNote = FileNote_Serialize | FileNote_Deserialize;
+
+/**  A file and its outcome's reason (the refused ones in a report). */
+export type FileNote_Deserialize = {
+	/**  Where it was, relative to what was chosen. */
+	path: string,
+	/**  The layout it was read as. */
+	source: Source,
+	/**  Why. */
+	reason?: string | null,
+	/**  The copy it made or matched, when there is one. */
+	activity_id?: number | null,
+};
+
+/**  A file and its outcome's reason (the refused ones in a report). */
+export type FileNote_Serialize = {
+	/**  Where it was, relative to what was chosen. */
+	path: string,
+	/**  The layout it was read as. */
+	source: Source,
+	/**  Why. */
+	reason: string | null,
+	/**  The copy it made or matched, when there is one. */
+	activity_id: number | null,
+};
+
 /**  A notification or the tray asked to show a connection (the window may already be open). */
 export type FocusRequested = {
 	/**  The connection's provider. */
 	provider: ProviderKind,
 };
+
+/**  What the athlete picks in the dialog. */
+export type ImportPick = 
+/**  Files or archives. */
+"files" | 
+/**  A folder (a watch, an unpacked export). */
+"folder";
+
+/**  Progress of a running import. */
+export type ImportProgress = ImportProgress_Serialize | ImportProgress_Deserialize;
+
+/**  Progress of a running import. */
+export type ImportProgress_Deserialize = {
+	/**  The import. */
+	import_id: number,
+	/**  Files with an outcome so far. */
+	files: number,
+	/**  Bytes of the inputs read (as they lie on disk). */
+	bytes_done: number,
+	/**  Bytes of the inputs in all. */
+	bytes_total: number,
+	/**  Seconds left at this pace, once there is a pace. */
+	eta_seconds?: number | null,
+	/**  Files by outcome so far. */
+	counts: OutcomeCounts,
+};
+
+/**  Progress of a running import. */
+export type ImportProgress_Serialize = {
+	/**  The import. */
+	import_id: number,
+	/**  Files with an outcome so far. */
+	files: number,
+	/**  Bytes of the inputs read (as they lie on disk). */
+	bytes_done: number,
+	/**  Bytes of the inputs in all. */
+	bytes_total: number,
+	/**  Seconds left at this pace, once there is a pace. */
+	eta_seconds: number | null,
+	/**  Files by outcome so far. */
+	counts: OutcomeCounts,
+};
+
+/**  One import: what was chosen, how it ended, the counts, and the refused files with reasons. */
+export type ImportReport = ImportReport_Serialize | ImportReport_Deserialize;
+
+/**  One import: what was chosen, how it ended, the counts, and the refused files with reasons. */
+export type ImportReport_Deserialize = {
+	/**  Id (to forget it). */
+	id: number,
+	/**  The names chosen. */
+	label: string,
+	/**  How it stands. */
+	status: ImportStatus,
+	/**  Start. */
+	started_at: string,
+	/**  End. */
+	finished_at?: string | null,
+	/**  Files by outcome. */
+	counts: OutcomeCounts,
+	/**  The copies it made that are still stored. */
+	copies: number,
+	/**  The refused files, with why (the first 500). */
+	refused: FileNote_Deserialize[],
+};
+
+/**  One import: what was chosen, how it ended, the counts, and the refused files with reasons. */
+export type ImportReport_Serialize = {
+	/**  Id (to forget it). */
+	id: number,
+	/**  The names chosen. */
+	label: string,
+	/**  How it stands. */
+	status: ImportStatus,
+	/**  Start. */
+	started_at: string,
+	/**  End. */
+	finished_at: string | null,
+	/**  Files by outcome. */
+	counts: OutcomeCounts,
+	/**  The copies it made that are still stored. */
+	copies: number,
+	/**  The refused files, with why (the first 500). */
+	refused: FileNote_Serialize[],
+};
+
+/**  How an import stands. */
+export type ImportStatus = 
+/**  Reading. */
+"running" | 
+/**  Every file read. */
+"finished" | 
+/**  Stopped by the athlete; the files read are kept. */
+"cancelled" | 
+/**  Its process was killed; importing the same files again finishes it. */
+"interrupted";
 
 /**  A lap (or a FIT session when the file has no laps). */
 export type Lap = Lap_Serialize | Lap_Deserialize;
@@ -1232,6 +1389,20 @@ export type Order =
 "newest_first" | 
 /**  Oldest first. */
 "oldest_first";
+
+/**  Files by outcome. */
+export type OutcomeCounts = {
+	/**  New workouts. */
+	imported: number,
+	/**  Joined workouts other sources have. */
+	linked: number,
+	/**  Already stored. */
+	duplicate: number,
+	/**  Not activities. */
+	skipped: number,
+	/**  Not readable. */
+	refused: number,
+};
 
 /**  Which page. */
 export type PageRequest = PageRequest_Serialize | PageRequest_Deserialize;
@@ -1627,7 +1798,7 @@ export type Shown_Deserialize = {
 	/**  The copy it comes from. */
 	activity_id: number,
 	/**  Its provider. */
-	provider: ProviderKind,
+	provider: Source,
 	/**  Samples in the recording (before downsampling). */
 	points: number,
 	/**  The series, `time` first, downsampled alike (one cursor index fits all, map included). */
@@ -1641,7 +1812,7 @@ export type Shown_Serialize = {
 	/**  The copy it comes from. */
 	activity_id: number,
 	/**  Its provider. */
-	provider: ProviderKind,
+	provider: Source,
 	/**  Samples in the recording (before downsampling). */
 	points: number,
 	/**  The series, `time` first, downsampled alike (one cursor index fits all, map included). */
@@ -1656,6 +1827,34 @@ export type SignIn =
 "browser" | 
 /**  A personal API key the athlete creates at the provider and pastes (no client app). */
 "personal_key";
+
+/**
+ *  Where a stored copy came from: a provider's API, or an import (an archive the provider
+ *  lets an athlete download, or files from a folder or a watch). The badge a copy wears.
+ */
+export type Source = 
+/**  Strava's API. */
+"strava" | 
+/**  Garmin's API. */
+"garmin" | 
+/**  Polar's API. */
+"polar" | 
+/**  COROS's API. */
+"coros" | 
+/**  Wahoo's API. */
+"wahoo" | 
+/**  The Google Health API. */
+"google_health" | 
+/**  Strava's bulk export (`activities.csv` and `activities/`). */
+"strava_archive" | 
+/**  Garmin's "Export all data". */
+"garmin_export" | 
+/**  Polar Flow's export (training sessions as JSON). */
+"polar_export" | 
+/**  Google Takeout's Fitbit folder. */
+"google_takeout" | 
+/**  FIT, GPX or TCX files from a folder, a watch or COROS's export. */
+"files";
 
 /**  Normalised sport types. */
 export type Sport = 

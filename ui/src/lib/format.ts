@@ -9,11 +9,11 @@ import type {
   Estimate,
   LinkChoice,
   ProviderInfo,
-  ProviderKind,
   RateLimitWindow,
   Sport,
   SyncCounters,
   SyncRun,
+  Source,
 } from "./types";
 
 export const STATE_LABELS: Record<ConnectionState, string> = {
@@ -191,13 +191,19 @@ export function attentionTitle(kind: AttentionKind, name: string): string {
 const whole = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
 const tenths = new Intl.NumberFormat("en", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
-export const PROVIDER_NAMES: Record<ProviderKind, string> = {
+/** Where a copy came from: a provider, or an import (its badge). */
+export const PROVIDER_NAMES: Record<Source, string> = {
   strava: "Strava",
   garmin: "Garmin",
   polar: "Polar",
   coros: "COROS",
   wahoo: "Wahoo",
   google_health: "Fitbit",
+  strava_archive: "Strava archive",
+  garmin_export: "Garmin export",
+  polar_export: "Polar export",
+  google_takeout: "Google Takeout",
+  files: "Files",
 };
 
 export const SPORT_LABELS: Record<Sport, string> = {

@@ -7,6 +7,8 @@ import type {
   ConnectionState,
   CoreEvent,
   Estimate,
+  ImportProgress,
+  ImportReport,
   ProviderInfo,
   ProviderKind,
   RunPoint,
@@ -65,6 +67,12 @@ export type State = {
   volume: Volume | null;
   settings: Settings | null;
   notice: Notice | null;
+  /** The import under way (from the dialog or a drop), or null. */
+  importing: ImportProgress | null;
+  /** The last import's result, until dismissed. */
+  importResult: ImportReport | null;
+  /** Imports that ended or were forgotten in this window: the lists read again when it moves. */
+  importsSeen: number;
 };
 
 export const initial: State = {
@@ -83,6 +91,9 @@ export const initial: State = {
   volume: null,
   settings: null,
   notice: null,
+  importing: null,
+  importResult: null,
+  importsSeen: 0,
 };
 
 export const ZERO: SyncCounters = { fetched: 0, created: 0, updated: 0, skipped: 0, failed: 0, deleted: 0 };

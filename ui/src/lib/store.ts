@@ -27,6 +27,8 @@ import type {
   CredentialsCheck,
   DeepLinkOutcome,
   Disconnected,
+  ImportPick,
+  ImportReport,
   ProviderKind,
   SettingsPatch,
   SignIn,
@@ -145,6 +147,12 @@ export class Store {
         return;
       case "recordings_changed":
         this.recordingsSoon();
+        return;
+      case "import_progress":
+        this.set({ importing: event.progress });
+        return;
+      case "import_finished":
+        void this.importEnded(event.import_id);
         return;
       case "attention": {
         const { provider, kind, title, message } = event.attention;
@@ -402,6 +410,59 @@ export class Store {
 
   private name(p: ProviderKind): string {
     return this.state.providers.find((i) => i.provider === p)?.capabilities.display_name ?? p;
+  }
+
+  // ---- import ----
+
+  /** "Import…": the dialog, then the import; its progress and result arrive as events. */
+  async importFiles(pick: ImportPick) {
+    if (this.state.importing) return;
+    try {
+      const report = await this.backend.importFiles(pick);
+      if (report) await this.importEnded(report.id, report);
+    } catch (e) {
+      this.set({ importing: null });
+      this.fail(e);
+    }
+  }
+
+  async cancelImport() {
+    await this.backend.cancelImport();
+  }
+
+  /** An import ended (seen once from the command and once as an event): its result, and the
+   * figures it changed. */
+  private async importEnded(id: number, report?: ImportReport) {
+    if (this.state.importResult?.id === id && this.state.importing === null) return;
+    try {
+      const result = report ?? (await this.backend.getImport(id));
+      this.set((s) => ({ importing: null, importResult: result, importsSeen: s.importsSeen + 1 }));
+    } catch (e) {
+      this.set({ importing: null });
+      this.fail(e);
+    }
+    void this.refreshSummary();
+    if (this.state.volume) void this.loadVolume();
+  }
+
+  dismissImport() {
+    this.set({ importResult: null });
+  }
+
+  /** Forget an import as a whole (its copies go). */
+  async forgetImport(id: number) {
+    try {
+      const deleted = await this.backend.forgetImport(id);
+      this.set((s) => ({
+        importResult: s.importResult?.id === id ? null : s.importResult,
+        importsSeen: s.importsSeen + 1,
+      }));
+      this.notify("ok", `Import forgotten: ${deleted === 1 ? "1 copy" : `${deleted} copies`} removed.`);
+      void this.refreshSummary();
+      if (this.state.volume) void this.loadVolume();
+    } catch (e) {
+      this.fail(e);
+    }
   }
 
   async connect(p: ProviderKind) {

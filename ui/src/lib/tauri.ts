@@ -1,6 +1,7 @@
 // The Backend over Tauri: the only module that loads the generated bindings. It unwraps each
 // result into its value or an IpcError carrying the core's stable code.
 import { commands, events, type CommandError } from "./bindings";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { IpcError, type Backend, type Unsubscribe } from "./backend";
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: CommandError };
@@ -57,6 +58,14 @@ export class TauriBackend implements Backend {
   chooseRecording: Backend["chooseRecording"] = (id, pin) => unwrap(commands.chooseRecording(id, pin));
   saveOriginal: Backend["saveOriginal"] = (id) => unwrap(commands.saveOriginal(id));
 
+  importFiles: Backend["importFiles"] = (pick) => unwrap(commands.importFiles(pick));
+  cancelImport: Backend["cancelImport"] = () => commands.cancelImport();
+  listImports: Backend["listImports"] = () => unwrap(commands.listImports());
+  getImport: Backend["getImport"] = (id) => unwrap(commands.getImport(id));
+  forgetImport: Backend["forgetImport"] = (id) => unwrap(commands.forgetImport(id));
+  // The drop itself is handled by the shell; the window only shows where to drop.
+  onDragOver: Backend["onDragOver"] = (cb) =>
+    subscription(getCurrentWebview().onDragDropEvent((e) => cb(e.payload.type === "enter" || e.payload.type === "over")));
   onCoreEvent: Backend["onCoreEvent"] = (cb) => subscription(events.coreEventMessage.listen((e) => cb(e.payload)));
   onDeepLink: Backend["onDeepLink"] = (cb) => subscription(events.deepLinkOutcome.listen((e) => cb(e.payload)));
   onFocus: Backend["onFocus"] = (cb) => subscription(events.focusRequested.listen((e) => cb(e.payload.provider)));

@@ -33,6 +33,12 @@ export type PageRequest = B.PageRequest_Serialize;
 export type Period = B.Period;
 export type ProviderInfo = B.ProviderInfo_Serialize;
 export type ProviderKind = B.ProviderKind;
+/** A copy's source: a provider's API or an import. */
+export type Source = B.Source;
+export type ImportReport = B.ImportReport_Serialize;
+export type ImportProgress = B.ImportProgress_Serialize;
+export type ImportPick = B.ImportPick;
+export type OutcomeCounts = B.OutcomeCounts;
 export type RateLimitWindow = B.RateLimitWindow;
 export type Redirects = B.Redirects_Serialize;
 export type RunPoint = B.RunPoint_Serialize;

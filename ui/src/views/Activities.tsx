@@ -2,8 +2,9 @@ import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import { ActivityDetail } from "../components/ActivityDetail";
 import { ActivityFilters, FIRST_QUERY } from "../components/ActivityFilters";
 import { ActivityList } from "../components/ActivityList";
+import { ImportPanel } from "../components/ImportPanel";
 import { PROVIDER_NAMES, count } from "../lib/format";
-import { useAppStore } from "../lib/hooks";
+import { useAppStore, useStore } from "../lib/hooks";
 import { Pager, type ListQuery } from "../lib/pager";
 import type { ActivityDetail as Detail, ActivityRow } from "../lib/types";
 
@@ -12,7 +13,9 @@ import type { ActivityDetail as Detail, ActivityRow } from "../lib/types";
 function usePager(query: ListQuery): Pager {
   const store = useAppStore();
   const [, rerender] = useReducer((n: number) => n + 1, 0);
-  const key = JSON.stringify(query);
+  // An import that ended (or was forgotten) changes the list: it starts over.
+  const imports = useStore((s) => s.importsSeen);
+  const key = `${JSON.stringify(query)}#${imports}`;
   const pager = useMemo(
     () => new Pager(store.backend, query, () => rerender(0), (e) => store.fail(e)),
     // `key` is the query's value: an equal query keeps its pager.
@@ -105,6 +108,7 @@ export function Activities() {
       <header>
         <h2>Activities</h2>
       </header>
+      <ImportPanel />
       <ActivityFilters onChange={setQuery} />
       <p class="status-line" data-testid="activity-count" role="status">
         {status(pager)}

@@ -17,6 +17,8 @@ import type {
   DeepLinkOutcome,
   ErrorCode,
   Estimate,
+  ImportPick,
+  ImportReport,
   PageRequest,
   Period,
   ProviderKind,
@@ -447,6 +449,47 @@ export class FakeBackend implements Backend {
       return this.library.recording(id, null, this.recordingPins, this.withoutRecording);
     });
   saveOriginal = (id: number) => this.call("save_original", [id], () => this.saveTo);
+
+  /** What the next "Import…" reads (null: the athlete cancels the dialog). */
+  nextImport: ImportReport | null = null;
+  /** Imports made, newest first. */
+  imports: ImportReport[] = [];
+  private readonly draggers = new Set<(over: boolean) => void>();
+  importFiles = (pick: ImportPick) =>
+    this.call("import_files", [pick], () => {
+      const report = this.nextImport;
+      if (!report) return null;
+      this.emit({
+        type: "import_progress",
+        progress: { import_id: report.id, files: 0, bytes_done: 0, bytes_total: 100, eta_seconds: null, counts: report.counts },
+      });
+      this.imports.unshift(clone(report));
+      this.emit({ type: "import_finished", import_id: report.id, counts: report.counts });
+      return clone(report);
+    });
+  cancelImport = () => this.call("cancel_import", [], () => false);
+  listImports = () => this.call("list_imports", [], () => clone(this.imports));
+  getImport = (id: number) =>
+    this.call("get_import", [id], () => {
+      const found = this.imports.find((i) => i.id === id);
+      if (!found) throw new IpcError("not_found", `import ${id} not found`);
+      return clone(found);
+    });
+  forgetImport = (id: number) =>
+    this.call("forget_import", [id], () => {
+      const found = this.imports.find((i) => i.id === id);
+      if (!found) throw new IpcError("not_found", `import ${id} not found`);
+      this.imports = this.imports.filter((i) => i.id !== id);
+      return found.copies;
+    });
+  onDragOver = (cb: (over: boolean) => void) => {
+    this.draggers.add(cb);
+    return () => void this.draggers.delete(cb);
+  };
+  /** Files dragged over the window (or away). */
+  drag(over: boolean) {
+    this.draggers.forEach((l) => l(over));
+  }
   linkActivities = (anchor: number, other: number) =>
     this.call("link_activities", [anchor, other], () => this.library.link(anchor, other));
   unlinkActivity = (id: number) => this.call("unlink_activity", [id], () => this.library.unlink(id));

@@ -406,7 +406,7 @@ function periodStart(period: Period, localMs: number): string {
 
 function complete(seed: SeedActivity): StoredActivity {
   return {
-    connection_id: PROVIDER_ORDER.indexOf(seed.provider) + 1,
+    connection_id: PROVIDER_ORDER.indexOf(seed.provider as ProviderKind) + 1,
     provider_activity_id: String(9_000_000 + seed.id),
     sport: "run",
     name: null,

@@ -420,6 +420,10 @@ impl Importer {
             eta_seconds: None,
             counts: OutcomeCounts::default(),
         };
+        // Said at once: a window that did not start the import (a drop) learns it runs.
+        self.events.emit(CoreEvent::ImportProgress {
+            progress: progress.clone(),
+        });
         let mut last_emit = std::time::Instant::now();
         let mut failure = None;
         while let Some(item) = rx.recv().await {
