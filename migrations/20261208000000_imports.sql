@@ -36,6 +36,7 @@ CREATE TABLE import_files (
     sha256      TEXT REFERENCES originals(sha256)
 ) STRICT;
 
+CREATE INDEX imports_by_start ON imports (started_at DESC, id DESC);
 CREATE INDEX import_files_by_import ON import_files (import_id, outcome);
 
 ALTER TABLE activities ADD COLUMN import_id INTEGER REFERENCES imports(id) ON DELETE CASCADE;

@@ -1,6 +1,7 @@
 //! The views' queries at scale: 100,000 activities (about 45,000 sessions recorded on one to
-//! three providers each, linked into workouts by the real backfill) and 10,000 sync runs over six
-//! connections. Each query is timed through the core's public calls (what a command costs),
+//! three providers each, a quarter of them also imported from a Strava archive, linked into
+//! workouts by the real backfill), 10,000 sync runs over six connections, and the import that
+//! made the archive's copies (one file outcome per copy). Each query is timed through the core's public calls (what a command costs),
 //! 200 times after a warm-up; p50 and p95 are printed with the query's `EXPLAIN QUERY PLAN`,
 //! captured from the statements sqlx actually ran. The baselines, measured in the same run, are
 //! the old list query (OFFSET paging and a `?1 IS NULL OR provider = ?1` filter).
@@ -135,6 +136,15 @@ async fn fill(core: &Core, activities: usize, runs: usize) -> Vec<i64> {
         .unwrap();
         connections.push(id);
     }
+    // The import whose copies are the archive's (source index 6).
+    let import_id: i64 = sqlx::query_scalar(
+        "INSERT INTO imports (label, status, started_at, finished_at, heartbeat_at)
+         VALUES ('export_12345.zip', 'finished', ?1, ?1, ?1) RETURNING id",
+    )
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .unwrap();
     let mut rng = Rng(7);
     let span_ms = 10 * 365 * 86_400_000_i64;
     let sessions = activities * 10 / 22;
@@ -152,7 +162,12 @@ async fn fill(core: &Core, activities: usize, runs: usize) -> Vec<i64> {
             if rows.len() == activities {
                 break 'fill;
             }
-            let p = (first + c * 2) % 6;
+            // A quarter of the sessions' first copy came from Strava's archive.
+            let p = if c == 0 && s % 4 == 0 {
+                6
+            } else {
+                (first + c * 2) % 6
+            };
             rows.push((
                 p,
                 format!("{s}-{c}"),
@@ -181,11 +196,17 @@ async fn fill(core: &Core, activities: usize, runs: usize) -> Vec<i64> {
         let mut insert = QueryBuilder::new(
             "INSERT INTO activities (connection_id, provider, provider_activity_id, sport, name,
              start_utc, utc_offset_seconds, elapsed_seconds, moving_seconds, distance_m,
-             elevation_gain_m, avg_heart_rate, device, raw_json, created_at, updated_at) ",
+             elevation_gain_m, avg_heart_rate, device, raw_json, created_at, updated_at,
+             import_id) ",
         );
         insert.push_values(chunk, |mut b, r| {
-            b.push_bind(connections[r.0])
-                .push_bind(PROVIDERS[r.0].as_str())
+            let imported = r.0 == 6;
+            b.push_bind(connections.get(r.0).copied())
+                .push_bind(if imported {
+                    "strava_archive"
+                } else {
+                    PROVIDERS[r.0].as_str()
+                })
                 .push_bind(&r.1)
                 .push_bind(r.2.as_str())
                 .push_bind(format!("{} {}", r.2, r.1))
@@ -199,11 +220,38 @@ async fn fill(core: &Core, activities: usize, runs: usize) -> Vec<i64> {
                 .push_bind("Forerunner 965")
                 .push_bind(r#"{"bench":true}"#)
                 .push_bind(now)
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(imported.then_some(import_id));
         });
         insert.build().execute(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();
     }
+    // One outcome per imported copy, and a few refused files.
+    sqlx::query(
+        "INSERT INTO import_files (import_id, path, source, outcome, activity_id)
+         SELECT ?1, 'export_12345/activities/' || id || '.fit.gz', 'strava_archive', 'imported', id
+         FROM activities WHERE import_id = ?1",
+    )
+    .bind(import_id)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO import_files (import_id, path, source, outcome, reason)
+         SELECT ?1, 'export_12345/activities/bad-' || value || '.fit', 'strava_archive', 'refused',
+                'the FIT file is damaged' FROM json_each(json_array(1, 2, 3, 4, 5))",
+    )
+    .bind(import_id)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE imports SET imported = (SELECT COUNT(*) FROM import_files WHERE outcome = 'imported'),
+             refused = 5",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
     let statuses = [
         "success",
         "success",
@@ -496,6 +544,11 @@ async fn main() {
         .await,
         measure(&core, &statements, "volume: ten years of months", || {
             core.volume(Period::Month, now - Days::days(3660), now)
+        })
+        .await,
+        measure(&core, &statements, "imports: the list", || core.imports()).await,
+        measure(&core, &statements, "imports: one report (refused files)", || {
+            core.import_report(1)
         })
         .await,
     ];
