@@ -72,7 +72,8 @@ fn reset_peak() -> bool {
 /// Parse every member of the ZIP at `path` (unwrap gzip, decode): the import's own work on
 /// each file, without storing anything.
 fn parse_only(path: &std::path::Path) -> (usize, usize) {
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(std::fs::File::open(path).unwrap())).unwrap();
+    let mut zip =
+        zip::ZipArchive::new(std::io::BufReader::new(std::fs::File::open(path).unwrap())).unwrap();
     let (mut decoded, mut points) = (0, 0);
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).unwrap();
@@ -125,10 +126,22 @@ async fn main() {
         .await
         .unwrap();
     let import = started.elapsed().as_secs_f64();
-    assert_eq!(report.counts.imported + report.counts.linked, files as i64, "{report:?}");
+    assert_eq!(
+        report.counts.imported + report.counts.linked,
+        files as i64,
+        "{report:?}"
+    );
     let share = parse / import;
-    println!("  parse only:  {:>8.1} files/s {:>8.1} MB/s ({points} samples)", files as f64 / parse, mb / parse);
-    println!("  import:      {:>8.1} files/s {:>8.1} MB/s", files as f64 / import, mb / import);
+    println!(
+        "  parse only:  {:>8.1} files/s {:>8.1} MB/s ({points} samples)",
+        files as f64 / parse,
+        mb / parse
+    );
+    println!(
+        "  import:      {:>8.1} files/s {:>8.1} MB/s",
+        files as f64 / import,
+        mb / import
+    );
     println!(
         "  import throughput = {share:.2} × parse-only (goal ≥ 0.5) — {}",
         if share >= 0.5 { "met" } else { "MISSED" }
@@ -151,7 +164,8 @@ async fn main() {
         w.moving = w.elapsed;
         let gpx = archive::gpx(&w);
         for i in 0..members {
-            zip.start_file(format!("activities/{i}.gpx"), stored).unwrap();
+            zip.start_file(format!("activities/{i}.gpx"), stored)
+                .unwrap();
             // A comment line makes each member's bytes its own (a new original each time).
             zip.write_all(gpx.as_bytes()).unwrap();
             zip.write_all(format!("<!-- {i} -->\n").as_bytes()).unwrap();
@@ -164,7 +178,10 @@ async fn main() {
     let before = peak_rss_mb();
     let reset = reset_peak();
     let started = Instant::now();
-    let report = core.import(vec![big], CancellationToken::new()).await.unwrap();
+    let report = core
+        .import(vec![big], CancellationToken::new())
+        .await
+        .unwrap();
     let elapsed = started.elapsed().as_secs_f64();
     let peak = peak_rss_mb();
     println!(
@@ -173,7 +190,11 @@ async fn main() {
         report.counts.imported,
         report.counts.duplicate,
         report.counts.refused,
-        if reset { "" } else { " (high-water mark not reset: includes the set-up)" },
+        if reset {
+            ""
+        } else {
+            " (high-water mark not reset: includes the set-up)"
+        },
         if peak <= 200.0 { "met" } else { "MISSED" }
     );
     let _ = before;

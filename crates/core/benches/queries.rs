@@ -547,9 +547,12 @@ async fn main() {
         })
         .await,
         measure(&core, &statements, "imports: the list", || core.imports()).await,
-        measure(&core, &statements, "imports: one report (refused files)", || {
-            core.import_report(1)
-        })
+        measure(
+            &core,
+            &statements,
+            "imports: one report (refused files)",
+            || core.import_report(1),
+        )
         .await,
     ];
     let baseline_offset = measure(

@@ -383,3 +383,46 @@ async fn an_import_whose_process_died_is_shown_interrupted() {
     assert_eq!(list[0].status, ImportStatus::Interrupted);
     assert!(list[0].finished_at.is_some());
 }
+
+#[tokio::test]
+async fn an_import_during_a_sync_loses_nothing_and_ends_linked() {
+    let h = Harness::new(60).await;
+    h.connect_to(ProviderKind::Strava).await;
+    let all = h.sandbox.workouts();
+    let dir = tempfile::tempdir().unwrap();
+    let strava = write(
+        dir.path(),
+        "s.zip",
+        false,
+        archive::strava_export,
+        &all[all.len() - 30..],
+    );
+    let inputs = [strava.as_path()];
+    let (run, report) = tokio::join!(
+        h.core
+            .sync(ProviderKind::Strava, SyncTrigger::Manual, SyncMode::Full),
+        import(&h, &inputs),
+    );
+    assert_eq!(run.unwrap().status, SyncStatus::Success);
+    assert_eq!(
+        report.counts.imported + report.counts.linked,
+        30,
+        "{report:?}"
+    );
+    let (api, archive, joined): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM activities WHERE provider = 'strava'),
+                (SELECT COUNT(*) FROM activities WHERE provider = 'strava_archive'),
+                (SELECT COUNT(*) FROM activities a JOIN activities b
+                   ON b.workout_id = a.workout_id AND b.provider = 'strava'
+                 WHERE a.provider = 'strava_archive'
+                   AND a.provider_activity_id = b.provider_activity_id)",
+    )
+    .fetch_one(h.core.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (api, archive, joined),
+        (60, 30, 30),
+        "whichever came first, each archive copy joined its API copy"
+    );
+}
