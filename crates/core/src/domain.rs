@@ -98,7 +98,10 @@ string_enum! {
 impl Source {
     /// The provider whose API this is; `None` for an import.
     pub fn api(self) -> Option<ProviderKind> {
-        self.as_str().parse().ok()
+        ProviderKind::ALL
+            .iter()
+            .copied()
+            .find(|p| Self::from(*p) == self)
     }
 
     /// The provider whose activity ids this source's copies carry, so that a copy joins that
@@ -113,7 +116,14 @@ impl Source {
 
 impl From<ProviderKind> for Source {
     fn from(p: ProviderKind) -> Self {
-        p.as_str().parse().expect("every provider is a source")
+        match p {
+            ProviderKind::Strava => Self::Strava,
+            ProviderKind::Garmin => Self::Garmin,
+            ProviderKind::Polar => Self::Polar,
+            ProviderKind::Coros => Self::Coros,
+            ProviderKind::Wahoo => Self::Wahoo,
+            ProviderKind::GoogleHealth => Self::GoogleHealth,
+        }
     }
 }
 

@@ -217,7 +217,7 @@ pub fn fit_of(w: &Workout, samples: &[Sample]) -> Vec<u8> {
     file_id.serial_number = 3_141_592;
     file_id.time_created = start;
     messages.push(file_id.into());
-    let starts = lap_starts(w, &samples);
+    let starts = lap_starts(w, samples);
     let mut lap_index = 0u16;
     for (i, s) in samples.iter().enumerate() {
         let mut r = mesgdef::Record::new();

@@ -548,7 +548,7 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), root.join("away")).unwrap();
         std::os::unix::fs::symlink(&root, root.join("Activity/loop")).unwrap();
         std::os::unix::fs::symlink(root.join("Activity/1.fit"), root.join("same.fit")).unwrap();
-        let got = collect(&[root.clone()], &LIMITS);
+        let got = collect(std::slice::from_ref(&root), &LIMITS);
         let files: Vec<_> = got
             .iter()
             .filter(|(_, r)| r.is_ok())

@@ -386,7 +386,7 @@ mod tests {
             m.confidence >= 0.99 && m.reason.contains("strava id 42"),
             "{m:?}"
         );
-        let mut other = archive.clone();
+        let mut other = archive;
         other.same_as = Some("strava:43".to_owned());
         other.sport = Sport::Run;
         other.start = T;
