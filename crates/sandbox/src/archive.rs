@@ -111,6 +111,27 @@ pub fn tcx(w: &Workout) -> String {
     out
 }
 
+/// A ZIP of `files` (name, content), deflated, in memory (tests build odd archives with it).
+pub fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut w = zip::ZipWriter::new(&mut out);
+        for (name, content) in files {
+            let written = w
+                .start_file(*name, zip::write::SimpleFileOptions::default())
+                .map_err(io::Error::other)
+                .and_then(|()| w.write_all(content));
+            if written.is_err() {
+                return Vec::new();
+            }
+        }
+        if w.finish().is_err() {
+            return Vec::new();
+        }
+    }
+    out.into_inner()
+}
+
 /// Where an archive's members go: a ZIP or a folder.
 pub enum Out {
     /// A ZIP file being written.

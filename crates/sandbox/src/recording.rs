@@ -135,15 +135,7 @@ pub fn monitoring_fit(day: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
         m.heart_rate = 60 + (minute % 9) as u8;
         messages.push(m.into());
     }
-    let mut fit = FIT {
-        messages,
-        ..Default::default()
-    };
-    let mut out = embedded_io_adapters::std::FromStd::new(std::io::Cursor::new(Vec::new()));
-    match rustyfit::Encoder::new().encode(&mut out, &mut fit) {
-        Ok(()) => out.into_inner().into_inner(),
-        Err(_) => Vec::new(),
-    }
+    encode(messages)
 }
 
 fn fit_sport(sport: Sport) -> (typedef::Sport, typedef::SubSport) {
@@ -273,6 +265,11 @@ pub fn fit_of(w: &Workout, samples: &[Sample]) -> Vec<u8> {
     activity.local_timestamp =
         typedef::LocalDateTime::from_unix_timestamp(w.start.timestamp() + i64::from(w.utc_offset));
     messages.push(activity.into());
+    encode(messages)
+}
+
+/// FIT bytes of `messages` (header and CRCs by the encoder).
+fn encode(messages: Vec<Message>) -> Vec<u8> {
     let mut fit = FIT {
         messages,
         ..Default::default()

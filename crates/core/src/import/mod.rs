@@ -486,6 +486,31 @@ impl Importer {
         Ok(report)
     }
 
+    /// Record a file's outcome alone, in its own transaction.
+    async fn note(
+        &self,
+        import_id: i64,
+        file: (&str, Source),
+        outcome: FileOutcome,
+        reason: Option<&str>,
+        activity_id: Option<i64>,
+    ) -> Result<FileOutcome> {
+        let mut tx = self.store.begin().await?;
+        store::imports::record(
+            &mut tx,
+            import_id,
+            file.0,
+            file.1,
+            outcome.as_str(),
+            reason,
+            activity_id,
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
     /// Keep one item: its outcome, and for a copy the original, the copy, its recording and its
     /// links, in one transaction (the original's file is on disk before).
     async fn keep(&self, import_id: i64, item: Item) -> Result<FileOutcome> {
@@ -498,20 +523,8 @@ impl Importer {
                 outcome,
                 reason,
             } => {
-                let mut tx = self.store.begin().await?;
-                store::imports::record(
-                    &mut tx,
-                    import_id,
-                    &path,
-                    source,
-                    outcome.as_str(),
-                    Some(&reason),
-                    None,
-                    now,
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(outcome)
+                self.note(import_id, (&path, source), outcome, Some(&reason), None)
+                    .await
             }
             Item::Keep {
                 path,
@@ -565,23 +578,13 @@ impl Importer {
                         &summary.provider_activity_id,
                     )
                     .await?
-                    .map(|id| (id, "already imported (the same id from the same source)"));
+                    .map(|id| (id, SAME_ID));
                 }
                 if let Some((id, why)) = dup {
-                    let mut tx = self.store.begin().await?;
-                    store::imports::record(
-                        &mut tx,
-                        import_id,
-                        &path,
-                        source,
-                        "duplicate",
-                        Some(why),
-                        Some(id),
-                        now,
-                    )
-                    .await?;
-                    tx.commit().await?;
-                    return Ok(FileOutcome::Duplicate);
+                    let file = (path.as_str(), source);
+                    return self
+                        .note(import_id, file, FileOutcome::Duplicate, Some(why), Some(id))
+                        .await;
                 }
                 // The original on disk first: a row never points at nothing.
                 let stored = match bytes {
@@ -607,20 +610,10 @@ impl Importer {
                 else {
                     // Another import stored it meanwhile.
                     drop(tx);
-                    let mut tx = self.store.begin().await?;
-                    store::imports::record(
-                        &mut tx,
-                        import_id,
-                        &path,
-                        source,
-                        "duplicate",
-                        Some("already imported (the same id from the same source)"),
-                        None,
-                        now,
-                    )
-                    .await?;
-                    tx.commit().await?;
-                    return Ok(FileOutcome::Duplicate);
+                    let file = (path.as_str(), source);
+                    return self
+                        .note(import_id, file, FileOutcome::Duplicate, Some(SAME_ID), None)
+                        .await;
                 };
                 // Every imported copy has its recording's row: the download queue, which asks
                 // providers, never looks at it.
@@ -651,6 +644,9 @@ impl Importer {
         }
     }
 }
+
+/// Why a copy whose source already has its id is a duplicate.
+const SAME_ID: &str = "already imported (the same id from the same source)";
 
 fn eta(p: &ImportProgress, elapsed: std::time::Duration) -> Option<u64> {
     if p.bytes_done == 0 || elapsed.as_millis() < 500 || p.bytes_total < p.bytes_done {

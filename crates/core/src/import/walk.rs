@@ -431,21 +431,8 @@ fn archive<R: Read + Seek>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
 
-    fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut out = std::io::Cursor::new(Vec::new());
-        {
-            let mut w = zip::ZipWriter::new(&mut out);
-            for (name, content) in files {
-                w.start_file(*name, zip::write::SimpleFileOptions::default())
-                    .unwrap();
-                w.write_all(content).unwrap();
-            }
-            w.finish().unwrap();
-        }
-        out.into_inner()
-    }
+    use tributary_sandbox::archive::zip_of;
 
     fn collect(inputs: &[PathBuf], limits: &Limits) -> Vec<(String, Result<usize, String>)> {
         let mut out = Vec::new();

@@ -80,19 +80,7 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut out = std::io::Cursor::new(Vec::new());
-        {
-            let mut w = zip::ZipWriter::new(&mut out);
-            for (name, content) in files {
-                w.start_file(*name, zip::write::SimpleFileOptions::default())
-                    .unwrap();
-                w.write_all(content).unwrap();
-            }
-            w.finish().unwrap();
-        }
-        out.into_inner()
-    }
+    use tributary_sandbox::archive::zip_of;
 
     #[test]
     fn a_zip_gives_its_activity_file_and_gzip_is_inflated() {

@@ -4,7 +4,6 @@
 
 use crate::harness::Harness;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 use tributary_core::domain::{ProviderKind, SyncStatus, SyncTrigger};
@@ -261,19 +260,7 @@ async fn linking_by_time_overlap_meets_the_ground_truth() {
     assert!(recall >= 0.99, "recall {recall:.4}");
 }
 
-fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = std::io::Cursor::new(Vec::new());
-    {
-        let mut w = zip::ZipWriter::new(&mut out);
-        for (name, content) in files {
-            w.start_file(*name, zip::write::SimpleFileOptions::default())
-                .unwrap();
-            w.write_all(content).unwrap();
-        }
-        w.finish().unwrap();
-    }
-    out.into_inner()
-}
+use tributary_sandbox::archive::zip_of;
 
 #[tokio::test]
 async fn untrusted_archives_are_refused_member_by_member_and_the_import_goes_on() {
