@@ -49,6 +49,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             settings::update_settings,
             settings::take_focus,
             settings::open_data_folder,
+            settings::open_app_settings,
             settings::window_ready,
             settings::set_mode,
             settings::check_provider_credentials,

@@ -31,6 +31,7 @@ const input = (over: Partial<CardInput> & { conn?: Partial<NonNullable<CardInput
     keyExpiresOn: null,
     connection: conn === null ? null : { state: "active", enabled: true, rate_limited_until: null, ...conn },
     errorCode: null,
+    appSettingsUrl: "https://www.strava.com/settings/api",
     running: false,
     ...rest,
   };
@@ -57,6 +58,22 @@ const table: Row[] = [
     { kind: "reauth", label: "Move to Google Health API", note: "the provider retired this API" },
   ],
   ["deprecated, another provider", input({ conn: { state: "deprecated" } }), { kind: "reauth", label: "Connect again" }],
+  [
+    "app_inactive: retry and the application's page, never a sign-in",
+    input({ conn: { state: "app_inactive" }, errorCode: "app_inactive" }),
+    {
+      kind: "sync",
+      label: "Try again",
+      disabled: false,
+      note: "the API application is inactive: its owner must re-activate it",
+      appSettings: "Open Strava's API settings",
+    },
+  ],
+  [
+    "app_inactive without a page for the application",
+    input({ conn: { state: "app_inactive" }, appSettingsUrl: null }),
+    { kind: "sync", label: "Try again", appSettings: null },
+  ],
   [
     "connected, credentials missing",
     input({ credentialsConfigured: false }),
@@ -154,9 +171,12 @@ describe("cardAction", () => {
       keyExpiresOn: null,
       connection: polar.connection,
       errorCode: "credentials_missing",
+      appSettingsUrl: null,
       running: false,
     });
     expect(cardInput(info, undefined, false).connection).toBeNull();
+    const strava = providers({}).find((p) => p.provider === "strava")!;
+    expect(cardInput(strava, undefined, false).appSettingsUrl).toBe("https://www.strava.com/settings/api");
     const keyed = withGarminKey().find((p) => p.provider === "garmin")!;
     const garminCard = card("garmin", { provider_profile: { key_expires_on: "2027-02-01" } });
     expect(cardInput(keyed, garminCard, false, true)).toMatchObject({

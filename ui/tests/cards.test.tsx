@@ -36,6 +36,21 @@ describe("one-click actions", () => {
     expect(app.fake.last).toEqual({ cmd: "connect_provider", args: ["wahoo"] });
   });
 
+  it("app_inactive: says why, retries and opens the application's page, never asks to sign in", async () => {
+    const said =
+      "Strava refuses the API application Tributary uses: it is inactive (its owner has no Strava subscription).";
+    app = await one(card("strava", { state: "app_inactive", last_sync_error: said }));
+    expect(app.text("state-strava")).toBe("API application inactive");
+    expect(app.text("error-strava")).toBe(said);
+    expect(app.$("reauth-strava")).toBeNull();
+    expect(app.text("sync-strava")).toBe("Try again");
+    expect(app.text("action-note-strava")).toBe("the API application is inactive: its owner must re-activate it");
+    await app.click("app-settings-strava");
+    expect(app.fake.last).toEqual({ cmd: "open_app_settings", args: ["strava"] });
+    await app.click("sync-strava");
+    expect(app.fake.calls.some((c) => c.cmd === "start_sync" && c.args[0] === "strava")).toBe(true);
+  });
+
   it("deprecated: Move to Google Health API", async () => {
     app = await one(card("google_health", { state: "deprecated", last_sync_error: "410 Gone" }));
     expect(app.text("state-google_health")).toBe("Deprecated");

@@ -34,12 +34,14 @@ const base = {
   redirects: { deep_link: true, loopback_port: null },
   recordings: "originals",
   implemented: true,
+  app_settings_url: null,
 } as const;
 
 export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
   strava: {
     ...base,
     display_name: "Strava",
+    app_settings_url: "https://www.strava.com/settings/api",
     overlap_days: 7,
     scopes: ["read", "activity:read_all", "profile:read_all"],
     scope_delimiter: ",",

@@ -54,6 +54,7 @@ pub(crate) async fn review(
                             | ErrorCode::NeedsReauth
                             | ErrorCode::ScopeMissing
                             | ErrorCode::Deprecated
+                            | ErrorCode::AppInactive
                     )
                 )
         });
@@ -88,6 +89,15 @@ pub(crate) async fn review(
             format!("{display_name}'s connection needs moving"),
             "The provider retired the API this connection uses; connect again to move it."
                 .to_owned(),
+        ),
+        (
+            AttentionKind::AppInactive,
+            on && connection.state == ConnectionState::AppInactive,
+            format!("{display_name}'s API application is inactive"),
+            connection.last_sync_error.clone().unwrap_or_else(|| {
+                "The provider refuses the API application Tributary uses; its owner must re-activate it."
+                    .to_owned()
+            }),
         ),
         (
             AttentionKind::KeyExpiring,

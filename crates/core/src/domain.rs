@@ -144,6 +144,10 @@ string_enum! {
         Deprecated = "deprecated",
         /// The last sync failed for another reason.
         Error = "error",
+        /// The provider refuses the API application itself (Strava's "Inactive": its owner has
+        /// no subscription): its owner must re-activate it; no sign-in helps. Scheduled syncs
+        /// stop; a daily probe (or a manual retry) finds out when it works again.
+        AppInactive = "app_inactive",
     }
 }
 
@@ -155,12 +159,19 @@ impl ConnectionState {
 
     /// States the dashboard counts as needing attention: those, and a connection whose runs
     /// fail (it still retries, backing off).
-    pub const NEEDS_ATTENTION: [Self; 4] = [
+    pub const NEEDS_ATTENTION: [Self; 5] = [
         Self::NeedsReauth,
         Self::ScopeMissing,
         Self::Deprecated,
         Self::Error,
+        Self::AppInactive,
     ];
+
+    /// How often a connection in this state is tried while nobody retries it by hand: only
+    /// a provider-side fix clears it and nothing announces the fix (Strava's re-activation).
+    pub fn probe_every(self) -> Option<chrono::Duration> {
+        (self == Self::AppInactive).then(|| chrono::Duration::days(1))
+    }
 
     /// See [`Self::WAITS_FOR_ATHLETE`]: the one rule, for the scheduler, the tray and (exported
     /// to the bindings) the window.
@@ -500,7 +511,7 @@ pub struct Summary {
     pub total_connections: i64,
     /// Connections switched on.
     pub enabled_connections: i64,
-    /// Connections in a state that needs the athlete (`needs_reauth`, `scope_missing`, `deprecated`, `error`).
+    /// Connections in a state that needs the athlete (`needs_reauth`, `scope_missing`, `deprecated`, `error`, `app_inactive`).
     pub attention_needed: i64,
     /// Activities stored.
     pub total_activities: i64,
@@ -529,6 +540,8 @@ pub enum AttentionKind {
     BackfillFinished,
     /// The personal API key runs out within a week (or has).
     KeyExpiring,
+    /// The provider refuses the API application (its owner must re-activate it).
+    AppInactive,
 }
 
 impl AttentionKind {
@@ -541,6 +554,7 @@ impl AttentionKind {
             Self::RepeatedFailures => "repeated_failures",
             Self::BackfillFinished => "backfill_finished",
             Self::KeyExpiring => "key_expiring",
+            Self::AppInactive => "app_inactive",
         }
     }
 }

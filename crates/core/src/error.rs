@@ -66,6 +66,15 @@ pub enum Error {
         /// What the provider said.
         message: String,
     },
+    /// The provider refuses the API application itself (Strava: an application whose owner has
+    /// no subscription is "Inactive"): no sign-in helps; the application's owner must act.
+    #[error("{provider}: the API application is inactive ({message})")]
+    AppInactive {
+        /// Provider concerned.
+        provider: ProviderKind,
+        /// What the provider said, and where its owner re-activates it.
+        message: String,
+    },
     /// The provider answered with an error or something we could not understand.
     #[error("{provider} answered {}: {message}", status.map_or_else(|| "unexpectedly".to_owned(), |s| format!("HTTP {s}")))]
     Provider {
@@ -155,6 +164,8 @@ pub enum ErrorCode {
     RateLimited,
     /// See [`Error::Deprecated`].
     Deprecated,
+    /// See [`Error::AppInactive`].
+    AppInactive,
     /// See [`Error::Provider`].
     Provider,
     /// See [`Error::Network`].
@@ -171,7 +182,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 16] = [
         Self::NotFound,
         Self::Validation,
         Self::InvalidRedirect,
@@ -181,6 +192,7 @@ impl ErrorCode {
         Self::ScopeMissing,
         Self::RateLimited,
         Self::Deprecated,
+        Self::AppInactive,
         Self::Provider,
         Self::Network,
         Self::CredentialsMissing,
@@ -201,6 +213,7 @@ impl ErrorCode {
             Self::ScopeMissing => "scope_missing",
             Self::RateLimited => "rate_limited",
             Self::Deprecated => "deprecated",
+            Self::AppInactive => "app_inactive",
             Self::Provider => "provider",
             Self::Network => "network",
             Self::CredentialsMissing => "credentials_missing",
@@ -235,6 +248,7 @@ impl Error {
             Self::ScopeMissing { .. } => ErrorCode::ScopeMissing,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Deprecated { .. } => ErrorCode::Deprecated,
+            Self::AppInactive { .. } => ErrorCode::AppInactive,
             Self::Provider { .. } => ErrorCode::Provider,
             Self::Network { .. } => ErrorCode::Network,
             Self::CredentialsMissing { .. } => ErrorCode::CredentialsMissing,
@@ -286,6 +300,7 @@ mod tests {
                 | ErrorCode::ScopeMissing
                 | ErrorCode::RateLimited
                 | ErrorCode::Deprecated
+                | ErrorCode::AppInactive
                 | ErrorCode::Provider
                 | ErrorCode::Network
                 | ErrorCode::CredentialsMissing
@@ -306,7 +321,7 @@ mod tests {
             );
             assert!(seen.insert(code.as_str()), "{} twice", code.as_str());
         }
-        assert_eq!(seen.len(), 15, "a new code is added to ALL");
+        assert_eq!(seen.len(), 16, "a new code is added to ALL");
         assert!("no_such_code".parse::<ErrorCode>().is_err());
     }
 

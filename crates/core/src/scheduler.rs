@@ -137,6 +137,17 @@ pub fn decide(
     if !facts.enabled || facts.state.waits_for_athlete() {
         return Decision::Wait;
     }
+    // Only a fix at the provider clears it, and nothing announces the fix: a quiet probe a day
+    // (a manual retry any time), not the interval's runs and their backed-off failures.
+    if let Some(every) = facts.state.probe_every() {
+        let at = facts
+            .last_run
+            .map_or(now, |(_, started)| (started + every).min(now + every));
+        return Decision::At {
+            at,
+            mode: SyncMode::Incremental,
+        };
+    }
     let interval = Duration::from_std(settings.interval).unwrap_or(Duration::hours(1));
     let reconcile_every = Duration::from_std(settings.reconcile_every).unwrap_or(Duration::days(1));
     let max_backoff = Duration::from_std(settings.max_backoff).unwrap_or(Duration::days(1));
@@ -703,6 +714,31 @@ mod tests {
             when,
             "connections do not move in step"
         );
+    }
+
+    #[test]
+    fn an_inactive_application_is_probed_once_a_day_not_at_the_interval() {
+        let settings = SchedulerSettings::default();
+        let inactive = Facts {
+            state: ConnectionState::AppInactive,
+            consecutive_failures: 5,
+            ..facts()
+        };
+        let (when, mode) = at(decide(&inactive, &settings, now(), false));
+        assert_eq!(
+            when,
+            now() - Duration::minutes(10) + Duration::days(1),
+            "a day after the last try"
+        );
+        assert_eq!(mode, SyncMode::Incremental, "a probe, not a reconcile");
+        // The startup pass does not make it run at once either.
+        assert_eq!(at(decide(&inactive, &settings, now(), true)).0, when);
+        // Switched off, it waits like any other.
+        let off = Facts {
+            enabled: false,
+            ..inactive
+        };
+        assert_eq!(decide(&off, &settings, now(), false), Decision::Wait);
     }
 
     #[test]

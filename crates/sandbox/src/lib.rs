@@ -15,6 +15,8 @@
 //! - `POST /_control/activities` `{"count":N,"seed":S}` regenerates the data set.
 //! - `POST /_control/edit` `{"index":i}` edits one activity (its name changes).
 //! - `POST /_control/budget` `{"short":n,"daily":m}` sets the Strava read budgets.
+//! - `POST /_control/app_status` `{"provider":"strava","active":false}` makes the provider's API
+//!   application inactive (Strava answers every API call `403` "Inactive"), `true` re-activates it.
 //! - `POST /_control/upload` `{"start":"<RFC 3339>"}` adds a workout (a late upload of any age)
 //!   and answers its `index`.
 //! - `POST /_control/delete` `{"index":i}` deletes a workout at the provider.
@@ -299,6 +301,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_control/activities", post(control_activities))
         .route("/_control/edit", post(control_edit))
         .route("/_control/budget", post(control_budget))
+        .route("/_control/app_status", post(control_app_status))
         .route("/_control/upload", post(control_upload))
         .route("/_control/delete", post(control_delete))
         .route("/_control/state", get(control_state))
@@ -365,6 +368,20 @@ async fn control_edit(
 struct Budget {
     short: u32,
     daily: u32,
+}
+
+#[derive(Deserialize)]
+struct AppStatus {
+    provider: String,
+    active: bool,
+}
+
+async fn control_app_status(
+    State(s): State<Arc<Shared>>,
+    axum::Json(a): axum::Json<AppStatus>,
+) -> &'static str {
+    s.set_app_active(&a.provider, a.active);
+    "ok"
 }
 
 async fn control_budget(

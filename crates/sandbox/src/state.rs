@@ -165,6 +165,9 @@ struct Persisted {
     /// Users registered with the partner (Polar's mandatory registration).
     #[serde(default)]
     registered: std::collections::BTreeSet<String>,
+    /// Providers whose API application is inactive (Strava: its owner has no subscription).
+    #[serde(default)]
+    inactive_apps: std::collections::BTreeSet<String>,
     /// When each registered user registered (Polar lists only what was uploaded after).
     #[serde(default)]
     registered_at: BTreeMap<String, DateTime<Utc>>,
@@ -312,6 +315,17 @@ impl Shared {
         self.save(&world);
     }
 
+    /// Make `provider`'s API application inactive, or active again.
+    pub(crate) fn set_app_active(&self, provider: &str, active: bool) {
+        let mut world = self.world();
+        if active {
+            world.persisted.inactive_apps.remove(provider);
+        } else {
+            world.persisted.inactive_apps.insert(provider.to_owned());
+        }
+        self.save(&world);
+    }
+
     pub(crate) fn set_budget(&self, short: u32, daily: u32) {
         let mut world = self.world();
         world.persisted.budget_short = short;
@@ -372,6 +386,11 @@ impl World {
         self.workouts
             .iter()
             .filter(|w| !self.persisted.deleted.contains(&w.index))
+    }
+
+    /// Whether `provider`'s API application is inactive.
+    pub fn app_inactive(&self, provider: &str) -> bool {
+        self.persisted.inactive_apps.contains(provider)
     }
 
     /// How many workouts were generated (uploads come after).

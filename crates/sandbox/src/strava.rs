@@ -308,6 +308,11 @@ fn rate_headers(limits: (u32, u32), used: (u32, u32), spent: bool) -> HeaderMap 
 }
 
 async fn gate(s: &Shared, headers: &HeaderMap) -> Result<Gated, Response> {
+    // An application whose owner has no subscription: every API call, whatever the token.
+    if s.world().app_inactive(PROVIDER) {
+        let body = json!({"message": "Forbidden", "errors": [{"resource": "Application", "field": "Status", "code": "Inactive"}]});
+        return Err((StatusCode::FORBIDDEN, axum::Json(body)).into_response());
+    }
     let rate_limited = || json!({"message": "Rate Limit Exceeded", "errors": [{"resource": "Application", "field": "rate limit", "code": "exceeded"}]});
     let unauthorized = || json!({"message": "Authorization Error", "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}]});
     crate::api::gate(

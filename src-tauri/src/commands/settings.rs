@@ -105,6 +105,37 @@ pub async fn open_data_folder(app: AppHandle, state: State<'_, AppState>) -> Com
         })
 }
 
+/// Open, in the browser, the page where the owner of a provider's API application manages it
+/// (Strava's, to re-activate an inactive application). The address is the core's, never the
+/// webview's.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_app_settings(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    provider: ProviderKind,
+) -> CommandResult<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let url = state
+        .core
+        .available_providers()
+        .await?
+        .into_iter()
+        .find(|p| p.provider == provider)
+        .and_then(|p| p.capabilities.app_settings_url)
+        .ok_or_else(|| {
+            tributary_core::Error::Validation(format!(
+                "{provider} has no page for its API application"
+            ))
+        })?;
+    app.opener()
+        .open_url(url, None::<&str>)
+        .map_err(|e| crate::error::CommandError {
+            code: tributary_core::ErrorCode::Internal,
+            message: format!("could not open the browser: {e}"),
+        })
+}
+
 /// Store a provider's client id and secret in the keyring.
 #[tauri::command]
 #[specta::specta]

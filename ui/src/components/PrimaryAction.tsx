@@ -49,6 +49,11 @@ export function PrimaryAction({ provider: p, action, busy }: Props) {
           {action.note}
         </span>
       )}
+      {action.appSettings && (
+        <button data-testid={`app-settings-${p}`} onClick={() => void store.openAppSettings(p)}>
+          {action.appSettings}
+        </button>
+      )}
       {action.fix && (
         <a href={wizard} data-testid={`credentials-${p}`}>
           {action.fix}

@@ -18,6 +18,8 @@ export type CardInput = {
   connection: Pick<Connection, "state" | "enabled" | "rate_limited_until"> | null;
   /** The latest run's error code, if it failed. */
   errorCode: ErrorCode | null;
+  /** Where the owner of the provider's API application manages it, if it has such a page. */
+  appSettingsUrl: string | null;
   running: boolean;
 };
 
@@ -34,6 +36,8 @@ export type CardAction = {
   until: string | null;
   /** A connect or re-authorise that opens the key form in Settings instead of the browser. */
   key: boolean;
+  /** A second button that opens the provider's page for its API application (its label). */
+  appSettings: string | null;
 };
 
 const action = (kind: CardAction["kind"], label: string, more: Partial<CardAction> = {}): CardAction => ({
@@ -44,6 +48,7 @@ const action = (kind: CardAction["kind"], label: string, more: Partial<CardActio
   fix: null,
   until: null,
   key: false,
+  appSettings: null,
   ...more,
 });
 
@@ -98,6 +103,14 @@ export function cardAction(input: CardInput, now: number): CardAction {
         note: "the provider retired this API",
       });
   }
+  // The provider refuses the API application itself: signing in cannot help, its owner must
+  // re-activate it. The core probes daily; a click retries now.
+  if (c.state === "app_inactive") {
+    return action("sync", "Try again", {
+      note: "the API application is inactive: its owner must re-activate it",
+      appSettings: input.appSettingsUrl ? `Open ${input.name}'s API settings` : null,
+    });
+  }
   // The core refuses to start before the limit ends, whatever the state says; after it, a
   // click is the retry, with no reload: the card wakes up at `until`.
   const until = c.rate_limited_until;
@@ -125,6 +138,7 @@ export function cardInput(
     keyExpiresOn: keyExpiresOn(card?.connection),
     connection: card?.connection ?? null,
     errorCode: card?.latest_run?.error_code ?? null,
+    appSettingsUrl: info.capabilities.app_settings_url,
     running,
   };
 }

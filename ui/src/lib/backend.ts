@@ -69,6 +69,9 @@ export interface Backend {
   /** Save the choice of real accounts or the demo; the app restarts into it. */
   setMode(mode: AppMode): Promise<void>;
   openDataFolder(): Promise<void>;
+  /** Open the page where the owner of `provider`'s API application manages it (the address is
+   * the core's). */
+  openAppSettings(provider: ProviderKind): Promise<void>;
   /** The dashboard is on screen (the shell logs how long that took after "Open"). */
   windowReady(): Promise<void>;
 

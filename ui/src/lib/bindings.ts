@@ -115,6 +115,12 @@ export const commands = {
 	takeFocus: () => typedError<ProviderKind | null, CommandError>(__TAURI_INVOKE("take_focus")),
 	/**  Show the data folder in the file manager. */
 	openDataFolder: () => typedError<null, CommandError>(__TAURI_INVOKE("open_data_folder")),
+	/**
+	 *  Open, in the browser, the page where the owner of a provider's API application manages it
+	 *  (Strava's, to re-activate an inactive application). The address is the core's, never the
+	 *  webview's.
+	 */
+	openAppSettings: (provider: ProviderKind) => typedError<null, CommandError>(__TAURI_INVOKE("open_app_settings", { provider })),
 	/**  The UI's dashboard is on screen (the shell logs how long that took after "Open"). */
 	windowReady: () => typedError<null, CommandError>(__TAURI_INVOKE("window_ready")),
 	/**  Switch between real accounts and the sandbox demo: saved, then the app restarts into it. */
@@ -131,7 +137,7 @@ export const events = {
 };
 
 /* Constants */
-export const NEEDS_ATTENTION = ["needs_reauth","scope_missing","deprecated","error"] as const;
+export const NEEDS_ATTENTION = ["needs_reauth","scope_missing","deprecated","error","app_inactive"] as const;
 
 export const WAITS_FOR_ATHLETE = ["needs_reauth","scope_missing","deprecated"] as const;
 
@@ -379,7 +385,9 @@ export type AttentionKind =
 /**  A long first import finished (good news, said once). */
 "backfill_finished" | 
 /**  The personal API key runs out within a week (or has). */
-"key_expiring";
+"key_expiring" | 
+/**  The provider refuses the API application (its owner must re-activate it). */
+"app_inactive";
 
 /**
  *  A started authorization, to open in the system browser. Safe to show: it holds no secret
@@ -443,6 +451,11 @@ export type Capabilities_Deserialize = {
 	recordings: Recordings,
 	/**  Whether this build can connect and sync it (the others are described, not yet wired). */
 	implemented: boolean,
+	/**
+	 *  Where the owner of the API application manages it (re-activates it when the provider
+	 *  made it inactive), when the provider has such a page.
+	 */
+	app_settings_url?: string | null,
 };
 
 /**  Everything shared code and the UI need to know about a provider, as one value. */
@@ -489,6 +502,11 @@ export type Capabilities_Serialize = {
 	recordings: Recordings,
 	/**  Whether this build can connect and sync it (the others are described, not yet wired). */
 	implemented: boolean,
+	/**
+	 *  Where the owner of the API application manages it (re-activates it when the provider
+	 *  made it inactive), when the provider has such a page.
+	 */
+	app_settings_url: string | null,
 };
 
 /**  How the client authenticates at the token endpoint. */
@@ -549,7 +567,13 @@ export type ConnectionState =
 /**  The provider API is gone. */
 "deprecated" | 
 /**  The last sync failed for another reason. */
-"error";
+"error" | 
+/**
+ *  The provider refuses the API application itself (Strava's "Inactive": its owner has
+ *  no subscription): its owner must re-activate it; no sign-in helps. Scheduled syncs
+ *  stop; a daily probe (or a manual retry) finds out when it works again.
+ */
+"app_inactive";
 
 /**  Per-connection figures for the summary. */
 export type ConnectionSummary = ConnectionSummary_Serialize | ConnectionSummary_Deserialize;
@@ -1057,6 +1081,8 @@ export type ErrorCode =
 "rate_limited" | 
 /**  See [`Error::Deprecated`]. */
 "deprecated" | 
+/**  See [`Error::AppInactive`]. */
+"app_inactive" | 
 /**  See [`Error::Provider`]. */
 "provider" | 
 /**  See [`Error::Network`]. */
@@ -1913,7 +1939,7 @@ export type Summary_Deserialize = {
 	total_connections: number,
 	/**  Connections switched on. */
 	enabled_connections: number,
-	/**  Connections in a state that needs the athlete (`needs_reauth`, `scope_missing`, `deprecated`, `error`). */
+	/**  Connections in a state that needs the athlete (`needs_reauth`, `scope_missing`, `deprecated`, `error`, `app_inactive`). */
 	attention_needed: number,
 	/**  Activities stored. */
 	total_activities: number,
@@ -1931,7 +1957,7 @@ export type Summary_Serialize = {
 	total_connections: number,
 	/**  Connections switched on. */
 	enabled_connections: number,
-	/**  Connections in a state that needs the athlete (`needs_reauth`, `scope_missing`, `deprecated`, `error`). */
+	/**  Connections in a state that needs the athlete (`needs_reauth`, `scope_missing`, `deprecated`, `error`, `app_inactive`). */
 	attention_needed: number,
 	/**  Activities stored. */
 	total_activities: number,

@@ -24,6 +24,7 @@ export const STATE_LABELS: Record<ConnectionState, string> = {
   rate_limited: "Rate-limited",
   deprecated: "Deprecated",
   error: "Error",
+  app_inactive: "API application inactive",
 };
 
 /** Date and time, in the athlete's locale ("never" for none). */
@@ -181,6 +182,8 @@ export function attentionTitle(kind: AttentionKind, name: string): string {
       return `${name}: history imported`;
     case "key_expiring":
       return `Your ${name} key expires soon`;
+    case "app_inactive":
+      return `${name}'s API application is inactive`;
   }
 }
 

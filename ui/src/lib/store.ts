@@ -589,6 +589,11 @@ export class Store {
     await this.act(null, () => this.backend.openDataFolder());
   }
 
+  /** The provider's page for its API application, in the browser. */
+  async openAppSettings(p: ProviderKind) {
+    await this.act(null, () => this.backend.openAppSettings(p));
+  }
+
   // ---- notices ----
 
   notify(kind: Notice["kind"], text: string, settingsLink = false) {

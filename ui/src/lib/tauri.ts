@@ -44,6 +44,7 @@ export class TauriBackend implements Backend {
   getAppInfo = () => unwrap(commands.getAppInfo());
   setMode: Backend["setMode"] = (mode) => done(commands.setMode(mode));
   openDataFolder = () => done(commands.openDataFolder());
+  openAppSettings: Backend["openAppSettings"] = (p) => done(commands.openAppSettings(p));
   windowReady = () => done(commands.windowReady());
 
   listActivities: Backend["listActivities"] = (filter, page) => unwrap(commands.listActivities(filter, page));

@@ -425,6 +425,7 @@ export class FakeBackend implements Backend {
       this.restarts += 1;
     });
   openDataFolder = () => this.call("open_data_folder", [], () => undefined);
+  openAppSettings = (p: ProviderKind) => this.call("open_app_settings", [p], () => undefined);
   windowReady = () => this.call("window_ready", [], () => undefined);
 
   listActivities = (filter: ActivityFilter, page: PageRequest) =>

@@ -131,6 +131,9 @@ pub struct Capabilities {
     pub recordings: Recordings,
     /// Whether this build can connect and sync it (the others are described, not yet wired).
     pub implemented: bool,
+    /// Where the owner of the API application manages it (re-activates it when the provider
+    /// made it inactive), when the provider has such a page.
+    pub app_settings_url: Option<&'static str>,
 }
 
 /// What a provider's API offers of an activity's recording (the download queue's work).

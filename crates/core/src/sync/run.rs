@@ -553,6 +553,7 @@ impl RunContext {
             (Some(Error::NeedsReauth { .. }), _) => Some((ConnectionState::NeedsReauth, None)),
             (Some(Error::ScopeMissing { .. }), _) => Some((ConnectionState::ScopeMissing, None)),
             (Some(Error::Deprecated { .. }), _) => Some((ConnectionState::Deprecated, None)),
+            (Some(Error::AppInactive { .. }), _) => Some((ConnectionState::AppInactive, None)),
             (Some(_), _) => Some((ConnectionState::Error, None)),
         };
         let remaining = self.meter.budget().map(|b| b.remaining);

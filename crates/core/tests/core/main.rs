@@ -7,6 +7,7 @@
 mod agent;
 mod connect;
 mod coros;
+mod doors;
 mod engine;
 mod export;
 mod flows;

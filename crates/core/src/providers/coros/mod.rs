@@ -389,6 +389,7 @@ pub fn capabilities() -> Capabilities {
         redirects: Redirects::ANY,
         recordings: super::Recordings::Originals,
         implemented: true,
+        app_settings_url: None,
     }
 }
 

@@ -317,6 +317,7 @@ pub fn capabilities() -> Capabilities {
         redirects: Redirects::ANY,
         recordings: super::Recordings::None,
         implemented: true,
+        app_settings_url: None,
     }
 }
 

@@ -286,6 +286,7 @@ impl Provider for GarminPersonal {
             },
             recordings: super::super::Recordings::Originals,
             implemented: true,
+            app_settings_url: None,
         }
     }
 

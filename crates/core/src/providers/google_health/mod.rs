@@ -245,6 +245,7 @@ pub fn capabilities() -> Capabilities {
         },
         recordings: super::Recordings::None,
         implemented: true,
+        app_settings_url: None,
     }
 }
 

@@ -238,6 +238,7 @@ pub fn capabilities() -> Capabilities {
         },
         recordings: super::Recordings::Originals,
         implemented: true,
+        app_settings_url: None,
     }
 }
 

@@ -117,6 +117,9 @@ impl Strava {
 
     fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
         let body = String::from_utf8_lossy(&response.body);
+        if let Some(inactive) = app_inactive(response.status, &body) {
+            return inactive;
+        }
         // A 401 that names a permission is a scope the athlete unticked, not a dead token.
         if response.status == StatusCode::UNAUTHORIZED && body.contains("_permission") {
             return Error::ScopeMissing {
@@ -403,6 +406,33 @@ impl Provider for Strava {
     }
 }
 
+/// Strava's answer to every call of an application whose owner has no subscription (since
+/// 2026-06-30): `403 {"resource":"Application","field":"Status","code":"Inactive"}`
+/// (`shared/providers.md` §0c). Any other 403 is not this.
+fn app_inactive(status: StatusCode, body: &str) -> Option<Error> {
+    if status != StatusCode::FORBIDDEN {
+        return None;
+    }
+    let errors: Vec<wire::FaultEntry> = serde_json::from_str::<wire::Fault>(body)
+        .map(|f| f.errors)
+        .unwrap_or_default();
+    errors
+        .iter()
+        .any(|e| e.resource == "Application" && e.code == "Inactive")
+        .then(|| Error::AppInactive {
+            provider: KIND,
+            message: format!(
+                "Strava refuses the API application Tributary uses: it is inactive (its owner has \
+                 no Strava subscription). The application's owner must subscribe and re-activate \
+                 it at {}; Tributary tries again once a day. Signing in again does not help.",
+                APP_SETTINGS
+            ),
+        })
+}
+
+/// Where an application's owner manages (and re-activates) it.
+const APP_SETTINGS: &str = "https://www.strava.com/settings/api";
+
 /// Strava's capabilities.
 pub fn capabilities() -> Capabilities {
     Capabilities {
@@ -452,6 +482,7 @@ pub fn capabilities() -> Capabilities {
         redirects: Redirects::ANY,
         recordings: super::Recordings::Streams,
         implemented: true,
+        app_settings_url: Some(APP_SETTINGS),
     }
 }
 
@@ -606,5 +637,28 @@ mod tests {
             strava.api("athlete").as_str(),
             "https://www.strava.com/api/v3/athlete"
         );
+    }
+}
+
+#[cfg(test)]
+mod inactive_tests {
+    use super::*;
+
+    #[test]
+    fn only_stravas_inactive_application_answer_is_app_inactive() {
+        let inactive = r#"{"message":"Forbidden","errors":[{"resource":"Application","field":"Status","code":"Inactive"}]}"#;
+        let e = app_inactive(StatusCode::FORBIDDEN, inactive).expect("inactive");
+        assert_eq!(e.code(), crate::ErrorCode::AppInactive);
+        assert!(
+            e.to_string()
+                .contains("https://www.strava.com/settings/api"),
+            "{e}"
+        );
+        // Another 403, the same body on another status, and garbage are not it.
+        let other = r#"{"message":"Forbidden","errors":[{"resource":"Activity","field":"id","code":"forbidden"}]}"#;
+        assert!(app_inactive(StatusCode::FORBIDDEN, other).is_none());
+        assert!(app_inactive(StatusCode::UNAUTHORIZED, inactive).is_none());
+        assert!(app_inactive(StatusCode::FORBIDDEN, "<html>nope</html>").is_none());
+        assert!(app_inactive(StatusCode::FORBIDDEN, r#"{"errors":"x"}"#).is_none());
     }
 }

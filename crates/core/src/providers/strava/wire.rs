@@ -33,3 +33,19 @@ pub(super) struct Athlete {
     pub firstname: Option<String>,
     pub lastname: Option<String>,
 }
+
+/// Strava's error envelope: `{"message": …, "errors": [{"resource", "field", "code"}]}`.
+#[derive(Debug, Deserialize)]
+pub(super) struct Fault {
+    #[serde(default)]
+    pub errors: Vec<FaultEntry>,
+}
+
+/// One entry of [`Fault`].
+#[derive(Debug, Deserialize)]
+pub(super) struct FaultEntry {
+    #[serde(default)]
+    pub resource: String,
+    #[serde(default)]
+    pub code: String,
+}
