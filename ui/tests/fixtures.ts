@@ -35,6 +35,7 @@ const base = {
   recordings: "originals",
   implemented: true,
   app_settings_url: null,
+  revoke_before_new_grant: false,
 } as const;
 
 export const CAPABILITIES: Record<ProviderKind, Capabilities> = {

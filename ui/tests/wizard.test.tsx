@@ -75,8 +75,12 @@ describe("the callback to register, derived from the capabilities", () => {
     expect(app.text("wizard-garmin")).toContain("closed to new developers");
     expect(app.text("wizard-polar")).toContain("the last 30 days");
     expect(app.text("wizard-google_health")).toContain("not onboarding new projects");
+    expect(app.text("wizard-google_health")).toContain("a project that already has access still works");
+    expect(app.text("wizard-google_health")).toContain("Google Takeout");
+    expect(app.text("wizard-google_health")).toContain("ends each sign-in after 7 days");
     expect(app.text("wizard-google_health")).toContain("300 requests per 1 min, per athlete");
     expect(app.text("wizard-coros")).toContain("partner-only");
+    expect(app.text("wizard-coros")).toContain("Activities → Import files");
     expect(app.text("wizard-wahoo")).toContain("Sandbox");
   });
 });

@@ -34,6 +34,9 @@ pub struct StoredTokens {
     pub refresh: Option<Sensitive<String>>,
     /// Access-token expiry.
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the athlete signed in (kept through refreshes): a provider may end a grant at a
+    /// fixed age (Google, for projects in "Testing": 7 days), and the refusal is explained by it.
+    pub granted_at: Option<DateTime<Utc>>,
 }
 
 impl StoredTokens {
@@ -41,12 +44,14 @@ impl StoredTokens {
     pub(crate) fn from_grant(
         grant: TokenGrant,
         previous_refresh: Option<Sensitive<String>>,
+        granted_at: Option<DateTime<Utc>>,
     ) -> Self {
         Self {
             access: grant.access_token,
             // A refresh answer without a refresh token means "keep using the old one".
             refresh: grant.refresh_token.or(previous_refresh),
             expires_at: grant.expires_at,
+            granted_at,
         }
     }
 
@@ -56,6 +61,7 @@ impl StoredTokens {
                 "access_token": self.access.expose(),
                 "refresh_token": self.refresh.as_ref().map(Sensitive::expose),
                 "expires_at": self.expires_at.map(|t| t.timestamp()),
+                "granted_at": self.granted_at.map(|t| t.timestamp()),
             })
             .to_string(),
         )
@@ -77,6 +83,11 @@ impl StoredTokens {
             refresh: string("refresh_token"),
             expires_at: value
                 .get("expires_at")
+                .and_then(Value::as_i64)
+                .and_then(|t| Utc.timestamp_opt(t, 0).single()),
+            // Absent in pairs stored before it was kept.
+            granted_at: value
+                .get("granted_at")
                 .and_then(Value::as_i64)
                 .and_then(|t| Utc.timestamp_opt(t, 0).single()),
         })
@@ -528,7 +539,7 @@ impl TokenVault {
             .await
         {
             Ok(grant) => {
-                let fresh = StoredTokens::from_grant(grant, Some(refresh_token));
+                let fresh = StoredTokens::from_grant(grant, Some(refresh_token), tokens.granted_at);
                 // Persist before use: the provider may already have retired the old refresh
                 // token. Into the slot it was read from, never the one the row points at now:
                 // a reconnect in another process may have moved the row to a new grant, which
@@ -557,13 +568,27 @@ impl TokenVault {
                     .await?;
                 Ok(fresh.access)
             }
-            Err(Error::NeedsReauth { provider, reason }) => {
+            Err(Error::NeedsReauth {
+                provider: who,
+                reason,
+            }) => {
                 // Re-read before declaring the link dead: another process may have rotated it.
                 match self.load(kind).await? {
                     Some(current) if current.refresh.as_ref() != Some(&refresh_token) => {
                         Ok(current.access)
                     }
-                    _ => Err(Error::NeedsReauth { provider, reason }),
+                    _ => {
+                        // Said as the provider's own rule when the grant's age explains it.
+                        let now = self.inner.clock.now();
+                        let reason = tokens
+                            .granted_at
+                            .and_then(|at| provider.explain_refused_refresh(now - at))
+                            .unwrap_or(reason);
+                        Err(Error::NeedsReauth {
+                            provider: who,
+                            reason,
+                        })
+                    }
                 }
             }
             Err(other) => Err(other),

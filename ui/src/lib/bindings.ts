@@ -456,6 +456,12 @@ export type Capabilities_Deserialize = {
 	 *  made it inactive), when the provider has such a page.
 	 */
 	app_settings_url?: string | null,
+	/**
+	 *  The provider caps the athlete's unrevoked grants and can only revoke them all at once
+	 *  (Wahoo: ten, `DELETE /v1/permissions`): a sign-in that replaces a grant ends it before
+	 *  exchanging the new code, so reconnecting never piles grants up toward the cap.
+	 */
+	revoke_before_new_grant: boolean,
 };
 
 /**  Everything shared code and the UI need to know about a provider, as one value. */
@@ -507,6 +513,12 @@ export type Capabilities_Serialize = {
 	 *  made it inactive), when the provider has such a page.
 	 */
 	app_settings_url: string | null,
+	/**
+	 *  The provider caps the athlete's unrevoked grants and can only revoke them all at once
+	 *  (Wahoo: ten, `DELETE /v1/permissions`): a sign-in that replaces a grant ends it before
+	 *  exchanging the new code, so reconnecting never piles grants up toward the cap.
+	 */
+	revoke_before_new_grant: boolean,
 };
 
 /**  How the client authenticates at the token endpoint. */

@@ -77,7 +77,7 @@ export const APP_GUIDES: Record<ProviderKind, AppGuide> = {
       "COROS is partner-only: apply with its API application form (callback domain, webhook and status URLs, a logo and a privacy policy) and wait for approval; its documentation is private. Once approved, register the redirect below.",
     callbackField: "Redirect URI",
     notes: [
-      "No public door in 2026. Without partner access, your original FIT files come from the watch or the COROS app.",
+      "No public door in 2026: COROS's API is partner-only. Without partner access, export your activities from the COROS app (or copy the FIT files off the watch) and bring them in with Activities → Import files…; they join the workouts your other providers have.",
     ],
     revoke: { url: null, where: "the COROS app's third-party settings" },
   },
@@ -99,8 +99,9 @@ export const APP_GUIDES: Record<ProviderKind, AppGuide> = {
     callbackField: "Redirect",
     clientType: "“Desktop app” client",
     notes: [
-      "Google is not onboarding new projects for the Google Health API yet (late 2026), and the legacy Fitbit Web API has been switched off.",
-      "Its scopes are restricted: an application Google has not verified is capped at 100 users, and while the consent screen is in “Testing” Google's refresh tokens expire after 7 days (connect again each week).",
+      "Google is not onboarding new projects for the Google Health API yet (late 2026): a project that already has access still works, a new one cannot get it. The legacy Fitbit Web API has been switched off.",
+      "Without a project, your Fitbit history comes from Google Takeout: download your Fitbit data at takeout.google.com and bring the archive in with Activities → Import files….",
+      "Its scopes are restricted: an application Google has not verified is capped at 100 users, and while the consent screen is in “Testing” Google ends each sign-in after 7 days: publish the project, or connect again each week.",
     ],
     revoke: { url: "https://myaccount.google.com/permissions", where: "your Google Account → Third-party connections" },
   },

@@ -279,6 +279,10 @@ impl Connector {
             .vault
             .client_credentials(provider, &client.capabilities())
             .await?;
+        if client.capabilities().revoke_before_new_grant {
+            self.end_replaced_grant(provider, client.clone(), &creds)
+                .await;
+        }
         let meter = Meter::default();
         let clock = self.inner.clock.as_ref();
         let call = Call {
@@ -432,7 +436,7 @@ impl Connector {
             value["key_expires_on"] = serde_json::json!(day.to_string());
             profile.provider_profile = Some(value);
         }
-        let tokens = StoredTokens::from_grant(grant, None);
+        let tokens = StoredTokens::from_grant(grant, None, Some(now));
 
         // The new tokens go under a new keyring entry; the row switches to it in one
         // transaction with the rest of the connection; only then is the old entry deleted. A
@@ -523,6 +527,55 @@ impl Connector {
 
     /// Revoke the grant kept in `slot` (replaced by a reconnect), where the provider can revoke
     /// one grant alone. Never fails the reconnect.
+    /// End the grant a sign-in is about to replace, at a provider that caps grants and can only
+    /// revoke them all at once (best effort: a grant that cannot be ended now leaves the cap to
+    /// say so at the exchange). Its tokens stay stored until the new ones replace them.
+    async fn end_replaced_grant(
+        &self,
+        provider: ProviderKind,
+        client: std::sync::Arc<dyn crate::providers::Provider>,
+        creds: &crate::providers::ClientCredentials,
+    ) {
+        let pool = self.inner.store.pool();
+        let connection = match store::connections::get_by_provider(
+            pool,
+            self.inner.athlete_id,
+            provider,
+        )
+        .await
+        {
+            Ok(Some(c)) => c,
+            _ => return,
+        };
+        let meter = std::sync::Arc::new(Meter::default());
+        let token = match self
+            .inner
+            .vault
+            .access_token(&connection, client.clone(), meter.clone(), None)
+            .await
+        {
+            Ok(token) => token,
+            Err(e) => {
+                tracing::debug!(%provider, error = %e, "no live grant to end before the new sign-in");
+                return;
+            }
+        };
+        let call = Call {
+            token: Some(&token),
+            meter: &meter,
+            clock: self.inner.clock.as_ref(),
+        };
+        match client
+            .revoke(&call, creds, connection.provider_user_id.as_deref())
+            .await
+        {
+            Ok(()) => tracing::info!(%provider, "ended the grant this sign-in replaces"),
+            Err(e) => {
+                tracing::warn!(%provider, error = %e, "could not end the grant this sign-in replaces")
+            }
+        }
+    }
+
     async fn revoke_grant(
         &self,
         provider: ProviderKind,

@@ -134,6 +134,10 @@ pub struct Capabilities {
     /// Where the owner of the API application manages it (re-activates it when the provider
     /// made it inactive), when the provider has such a page.
     pub app_settings_url: Option<&'static str>,
+    /// The provider caps the athlete's unrevoked grants and can only revoke them all at once
+    /// (Wahoo: ten, `DELETE /v1/permissions`): a sign-in that replaces a grant ends it before
+    /// exchanging the new code, so reconnecting never piles grants up toward the cap.
+    pub revoke_before_new_grant: bool,
 }
 
 /// What a provider's API offers of an activity's recording (the download queue's work).
@@ -494,6 +498,13 @@ pub trait Provider: Send + Sync + 'static {
             refresh_token,
         )
         .await
+    }
+
+    /// Why the provider refused to refresh a grant of this age, when a rule of its own explains
+    /// it (Google ends grants of projects in "Testing" after 7 days); `None`: the refusal says
+    /// enough.
+    fn explain_refused_refresh(&self, _grant_age: chrono::Duration) -> Option<String> {
+        None
     }
 
     /// Swap the athlete's personal API key for an access token (providers that sign in with

@@ -92,3 +92,69 @@ async fn an_inactive_strava_application_is_said_plainly_never_asks_to_sign_in_an
     .unwrap();
     assert_eq!(open, 0, "the episode closed");
 }
+
+#[tokio::test]
+async fn google_refusing_a_week_old_grant_says_it_is_the_testing_rule() {
+    use std::sync::Arc;
+    use tributary_core::clock::ManualClock;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let h = Harness::with(
+        10,
+        clock.clone(),
+        Arc::new(tributary_core::secrets::SwitchableStore::default()),
+    )
+    .await;
+    h.connect_to(ProviderKind::GoogleHealth).await;
+    // A week later Google refuses the grant (as for every project in "Testing").
+    clock.advance(chrono::Duration::days(7));
+    h.fault_on("google_health", "revoke", 1).await;
+    let run = h
+        .core
+        .sync(
+            ProviderKind::GoogleHealth,
+            SyncTrigger::Manual,
+            SyncMode::Incremental,
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.error_code, Some(ErrorCode::NeedsReauth), "{run:?}");
+    let c = h
+        .core
+        .get_connection_by_provider(ProviderKind::GoogleHealth)
+        .await
+        .unwrap();
+    assert_eq!(c.state, ConnectionState::NeedsReauth);
+    let said = c.last_sync_error.unwrap_or_default();
+    assert!(
+        said.contains("after 7 days") && said.contains("Testing"),
+        "{said}"
+    );
+}
+
+#[tokio::test]
+async fn google_refusing_a_young_grant_says_only_that_it_was_refused() {
+    let h = Harness::new(10).await;
+    h.connect_to(ProviderKind::GoogleHealth).await;
+    h.fault_on("google_health", "revoke", 1).await;
+    let run = h
+        .core
+        .sync(
+            ProviderKind::GoogleHealth,
+            SyncTrigger::Manual,
+            SyncMode::Incremental,
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.error_code, Some(ErrorCode::NeedsReauth), "{run:?}");
+    let said = h
+        .core
+        .get_connection_by_provider(ProviderKind::GoogleHealth)
+        .await
+        .unwrap()
+        .last_sync_error
+        .unwrap_or_default();
+    assert!(
+        !said.contains("7 days"),
+        "only a week-old grant is explained so: {said}"
+    );
+}

@@ -195,3 +195,27 @@ async fn months_of_refreshes_never_pile_up_tokens_toward_wahoos_cap_of_ten() {
         );
     }
 }
+
+#[tokio::test]
+async fn fifteen_reconnects_and_disconnects_never_reach_wahoos_cap_of_ten() {
+    // Wahoo refuses the code exchange once ten unrevoked tokens exist for the app and athlete
+    // (since 2026-01-01): a reconnect must not leave the old grant alive, nor a disconnect.
+    let h = Harness::new(10).await;
+    let live = |state: serde_json::Value| state["live"]["wahoo"]["access"].as_u64().unwrap_or(0);
+    for round in 0..15 {
+        h.connect_to(WAHOO).await;
+        let now = live(h.sandbox_state().await);
+        assert!(
+            now <= 1,
+            "round {round}: {now} live tokens after a reconnect"
+        );
+        if round % 5 == 4 {
+            h.core.disconnect(WAHOO, false).await.unwrap();
+            assert_eq!(
+                live(h.sandbox_state().await),
+                0,
+                "round {round}: revoked at disconnect"
+            );
+        }
+    }
+}

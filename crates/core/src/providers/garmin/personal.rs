@@ -287,6 +287,7 @@ impl Provider for GarminPersonal {
             recordings: super::super::Recordings::Originals,
             implemented: true,
             app_settings_url: None,
+            revoke_before_new_grant: false,
         }
     }
 

@@ -70,6 +70,20 @@ impl GoogleHealth {
     }
 
     fn fail(&self, call: &Call<'_>, response: &Response) -> Error {
+        // Seen on every endpoint at once when Google's record of the grant went bad; removing
+        // the app from the account and granting it again cured it (one report, providers.md §0c).
+        if response.status == StatusCode::FORBIDDEN
+            && String::from_utf8_lossy(&response.body).contains("RESOURCE_PERMISSION_DENIED")
+        {
+            return Error::NeedsReauth {
+                provider: KIND,
+                reason:
+                    "Google denies Tributary access to your data (RESOURCE_PERMISSION_DENIED): \
+                         remove Tributary at https://myaccount.google.com/permissions, then \
+                         connect again"
+                        .to_owned(),
+            };
+        }
         if response.status == StatusCode::GONE {
             return Error::Deprecated {
                 provider: KIND,
@@ -89,6 +103,17 @@ impl Provider for GoogleHealth {
 
     fn capabilities(&self) -> Capabilities {
         capabilities()
+    }
+
+    fn explain_refused_refresh(&self, grant_age: chrono::Duration) -> Option<String> {
+        // Google ends every grant of a project whose consent screen is in "Testing" 7 days after
+        // sign-in (developers.google.com/identity/protocols/oauth2#expiration).
+        (grant_age >= Duration::days(6) && grant_age <= Duration::days(8)).then(|| {
+            "Google ended this sign-in after 7 days, as it does for apps whose Google Cloud \
+             project is in “Testing”: publish the project (Google Cloud console → OAuth consent \
+             screen → Publish app), or connect again each week"
+                .to_owned()
+        })
     }
 
     fn endpoints(&self) -> &Endpoints {
@@ -246,10 +271,81 @@ pub fn capabilities() -> Capabilities {
         recordings: super::Recordings::None,
         implemented: true,
         app_settings_url: None,
+        revoke_before_new_grant: false,
     }
 }
 
 /// Google publishes no rate-limit headers; a 429 waits a minute.
 pub fn rate_budget(_headers: &HeaderMap, _now: DateTime<Utc>) -> Option<RateBudget> {
     None
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+    use crate::providers::http::Meter;
+
+    fn google() -> GoogleHealth {
+        let http = Http::new(
+            reqwest::Client::new(),
+            KIND,
+            crate::config::RetryPolicy::default(),
+            rate_budget,
+        );
+        GoogleHealth::new(&ProviderSettings::default(), http).unwrap()
+    }
+
+    #[test]
+    fn a_refused_refresh_of_a_week_old_grant_is_said_as_googles_testing_rule() {
+        let g = google();
+        let said = g
+            .explain_refused_refresh(Duration::days(7))
+            .expect("a week");
+        assert!(
+            said.contains("after 7 days") && said.contains("Publish app"),
+            "{said}"
+        );
+        assert!(
+            g.explain_refused_refresh(Duration::hours(7 * 24 - 5))
+                .is_some()
+        );
+        assert!(
+            g.explain_refused_refresh(Duration::days(2)).is_none(),
+            "not that rule"
+        );
+        assert!(
+            g.explain_refused_refresh(Duration::days(30)).is_none(),
+            "not that rule"
+        );
+    }
+
+    #[test]
+    fn resource_permission_denied_asks_to_grant_again_another_403_does_not() {
+        let g = google();
+        let clock = ManualClock::new(Utc::now());
+        let meter = Meter::default();
+        let call = Call {
+            token: None,
+            meter: &meter,
+            clock: &clock as &dyn Clock,
+        };
+        let denied = Response {
+            status: StatusCode::FORBIDDEN,
+            headers: Default::default(),
+            body: br#"{"error":{"code":403,"status":"PERMISSION_DENIED","details":[{"reason":"RESOURCE_PERMISSION_DENIED"}]}}"#.to_vec(),
+        };
+        let e = g.fail(&call, &denied);
+        assert_eq!(e.code(), crate::ErrorCode::NeedsReauth);
+        assert!(
+            e.to_string().contains("myaccount.google.com/permissions"),
+            "{e}"
+        );
+        let other = Response {
+            status: StatusCode::FORBIDDEN,
+            headers: Default::default(),
+            body: br#"{"error":{"code":403,"status":"PERMISSION_DENIED"}}"#.to_vec(),
+        };
+        assert_eq!(g.fail(&call, &other).code(), crate::ErrorCode::Provider);
+    }
 }
