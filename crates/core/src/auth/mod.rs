@@ -537,15 +537,10 @@ impl Connector {
         creds: &crate::providers::ClientCredentials,
     ) {
         let pool = self.inner.store.pool();
-        let connection = match store::connections::get_by_provider(
-            pool,
-            self.inner.athlete_id,
-            provider,
-        )
-        .await
-        {
-            Ok(Some(c)) => c,
-            _ => return,
+        let Ok(Some(connection)) =
+            store::connections::get_by_provider(pool, self.inner.athlete_id, provider).await
+        else {
+            return;
         };
         let meter = std::sync::Arc::new(Meter::default());
         let token = match self

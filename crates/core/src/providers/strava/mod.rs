@@ -424,8 +424,8 @@ fn app_inactive(status: StatusCode, body: &str) -> Option<Error> {
             message: format!(
                 "Strava refuses the API application Tributary uses: it is inactive (its owner has \
                  no Strava subscription). The application's owner must subscribe and re-activate \
-                 it at {}; Tributary tries again once a day. Signing in again does not help.",
-                APP_SETTINGS
+                 it at {APP_SETTINGS}; Tributary tries again once a day. Signing in again does \
+                 not help."
             ),
         })
 }
