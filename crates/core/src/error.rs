@@ -68,7 +68,7 @@ pub enum Error {
     },
     /// The provider refuses the API application itself (Strava: an application whose owner has
     /// no subscription is "Inactive"): no sign-in helps; the application's owner must act.
-    #[error("{provider}: the API application is inactive ({message})")]
+    #[error("{message}")]
     AppInactive {
         /// Provider concerned.
         provider: ProviderKind,
