@@ -146,8 +146,8 @@ describe("dashboard", () => {
     const cards = [strava(), card("polar", { state: "needs_reauth" }), card("wahoo", { enabled: false, state: "disabled" })];
     app = await mount({ dashboard: dashboard({ cards, providers: providers() }) });
     expect(app.text("summary")).toContain("3 connections");
-    expect(app.text("summary")).toContain("2 on");
-    expect(app.text("summary")).toContain("1 need attention");
+    expect(app.text("summary")).toContain("2 syncing");
+    expect(app.text("summary")).toContain("1 needs attention");
     // A state that changes in the core reaches the figures through its event (no reload).
     const change = (p: "strava" | "polar", state: "needs_reauth" | "active") => {
       app.fake.connection(p).state = state;
@@ -156,6 +156,24 @@ describe("dashboard", () => {
     await app.during(() => change("strava", "needs_reauth"));
     expect(app.text("summary")).toContain("2 need attention");
     await app.during(() => change("polar", "active"));
-    expect(app.text("summary")).toContain("1 need attention");
+    expect(app.text("summary")).toContain("1 needs attention");
+  });
+});
+
+describe("the summary's words", () => {
+  it("count in the singular for one, and say when every connection syncs", async () => {
+    // Issue 19, item 9: "1 connections", "1 runs", "0 on".
+    const { mount } = await import("./helpers");
+    const { card, dashboard, summary } = await import("./fixtures");
+    const app = await mount({ dashboard: dashboard({ cards: [card("strava")], summary: summary(1, { total_syncs: 1 }) }) });
+    const text = app.text("summary") ?? "";
+    expect(text).toContain("1 connection");
+    expect(text).not.toContain("1 connections");
+    expect(text).toContain("all syncing");
+    expect(text).toContain("1 activity");
+    expect(text).toContain("1 sync run");
+    expect(text).not.toContain("1 sync runs");
+    expect(text).toContain("0 need attention");
+    await app.unmount();
   });
 });

@@ -173,11 +173,21 @@ describe("weekly volume", () => {
       [bucket("2026-06-08", "run", 6, 60, 6), bucket("2026-06-08", "ride", 3, 150, 6), bucket("w40", "run", 203, 1630, 148)],
       weeks,
     );
-    // 212 workouts, 1,840 km, 160 h; 2026-06-08 has 9, w40 has more workouts: it is the busiest
-    expect(volumeCaption(totals)).toBe("52 weeks, 212 workouts, 1,840 km, 160 h; busiest week w40 with 203 workouts");
+    // 212 workouts, 1,840 km, 160 h; w40 is the tallest bar by distance and by time
+    expect(volumeCaption(totals, "distance")).toBe("52 weeks, 212 workouts, 1,840 km, 160 h; busiest week w40: 1,630 km (203 workouts)");
     const spread = weekTotals([bucket("2026-06-08", "run", 6, 60, 6), bucket("2026-06-08", "ride", 3, 150, 6), bucket("w40", "run", 1, 10, 1)], weeks);
-    expect(volumeCaption(spread)).toBe("52 weeks, 10 workouts, 220 km, 13 h; busiest week 2026-06-08 with 9 workouts");
-    expect(volumeCaption(weekTotals([], weeks))).toBe("52 weeks, no workouts yet.");
+    expect(volumeCaption(spread, "distance")).toBe("52 weeks, 10 workouts, 220 km, 13 h; busiest week 2026-06-08: 210 km (9 workouts)");
+    expect(volumeCaption(weekTotals([], weeks), "distance")).toBe("52 weeks, no workouts yet.");
+  });
+
+  it("names the tallest week of the chart as shown, not the week with the most workouts", () => {
+    // Issue 19, item 3: "busiest week" named a week of 3 workouts while taller weeks stood beside it.
+    const weeks = ["2026-11-02", "2026-11-09"];
+    const totals = weekTotals([bucket("2026-11-02", "run", 5, 25, 2.5), bucket("2026-11-09", "ride", 2, 180, 7)], weeks);
+    expect(volumeCaption(totals, "distance")).toContain("busiest week 2026-11-09: 180 km (2 workouts)");
+    expect(volumeCaption(totals, "time")).toContain("busiest week 2026-11-09: 7 h (2 workouts)");
+    const short = weekTotals([bucket("2026-11-02", "run", 5, 25, 9), bucket("2026-11-09", "ride", 2, 180, 7)], weeks);
+    expect(volumeCaption(short, "time")).toContain("busiest week 2026-11-02: 9 h (5 workouts)");
   });
 
   it("says one week, biggest sport first", () => {

@@ -69,12 +69,21 @@ describe("weekly volume on the dashboard", () => {
     const figure = app.$("volume-chart")!;
     expect(figure.tagName).toBe("FIGURE");
     expect(figure.querySelector("figcaption")!.textContent).toBe(
-      "52 weeks, 4 workouts, 65 km, 4 h; busiest week 2026-11-16 with 3 workouts",
+      "52 weeks, 4 workouts, 65 km, 4 h; busiest week 2026-11-16: 35 km (3 workouts)",
     );
     const [period, since, until] = app.fake.calls.find((c) => c.cmd === "get_volume")!.args as string[];
     expect(period).toBe("week");
     expect(since).toBe(new Date(2025, 11, 1).toISOString()); // the Monday 51 weeks before this one
     expect(until).toBe(new Date(NOW).toISOString());
+  });
+
+  it("is read again after a disconnect that deleted activities, not left showing them", async () => {
+    // Issue 19, item 3: the chart kept the deleted workouts until the view was left and reopened.
+    app = await mount({ dashboard: dashboard({ cards: cards() }), library: workouts() });
+    const before = app.fake.count("get_volume");
+    await app.click("disconnect-strava");
+    await app.click("disconnect-delete-strava");
+    expect(app.fake.count("get_volume")).toBe(before + 1);
   });
 
   it("a table of the 52 weeks is the text alternative", async () => {
@@ -111,7 +120,7 @@ describe("weekly volume on the dashboard", () => {
     app.fake.library.add({ id: 9, provider: "polar", start_utc: "2026-11-24T07:00:00Z", sport: "swim", distance_m: 1500, moving_seconds: 1800 });
     await app.during(() => app.fake.finish("polar", "success", { counters: { fetched: 1, created: 1 } }));
     expect(app.fake.count("get_volume")).toBe(2);
-    expect(app.text("volume-chart-caption")).toBe("52 weeks, 5 workouts, 67 km, 5 h; busiest week 2026-11-16 with 3 workouts");
+    expect(app.text("volume-chart-caption")).toBe("52 weeks, 5 workouts, 67 km, 5 h; busiest week 2026-11-16: 35 km (3 workouts)");
   });
 
   it("with no workouts yet, says so and draws nothing", async () => {

@@ -13,22 +13,25 @@ export function SummaryBar() {
   const cards = useStore((s) => s.cards);
   if (!summary) return null;
   const connections = Object.values(cards).map((c) => c.connection);
+  const on = connections.filter((c) => c.enabled).length;
+  const attention = connections.filter((c) => ATTENTION.includes(c.state)).length;
   return (
     <section class="summary" data-testid="summary">
       <div>
-        <strong>{connections.length}</strong> connections
+        <strong>{connections.length}</strong> {connections.length === 1 ? "connection" : "connections"}
       </div>
       <div>
-        <strong>{connections.filter((c) => c.enabled).length}</strong> on
+        <strong>{on === connections.length ? "all" : on}</strong> syncing
       </div>
       <div>
-        <strong data-testid="summary-activities">{summary.total_activities}</strong> activities
+        <strong data-testid="summary-activities">{summary.total_activities}</strong>{" "}
+        {summary.total_activities === 1 ? "activity" : "activities"}
       </div>
       <div>
-        <strong>{summary.total_syncs}</strong> sync runs
+        <strong>{summary.total_syncs}</strong> {summary.total_syncs === 1 ? "sync run" : "sync runs"}
       </div>
-      <div class={connections.some((c) => ATTENTION.includes(c.state)) ? "attention" : ""}>
-        <strong>{connections.filter((c) => ATTENTION.includes(c.state)).length}</strong> need attention
+      <div class={attention > 0 ? "attention" : ""}>
+        <strong>{attention}</strong> {attention === 1 ? "needs attention" : "need attention"}
       </div>
       <div>last sync {when(summary.last_sync_at)}</div>
     </section>

@@ -83,7 +83,7 @@ export function VolumeChart() {
           </label>
         </header>
         <figcaption data-testid="volume-chart-caption">
-          {volume?.buckets ? volumeCaption(totals) : "Loading the weekly volume…"}
+          {volume?.buckets ? volumeCaption(totals, metric) : "Loading the weekly volume…"}
         </figcaption>
         {workouts && (
           <>

@@ -230,18 +230,21 @@ export function volumeLayers(totals: readonly WeekTotal[], metric: Metric): { sp
 }
 
 /** The volume chart's caption, e.g. "52 weeks, 212 workouts, 1,840 km, 160 h; busiest week
- * 2026-06-08 with 9 workouts". */
-export function volumeCaption(totals: readonly WeekTotal[]): string {
+ * 2026-06-08: 210 km (9 workouts)". The busiest week is the tallest bar of the chart as shown:
+ * by distance, or by time. */
+export function volumeCaption(totals: readonly WeekTotal[], metric: Metric): string {
   const weeks = `${totals.length} weeks`;
   const workouts = totals.reduce((n, t) => n + t.count, 0);
   if (workouts === 0) return `${weeks}, no workouts yet.`;
   const km = totals.reduce((n, t) => n + t.distance_m, 0) / 1000;
   const seconds = totals.reduce((n, t) => n + t.seconds, 0);
-  const busiest = totals.reduce((top, t) => (t.count > top.count ? t : top));
+  const value = (t: WeekTotal) => (metric === "distance" ? t.distance_m : t.seconds);
+  const busiest = totals.reduce((top, t) => (value(t) > value(top) ? t : top));
   const plural = (n: number) => `${count(n)} workout${n === 1 ? "" : "s"}`;
+  const height = metric === "distance" ? `${count(Math.round(busiest.distance_m / 1000))} km` : `${count(Math.round(busiest.seconds / 3600))} h`;
   return (
     `${weeks}, ${plural(workouts)}, ${count(Math.round(km))} km, ${count(Math.round(seconds / 3600))} h; ` +
-    `busiest week ${busiest.week} with ${plural(busiest.count)}`
+    `busiest week ${busiest.week}: ${height} (${plural(busiest.count)})`
   );
 }
 

@@ -288,7 +288,11 @@ export class Store {
     if (pending) return pending;
     this.ticket(`connection:${p}`); // an answer still on its way must not bring it back
     const removal = this.backend.getSummary().then(
-      (summary) => this.removeCard(p, { summary }),
+      (summary) => {
+        this.removeCard(p, { summary });
+        // Its activities may have gone with it: the weekly volume on screen is read again.
+        if (this.state.volume) void this.loadVolume();
+      },
       (e) => {
         this.removeCard(p, {});
         this.fail(e);
