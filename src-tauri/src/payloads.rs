@@ -26,3 +26,16 @@ pub struct FocusRequested {
     /// The connection's provider.
     pub provider: ProviderKind,
 }
+
+/// A sign-in sent to the browser: the page to open, and whether a browser was opened for it.
+/// When none was (no browser, a launcher that failed), the window shows the link to open by
+/// hand; the launcher's own error goes to the log, not to the athlete.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct SignInStarted {
+    /// The provider.
+    pub provider: tributary_core::domain::ProviderKind,
+    /// The provider's sign-in page (it carries no secret: a client id, a state, a challenge).
+    pub authorize_url: String,
+    /// Whether a browser was opened on it.
+    pub browser_opened: bool,
+}

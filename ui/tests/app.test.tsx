@@ -36,7 +36,7 @@ describe("dashboard", () => {
     app = await mount();
     await app.click("connect-strava");
     expect(app.fake.last).toEqual({ cmd: "connect_provider", args: ["strava"] });
-    expect(app.text("notice")).toBe("Continue in your browser to connect Strava.×");
+    expect(app.text("notice")).toBe("Continue in your browser to connect Strava. At the end the browser asks to open Tributary: allow it.×");
     expect(app.$("connecting-strava")).not.toBeNull();
     await app.click("cancel-connect-strava");
     expect(app.fake.last).toEqual({ cmd: "cancel_connect", args: ["strava"] });

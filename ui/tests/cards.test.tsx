@@ -51,6 +51,28 @@ describe("one-click actions", () => {
     expect(app.fake.calls.some((c) => c.cmd === "start_sync" && c.args[0] === "strava")).toBe(true);
   });
 
+  it("no browser: the sign-in page's link to open by hand, said plainly, not the launcher's error", async () => {
+    // Issue 19, item 4: a raw launcher error and no link when no browser opened.
+    app = await mount({ dashboard: dashboard({ cards: [], providers: providers({ strava: true }) }) });
+    app.fake.browserOpens = false;
+    await app.click("connect-strava");
+    expect(app.text("notice")).toContain("No browser could be opened");
+    expect(app.text("notice")).not.toMatch(/xdg-open|unix_wait_status|Launcher/);
+    expect(app.text("sign-in-strava")).toContain("at the end it asks to open Tributary");
+    expect(app.text("sign-in-link-strava")).toBe("http://127.0.0.1:9/strava/authorize?client_id=demo&state=s");
+    expect(app.text("sign-in-copy-strava")).toBe("Copy the link");
+    expect(app.$("connecting-strava")).not.toBeNull();
+  });
+
+  it("a browser that opened: the link stays one click away, and the notice says the browser will ask", async () => {
+    app = await mount({ dashboard: dashboard({ cards: [], providers: providers({ strava: true }) }) });
+    await app.click("connect-strava");
+    expect(app.text("notice")).toContain("the browser asks to open Tributary");
+    const details = app.$("sign-in-strava")!;
+    expect(details.tagName).toBe("DETAILS");
+    expect((details as HTMLDetailsElement).open).toBe(false);
+  });
+
   it("deprecated: Move to Google Health API", async () => {
     app = await one(card("google_health", { state: "deprecated", last_sync_error: "410 Gone" }));
     expect(app.text("state-google_health")).toBe("Deprecated");

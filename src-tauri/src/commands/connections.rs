@@ -1,12 +1,12 @@
 //! Connections: the old server's list/get/get-by-provider/delete/toggle routes, plus connecting.
 
 use crate::error::CommandResult;
-use crate::payloads::DeepLinkOutcome;
+use crate::payloads::{DeepLinkOutcome, SignInStarted};
 use crate::state::AppState;
 use tauri::{AppHandle, State};
 use tauri_plugin_opener::OpenerExt;
 use tokio_util::sync::CancellationToken;
-use tributary_core::auth::{AuthRequest, RedirectTarget};
+use tributary_core::auth::RedirectTarget;
 use tributary_core::connections::{Dashboard, Disconnected, ProviderInfo};
 use tributary_core::domain::{Connection, ProviderKind, Summary};
 
@@ -88,7 +88,7 @@ pub async fn connect_provider(
     app: AppHandle,
     state: State<'_, AppState>,
     provider: ProviderKind,
-) -> CommandResult<AuthRequest> {
+) -> CommandResult<SignInStarted> {
     if state.core.desktop_sign_in(provider)? == tributary_core::DesktopSignIn::Loopback {
         return connect_through_loopback(app, &state, provider).await;
     }
@@ -96,13 +96,23 @@ pub async fn connect_provider(
         .core
         .begin_connect(provider, RedirectTarget::DeepLink)
         .await?;
-    app.opener()
-        .open_url(&request.authorize_url, None::<&str>)
-        .map_err(|e| crate::error::CommandError {
-            code: tributary_core::ErrorCode::Internal,
-            message: format!("could not open the browser: {e}"),
-        })?;
-    Ok(request)
+    let browser_opened = open_browser(&app, &request.authorize_url);
+    Ok(SignInStarted {
+        provider,
+        authorize_url: request.authorize_url,
+        browser_opened,
+    })
+}
+
+/// Open `url` in the browser; false (and the launcher's error in the log) when none opened.
+fn open_browser(app: &AppHandle, url: &str) -> bool {
+    match app.opener().open_url(url, None::<&str>) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "no browser opened for a sign-in: the window shows its link");
+            false
+        }
+    }
 }
 
 /// A provider that takes only loopback redirects (Google's desktop clients): the core listens on
@@ -112,7 +122,7 @@ async fn connect_through_loopback(
     app: AppHandle,
     state: &AppState,
     provider: ProviderKind,
-) -> CommandResult<AuthRequest> {
+) -> CommandResult<SignInStarted> {
     let cancel = CancellationToken::new();
     if let Some(earlier) = state
         .loopbacks
@@ -122,7 +132,7 @@ async fn connect_through_loopback(
     {
         earlier.cancel(); // one sign-in per provider at a time
     }
-    let (opened, started) = tokio::sync::oneshot::channel::<AuthRequest>();
+    let (opened, started) = tokio::sync::oneshot::channel::<SignInStarted>();
     let core = state.core.clone();
     tauri::async_runtime::spawn(async move {
         let browser = app.clone();
@@ -130,13 +140,12 @@ async fn connect_through_loopback(
             .connect_loopback(
                 provider,
                 move |request| {
-                    if let Err(e) = browser
-                        .opener()
-                        .open_url(&request.authorize_url, None::<&str>)
-                    {
-                        tracing::warn!(error = %e, "could not open the browser");
-                    }
-                    let _ = opened.send(request.clone());
+                    let browser_opened = open_browser(&browser, &request.authorize_url);
+                    let _ = opened.send(SignInStarted {
+                        provider,
+                        authorize_url: request.authorize_url.clone(),
+                        browser_opened,
+                    });
                 },
                 cancel,
             )

@@ -12,6 +12,40 @@ import { RunProgress } from "./RunProgress";
 
 type Props = { info: ProviderInfo; selected: boolean };
 
+/** The sign-in page's address, to open by hand: said plainly when no browser opened, one click
+ * away when one did (it may have opened somewhere unseen). */
+function SignInLink({ provider: p, url, opened }: { provider: string; url: string; opened: boolean }) {
+  const [copied, setCopied] = useState(false);
+  const copy = () =>
+    navigator.clipboard?.writeText(url).then(
+      () => setCopied(true),
+      () => setCopied(false),
+    );
+  const body = (
+    <>
+      <code class="sign-in-link" data-testid={`sign-in-link-${p}`}>
+        {url}
+      </code>
+      <button data-testid={`sign-in-copy-${p}`} onClick={() => void copy()}>
+        {copied ? "Copied" : "Copy the link"}
+      </button>
+    </>
+  );
+  return opened ? (
+    <details class="sign-in" data-testid={`sign-in-${p}`}>
+      <summary>The browser did not show up? Open the sign-in page yourself</summary>
+      {body}
+    </details>
+  ) : (
+    <div class="sign-in" role="status" data-testid={`sign-in-${p}`}>
+      <p>
+        No browser could be opened. Open this page in a browser to sign in; at the end it asks to open Tributary: allow it.
+      </p>
+      {body}
+    </div>
+  );
+}
+
 /** One provider: its connection, latest run, next run, live progress and the actions on it. */
 export function ProviderCard({ info, selected }: Props) {
   const p = info.provider;
@@ -20,6 +54,7 @@ export function ProviderCard({ info, selected }: Props) {
   const running = useStore((s) => isRunning(s, p));
   const busy = useStore((s) => s.busy[p] === true);
   const connecting = useStore((s) => s.connecting[p] === true);
+  const link = useStore((s) => s.signInLinks[p]);
   const keyringProblem = useStore((s) => Boolean(s.info?.keyring_problem));
   const [confirming, setConfirming] = useState(false);
 
@@ -58,6 +93,7 @@ export function ProviderCard({ info, selected }: Props) {
             </button>
           </span>
         )}
+        {connecting && link && <SignInLink provider={p} url={link.url} opened={link.opened} />}
         {c && (
           <label class="switch">
             <input

@@ -21,7 +21,7 @@ export function SummaryBar() {
         <strong>{connections.length}</strong> {connections.length === 1 ? "connection" : "connections"}
       </div>
       <div>
-        <strong>{on === connections.length ? "all" : on}</strong> syncing
+        <strong>{on > 0 && on === connections.length ? "all" : on}</strong> syncing
       </div>
       <div>
         <strong data-testid="summary-activities">{summary.total_activities}</strong>{" "}

@@ -7,7 +7,6 @@ import type {
   ActivityListing,
   AppInfo,
   AppMode,
-  AuthRequest,
   Connection,
   CoreEvent,
   CredentialsCheck,
@@ -24,6 +23,7 @@ import type {
   RunPoint,
   Settings,
   SettingsPatch,
+  SignInStarted,
   Summary,
   SyncMode,
   SyncRun,
@@ -53,7 +53,9 @@ export interface Backend {
   syncAllNow(): Promise<void>;
   toggleConnection(provider: ProviderKind): Promise<Connection>;
   disconnectConnection(provider: ProviderKind, keepActivities: boolean): Promise<Disconnected>;
-  connectProvider(provider: ProviderKind): Promise<AuthRequest>;
+  /** Start a sign-in: the provider's page in the browser (`browser_opened: false` when none
+   * opened: the window shows the link to open by hand). */
+  connectProvider(provider: ProviderKind): Promise<SignInStarted>;
   cancelConnect(provider: ProviderKind): Promise<void>;
   setProviderCredentials(provider: ProviderKind, clientId: string, clientSecret: string | null): Promise<void>;
   /** Prove the stored client id and secret against the provider, without connecting. */

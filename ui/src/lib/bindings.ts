@@ -33,7 +33,7 @@ export const commands = {
 	 *  Start connecting: opens the provider's consent page in the system browser. The redirect
 	 *  comes back as a deep link, handled in Rust; its outcome arrives as a `DeepLinkOutcome` event.
 	 */
-	connectProvider: (provider: ProviderKind) => typedError<AuthRequest, CommandError>(__TAURI_INVOKE("connect_provider", { provider })),
+	connectProvider: (provider: ProviderKind) => typedError<SignInStarted, CommandError>(__TAURI_INVOKE("connect_provider", { provider })),
 	/**  Forget a started connect (the athlete closed the browser tab). */
 	cancelConnect: (provider: ProviderKind) => typedError<null, CommandError>(__TAURI_INVOKE("cancel_connect", { provider })),
 	/**
@@ -388,21 +388,6 @@ export type AttentionKind =
 "key_expiring" | 
 /**  The provider refuses the API application (its owner must re-activate it). */
 "app_inactive";
-
-/**
- *  A started authorization, to open in the system browser. Safe to show: it holds no secret
- *  (the PKCE verifier stays in the core).
- */
-export type AuthRequest = {
-	/**  Provider. */
-	provider: ProviderKind,
-	/**  The URL to open. */
-	authorize_url: string,
-	/**  The redirect URI registered for this flow. */
-	redirect_uri: string,
-	/**  When this request stops being accepted. */
-	expires_at: string,
-};
 
 /**  Everything shared code and the UI need to know about a provider, as one value. */
 export type Capabilities = Capabilities_Serialize | Capabilities_Deserialize;
@@ -1865,6 +1850,20 @@ export type SignIn =
 "browser" | 
 /**  A personal API key the athlete creates at the provider and pastes (no client app). */
 "personal_key";
+
+/**
+ *  A sign-in sent to the browser: the page to open, and whether a browser was opened for it.
+ *  When none was (no browser, a launcher that failed), the window shows the link to open by
+ *  hand; the launcher's own error goes to the log, not to the athlete.
+ */
+export type SignInStarted = {
+	/**  The provider. */
+	provider: ProviderKind,
+	/**  The provider's sign-in page (it carries no secret: a client id, a state, a challenge). */
+	authorize_url: string,
+	/**  Whether a browser was opened on it. */
+	browser_opened: boolean,
+};
 
 /**
  *  Where a stored copy came from: a provider's API, or an import (an archive the provider

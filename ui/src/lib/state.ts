@@ -58,6 +58,8 @@ export type State = {
   progress: ByProvider<Progress>;
   /** Connects sent to the browser and not yet answered by a deep link. */
   connecting: ByProvider<true>;
+  /** Each sign-in's page, and whether a browser opened on it (the card offers the link). */
+  signInLinks: ByProvider<{ url: string; opened: boolean }>;
   /** A command for this card is in flight. */
   busy: ByProvider<true>;
   history: HistoryPage | null;
@@ -85,6 +87,7 @@ export const initial: State = {
   scheduler: null,
   progress: {},
   connecting: {},
+  signInLinks: {},
   busy: {},
   history: null,
   runStats: null,

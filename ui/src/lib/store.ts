@@ -470,10 +470,20 @@ export class Store {
   }
 
   async connect(p: ProviderKind) {
-    const request = await this.act(p, () => this.backend.connectProvider(p));
-    if (!request) return;
-    this.set((s) => ({ connecting: { ...s.connecting, [p]: true } }));
-    this.notify("ok", `Continue in your browser to connect ${this.name(p)}.`);
+    const started = await this.act(p, () => this.backend.connectProvider(p));
+    if (!started) return;
+    this.set((s) => ({
+      connecting: { ...s.connecting, [p]: true },
+      signInLinks: { ...s.signInLinks, [p]: { url: started.authorize_url, opened: started.browser_opened } },
+    }));
+    if (started.browser_opened) {
+      this.notify(
+        "ok",
+        `Continue in your browser to connect ${this.name(p)}. At the end the browser asks to open Tributary: allow it.`,
+      );
+    } else {
+      this.notify("error", `No browser could be opened: open the sign-in link shown on ${this.name(p)}'s card in your browser.`);
+    }
   }
 
   async cancelConnect(p: ProviderKind) {

@@ -13,7 +13,8 @@ export type AppInfo = B.AppInfo;
 export type Attention = B.Attention;
 export type AttentionItem = B.AttentionItem;
 export type AttentionKind = B.AttentionKind;
-export type AuthRequest = B.AuthRequest;
+/** A sign-in sent to the browser, and whether a browser opened. */
+export type SignInStarted = B.SignInStarted;
 export type Capabilities = B.Capabilities_Serialize;
 export type Connection = B.Connection_Serialize;
 export type ConnectionCard = B.ConnectionCard_Serialize;

@@ -324,12 +324,13 @@ export class FakeBackend implements Backend {
       return { provider: p, revoked_at_provider: !revoke_error, revoke_error, activities_deleted: deleted };
     });
 
+  /** Whether the next sign-in finds a browser to open. */
+  browserOpens = true;
   connectProvider = (p: ProviderKind) =>
     this.call("connect_provider", [p], () => ({
       provider: p,
-      authorize_url: `http://127.0.0.1:9/${p}/authorize`,
-      redirect_uri: `tributary://oauth/${p}/callback`,
-      expires_at: new Date(Date.now() + 600_000).toISOString(),
+      authorize_url: `http://127.0.0.1:9/${p}/authorize?client_id=demo&state=s`,
+      browser_opened: this.browserOpens,
     }));
 
   cancelConnect = (p: ProviderKind) => this.call("cancel_connect", [p], () => undefined);
