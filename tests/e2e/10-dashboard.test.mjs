@@ -97,6 +97,30 @@ test("sync now; the history lists both runs and draws them", async () => {
     "const c = document.querySelector('[data-testid=history-chart-strava] canvas'); return c ? c.width * c.height : 0",
   );
   assert.ok(drawn > 0, "the chart has a canvas");
+  // The axes as uPlot drew them, against the data (issue 19, item 2: runs of one afternoon were
+  // drawn at the left of an axis reading years ahead; 1–2 API calls on an axis up to 80).
+  const drawnAs = await d.waitFor(
+    () =>
+      d.execute(
+        "const c = document.querySelector('[data-testid=history-chart-strava] .chart-canvas');" +
+          "return c?.dataset.scales && c.dataset.extent ? [c.dataset.scales, c.dataset.extent] : null",
+      ),
+    "the chart's scales",
+  );
+  const [scales, extent] = drawnAs.map((t) => JSON.parse(t));
+  const what = JSON.stringify({ scales, extent });
+  const [first, last] = extent.x;
+  const [xMin, xMax] = scales.x;
+  assert.ok(xMin <= first && xMax >= last, `every run on the axis: ${what}`);
+  assert.ok(xMax <= Date.now() / 1000 + 86_400, `the axis does not run into the future: ${what}`);
+  assert.ok(xMax - xMin <= last - first + 2 * 86_400, `the axis fits the runs: ${what}`);
+  // The API calls per bar, from the chart's own table (the text alternative).
+  const calls = await d.execute(
+    "return Math.max(...[...document.querySelectorAll('[data-testid=history-chart-table-strava] tbody tr')]" +
+      ".map(r => Number(r.querySelectorAll('td')[6].textContent.replace(/,/g, ''))))",
+  );
+  assert.ok(calls > 0, `API calls in the table: ${calls}`);
+  assert.ok(scales.calls[1] <= Math.max(2, calls * 2), `the API-calls axis fits the calls (${calls}): ${what}`);
   await app.shot("history");
 });
 

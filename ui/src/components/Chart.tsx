@@ -60,7 +60,29 @@ export function Chart({ testid, label, height, data, options, shape, describe, o
         width: el.clientWidth || 600,
         height,
         cursor: { ...base.cursor, drag: onZoom ? { x: true, y: false, setScale: false } : { x: false, y: false } },
-        hooks: { ...base.hooks, setSelect: [...(base.hooks?.setSelect ?? []), zoom] },
+        hooks: {
+          ...base.hooks,
+          setSelect: [...(base.hooks?.setSelect ?? []), zoom],
+          // Each scale's range as uPlot drew it, for tests that check the axes against the data.
+          draw: [
+            ...(base.hooks?.draw ?? []),
+            (u: uPlot) => {
+              const scales = Object.fromEntries(
+                Object.entries(u.scales).map(([k, sc]) => [k, [sc.min ?? null, sc.max ?? null]]),
+              );
+              el.dataset.scales = JSON.stringify(scales);
+              // And what the data spans: x's first and last, each scale's largest value.
+              const xs = u.data[0];
+              const top: Record<string, number> = {};
+              u.series.forEach((series, i) => {
+                const key = series.scale;
+                if (i === 0 || !key) return;
+                for (const v of u.data[i] ?? []) if (typeof v === "number") top[key] = Math.max(top[key] ?? v, v);
+              });
+              el.dataset.extent = JSON.stringify({ x: [xs[0] ?? null, xs[xs.length - 1] ?? null], top });
+            },
+          ],
+        },
       },
       latest.current.data,
       el,

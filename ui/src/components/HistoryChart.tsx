@@ -24,7 +24,17 @@ const options = (pad: number) => (color: Color): Omit<uPlot.Options, "width" | "
   const bars = uPlot.paths.bars!({ size: [0.7, 48, 2] });
   return {
     scales: {
-      x: { time: true, range: (_u, min, max) => [min - pad, max + pad] },
+      // From the data itself, half a bar's slot on each side: uPlot's own arguments for a single
+      // bar drew a day of runs at the left of an axis reaching years ahead (issue 19, item 2).
+      x: {
+        time: true,
+        range: (u) => {
+          const xs = u.data[0];
+          const first = xs[0] ?? 0;
+          const last = xs[xs.length - 1] ?? first;
+          return [first - pad, last + pad];
+        },
+      },
       y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
       calls: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
     },
@@ -38,7 +48,6 @@ const options = (pad: number) => (color: Color): Omit<uPlot.Options, "width" | "
         points: { show: false },
       })),
       { label: "API calls", scale: "calls", stroke: color("--chart-calls", "#5a4fcf"), width: 2, points: { show: false } },
-      { label: "Quota left", scale: "calls", stroke: color("--fg", "#17313a"), width: 1.5, dash: [6, 4], points: { show: false }, spanGaps: true },
       {
         label: "Run failed",
         paths: () => null,
@@ -64,7 +73,7 @@ function padOf(buckets: readonly { start: number; size: number }[]): number {
 
 /** A connection's sync runs over the last 180 days: per run (or per hour, day or week when
  * runs crowd) the activities created, updated, unchanged and not stored, stacked; a marker on
- * failed runs; API calls and the quota left on the right axis. Drag across it to zoom. */
+ * failed runs; API calls on the right axis (the quota left is in the table). Drag across it to zoom. */
 export function HistoryChart({ provider: p }: { provider: ProviderKind }) {
   const store = useAppStore();
   const stats = useStore((s) => s.runStats);
@@ -81,7 +90,9 @@ export function HistoryChart({ provider: p }: { provider: ProviderKind }) {
   const buckets = useMemo(() => (mine?.points ? bucketRuns(mine.points, from, to) : []), [mine?.points, from, to]);
   const data = useMemo(() => {
     const s = historySeries(buckets);
-    return [s.x, s.tops[3]!, s.tops[2]!, s.tops[1]!, s.tops[0]!, s.calls, s.quota, s.markers] as uPlot.AlignedData;
+    // The quota left is not drawn: on the API calls' axis its tens made the calls' ones unreadable,
+    // and a line without an axis of its own says nothing true. It is in the table below.
+    return [s.x, s.tops[3]!, s.tops[2]!, s.tops[1]!, s.tops[0]!, s.calls, s.markers] as uPlot.AlignedData;
   }, [buckets]);
 
   const pad = padOf(buckets);
@@ -106,10 +117,6 @@ export function HistoryChart({ provider: p }: { provider: ProviderKind }) {
               <li>
                 <span class="swatch line chart-calls" aria-hidden="true" />
                 API calls
-              </li>
-              <li>
-                <span class="swatch dashed" aria-hidden="true" />
-                Quota left
               </li>
               <li>
                 <span class="swatch dot" aria-hidden="true" />

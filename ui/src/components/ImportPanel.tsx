@@ -4,6 +4,10 @@ import { outcomeLine, progressLine } from "../lib/imports";
 import { PROVIDER_NAMES } from "../lib/format";
 import type { ImportReport } from "../lib/types";
 
+/** What can be imported, said on the buttons (and by the hint while files are dragged). */
+const WHAT =
+  "Exports from Strava, Garmin, Polar or Google Takeout, a watch's folder, or FIT, GPX and TCX files; you can also drop them on the window.";
+
 /** Import: the two ways in (files or a folder; a drop anywhere works too), the progress of the
  * import under way, the last result with the files that could not be read and why, and past
  * imports, each of which can be forgotten. */
@@ -30,19 +34,25 @@ export function ImportPanel() {
   return (
     <div class="import" data-testid="import">
       <div class="import-actions">
-        <button data-testid="import-files" disabled={importing !== null} onClick={() => void store.importFiles("files")}>
+        <button
+          data-testid="import-files"
+          title={WHAT}
+          disabled={importing !== null}
+          onClick={() => void store.importFiles("files")}
+        >
           Import files…
         </button>
-        <button data-testid="import-folder" disabled={importing !== null} onClick={() => void store.importFiles("folder")}>
+        <button
+          data-testid="import-folder"
+          title={WHAT}
+          disabled={importing !== null}
+          onClick={() => void store.importFiles("folder")}
+        >
           Import a folder…
         </button>
         <button class="link" data-testid="imports-toggle" aria-expanded={showPast} onClick={() => setShowPast(!showPast)}>
           {showPast ? "Hide past imports" : "Past imports"}
         </button>
-        <span class="muted">
-          Exports from Strava, Garmin, Polar or Google Takeout, a watch's folder, or FIT, GPX and TCX files. You can also drop
-          them on the window.
-        </span>
       </div>
       {importing && (
         <div class="import-progress" role="status" data-testid="import-progress">

@@ -105,10 +105,10 @@ export function Activities() {
   const kind = query.kind === "workouts" ? "Workouts" : "Every copy";
   return (
     <section class="panel library" data-testid="activity-browser">
-      <header>
+      <header class="library-head">
         <h2>Activities</h2>
+        <ImportPanel />
       </header>
-      <ImportPanel />
       <ActivityFilters onChange={setQuery} />
       <p class="status-line" data-testid="activity-count" role="status">
         {status(pager)}
