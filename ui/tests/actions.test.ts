@@ -59,6 +59,16 @@ const table: Row[] = [
   ],
   ["deprecated, another provider", input({ conn: { state: "deprecated" } }), { kind: "reauth", label: "Connect again" }],
   [
+    "waiting for the browser: no second sign-in",
+    input({ conn: null, connecting: true }),
+    { kind: "connect", label: "Connect Strava", disabled: true, note: "waiting for the browser" },
+  ],
+  [
+    "re-authorising, waiting for the browser",
+    input({ conn: { state: "needs_reauth" }, connecting: true }),
+    { kind: "reauth", disabled: true, note: "waiting for the browser" },
+  ],
+  [
     "app_inactive: retry and the application's page, never a sign-in",
     input({ conn: { state: "app_inactive" }, errorCode: "app_inactive" }),
     {
@@ -173,6 +183,7 @@ describe("cardAction", () => {
       errorCode: "credentials_missing",
       appSettingsUrl: null,
       running: false,
+      connecting: false,
     });
     expect(cardInput(info, undefined, false).connection).toBeNull();
     const strava = providers({}).find((p) => p.provider === "strava")!;

@@ -100,7 +100,8 @@ describe("the choice in the confirmation", () => {
     expect(remove.dataset.default).toBe("true");
     expect(remove.className).toContain("default");
     expect(app.$("disconnect-keep-strava")?.dataset.default).toBe("false");
-    expect(document.activeElement).toBe(remove); // Enter deletes
+    // Issue 19, item 9: the destructive choice was the focused default here and not elsewhere.
+    expect(document.activeElement).toBe(app.$("disconnect-cancel-strava")); // Enter deletes nothing
     expect(app.text("disconnect-terms-strava")).toContain("Strava's API agreement requires removing its data when access ends");
     // the default comes first
     const buttons = [...app.$("confirm-disconnect-strava")!.querySelectorAll("button")].map((b) => b.dataset.testid);
@@ -114,7 +115,7 @@ describe("the choice in the confirmation", () => {
     const keep = app.$("disconnect-keep-polar")!;
     expect(keep.dataset.default).toBe("true");
     expect(app.$("disconnect-delete-polar")?.dataset.default).toBe("false");
-    expect(document.activeElement).toBe(keep);
+    expect(document.activeElement).toBe(app.$("disconnect-cancel-polar"));
     expect(app.$("disconnect-terms-polar")).toBeNull();
     await app.click("disconnect-cancel-polar");
     expect(app.$("confirm-disconnect-polar")).toBeNull();

@@ -5,9 +5,10 @@ import type { ProviderInfo } from "../lib/types";
 
 type Props = { info: ProviderInfo; onClose: () => void };
 
-/** Disconnecting asks what becomes of the provider's activities. The default (first, focused,
+/** Disconnecting asks what becomes of the provider's activities. The recommended choice (first,
  * highlighted) is what the provider's terms require: Strava's API agreement has its data removed
- * when access ends; the others leave the choice to the athlete, and keeping loses nothing. */
+ * when access ends; the others leave the choice to the athlete, and keeping loses nothing. The
+ * focus is on Cancel for every provider: a destructive choice is never what Enter does. */
 export function DisconnectConfirm({ info, onClose }: Props) {
   const store = useAppStore();
   const p = info.provider;
@@ -22,7 +23,6 @@ export function DisconnectConfirm({ info, onClose }: Props) {
   const remove = (
     <button
       key="delete"
-      ref={byTerms ? preferred : undefined}
       class={byTerms ? "danger default" : "danger"}
       data-testid={`disconnect-delete-${p}`}
       data-default={String(byTerms)}
@@ -34,7 +34,6 @@ export function DisconnectConfirm({ info, onClose }: Props) {
   const keep = (
     <button
       key="keep"
-      ref={byTerms ? undefined : preferred}
       class={byTerms ? "" : "primary"}
       data-testid={`disconnect-keep-${p}`}
       data-default={String(!byTerms)}
@@ -58,7 +57,7 @@ export function DisconnectConfirm({ info, onClose }: Props) {
         </span>
       )}
       {byTerms ? [remove, keep] : [keep, remove]}
-      <button class="link" data-testid={`disconnect-cancel-${p}`} onClick={onClose}>
+      <button class="link" ref={preferred} data-testid={`disconnect-cancel-${p}`} onClick={onClose}>
         Cancel
       </button>
     </div>

@@ -58,7 +58,7 @@ export function ProviderCard({ info, selected }: Props) {
   const keyringProblem = useStore((s) => Boolean(s.info?.keyring_problem));
   const [confirming, setConfirming] = useState(false);
 
-  const action = cardAction(cardInput(info, card, running, keyringProblem), Date.now());
+  const action = cardAction(cardInput(info, card, running, keyringProblem, connecting), Date.now());
   useWakeAt(action.until); // e.g. Sync now comes back when the rate limit ends
   const name = info.capabilities.display_name;
   const c = card?.connection;

@@ -21,6 +21,8 @@ export type CardInput = {
   /** Where the owner of the provider's API application manages it, if it has such a page. */
   appSettingsUrl: string | null;
   running: boolean;
+  /** A sign-in was sent to the browser and has not come back yet. */
+  connecting?: boolean;
 };
 
 export type CardAction = {
@@ -68,6 +70,12 @@ export function cardAction(input: CardInput, now: number): CardAction {
   const signIn = (kind: "connect" | "reauth", label: string, more: Partial<CardAction> = {}) =>
     action(kind, label, { ...more, key: keyed, ...(input.keyringProblem ? { disabled: true, note: NEEDS_KEYRING } : {}) });
   if (!input.implemented) return action("none", "Coming soon", { disabled: true });
+  // One sign-in at a time: the card waits for the browser's answer (or "Stop waiting").
+  if (input.connecting && !keyed) {
+    return c
+      ? action("reauth", "Re-authorise", { disabled: true, note: "waiting for the browser" })
+      : action("connect", `Connect ${input.name}`, { disabled: true, note: "waiting for the browser" });
+  }
   if (!c) {
     if (keyed || input.credentialsConfigured) return signIn("connect", keyed ? PASTE_KEY : `Connect ${input.name}`);
     if (input.keyringProblem) return signIn("connect", `Connect ${input.name}`);
@@ -127,6 +135,7 @@ export function cardInput(
   card: ConnectionCard | undefined,
   running: boolean,
   keyringProblem = false,
+  connecting = false,
 ): CardInput {
   return {
     provider: info.provider,
@@ -140,5 +149,6 @@ export function cardInput(
     errorCode: card?.latest_run?.error_code ?? null,
     appSettingsUrl: info.capabilities.app_settings_url,
     running,
+    connecting,
   };
 }
