@@ -49,6 +49,15 @@ function Shell() {
     // Only feeds the shell's "shown after open" timing: a failure is not the athlete's concern.
     store.backend.windowReady().catch(() => undefined);
   }, [ready, store]);
+  // A confirmation ("Connected to Wahoo.") belongs to the view it was said in: leaving the view
+  // takes it away. Errors stay until dismissed (issue 19, item 9).
+  const view = route.name;
+  const seenView = useRef(view);
+  useEffect(() => {
+    if (seenView.current === view) return;
+    seenView.current = view;
+    if (store.get().notice?.kind === "ok") store.dismissNotice();
+  }, [view, store]);
   // History opens within the dashboard: its tab stays current.
   const tab = route.name === "history" ? "dashboard" : route.name;
   const current = (name: string) => (tab === name ? "page" : undefined);

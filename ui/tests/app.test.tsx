@@ -177,3 +177,20 @@ describe("the summary's words", () => {
     await app.unmount();
   });
 });
+
+describe("notices and views", () => {
+  it("a confirmation goes when the view changes; an error stays", async () => {
+    // Issue 19, item 9: "Connected to Wahoo." stayed across views.
+    const { mount } = await import("./helpers");
+    const { dashboard, providers } = await import("./fixtures");
+    const app = await mount({ dashboard: dashboard({ cards: [], providers: providers({ strava: true }) }) });
+    await app.click("connect-strava");
+    expect(app.text("notice")).toContain("Continue in your browser");
+    await app.click("nav-activities");
+    expect(app.$("notice")).toBeNull();
+    app.store.fail(new Error("something broke"));
+    await app.click("nav-dashboard");
+    expect(app.text("notice")).toContain("something broke");
+    await app.unmount();
+  });
+});
