@@ -150,9 +150,11 @@ pub fn polar_session(bytes: &[u8]) -> Result<PolarSession, String> {
         .and_then(|e| e.first())
         .ok_or("not a Polar training session (no exercises)")?;
     let field = |k: &str| exercise.get(k).or_else(|| doc.get(k));
+    // Minutes east of UTC; beyond ±14 h it is not an offset (and would overflow the arithmetic).
     let offset = field("timezoneOffset")
         .or_else(|| field("timeZoneOffset"))
-        .and_then(Value::as_i64);
+        .and_then(Value::as_i64)
+        .filter(|m| m.abs() <= 14 * 60);
     let start = field("startTime")
         .and_then(Value::as_str)
         .and_then(|t| instant(t, offset))
@@ -362,6 +364,18 @@ mod tests {
             strava_csv(b"a,b\n1,2\n")
                 .unwrap_err()
                 .contains("no activity files")
+        );
+    }
+
+    #[test]
+    fn an_absurd_polar_offset_is_ignored_not_a_panic() {
+        let doc = br#"{"exercises":[{"startTime":"2024-05-01T09:00:00.000","timezoneOffset":9223372036854775807,
+            "samples":{"heartRate":[{"dateTime":"2024-05-01T09:00:01.000","value":120}]}}]}"#;
+        let session = polar_session(doc).unwrap();
+        assert_eq!(session.summary.utc_offset_seconds, None);
+        assert_eq!(
+            session.summary.start_utc.to_rfc3339(),
+            "2024-05-01T09:00:00+00:00"
         );
     }
 
