@@ -33,11 +33,20 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, urls: Vec<String>) {
                                     )
                             ),
                         },
-                        Err(e) => DeepLinkOutcome {
-                            ok: false,
-                            provider,
-                            message: e.to_string(),
-                        },
+                        Err(e) => {
+                            // Never the query: it carries the code and the state.
+                            tracing::warn!(
+                                link = %without_query(&url),
+                                code = e.code().as_str(),
+                                error = %e,
+                                "a sign-in's redirect was refused"
+                            );
+                            DeepLinkOutcome {
+                                ok: false,
+                                provider,
+                                message: e.to_string(),
+                            }
+                        }
                     }
                 }
                 LinkKind::Unknown => {
@@ -55,6 +64,47 @@ pub fn handle<R: Runtime>(app: &AppHandle<R>, urls: Vec<String>) {
             report(&app, outcome);
         });
     }
+}
+
+/// Make this app the handler of `tributary://` links where the platform needs it at run time:
+/// on Linux, unless an installed desktop entry already declares it (see `scheme`).
+pub fn register<R: Runtime>(app: &tauri::App<R>) {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = app;
+        // An AppImage runs from a temporary mount: the link must start the image itself.
+        let exe = std::env::var_os("APPIMAGE")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::current_exe().ok());
+        let (Some(dirs), Some(exe)) = (crate::scheme::Dirs::from_env(), exe) else {
+            tracing::warn!("tributary:// not registered: no home or data directory");
+            return;
+        };
+        match crate::scheme::register(&dirs, &exe) {
+            Ok(crate::scheme::Registration::Packaged {
+                entry,
+                removed_stale,
+            }) => tracing::info!(
+                entry,
+                removed_stale,
+                "tributary:// is registered by the installed desktop entry"
+            ),
+            Ok(crate::scheme::Registration::PerUser(file)) => tracing::debug!(
+                file = %file.display(),
+                "tributary:// registered for this user"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not register the tributary:// scheme"),
+        }
+    }
+    #[cfg(all(debug_assertions, windows))]
+    {
+        use tauri_plugin_deep_link::DeepLinkExt;
+        if let Err(e) = app.deep_link().register_all() {
+            tracing::warn!(error = %e, "could not register the tributary:// scheme");
+        }
+    }
+    #[cfg(not(any(target_os = "linux", all(debug_assertions, windows))))]
+    let _ = app;
 }
 
 /// Tell the UI how a sign-in ended (a deep link's, or a loopback redirect's): kept until the UI

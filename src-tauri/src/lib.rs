@@ -12,6 +12,7 @@
 //! the autostart plugin, it starts minimised to the tray (`--minimized`).
 
 pub mod agent;
+pub mod args;
 pub mod bindings;
 pub mod commands;
 pub mod deep_link;
@@ -20,6 +21,8 @@ pub mod events;
 mod mode;
 pub mod notify;
 pub mod payloads;
+#[cfg(target_os = "linux")]
+pub mod scheme;
 pub mod state;
 pub mod tray;
 pub mod window;
@@ -39,8 +42,12 @@ pub const MINIMIZED: &str = "--minimized";
 /// Started afresh after releasing the webview (`window.rs`): no start-up run.
 pub const RESUMED: &str = "--resumed";
 
-/// Run the app.
+/// Run the app (or answer `--version`, `--help` and the man page, and exit).
 pub fn run() {
+    let args = match args::parse(std::env::args_os()) {
+        args::Start::Run(args) => args,
+        args::Start::Exit(code) => std::process::exit(code),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TRIBUTARY_LOG")
@@ -48,7 +55,7 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let minimized = std::env::args().any(|a| a == MINIMIZED);
+    let minimized = args.minimized;
     let specta = bindings::specta_builder();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
@@ -110,10 +117,7 @@ pub fn run() {
                 // No tray host (a bare X server): the app still works from its window.
                 tracing::warn!(error = %e, "no system tray");
             }
-            #[cfg(any(target_os = "linux", all(debug_assertions, windows)))]
-            if let Err(e) = app.deep_link().register_all() {
-                tracing::warn!(error = %e, "could not register the tributary:// scheme");
-            }
+            deep_link::register(app);
             if let Ok(Some(urls)) = app.deep_link().get_current() {
                 deep_link::handle(&handle, urls.into_iter().map(String::from).collect());
             }
@@ -123,7 +127,7 @@ pub fn run() {
             });
             // The background agent: a start-up run (unless this is the same app started afresh),
             // then the interval.
-            let resumed = std::env::args().any(|a| a == RESUMED);
+            let resumed = args.resumed;
             tauri::async_runtime::block_on(agent::start(&handle, !resumed));
             if !minimized {
                 window::open(&handle);

@@ -112,8 +112,8 @@ enum Command {
         keep_activities: bool,
     },
     /// Run the scheduler in the foreground until stopped (SIGINT or SIGTERM): a start-up run,
-    /// then every enabled connection on its interval; one line per run. For a home server, run
-    /// it as a systemd user service (see the README).
+    /// then every enabled connection on its interval; one line per run. The packages install it
+    /// as a systemd user service, disabled: `systemctl --user enable --now tributary-agent`.
     Agent {
         /// Between two runs of a connection, e.g. `30s`, `15m`, `1h` (at least 1s); default: the
         /// saved setting (one hour unless changed in the app).
@@ -204,6 +204,12 @@ enum Command {
     },
     /// Figures across all connections.
     Summary,
+    /// Write the man pages (tributary.1 and one per command) into DIR. Used when packaging.
+    #[command(hide = true)]
+    GenerateMan {
+        /// The folder the pages are written to (created when missing).
+        dir: std::path::PathBuf,
+    },
 }
 
 /// Filters and paging for `activities` and `workouts`.
@@ -383,6 +389,16 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Command::GenerateMan { dir } = &cli.command {
+        // Before any database or keyring: a packaging step runs it on a build machine.
+        return match write_man_pages(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "error: {}: {e}", dir.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {
@@ -415,6 +431,13 @@ async fn run(cli: Cli) -> Result<ExitCode, Error> {
         sandbox.stop().await;
     }
     result
+}
+
+/// The man pages, from the same definitions as `--help` (the hidden packaging command left out).
+fn write_man_pages(dir: &std::path::Path) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir)?;
+    clap_mangen::generate_to(Cli::command().disable_help_subcommand(true), dir)
 }
 
 /// Wait for a run; on SIGINT or SIGTERM cancel it (recorded `cancelled`) and report that.
@@ -655,6 +678,8 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
         Command::Primary { id } => out.linked(&core.make_primary(id).await?.row),
         Command::Export { format, out: path } => out.exported(&core.export(format, &path).await?),
         Command::Summary => out.summary(&core.summary().await?),
+        // Answered in `main`, before the core opens.
+        Command::GenerateMan { .. } => {}
         Command::Files { provider, limit } => {
             let cancel = tokio_util::sync::CancellationToken::new();
             let run = core.download_recordings(provider, limit.max(1), &cancel);

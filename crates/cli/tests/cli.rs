@@ -181,6 +181,49 @@ fn without_a_keyring_connect_fails_fast_with_advice_and_writes_nothing() {
     );
 }
 
+/// The packages' man pages come from here: one per command, from the same definitions as
+/// `--help`, and no page (nor a mention) for the hidden packaging command itself.
+#[test]
+fn the_man_pages_are_written_from_the_commands() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let dir = data.path().join("man1");
+    let out = run(data.path(), &["generate-man", dir.to_str().expect("utf-8")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    assert!(
+        page("tributary.1").starts_with(".ie"),
+        "{}",
+        page("tributary.1")
+    );
+    assert!(page("tributary.1").contains(".TH tributary 1"));
+    for command in ["sync", "agent", "import", "connect"] {
+        assert!(
+            page(&format!("tributary-{command}.1")).contains(".TH"),
+            "{command}"
+        );
+    }
+    assert!(!dir.join("tributary-generate-man.1").exists());
+    assert!(!page("tributary.1").contains("generate-man"));
+    let written: Vec<_> = std::fs::read_dir(data.path())
+        .expect("read")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(
+        written,
+        ["man1"],
+        "no database or sandbox is opened to write man pages"
+    );
+    let version = run(data.path(), &["--version"]);
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("tributary {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
 #[test]
 fn bad_input_is_refused_with_a_code_and_a_non_zero_exit() {
     let data = tempfile::tempdir().unwrap();
