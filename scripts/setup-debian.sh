@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Tributary needs on Debian/Ubuntu, skipping what is
-# already there. Safe to run again. Usage: scripts/setup-debian.sh [run|test]
+# already there. Safe to run again. Usage: scripts/setup-debian.sh [run|package|test]
 set -euo pipefail
 purpose=${1:-run}
 
@@ -15,7 +15,13 @@ packages=(
   # the UI build
   nodejs npm
 )
+if [ "$purpose" = package ] || [ "$purpose" = test ]; then
+  # scripts/package.sh: the shared-library dependencies of the binaries (dpkg-shlibdeps)
+  packages+=(dpkg-dev)
+fi
 if [ "$purpose" = test ]; then
+  # the package's install test: its checks (lintian, appstreamcli, systemd-analyze, rpm's query)
+  packages+=(lintian appstream systemd rpm libglib2.0-bin)
   # a real window without a display, and WebDriver for WebKit; the e2e suite's X11 window helper
   # and fake desktop-notification server (python3-xlib, python3-dbus, python3-gi)
   packages+=(xvfb xauth webkit2gtk-driver fonts-dejavu-core python3-xlib python3-dbus python3-gi)

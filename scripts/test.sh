@@ -36,7 +36,7 @@ run_suite() { # name log command...
     suites_failed+=("$name")
   fi
 }
-cargo_log=$(mktemp) vitest_log=$(mktemp) e2e_log=$(mktemp) plans_log=$(mktemp)
+cargo_log=$(mktemp) vitest_log=$(mktemp) e2e_log=$(mktemp) plans_log=$(mktemp) install_log=$(mktemp)
 
 echo "== Rust tests (the keyring tests run against a real gnome-keyring in a private D-Bus session)"
 # --lib --bins --tests: every test target, without the (empty) doc-test pass and without benches.
@@ -79,6 +79,24 @@ cargo build --quiet -p tributary-desktop --example blank
 cargo build --quiet -p tributary-sandbox
 run_suite "end to end" "$e2e_log" scripts/e2e.sh
 
+echo "== Packages: the .deb and .rpm from this tree, and the .deb installed as a new user would"
+# The release build takes most of this step's ten minutes (see docs/packaging.md).
+package_start=$(date +%s)
+if packages=$(scripts/package.sh); then
+  echo "$packages"
+  echo "packages built in $(($(date +%s) - package_start)) s"
+  deb=$(grep '\.deb$' <<<"$packages" | tail -1)
+  rpm=$(grep '\.rpm$' <<<"$packages" | tail -1)
+  ls -l "$deb" "$rpm"
+  # The .rpm cannot be installed here (Debian); its contents are checked.
+  if ! rpm -qpl "$rpm" 2>/dev/null | grep -qx /usr/bin/tributary; then
+    suites_failed+=("the .rpm lacks /usr/bin/tributary")
+  fi
+  run_suite "install test" "$install_log" scripts/install-test.sh "$deb"
+else
+  suites_failed+=("packages")
+fi
+
 # One closing line over every runner, each read by its own summary line (and nothing else):
 # cargo's "test result: … N passed; M failed", vitest's "Tests  N passed | M failed (T)", node's
 # TAP "# pass N" / "# fail N".
@@ -90,11 +108,14 @@ vitest_passed=$(grep -Eo '[0-9]+ passed' <<<"$vitest_line" | grep -Eo '[0-9]+' |
 vitest_failed=$(grep -Eo '[0-9]+ failed' <<<"$vitest_line" | grep -Eo '[0-9]+' | sum || true)
 e2e_passed=$(grep -Eo '^# pass [0-9]+' "$e2e_log" | grep -Eo '[0-9]+' | sum || true)
 e2e_failed=$(grep -Eo '^# fail [0-9]+' "$e2e_log" | grep -Eo '[0-9]+' | sum || true)
-rm -f "$cargo_log" "$vitest_log" "$e2e_log" "$plans_log"
-passed=$((cargo_passed + vitest_passed + e2e_passed))
-failed=$((cargo_failed + vitest_failed + e2e_failed))
-echo "== Rust $cargo_passed passed, $cargo_failed failed; UI $vitest_passed passed, $vitest_failed failed; end to end $e2e_passed passed, $e2e_failed failed"
-for n in cargo_passed vitest_passed e2e_passed; do
+# The install test's own checks ("ok - …"; the installed app's TAP lines inside it are numbered).
+install_passed=$(grep -c '^ok - ' "$install_log" || true)
+install_failed=$(grep -c '^not ok - ' "$install_log" || true)
+rm -f "$cargo_log" "$vitest_log" "$e2e_log" "$plans_log" "$install_log"
+passed=$((cargo_passed + vitest_passed + e2e_passed + install_passed))
+failed=$((cargo_failed + vitest_failed + e2e_failed + install_failed))
+echo "== Rust $cargo_passed passed, $cargo_failed failed; UI $vitest_passed passed, $vitest_failed failed; end to end $e2e_passed passed, $e2e_failed failed; install $install_passed passed, $install_failed failed"
+for n in cargo_passed vitest_passed e2e_passed install_passed; do
   # A runner that ran nothing (or whose summary changed shape) is a failure, not a zero.
   if [ "${!n}" -eq 0 ]; then suites_failed+=("${n%_passed}: no test counted"); fi
 done
