@@ -89,7 +89,9 @@ if packages=$(scripts/package.sh); then
   rpm=$(grep '\.rpm$' <<<"$packages" | tail -1)
   ls -l "$deb" "$rpm"
   # The .rpm cannot be installed here (Debian); its contents are checked.
-  if ! rpm -qpl "$rpm" 2>/dev/null | grep -qx /usr/bin/tributary; then
+  # Listed first, then searched: `grep -q` ending the pipe early would fail rpm (pipefail).
+  rpm_files=$(rpm -qpl "$rpm" 2>/dev/null || true)
+  if ! grep -qx /usr/bin/tributary <<<"$rpm_files"; then
     suites_failed+=("the .rpm lacks /usr/bin/tributary")
   fi
   run_suite "install test" "$install_log" scripts/install-test.sh "$deb"
