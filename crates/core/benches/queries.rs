@@ -567,6 +567,24 @@ async fn main() {
     })
     .await;
 
+    // The list's exact count and sums: once per filter, beside the pages (the list is drawn from
+    // its first page before they arrive). Summing every matching row is a scan by nature, so
+    // they are reported apart from the hot paths' plans.
+    let totals = [
+        measure(&core, &statements, "totals: every workout", || {
+            core.list_totals(&none, true)
+        })
+        .await,
+        measure(&core, &statements, "totals: Strava's copies", || {
+            core.list_totals(&strava, false)
+        })
+        .await,
+        measure(&core, &statements, "totals: last year's workouts", || {
+            core.list_totals(&year, true)
+        })
+        .await,
+    ];
+
     println!("\n  {:<38} {:>8} {:>8}", "query", "p50 ms", "p95 ms");
     let mut over = 0;
     let mut scans = 0;
@@ -585,6 +603,12 @@ async fn main() {
     }
     for b in [&baseline_offset, &baseline_filter] {
         println!("  {:<38} {:>8.2} {:>8.2}", b.name, b.p50, b.p95);
+    }
+    for t in &totals {
+        println!(
+            "  {:<38} {:>8.2} {:>8.2}  (once per list)",
+            t.name, t.p50, t.p95
+        );
     }
     let deep_page = &results[10];
     let filtered = &results[5];

@@ -520,6 +520,16 @@ impl Core {
         library::workouts(&self.inner.store, filter, page).await
     }
 
+    /// What the every-copy list (`workouts: false`) or the workout list holds in all for
+    /// `filter`: the exact count and the sums, not one page.
+    pub async fn list_totals(
+        &self,
+        filter: &library::ActivityFilter,
+        workouts: bool,
+    ) -> Result<library::ListTotals> {
+        library::totals(&self.inner.store, filter, workouts).await
+    }
+
     /// One activity with its raw payload and its workout's copies.
     pub async fn activity(&self, id: i64) -> Result<library::ActivityDetail> {
         library::activity(&self.inner.store, id).await
@@ -639,6 +649,32 @@ impl Core {
             format.extension()
         );
         Ok((bytes, format, name))
+    }
+
+    /// The provider's own web page of activity `id` ("open at Strava"), when its source has
+    /// public activity pages and the id is one such a page can carry.
+    pub async fn activity_page(&self, id: i64) -> Result<Option<String>> {
+        let activity = store::activities::get(self.inner.store.pool(), id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("activity {id}")))?;
+        let source = activity.provider;
+        let Some(kind) = source.api().or_else(|| source.ids_of()) else {
+            return Ok(None);
+        };
+        let page = self
+            .inner
+            .registry
+            .get(kind)
+            .ok()
+            .and_then(|p| p.capabilities().activity_page);
+        let id_text = &activity.data.provider_activity_id;
+        // The id goes into a URL: only a plain one (a provider's numbers, letters, dashes).
+        let plain = !id_text.is_empty()
+            && id_text.len() <= 64
+            && id_text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        Ok(page.filter(|_| plain).map(|p| p.replace("{id}", id_text)))
     }
 
     /// Save activity `id`'s original to `to` (a new file; an existing one is not replaced).

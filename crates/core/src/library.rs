@@ -127,6 +127,21 @@ pub struct ActivityListing {
     pub next: Option<String>,
 }
 
+/// What a filtered list holds in all, not one page: the exact count, and the sums the list's
+/// footer shows. Workouts count each session once (its primary copy's figures).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ListTotals {
+    /// Rows in the list.
+    pub count: i64,
+    /// Metres.
+    pub distance_m: f64,
+    /// Moving time where known, else elapsed, in seconds.
+    pub seconds: i64,
+    /// Metres climbed.
+    pub elevation_m: f64,
+}
+
 /// One activity with everything stored about it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -276,6 +291,47 @@ pub async fn workouts(
     list(store, filter, page, Kind::Workouts).await
 }
 
+/// The totals of the every-copy list (`workouts: false`) or the workout list, for `filter`.
+pub async fn totals(store: &Store, filter: &ActivityFilter, workouts: bool) -> Result<ListTotals> {
+    check_range(filter)?;
+    let search = search_of(store, filter).await?;
+    let kind = if workouts {
+        Kind::Workouts
+    } else {
+        Kind::Activities
+    };
+    let t = store::library::totals(store.pool(), kind, filter, search).await?;
+    Ok(ListTotals {
+        count: t.count,
+        distance_m: t.distance_m,
+        seconds: t.seconds,
+        elevation_m: t.elevation_m,
+    })
+}
+
+/// A range that ends before it starts is refused, not answered with nothing.
+fn check_range(filter: &ActivityFilter) -> Result<()> {
+    if let (Some(since), Some(until)) = (filter.since, filter.until)
+        && until < since
+    {
+        return Err(Error::Validation(
+            "the range ends before it starts".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// The search for what the athlete typed, if anything searchable.
+async fn search_of(store: &Store, filter: &ActivityFilter) -> Result<Option<Search>> {
+    Ok(match filter.text.as_deref().and_then(fts_query) {
+        Some(words) => {
+            let common = matches_at_least(store, &words, COMMON_WORD).await?;
+            Some(Search { words, common })
+        }
+        None => None,
+    })
+}
+
 fn limit_of(page: &PageRequest) -> Result<i64> {
     match page.limit {
         0 => Ok(50),
@@ -316,20 +372,8 @@ async fn list(
 ) -> Result<ActivityListing> {
     let limit = limit_of(page)?;
     let after = page.after.as_deref().map(Cursor::parse).transpose()?;
-    if let (Some(since), Some(until)) = (filter.since, filter.until)
-        && until < since
-    {
-        return Err(Error::Validation(
-            "the range ends before it starts".to_owned(),
-        ));
-    }
-    let search = match filter.text.as_deref().and_then(fts_query) {
-        Some(words) => {
-            let common = matches_at_least(store, &words, COMMON_WORD).await?;
-            Some(Search { words, common })
-        }
-        None => None,
-    };
+    check_range(filter)?;
+    let search = search_of(store, filter).await?;
     let mut rows = store::library::page(
         store.pool(),
         kind,

@@ -134,6 +134,9 @@ pub struct Capabilities {
     /// Where the owner of the API application manages it (re-activates it when the provider
     /// made it inactive), when the provider has such a page.
     pub app_settings_url: Option<&'static str>,
+    /// The provider's own web page of one activity, `{id}` standing for its id (the athlete's
+    /// "open at Strava"), when the provider has public activity pages.
+    pub activity_page: Option<&'static str>,
     /// The provider caps the athlete's unrevoked grants and can only revoke them all at once
     /// (Wahoo: ten, `DELETE /v1/permissions`): a sign-in that replaces a grant ends it before
     /// exchanging the new code, so reconnecting never piles grants up toward the cap.

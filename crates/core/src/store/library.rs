@@ -59,6 +59,36 @@ pub(crate) async fn page(
     let mut q = QueryBuilder::<Sqlite>::new("SELECT ");
     q.push(ROW_COLUMNS);
     q.push(" FROM activities a WHERE 1 = 1");
+    push_filter(&mut q, kind, filter, search);
+    // Keyset: `start <= s` bounds the index range; the OR settles ties on the same start by id.
+    let (op, direction) = match order {
+        Order::NewestFirst => ("<", "DESC"),
+        Order::OldestFirst => (">", "ASC"),
+    };
+    if let Some((start, id)) = after {
+        q.push(format_args!(" AND a.start_utc {op}= "))
+            .push_bind(start)
+            .push(format_args!(" AND (a.start_utc {op} "))
+            .push_bind(start)
+            .push(format_args!(" OR a.id {op} "))
+            .push_bind(id)
+            .push(")");
+    }
+    q.push(format_args!(
+        " ORDER BY a.start_utc {direction}, a.id {direction} LIMIT "
+    ))
+    .push_bind(limit);
+    Ok(q.build_query_as().fetch_all(db).await?)
+}
+
+/// The `kind` list's conditions for `filter` (and the search), after a `WHERE 1 = 1`: the page
+/// and the totals read the same rows.
+fn push_filter(
+    q: &mut QueryBuilder<Sqlite>,
+    kind: Kind,
+    filter: &ActivityFilter,
+    search: Option<Search>,
+) {
     if kind == Kind::Workouts {
         q.push(" AND a.counted = 1");
     }
@@ -100,25 +130,32 @@ pub(crate) async fn page(
         .push_bind(words)
         .push(")");
     }
-    // Keyset: `start <= s` bounds the index range; the OR settles ties on the same start by id.
-    let (op, direction) = match order {
-        Order::NewestFirst => ("<", "DESC"),
-        Order::OldestFirst => (">", "ASC"),
-    };
-    if let Some((start, id)) = after {
-        q.push(format_args!(" AND a.start_utc {op}= "))
-            .push_bind(start)
-            .push(format_args!(" AND (a.start_utc {op} "))
-            .push_bind(start)
-            .push(format_args!(" OR a.id {op} "))
-            .push_bind(id)
-            .push(")");
-    }
-    q.push(format_args!(
-        " ORDER BY a.start_utc {direction}, a.id {direction} LIMIT "
-    ))
-    .push_bind(limit);
-    Ok(q.build_query_as().fetch_all(db).await?)
+}
+
+/// What a list holds in all (not one page): its rows, and their distance, time and climb.
+#[derive(sqlx::FromRow)]
+pub(crate) struct TotalsRow {
+    pub(crate) count: i64,
+    pub(crate) distance_m: f64,
+    pub(crate) seconds: i64,
+    pub(crate) elevation_m: f64,
+}
+
+/// Reads the totals of the `kind` list matching `filter` (the search is `search`).
+pub(crate) async fn totals(
+    db: impl SqliteExecutor<'_>,
+    kind: Kind,
+    filter: &ActivityFilter,
+    search: Option<Search>,
+) -> Result<TotalsRow> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "SELECT COUNT(*) AS count, COALESCE(SUM(a.distance_m), 0.0) AS distance_m,
+                COALESCE(SUM(COALESCE(a.moving_seconds, a.elapsed_seconds)), 0) AS seconds,
+                COALESCE(SUM(a.elevation_gain_m), 0.0) AS elevation_m
+         FROM activities a WHERE 1 = 1",
+    );
+    push_filter(&mut q, kind, filter, search);
+    Ok(q.build_query_as().fetch_one(db).await?)
 }
 
 /// Reads activity `id`'s list row (it must exist).

@@ -381,6 +381,7 @@ async fn keyset_pages_walk_every_row_once_in_order_with_filters() {
             },
         ] {
             let mut seen = Vec::new();
+            let mut metres = 0.0;
             let mut after = None;
             loop {
                 let page = h
@@ -395,6 +396,7 @@ async fn keyset_pages_walk_every_row_once_in_order_with_filters() {
                     )
                     .await
                     .unwrap();
+                metres += page.items.iter().filter_map(|r| r.distance_m).sum::<f64>();
                 seen.extend(
                     page.items
                         .iter()
@@ -425,8 +427,71 @@ async fn keyset_pages_walk_every_row_once_in_order_with_filters() {
                 expected.reverse();
             }
             assert_eq!(seen, expected, "{order:?} {filter:?}");
+            // The list's totals (its exact count and sums, issue 19 item 8) are its pages'.
+            let totals = h.core.list_totals(&filter, false).await.unwrap();
+            assert_eq!(totals.count, seen.len() as i64, "{filter:?}");
+            assert!(
+                (totals.distance_m - metres).abs() < 0.5,
+                "{filter:?}: {totals:?} against {metres}"
+            );
         }
     }
+    let workouts = h
+        .core
+        .list_totals(&ActivityFilter::default(), true)
+        .await
+        .unwrap();
+    let first = h
+        .core
+        .workouts(
+            &ActivityFilter::default(),
+            &PageRequest {
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(first.next.is_none(), "one page holds them all");
+    assert_eq!(
+        workouts.count,
+        first.items.len() as i64,
+        "each workout once"
+    );
+    assert!(
+        workouts.count
+            < h.core
+                .list_totals(&ActivityFilter::default(), false)
+                .await
+                .unwrap()
+                .count
+    );
+    let backwards = ActivityFilter {
+        since: Some(chrono::Utc::now()),
+        until: Some(chrono::Utc::now() - chrono::Duration::days(1)),
+        ..Default::default()
+    };
+    assert_eq!(
+        h.core
+            .list_totals(&backwards, true)
+            .await
+            .unwrap_err()
+            .code(),
+        tributary_core::ErrorCode::Validation
+    );
+    // "Open at Strava": Strava's copies have a page there, Wahoo's have none.
+    let rows = stored(&h).await;
+    let (_, strava_id, strava_row, _) = rows.iter().find(|r| r.0 == ProviderKind::Strava).unwrap();
+    assert_eq!(
+        h.core.activity_page(*strava_row).await.unwrap().as_deref(),
+        Some(format!("https://www.strava.com/activities/{strava_id}").as_str())
+    );
+    let wahoo_row = rows.iter().find(|r| r.0 == ProviderKind::Wahoo).unwrap().2;
+    assert_eq!(h.core.activity_page(wahoo_row).await.unwrap(), None);
+    assert_eq!(
+        h.core.activity_page(999_999).await.unwrap_err().code(),
+        tributary_core::ErrorCode::NotFound
+    );
     let bad = h
         .core
         .activities(

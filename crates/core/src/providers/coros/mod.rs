@@ -390,6 +390,7 @@ pub fn capabilities() -> Capabilities {
         recordings: super::Recordings::Originals,
         implemented: true,
         app_settings_url: None,
+        activity_page: None,
         revoke_before_new_grant: false,
     }
 }

@@ -318,6 +318,7 @@ pub fn capabilities() -> Capabilities {
         recordings: super::Recordings::None,
         implemented: true,
         app_settings_url: None,
+        activity_page: Some("https://connect.garmin.com/modern/activity/{id}"),
         revoke_before_new_grant: false,
     }
 }

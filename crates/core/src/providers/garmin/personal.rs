@@ -263,7 +263,7 @@ impl Provider for GarminPersonal {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            display_name: "Garmin Connect",
+            display_name: "Garmin",
             sign_in: SignIn::PersonalKey,
             // No client app: the key authenticates the exchange.
             client_auth: ClientAuth::PublicPkce,
@@ -287,6 +287,7 @@ impl Provider for GarminPersonal {
             recordings: super::super::Recordings::Originals,
             implemented: true,
             app_settings_url: None,
+            activity_page: Some("https://connect.garmin.com/modern/activity/{id}"),
             revoke_before_new_grant: false,
         }
     }

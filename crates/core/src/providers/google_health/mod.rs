@@ -271,6 +271,7 @@ pub fn capabilities() -> Capabilities {
         recordings: super::Recordings::None,
         implemented: true,
         app_settings_url: None,
+        activity_page: None,
         revoke_before_new_grant: false,
     }
 }

@@ -483,6 +483,7 @@ pub fn capabilities() -> Capabilities {
         recordings: super::Recordings::Streams,
         implemented: true,
         app_settings_url: Some(APP_SETTINGS),
+        activity_page: Some("https://www.strava.com/activities/{id}"),
         revoke_before_new_grant: false,
     }
 }

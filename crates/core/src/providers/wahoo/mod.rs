@@ -242,6 +242,7 @@ pub fn capabilities() -> Capabilities {
         recordings: super::Recordings::Originals,
         implemented: true,
         app_settings_url: None,
+        activity_page: None,
         revoke_before_new_grant: true,
     }
 }
