@@ -3,7 +3,9 @@
 //! regenerates it and fails if the committed file differs.
 
 use crate::commands::{activities, connections, imports, settings, sync};
-use crate::payloads::{CoreEventMessage, DeepLinkOutcome, FocusRequested};
+use crate::payloads::{
+    CloseAsked, CoreEventMessage, DeepLinkOutcome, FocusRequested, TrayHostChanged,
+};
 use tauri_specta::{Builder, collect_commands, collect_events};
 
 /// Commands and events, registered once for both the app and the bindings.
@@ -28,6 +30,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             sync::get_sync_status,
             activities::list_activities,
             activities::list_workouts,
+            activities::get_list_totals,
             activities::get_activity,
             activities::link_activities,
             activities::unlink_activity,
@@ -37,6 +40,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             activities::get_recording,
             activities::choose_recording,
             activities::save_original,
+            activities::export_library,
             imports::import_files,
             imports::cancel_import,
             imports::list_imports,
@@ -50,14 +54,19 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             settings::take_focus,
             settings::open_data_folder,
             settings::open_app_settings,
+            settings::open_activity_page,
             settings::window_ready,
+            settings::hide_window,
+            settings::quit_app,
             settings::set_mode,
             settings::check_provider_credentials,
         ])
         .events(collect_events![
             CoreEventMessage,
             DeepLinkOutcome,
-            FocusRequested
+            FocusRequested,
+            TrayHostChanged,
+            CloseAsked
         ])
         // The core's rules the window applies too, exported rather than written again.
         .constant(

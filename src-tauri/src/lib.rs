@@ -25,6 +25,7 @@ pub mod payloads;
 pub mod scheme;
 pub mod state;
 pub mod tray;
+pub mod tray_host;
 pub mod window;
 
 use state::AppState;
@@ -85,9 +86,10 @@ pub fn run() {
             }
             match event {
                 WindowEvent::CloseRequested { api, .. } => {
-                    // Closing hides: the agent keeps syncing from the tray.
+                    // Closing hides: the agent keeps syncing from the tray. Without a tray
+                    // nothing could bring the window back, so the window asks first.
                     api.prevent_close();
-                    window::hide(window.app_handle());
+                    window::close_requested(window.app_handle());
                 }
                 // Files dropped on the window are imported (the paths stay in Rust).
                 WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }) => {
@@ -113,6 +115,7 @@ pub fn run() {
             app.manage(state);
             app.manage(window::WindowLife::from_env());
             notify::init(&handle);
+            tray_host::watch(&handle);
             if let Err(e) = tray::build(&handle) {
                 // No tray host (a bare X server): the app still works from its window.
                 tracing::warn!(error = %e, "no system tray");

@@ -27,6 +27,18 @@ pub struct FocusRequested {
     pub provider: ProviderKind,
 }
 
+/// A tray host appeared or went away: without one, closing the window asks what to do.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct TrayHostChanged {
+    /// Whether the desktop shows the app's tray icon.
+    pub present: bool,
+}
+
+/// The window was closed on a desktop without a tray: the window asks whether to quit or keep
+/// syncing in the background (hidden, with no icon to bring it back but launching it again).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct CloseAsked {}
+
 /// A sign-in sent to the browser: the page to open, and whether a browser was opened for it.
 /// When none was (no browser, a launcher that failed), the window shows the link to open by
 /// hand; the launcher's own error goes to the log, not to the athlete.

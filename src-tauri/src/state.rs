@@ -31,6 +31,8 @@ pub struct AppState {
     pub keyring_problem: Option<String>,
     /// The running import's cancel, while one runs (one at a time from the window).
     pub import: Mutex<Option<CancellationToken>>,
+    /// Whether the desktop shows tray icons (`tray_host` follows it).
+    pub tray: crate::tray_host::TrayHost,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             loopbacks: Mutex::new(std::collections::HashMap::new()),
             keyring_problem: None,
             import: Mutex::new(None),
+            tray: crate::tray_host::TrayHost::default(),
         }
     }
 
@@ -75,4 +78,6 @@ pub struct AppInfo {
     pub data_dir: PathBuf,
     /// Why the keyring cannot be used (tokens cannot be kept), with the fix; absent when it can.
     pub keyring_problem: Option<String>,
+    /// Whether the desktop shows tray icons (`TrayHostChanged` follows it).
+    pub tray: bool,
 }

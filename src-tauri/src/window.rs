@@ -5,11 +5,12 @@
 //! window-state plugin puts it back where it was.
 
 use crate::state::AppState;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tauri::{AppHandle, Manager, Runtime, WebviewWindowBuilder};
 use tauri_plugin_notification::NotificationExt;
 use tauri_plugin_window_state::{AppHandleExt, StateFlags};
+use tauri_specta::Event;
 use tributary_core::settings::SettingsPatch;
 
 /// The main window's label.
@@ -25,6 +26,8 @@ pub struct WindowLife {
     shed: bool,
     /// When the window was last asked to open, to log how long the dashboard took to show.
     opened: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The window is asking how to close (no tray): a second close hides it.
+    asking: AtomicBool,
 }
 
 impl WindowLife {
@@ -39,6 +42,7 @@ impl WindowLife {
             idle,
             shed: std::env::var("TRIBUTARY_SHED").map_or(true, |v| v != "0"),
             opened: std::sync::Mutex::new(Some(std::time::Instant::now())),
+            asking: AtomicBool::new(false),
         }
     }
 }
@@ -135,9 +139,29 @@ fn rebuild<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     Ok(())
 }
 
+/// The window's close button: hidden to the tray where there is one; without a tray the window
+/// asks (Quit, or keep syncing in the background). A second close while it asks hides it: a
+/// window whose page cannot answer must still go away.
+pub fn close_requested<R: Runtime>(app: &AppHandle<R>) {
+    let asking = app
+        .try_state::<WindowLife>()
+        .is_some_and(|l| l.asking.swap(true, Ordering::SeqCst));
+    if crate::tray_host::present(app) || asking || app.get_webview_window(MAIN).is_none() {
+        hide(app);
+        return;
+    }
+    if let Err(e) = (crate::payloads::CloseAsked {}).emit(app) {
+        tracing::warn!(error = %e, "could not ask how to close; hiding the window");
+        hide(app);
+    }
+}
+
 /// Hide the main window (it was closed): the first time, say where Tributary went; after the
 /// idle delay, destroy its webview.
 pub fn hide<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(life) = app.try_state::<WindowLife>() {
+        life.asking.store(false, Ordering::SeqCst);
+    }
     if let Some(window) = app.get_webview_window(MAIN) {
         let _ = window.hide();
     }
@@ -290,11 +314,17 @@ fn explain_once<R: Runtime>(app: &AppHandle<R>) {
         if explained {
             return;
         }
+        // Only a tray that can be seen is named.
+        let body = if crate::tray_host::present(&app) {
+            "It runs in the tray. Choose Quit there to stop it."
+        } else {
+            "It runs in the background. Open Tributary again to see it; Quit is in its Settings."
+        };
         let shown = app
             .notification()
             .builder()
             .title("Tributary keeps syncing")
-            .body("It runs in the tray. Choose Quit there to stop it.")
+            .body(body)
             .show();
         if let Err(e) = shown {
             tracing::warn!(error = %e, "could not say that Tributary went to the tray");

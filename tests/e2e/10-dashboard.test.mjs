@@ -201,6 +201,30 @@ test("unlink a copy and link it back by hand", async () => {
   await app.shot("activity-detail");
 });
 
+// Issue 19, item 7: in "every copy" both rows of a pair carried the workout's two badges, and one
+// start was on the activity's clock ("3:58 AM UTC−05:00") and the other on the viewer's, unlabelled.
+test("every copy: each row names its own source, and every start says its zone", async () => {
+  await d.click("filter-copies");
+  const pair = await d.waitFor(
+    () =>
+      d.execute(
+        "const rows = [...document.querySelectorAll('[data-testid=workout-row]')];" +
+          "const w = rows.find(r => r.dataset.copies === '2')?.dataset.workoutId;" +
+          "const both = rows.filter(r => w && r.dataset.workoutId === w);" +
+          "return both.length === 2 ? both.map(r => [[...r.querySelectorAll('[data-testid^=badge-]:not([data-testid=badge-also])')].map(b => b.dataset.testid), r.querySelector('.when').textContent, r.querySelector('[data-testid=badge-also]')?.textContent ?? '']) : null",
+      ),
+    "a workout's two copies, each on its row",
+  );
+  assert.deepEqual(pair.map(([badges]) => badges.length), [1, 1], JSON.stringify(pair));
+  assert.notEqual(pair[0][0][0], pair[1][0][0], `each row its own source: ${JSON.stringify(pair)}`);
+  for (const [, started, also] of pair) {
+    assert.match(started, /UTC[+−]\d\d:\d\d$/, `the zone said: ${started}`);
+    assert.match(also, /^also /, "the other source named, not badged");
+  }
+  await d.click("filter-copies");
+  await d.waitFor(async () => (await d.find("badge-also")) === null, "one row per workout again");
+});
+
 test("light and dark: dashboard, history, settings", async () => {
   // The page's own colours, read back: the choice is applied (not only saved), and each theme
   // paints what styles.css says it does.

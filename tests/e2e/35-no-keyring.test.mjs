@@ -36,6 +36,7 @@ test("a missing keyring is said, with the fix, and is not turned into the demo",
   assert.equal(await d.find("demo-banner"), null, "not the demo");
   await d.click("nav-settings");
   assert.match(await d.waitFor(() => d.text("settings-mode"), "the mode"), /Real accounts/);
+  await d.click("nav-providers");
   // Nothing that would store a secret can be used, and each says why.
   assert.match(await d.waitFor(() => d.text("wizard-strava"), "Strava's wizard section"), /needs a working keyring/);
   await d.setValue("settings-client-id-strava", "an-id");

@@ -56,6 +56,9 @@ test("real mode says so, and Strava needs the athlete's own API app", async () =
   await d.click("nav-settings");
   await d.waitFor(() => d.find("settings-mode"), "the mode");
   assert.match(await d.text("settings-mode"), /Real accounts/);
+  // Set-up has its own view, apart from the app's settings (issue 19, item 6).
+  assert.equal(await d.find("wizard-strava"), null, "no provider guide among the general settings");
+  await d.click("nav-providers");
   await d.waitFor(() => d.find("wizard-strava"), "Strava's wizard section");
   assert.match(await d.text("wizard-callback-strava"), /localhost/, "the callback domain to paste");
 });

@@ -135,6 +135,32 @@ test("Save original writes the file as it came", async () => {
   assert.equal(bytes.subarray(8, 12).toString(), ".FIT", "a FIT file, byte for byte");
 });
 
+// Issue 19, item 8: export from the window (the save dialog is skipped for TRIBUTARY_SAVE_DIR);
+// the list's count is exact (not "200+") and a Strava copy offers its page at Strava.
+test("export from the window: every copy in the JSON, as many as the notice and the list say", async () => {
+  await d.click("nav-activities");
+  await d.click("filter-copies");
+  const listed = await d.waitFor(async () => {
+    const m = /^([\d,]+) copies · /.exec((await d.text("activity-count")) ?? "");
+    return m ? Number(m[1].replace(/,/g, "")) : null;
+  }, "the exact count of every copy");
+  await d.click("filter-copies");
+  await d.execute("document.querySelector('[data-testid=export-menu]').open = true");
+  await d.click("export-json");
+  const said = await d.waitFor(async () => {
+    const t = (await d.text("notice")) ?? "";
+    return /^Exported/.test(t) ? t : null;
+  }, "the export's notice", 60_000);
+  const file = readdirSync(saveDir).find((f) => f.endsWith(".json"));
+  assert.ok(file, `the export in ${saveDir}: ${readdirSync(saveDir)}`);
+  const doc = JSON.parse(readFileSync(join(saveDir, file), "utf8"));
+  const m = /\(([\d,]+) copies\)/.exec(said);
+  assert.ok(m, said);
+  assert.equal(doc.activities.length, Number(m[1].replace(/,/g, "")), said);
+  assert.equal(doc.activities.length, listed, "the list's count is the export's");
+  assert.ok(said.includes(join(saveDir, file)), said);
+});
+
 test("the recording in dark", async () => {
   await d.click("nav-settings");
   await d.setValue("settings-theme", "dark");

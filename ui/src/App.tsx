@@ -1,4 +1,5 @@
 import { useEffect, useRef } from "preact/hooks";
+import { CloseAsk } from "./components/CloseAsk";
 import { DropHint } from "./components/ImportPanel";
 import { KeyringProblem } from "./components/KeyringProblem";
 import { Notice } from "./components/Notice";
@@ -8,6 +9,7 @@ import type { Store } from "./lib/store";
 import { Activities } from "./views/Activities";
 import { Dashboard } from "./views/Dashboard";
 import { History } from "./views/History";
+import { Providers } from "./views/Providers";
 import { Settings } from "./views/Settings";
 
 /** The shell: header and navigation, the notice, and the routed view. */
@@ -66,8 +68,8 @@ function Shell() {
       <header class="top">
         <h1>Tributary</h1>
         {sandbox && (
-          <span class="demo" data-testid="demo-banner" title="Every provider is the built-in sandbox">
-            Demo mode — sandbox providers, no real accounts
+          <span class="demo" data-testid="demo-banner" title="Every provider is a built-in stand-in (the sandbox)">
+            Demo mode — simulated providers, no real accounts
           </span>
         )}
         <nav class="tabs" aria-label="Views">
@@ -77,6 +79,9 @@ function Shell() {
           <a href={href({ name: "activities" })} data-testid="nav-activities" aria-current={current("activities")}>
             Activities
           </a>
+          <a href={href({ name: "providers" })} data-testid="nav-providers" aria-current={current("providers")}>
+            Providers
+          </a>
           <a href={href({ name: "settings" })} data-testid="nav-settings" aria-current={current("settings")}>
             Settings
           </a>
@@ -85,8 +90,11 @@ function Shell() {
       <KeyringProblem />
       <Notice />
       <DropHint />
+      <CloseAsk />
       {route.name === "settings" ? (
-        <Settings focus={route.provider} />
+        <Settings />
+      ) : route.name === "providers" ? (
+        <Providers focus={route.provider} />
       ) : route.name === "activities" ? (
         <Activities />
       ) : (

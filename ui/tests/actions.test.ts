@@ -17,7 +17,7 @@ const NOW = Date.parse("2026-11-25T14:00:00Z");
 const LATER = "2026-11-25T14:15:00Z";
 const EARLIER = "2026-11-25T13:45:00Z";
 
-const garmin = { provider: "garmin", name: "Garmin Connect", signIn: "personal_key" } as const;
+const garmin = { provider: "garmin", name: "Garmin", signIn: "personal_key" } as const;
 
 const input = (over: Partial<CardInput> & { conn?: Partial<NonNullable<CardInput["connection"]>> | null } = {}): CardInput => {
   const { conn, ...rest } = over;
@@ -123,7 +123,7 @@ const table: Row[] = [
   [
     "key refused",
     input({ ...garmin, conn: { state: "needs_reauth" } }),
-    { kind: "reauth", label: PASTE_NEW_KEY, key: true, note: "Garmin Connect refused the key" },
+    { kind: "reauth", label: PASTE_NEW_KEY, key: true, note: "Garmin refused the key" },
   ],
   [
     "key past its day",

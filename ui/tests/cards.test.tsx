@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 const one = (c: ReturnType<typeof card>, configured = {}) =>
-  mount({ dashboard: dashboard({ cards: [c], providers: providers(configured) }) });
+  mount({ info: { sandbox: false }, dashboard: dashboard({ cards: [c], providers: providers(configured) }) });
 
 describe("one-click actions", () => {
   it("needs_reauth: Re-authorise connects again", async () => {
@@ -82,12 +82,12 @@ describe("one-click actions", () => {
   });
 
   it("credentials missing, not connected: Connect is disabled, with the reason and a link to Settings", async () => {
-    app = await mount({ dashboard: dashboard({ providers: providers({ polar: false }) }) });
+    app = await mount({ info: { sandbox: false }, dashboard: dashboard({ providers: providers({ polar: false }) }) });
     expect(disabled(app.$("connect-polar"))).toBe(true);
     expect(app.text("action-note-polar")).toBe("needs your own API app credentials");
     expect(app.text("credentials-polar")).toBe("Add API credentials");
     await app.click("credentials-polar");
-    expect(location.hash).toBe("#/settings/polar");
+    expect(location.hash).toBe("#/providers/polar");
     expect(app.$("settings-credentials-polar")).not.toBeNull();
     expect(app.$("wizard-polar")?.className).toContain("focused");
   });
@@ -111,7 +111,7 @@ describe("one-click actions", () => {
     app.fake.failNext("start_sync", "credentials_missing", "Strava's client id is not configured");
     await app.click("sync-strava");
     expect(app.text("notice")).toContain("Strava's client id is not configured");
-    expect(app.$("notice-settings")?.getAttribute("href")).toBe("#/settings");
+    expect(app.$("notice-settings")?.getAttribute("href")).toBe("#/providers");
   });
 
   it("rate_limited: Sync now is disabled until the limit ends, then comes back by itself", async () => {
@@ -220,8 +220,8 @@ describe("scheduler and attention", () => {
         },
       }),
     });
-    expect(app.text("next-run-strava")).toMatch(new RegExp(`^next sync (${clock(at)}|${when(at)})$`));
-    expect(app.text("next-run-polar")).toContain("(full check)");
+    expect(app.text("next-run-strava")).toMatch(new RegExp(`^(${clock(at)}|${when(at)})$`));
+    expect(app.text("next-run-polar")).toContain("(a full check)");
     expect(app.$("offline-polar")).not.toBeNull();
     expect(app.text("scheduler-status")).toContain("Offline: Polar");
     const paused = { paused: true, offline: [], next_runs: [{ provider: "strava" as const, at, reconcile: false }] };

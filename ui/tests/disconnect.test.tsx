@@ -81,7 +81,7 @@ describe("the notice after a disconnect", () => {
     );
     await app.click("disconnect-keep-garmin");
     const text = app.text("notice")!;
-    expect(text).toContain("Could not revoke access at Garmin Connect: Garmin Connect's Personal API has no way to revoke a key");
+    expect(text).toContain("Could not revoke access at Garmin: Garmin's Personal API has no way to revoke a key");
     expect(text.split("https://connect.garmin.com/app/settings/personalApiToken")).toHaveLength(2);
     expect(text).toContain("Activities kept.");
   });

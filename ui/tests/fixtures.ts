@@ -35,6 +35,7 @@ const base = {
   recordings: "originals",
   implemented: true,
   app_settings_url: null,
+  activity_page: null,
   revoke_before_new_grant: false,
 } as const;
 
@@ -43,6 +44,7 @@ export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
     ...base,
     display_name: "Strava",
     app_settings_url: "https://www.strava.com/settings/api",
+    activity_page: "https://www.strava.com/activities/{id}",
     overlap_days: 7,
     scopes: ["read", "activity:read_all", "profile:read_all"],
     scope_delimiter: ",",
@@ -111,7 +113,7 @@ export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
 /** Garmin through its Personal API (2026): the athlete's own key, no application. */
 export const GARMIN_PERSONAL: Capabilities = {
   ...base,
-  display_name: "Garmin Connect",
+  display_name: "Garmin",
   sign_in: "personal_key",
   client_auth: "public_pkce",
   client_secret_required: false,

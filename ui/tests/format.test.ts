@@ -12,6 +12,9 @@ import {
   keyExpiry,
   localStart,
   offsetLabel,
+  paceOrSpeed,
+  plainCapabilityLine,
+  startedAt,
   percent,
   progressLine,
   rateLimitLine,
@@ -165,7 +168,8 @@ describe("routes", () => {
     for (const route of [
       { name: "dashboard" },
       { name: "settings" },
-      { name: "settings", provider: "garmin" },
+      { name: "providers" },
+      { name: "providers", provider: "garmin" },
       { name: "activities" },
       { name: "history", provider: "google_health" },
     ] as const) {
@@ -173,6 +177,9 @@ describe("routes", () => {
     }
     expect(parse("#/history/myspace")).toEqual({ name: "dashboard" });
     expect(parse("#/settings/myspace")).toEqual({ name: "settings" });
+    // The wizard's old address (inside Settings) lands on the providers' view.
+    expect(parse("#/settings/garmin")).toEqual({ name: "providers", provider: "garmin" });
+    expect(parse("#/providers/myspace")).toEqual({ name: "providers" });
     expect(parse("")).toEqual({ name: "dashboard" });
   });
 });
@@ -196,5 +203,31 @@ describe("recordingsLine", () => {
     expect(recordingsLine(progress({}, null, "none"), "Google")).toBeNull();
     expect(recordingsLine(progress({ total: 0, stored: 0, pending: 0 }, null), "Polar")).toBeNull();
     expect(recordingsLine(null, "Polar")).toBeNull();
+  });
+});
+
+describe("plain words and one rule for times (issue 19, items 5 and 7)", () => {
+  it("a provider's capabilities in the athlete's words", () => {
+    expect(plainCapabilityLine(info("strava"))).toBe("Syncs your whole history · up to 200 requests every 15 minutes");
+    expect(plainCapabilityLine(info("polar"))).toBe("Syncs the last 30 days · up to 500 requests every 15 minutes");
+    expect(plainCapabilityLine(info("garmin"))).toBe(
+      "Syncs the last 30 days · new activities arrive through your relay · up to 100 requests every minute",
+    );
+  });
+
+  it("pace on foot and in water, speed on wheels, nothing without a distance or a time", () => {
+    expect(paceOrSpeed("run", 10000, 3000)).toBe("5:00 /km");
+    expect(paceOrSpeed("swim", 1500, 1800)).toBe("2:00 /100 m");
+    expect(paceOrSpeed("ride", 40000, 3600)).toBe("40.0 km/h");
+    expect(paceOrSpeed("strength", null, 1800)).toBe("—");
+    expect(paceOrSpeed("run", 5000, 0)).toBe("—");
+  });
+
+  it("a start is on its own clock with the zone said, or on the viewer's with the viewer's zone said", () => {
+    expect(startedAt("2026-11-20T07:00:00Z", 3600)).toMatch(/UTC\+01:00$/);
+    expect(startedAt("2026-11-20T07:00:00Z", -18000)).toMatch(/UTC−05:00$/);
+    const viewer = -new Date(Date.parse("2026-11-20T07:00:00Z")).getTimezoneOffset() * 60;
+    expect(startedAt("2026-11-20T07:00:00Z", null)).toBe(startedAt("2026-11-20T07:00:00Z", viewer));
+    expect(startedAt("not a date", 0)).toBe("—");
   });
 });

@@ -43,7 +43,7 @@ describe("workouts, each once", () => {
     expect(location.hash).toBe("#/activities");
     expect(app.$("nav-activities")?.getAttribute("aria-current")).toBe("page");
     expect(ids()).toEqual([1, 3, 7, 6]);
-    expect(app.text("activity-count")).toBe("4 workouts");
+    expect(app.text("activity-count")).toBe("4 workouts · 76.0 km · 4.2 h");
     expect(page(0)).toEqual([NO_FILTER, { after: null, limit: 200, order: "newest_first" }]);
   });
 
@@ -74,17 +74,17 @@ describe("workouts, each once", () => {
     const cells = [...row(1)!.querySelectorAll("span")].map((s) => s.textContent);
     // 07:00 UTC at UTC+1 is 08:00 where it happened, whatever the viewer's time zone
     const there = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
-    expect(cells[0]).toBe(there.format(Date.UTC(2026, 10, 20, 8, 0)));
+    expect(cells[0]).toBe(`${there.format(Date.UTC(2026, 10, 20, 8, 0))} UTC+01:00`);
     expect(cells.slice(1, 5)).toEqual(["Run", "Morning run", "10.0 km", "50:00"]);
   });
 
   it("every copy: each provider's copy on its own row", async () => {
     app = await open();
     await app.change("filter-copies");
-    expect(app.fake.last).toEqual({ cmd: "list_activities", args: [NO_FILTER, { after: null, limit: 200, order: "newest_first" }] });
+    expect(lists().slice(-1)[0]).toEqual({ cmd: "list_activities", args: [NO_FILTER, { after: null, limit: 200, order: "newest_first" }] });
     expect(ids()).toEqual([2, 1, 5, 4, 3, 7, 6]);
     expect(row(2)!.dataset.copies).toBe("2");
-    expect(app.text("activity-count")).toBe("7 activities");
+    expect(app.text("activity-count")).toMatch(/^7 copies · /);
   });
 });
 
@@ -92,7 +92,7 @@ describe("filters", () => {
   it("each filter starts the list over with the whole filter", async () => {
     app = await open();
     await app.change("filter-provider", "strava");
-    expect(app.fake.last).toEqual({
+    expect(lists().slice(-1)[0]).toEqual({
       cmd: "list_workouts",
       args: [{ ...NO_FILTER, provider: "strava" }, { after: null, limit: 200, order: "newest_first" }],
     });
@@ -146,9 +146,12 @@ describe("the detail", () => {
     expect(row(1)!.className).toContain("selected");
     const detail = app.$("activity-detail")!;
     const fields = app.text("detail-fields")!;
-    for (const shown of ["Garmin", "14200000001", "Run", "UTC+01:00", "51:40", "50:00", "10.0 km", "84 m", "151 bpm", "176 bpm", "640 kcal", "Garmin Forerunner 965", "listed"]) {
+    for (const shown of ["Garmin", "Run", "UTC+01:00", "51:40", "50:00", "10.0 km", "84 m", "151 bpm", "176 bpm", "640 kcal", "Garmin Forerunner 965"]) {
       expect(fields).toContain(shown);
     }
+    // The ids are one click away; "still listed" is not news.
+    expect(app.text("detail-technical")).toContain("14200000001");
+    expect(fields).not.toContain("listed");
     expect(app.text("detail-name")).toBe("Morning run");
     expect(app.text("copy-1")).toContain("primary");
     expect(app.text("copy-2")).toContain("11000000002");
@@ -189,7 +192,8 @@ describe("the athlete's choices", () => {
     await app.click("unlink-2");
     const cmds = library().map((c) => c.cmd);
     expect(app.fake.calls[0]).toEqual({ cmd: "unlink_activity", args: [2] });
-    expect(cmds).toEqual(["unlink_activity", "get_activity", "list_workouts"]);
+    // the list's totals are read again after a change (its count moved)
+    expect(cmds).toEqual(["unlink_activity", "get_activity", "list_workouts", "get_list_totals"]);
     expect(library()[1]!.args).toEqual([1]);
     expect(page(0)[1]).toMatchObject({ after: null }); // the page holding it, again
     // the Strava copy now stands alone, next to the Garmin one
@@ -213,7 +217,7 @@ describe("the athlete's choices", () => {
     expect(run.dataset.copies).toBe("2");
     expect(run.querySelector('[data-testid="badge-strava"]')!.hasAttribute("data-primary")).toBe(true);
     expect(run.className).toContain("selected");
-    expect(app.text("detail-fields")).toContain("11000000002");
+    expect(app.text("detail-technical")).toContain("11000000002");
     expect(app.text("copy-2")).toContain("primary");
   });
 
@@ -308,7 +312,8 @@ describe("100,000 workouts", () => {
     expect(app.fake.count("list_workouts")).toBe(1);
     // 720 px / 36 px = 20 rows, and 8 of overscan below
     expect(rows()).toHaveLength(28);
-    expect(app.text("activity-count")).toBe("200+ workouts");
+    // the exact count, from the core, not "200+" from the pages loaded
+    expect(app.text("activity-count")).toMatch(/^100,000 workouts · /);
     await app.scroll("activity-list", 100 * 36);
     const shown = rows().map((r) => Number(r.getAttribute("aria-posinset")));
     expect(shown).toHaveLength(20 + 16);
@@ -344,5 +349,83 @@ describe("100,000 workouts", () => {
     await app.change("filter-sport", "swim");
     expect(page(2)).toEqual([{ ...NO_FILTER, sport: "swim" }, { after: null, limit: 200, order: "newest_first" }]);
     expect(rows().every((r) => r.querySelector(".sport")!.textContent === "Swim")).toBe(true);
+  });
+});
+
+// Issue 19, items 7 and 8: copies told apart, the list's exact count and sums, pace and heart
+// rate, the provider's page per copy, and export from the window.
+describe("the list athletes expect", () => {
+  it("the count is exact, with the whole list's distance and time, read again for each filter", async () => {
+    app = await open();
+    expect(app.fake.calls.filter((c) => c.cmd === "get_list_totals").slice(-1)[0]).toEqual({ cmd: "get_list_totals", args: [NO_FILTER, true] });
+    expect(app.text("activity-count")).toMatch(/^4 workouts · [\d.,]+ km · /);
+    await app.change("filter-copies");
+    expect(app.fake.calls.filter((c) => c.cmd === "get_list_totals").slice(-1)[0]).toEqual({ cmd: "get_list_totals", args: [NO_FILTER, false] });
+    expect(app.text("activity-count")).toMatch(/^7 copies · /);
+  });
+
+  it("each row has its pace or speed and its heart rate", async () => {
+    app = await open();
+    const cells = [...row(1)!.querySelectorAll("span")].map((s) => s.textContent);
+    // 10.0 km in 50:00 moving
+    expect(cells.slice(3, 7)).toEqual(["10.0 km", "50:00", "5:00 /km", "151"]);
+  });
+
+  it("every copy: each row names its own source, the other copies after it, and its time with its zone", async () => {
+    app = await open();
+    await app.change("filter-copies");
+    const badges = (id: number) =>
+      [...row(id)!.querySelectorAll<HTMLElement>('[data-testid^="badge-"]:not([data-testid="badge-also"])')].map((b) => b.dataset.testid);
+    expect(badges(1)).toEqual(["badge-garmin"]);
+    expect(badges(2)).toEqual(["badge-strava"]);
+    expect(row(1)!.querySelector('[data-testid="badge-also"]')?.textContent).toBe("also Strava");
+    for (const id of [1, 2]) expect(row(id)!.querySelector(".when")!.textContent).toMatch(/UTC[+−]\d\d:\d\d$/);
+  });
+
+  it("a copy from a provider with activity pages offers to open it there; the address is the core's", async () => {
+    app = await open();
+    await clickRow(1);
+    expect(app.$("open-at-1")).toBeNull(); // Garmin's fixture has no page
+    await app.click("open-at-2");
+    expect(app.fake.last).toEqual({ cmd: "open_activity_page", args: [2] });
+  });
+
+  it("the provider's id and the database's are one click away, not among the fields", async () => {
+    app = await open();
+    await clickRow(1);
+    expect(app.text("detail-fields")).not.toContain("14200000001");
+    expect((app.$("detail-technical") as HTMLDetailsElement).open).toBe(false);
+    expect(app.text("detail-technical")).toContain("14200000001");
+  });
+
+  it("export from the window says what was written and where", async () => {
+    app = await open();
+    await app.click("export-json");
+    expect(app.fake.last).toEqual({ cmd: "export_library", args: ["json"] });
+    expect(app.text("notice")).toContain("Exported 4 workouts (7 copies) to /home/athlete/tributary-2026-12-07.json.");
+    app.fake.exportTo = null; // the athlete cancels the dialog: nothing more is said
+    await app.click("export-csv");
+    expect(app.fake.last).toEqual({ cmd: "export_library", args: ["csv"] });
+    expect(app.text("notice")).toContain(".json."); // still the first export's notice
+  });
+});
+
+describe("the list's totals belong to their list", () => {
+  it("a new filter never shows the old list's count under the new list's name", async () => {
+    app = await open();
+    expect(app.text("activity-count")).toMatch(/^4 workouts · /);
+    // The every-copy list's totals wait: its pages say what they know until they come.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const real = app.fake.getListTotals;
+    app.fake.getListTotals = async (filter, workouts) => {
+      await held;
+      return real(filter, workouts);
+    };
+    await app.change("filter-copies");
+    expect(app.text("activity-count")).toBe("7 copies");
+    release();
+    await flush();
+    expect(app.text("activity-count")).toMatch(/^7 copies · /);
   });
 });

@@ -94,11 +94,40 @@ describe("settings", () => {
   });
 
   it("credentials: a public client needs no secret (it is optional)", async () => {
-    app = await mount({}, "#/settings");
+    app = await mount({ info: { sandbox: false } }, "#/providers");
     expect(app.$("settings-client-secret-wahoo")?.getAttribute("placeholder")).toBe("Client secret (optional)");
     await app.type("settings-client-id-wahoo", " abc ");
     await app.during(() => app.$("settings-credentials-wahoo")!.dispatchEvent(new Event("submit", { bubbles: true, cancelable: true })));
     expect(app.fake.last).toEqual({ cmd: "set_provider_credentials", args: ["wahoo", "abc", null] });
     expect(app.text("notice")).toContain("Saved the API credentials for Wahoo.");
+  });
+});
+
+// Issue 19, item 1: on a desktop without a tray, closing the window left Tributary syncing with
+// nothing to click; the window had no Quit at all.
+describe("quitting, with or without a tray", () => {
+  it("Settings always offers Quit, and says what closing does on this desktop", async () => {
+    app = await mount({}, "#/settings");
+    expect(app.text("settings-tray")).toContain("in the tray");
+    await app.during(() => app.fake.trayHost(false));
+    expect(app.text("settings-tray")).toContain("no tray icons");
+    expect(app.$("settings-tray")?.dataset.tray).toBe("false");
+    await app.click("settings-quit");
+    expect(app.fake.last).toEqual({ cmd: "quit_app", args: [] });
+  });
+
+  it("a close without a tray asks: Quit (focused) or keep syncing", async () => {
+    app = await mount();
+    expect(app.$("close-ask")).toBeNull();
+    await app.during(() => app.fake.closeRequested());
+    expect(app.$("close-ask")).not.toBeNull();
+    expect(document.activeElement).toBe(app.$("close-quit"));
+    await app.click("close-keep");
+    expect(app.fake.last).toEqual({ cmd: "hide_window", args: [] });
+    expect(app.$("close-ask")).toBeNull();
+    await app.during(() => app.fake.closeRequested());
+    await app.click("close-quit");
+    expect(app.fake.last).toEqual({ cmd: "quit_app", args: [] });
+    expect(app.$("close-ask")).toBeNull();
   });
 });

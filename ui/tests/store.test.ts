@@ -139,7 +139,7 @@ describe("store", () => {
     expect(s().providers.find((i) => i.provider === "garmin")?.connected).toBe(true);
     expect(s().progress.garmin?.sync_id).toBe(fake.runs.garmin?.[0]?.id);
     expect(fake.runs.garmin?.[0]?.trigger).toBe("after_connect");
-    expect(s().notice?.text).toBe("Connected to Garmin Connect; its first sync has started.");
+    expect(s().notice?.text).toBe("Connected to Garmin; its first sync has started.");
   });
 
   it("the fake refuses a key for a browser provider and a date that is not one, as the core does", async () => {

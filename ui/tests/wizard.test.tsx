@@ -9,7 +9,7 @@ import { disabled, flush, mount, type Mounted } from "./helpers";
 let app: Mounted;
 afterEach(() => app.unmount());
 
-const REAL = { sandbox: false, version: "0.4.2", data_dir: "/d", keyring_problem: null };
+const REAL = { sandbox: false, version: "0.4.2", data_dir: "/d", keyring_problem: null, tray: true };
 const LOCKED =
   "The Secret Service keyring is locked: unlock it (e.g. log in to the desktop session, or run `gnome-keyring-daemon --unlock`), then choose Check again.";
 
@@ -21,14 +21,14 @@ const value = (testid: string) => (app.$(testid) as HTMLInputElement).value;
 
 describe("the callback to register, derived from the capabilities", () => {
   it("Strava: the Authorization Callback Domain, localhost", async () => {
-    app = await mount({}, "#/settings");
+    app = await mount({ info: REAL }, "#/providers");
     expect(app.text("wizard-callback-strava")).toBe("localhost");
     expect(app.text("wizard-strava")).toContain("Authorization Callback Domain");
     expect(app.text("wizard-strava")).toContain("https://www.strava.com/settings/api");
   });
 
   it("Polar: the deep link and its registered loopback port, one per line", async () => {
-    app = await mount({}, "#/settings");
+    app = await mount({ info: REAL }, "#/providers");
     expect(app.text("wizard-callback-polar")).toBe("tributary://oauth/polar/callback\nhttp://localhost:47613/callback");
   });
 
@@ -36,17 +36,17 @@ describe("the callback to register, derived from the capabilities", () => {
     const moved = providers().map((i) =>
       i.provider === "polar" ? { ...i, capabilities: { ...CAPABILITIES.polar, redirects: { deep_link: false, loopback_port: 5000 } } } : i,
     );
-    app = await mount({ dashboard: dashboard({ providers: moved }) }, "#/settings");
+    app = await mount({ info: REAL, dashboard: dashboard({ providers: moved }) }, "#/providers");
     expect(app.text("wizard-callback-polar")).toBe("http://localhost:5000/callback");
   });
 
   it("a deep link alone where the provider takes any redirect (Wahoo)", async () => {
-    app = await mount({}, "#/settings");
+    app = await mount({ info: REAL }, "#/providers");
     expect(app.text("wizard-callback-wahoo")).toBe("tributary://oauth/wahoo/callback");
   });
 
   it("Google: nothing to paste, a Desktop app client takes loopback redirects by itself", async () => {
-    app = await mount({}, "#/settings");
+    app = await mount({ info: REAL }, "#/providers");
     const text = app.text("wizard-callback-google_health")!;
     expect(text).toContain("Nothing to paste");
     expect(text).toContain("“Desktop app” client");
@@ -62,7 +62,7 @@ describe("the callback to register, derived from the capabilities", () => {
   });
 
   it("scopes, history, delivery, rate limits and the tier notes of 2026", async () => {
-    app = await mount({}, "#/settings");
+    app = await mount({ info: REAL }, "#/providers");
     const strava = app.text("wizard-strava")!;
     expect(strava).toContain("activity:read_all");
     expect(strava).toContain("your whole history");
@@ -86,7 +86,7 @@ describe("the callback to register, derived from the capabilities", () => {
 });
 
 describe("credentials: save, test, connect", () => {
-  const unconfigured = () => mount({ info: REAL, dashboard: dashboard({ providers: providers({ polar: false }) }) }, "#/settings/polar");
+  const unconfigured = () => mount({ info: REAL, dashboard: dashboard({ providers: providers({ polar: false }) }) }, "#/providers/polar");
 
   it("saves the id and secret, clears both fields and never shows the secret again", async () => {
     app = await unconfigured();
@@ -146,7 +146,7 @@ describe("credentials: save, test, connect", () => {
   });
 
   it("a failed check is shown by its message; saving new credentials clears an old verdict", async () => {
-    app = await mount({ info: REAL }, "#/settings/strava");
+    app = await mount({ info: REAL }, "#/providers/strava");
     app.fake.failNext("check_provider_credentials", "network", "could not reach Strava");
     await app.click("wizard-test-strava");
     expect(app.text("notice")).toContain("could not reach Strava");
@@ -160,7 +160,7 @@ describe("credentials: save, test, connect", () => {
   });
 
   it("a public client's optional secret left blank is sent as none", async () => {
-    app = await mount({ info: REAL }, "#/settings");
+    app = await mount({ info: REAL }, "#/providers");
     await app.type("settings-client-id-google_health", "123.apps.googleusercontent.com");
     await submit("settings-credentials-google_health");
     expect(app.fake.last).toEqual({ cmd: "set_provider_credentials", args: ["google_health", "123.apps.googleusercontent.com", null] });
@@ -168,9 +168,9 @@ describe("credentials: save, test, connect", () => {
 
   it("a card without credentials links to its own wizard section", async () => {
     app = await mount({ info: REAL, dashboard: dashboard({ providers: providers({ strava: false }) }) });
-    expect(app.$("credentials-strava")?.getAttribute("href")).toBe("#/settings/strava");
+    expect(app.$("credentials-strava")?.getAttribute("href")).toBe("#/providers/strava");
     await app.click("credentials-strava");
-    expect(location.hash).toBe("#/settings/strava");
+    expect(location.hash).toBe("#/providers/strava");
     expect(app.$("wizard-strava")?.className).toContain("focused");
     expect(app.$("wizard-polar")?.className).not.toContain("focused");
   });
@@ -183,9 +183,9 @@ describe("Garmin's personal key", () => {
   it("the card offers Paste your key, which opens the key form", async () => {
     app = await keyed();
     expect(app.text("connect-garmin")).toBe("Paste your key");
-    expect(app.$("connect-garmin")?.getAttribute("href")).toBe("#/settings/garmin");
+    expect(app.$("connect-garmin")?.getAttribute("href")).toBe("#/providers/garmin");
     await app.click("connect-garmin");
-    expect(location.hash).toBe("#/settings/garmin");
+    expect(location.hash).toBe("#/providers/garmin");
     expect(app.$("wizard-garmin")?.className).toContain("focused");
     // No application: no callback, no client id, no secret, no Test.
     for (const id of ["wizard-callback-garmin", "settings-client-id-garmin", "settings-client-secret-garmin", "wizard-save-garmin", "wizard-test-garmin"]) {
@@ -197,7 +197,7 @@ describe("Garmin's personal key", () => {
   });
 
   it("connects with the key and its expiry, clears the field, and the first sync starts", async () => {
-    app = await keyed({}, "#/settings/garmin");
+    app = await keyed({}, "#/providers/garmin");
     expect(disabled(app.$("key-connect-garmin"))).toBe(true);
     await app.type("key-garmin", "  gk-secret-123 \n");
     await app.type("key-expires-garmin", "2027-03-01");
@@ -207,7 +207,7 @@ describe("Garmin's personal key", () => {
     expect(value("key-garmin")).toBe("");
     expect(value("key-expires-garmin")).toBe("");
     expect(app.root.innerHTML).not.toContain("gk-secret-123");
-    expect(app.text("notice")).toContain("Connected to Garmin Connect; its first sync has started.");
+    expect(app.text("notice")).toContain("Connected to Garmin; its first sync has started.");
     await app.click("nav-dashboard");
     expect(app.text("state-garmin")).toBe("Active");
     expect(app.$("cancel-garmin")).not.toBeNull(); // the first sync runs
@@ -215,14 +215,14 @@ describe("Garmin's personal key", () => {
   });
 
   it("without an expiry the date is sent as none", async () => {
-    app = await keyed({}, "#/settings/garmin");
+    app = await keyed({}, "#/providers/garmin");
     await app.type("key-garmin", "gk-1");
     await submit("key-form-garmin");
     expect(app.fake.calls.find((c) => c.cmd === "connect_with_key")?.args).toEqual(["garmin", "gk-1", null]);
   });
 
   it("a refused key is shown as a notice and stays in the field to fix", async () => {
-    app = await keyed({}, "#/settings/garmin");
+    app = await keyed({}, "#/providers/garmin");
     app.fake.failNext("connect_with_key", "needs_reauth", "Garmin refused the personal API key (expired or deleted?)");
     await app.type("key-garmin", "gk-old");
     await app.click("key-connect-garmin");
@@ -270,14 +270,14 @@ describe("a key's expiry on the card", () => {
     expect(app.text("key-expiry-garmin")).toMatch(/^key expired on /);
     expect(app.$("key-expiry-garmin")?.className).toContain("error");
     expect(app.text("reauth-garmin")).toBe("Paste a new key");
-    expect(app.$("reauth-garmin")?.getAttribute("href")).toBe("#/settings/garmin");
+    expect(app.$("reauth-garmin")?.getAttribute("href")).toBe("#/providers/garmin");
     expect(app.$("sync-garmin")).toBeNull();
   });
 
   it("a refused key (needs re-authorisation): Paste a new key, then Use this key replaces it", async () => {
-    app = await mount({ dashboard: dashboard({ providers: withGarminKey(), cards: [card("garmin", { state: "needs_reauth" })] }) });
+    app = await mount({ info: REAL, dashboard: dashboard({ providers: withGarminKey(), cards: [card("garmin", { state: "needs_reauth" })] }) });
     expect(app.text("reauth-garmin")).toBe("Paste a new key");
-    expect(app.text("action-note-garmin")).toBe("Garmin Connect refused the key");
+    expect(app.text("action-note-garmin")).toBe("Garmin refused the key");
     await app.click("reauth-garmin");
     expect(app.text("key-connect-garmin")).toBe("Use this key");
     await app.type("key-garmin", "gk-new");
@@ -319,7 +319,7 @@ describe("mode and keyring", () => {
     expect(app.text("action-note-strava")).toContain("needs a working keyring");
     expect(disabled(app.$("connect-garmin"))).toBe(true); // a button, not a link, while it cannot work
     expect(disabled(app.$("reauth-wahoo"))).toBe(true);
-    await app.click("nav-settings");
+    await app.click("nav-providers");
     expect(app.$("keyring-problem")).not.toBeNull();
     expect(disabled(app.$("wizard-connect-strava"))).toBe(true);
     expect(disabled(app.$("key-connect-garmin"))).toBe(true);

@@ -6,8 +6,10 @@ use crate::state::AppState;
 use chrono::{DateTime, Utc};
 use tauri::State;
 use tributary_core::domain::ProviderKind;
+use tributary_core::export::{ExportFormat, Exported};
 use tributary_core::library::{
-    ActivityDetail, ActivityFilter, ActivityListing, PageRequest, Period, RunPoint, VolumeBucket,
+    ActivityDetail, ActivityFilter, ActivityListing, ListTotals, PageRequest, Period, RunPoint,
+    VolumeBucket,
 };
 use tributary_core::recording::view::RecordingDetail;
 
@@ -31,6 +33,56 @@ pub async fn list_workouts(
     page: PageRequest,
 ) -> CommandResult<ActivityListing> {
     Ok(state.core.workouts(&filter, &page).await?)
+}
+
+/// What the list holds in all for `filter` (every copy, or `workouts`): the exact count and the
+/// sums for its footer.
+#[tauri::command]
+#[specta::specta]
+pub async fn get_list_totals(
+    state: State<'_, AppState>,
+    filter: ActivityFilter,
+    workouts: bool,
+) -> CommandResult<ListTotals> {
+    Ok(state.core.list_totals(&filter, workouts).await?)
+}
+
+/// Export the whole library from the window: the native save dialog (a folder's name for CSV and
+/// originals), then the core's export. `None` when the athlete cancelled. With
+/// `TRIBUTARY_SAVE_DIR` set (scripts, end-to-end tests), written there without a dialog.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_library(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    format: ExportFormat,
+) -> CommandResult<Option<Exported>> {
+    use tauri_plugin_dialog::DialogExt;
+    let day = chrono::Utc::now().format("%Y-%m-%d");
+    let name = match format {
+        ExportFormat::Json => format!("tributary-{day}.json"),
+        ExportFormat::Sqlite => format!("tributary-{day}.sqlite"),
+        ExportFormat::Csv => format!("tributary-csv-{day}"),
+        ExportFormat::Originals => format!("tributary-originals-{day}"),
+    };
+    let path = match std::env::var_os("TRIBUTARY_SAVE_DIR") {
+        Some(dir) => Some(std::path::PathBuf::from(dir).join(&name)),
+        None => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            app.dialog()
+                .file()
+                .set_title("Export your training data")
+                .set_file_name(&name)
+                .save_file(move |chosen| {
+                    let _ = tx.send(chosen.and_then(|p| p.into_path().ok()));
+                });
+            rx.await.ok().flatten()
+        }
+    };
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    Ok(Some(state.core.export(format, &path).await?))
 }
 
 /// One activity with every normalised field, its raw payload and its workout's copies.

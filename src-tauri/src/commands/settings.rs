@@ -15,6 +15,7 @@ use tributary_core::settings::{Settings, SettingsPatch};
 #[specta::specta]
 pub async fn get_app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
     Ok(AppInfo {
+        tray: state.tray.present(),
         sandbox: state.sandbox.is_some(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         data_dir: state.core.config().data_dir.clone(),
@@ -88,6 +89,45 @@ pub async fn take_focus(state: State<'_, AppState>) -> CommandResult<Option<Prov
 #[specta::specta]
 pub async fn window_ready(app: AppHandle) -> CommandResult<()> {
     crate::window::shown(&app);
+    Ok(())
+}
+
+/// Open the provider's own page of activity `id` in the browser ("Open at Strava"); the address
+/// is the core's, never the window's.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_activity_page(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: i64,
+) -> CommandResult<()> {
+    use tauri_plugin_opener::OpenerExt;
+    let url = state.core.activity_page(id).await?.ok_or_else(|| {
+        tributary_core::Error::Validation(format!("activity {id} has no page at its provider"))
+    })?;
+    app.opener()
+        .open_url(url, None::<&str>)
+        .map_err(|e| crate::error::CommandError {
+            code: tributary_core::ErrorCode::Internal,
+            message: format!("could not open the browser: {e}"),
+        })
+}
+
+/// Hide the window and keep syncing in the background (the answer "Keep syncing" when the window
+/// was closed on a desktop without a tray).
+#[tauri::command]
+#[specta::specta]
+pub async fn hide_window(app: AppHandle) -> CommandResult<()> {
+    crate::window::hide(&app);
+    Ok(())
+}
+
+/// Quit: the scheduler stops (running syncs are recorded `cancelled`) and the process ends.
+#[tauri::command]
+#[specta::specta]
+pub async fn quit_app(app: AppHandle) -> CommandResult<()> {
+    tracing::info!("quit from the window");
+    app.exit(0);
     Ok(())
 }
 

@@ -4,12 +4,12 @@ import {
   SPORT_LABELS,
   distance,
   duration,
-  localStart,
   measure,
-  offsetLabel,
   percent,
+  startedAt,
   when,
 } from "../lib/format";
+import { useAppStore, useStore } from "../lib/hooks";
 import type { ActivityDetail as Detail } from "../lib/types";
 import { RecordingView } from "./RecordingView";
 
@@ -27,6 +27,8 @@ type Props = {
 /** One activity: every normalised field, the copies of its workout with why each is there and
  * who decided, the athlete's link / unlink / primary, and the provider's raw record. */
 export function ActivityDetail({ detail, busy, linking, onUnlink, onPrimary, onLinkStart, onClose }: Props) {
+  const store = useAppStore();
+  const providers = useStore((s) => s.providers);
   if (!detail) {
     return (
       <aside class="activity-detail" data-testid="activity-detail" aria-busy="true">
@@ -35,13 +37,14 @@ export function ActivityDetail({ detail, busy, linking, onUnlink, onPrimary, onL
     );
   }
   const a = detail.activity;
+  // Sources whose provider has a public page per activity ("Open at Strava").
+  const pages = new Set<string>(providers.filter((p) => p.capabilities.activity_page).map((p) => p.provider));
   const copies = detail.row.copies;
   const linked = copies.length > 1;
   const fields: [string, string][] = [
-    ["Provider", PROVIDER_NAMES[a.provider]],
-    ["Provider's id", a.provider_activity_id],
+    ["From", PROVIDER_NAMES[a.provider]],
     ["Sport", SPORT_LABELS[a.sport]],
-    ["Started", `${localStart(a.start_utc, a.utc_offset_seconds)} ${offsetLabel(a.utc_offset_seconds)}`.trim()],
+    ["Started", startedAt(a.start_utc, a.utc_offset_seconds)],
     ["Elapsed time", duration(a.elapsed_seconds)],
     ["Moving time", duration(a.moving_seconds)],
     ["Distance", distance(a.distance_m)],
@@ -52,8 +55,12 @@ export function ActivityDetail({ detail, busy, linking, onUnlink, onPrimary, onL
     ["Average power", measure(a.avg_power_w, "W")],
     ["Maximum power", measure(a.max_power_w, "W")],
     ["Device", a.device ?? "—"],
-    ["At the provider", a.deleted_at ? `no longer listed (since ${when(a.deleted_at)})` : "listed"],
-    ["Stored as", `activity ${a.id}, connection ${a.connection_id}`],
+  ];
+  // Deleted at the provider is news; still there is not.
+  if (a.deleted_at) fields.push([`At ${PROVIDER_NAMES[a.provider]}`, `deleted (no longer listed since ${when(a.deleted_at)})`]);
+  const technical: [string, string][] = [
+    [`ID at ${PROVIDER_NAMES[a.provider]}`, a.provider_activity_id],
+    ["In Tributary's database", `activity ${a.id}, connection ${a.connection_id}`],
   ];
   return (
     <aside class="activity-detail" data-testid="activity-detail" aria-label="Activity details">
@@ -67,6 +74,10 @@ export function ActivityDetail({ detail, busy, linking, onUnlink, onPrimary, onL
       <dl data-testid="detail-fields">
         {fields.map(([k, v]) => [<dt key={`${k}-t`}>{k}</dt>, <dd key={`${k}-d`}>{v}</dd>])}
       </dl>
+      <details class="tech" data-testid="detail-technical">
+        <summary>Technical details</summary>
+        <dl>{technical.map(([k, v]) => [<dt key={`${k}-t`}>{k}</dt>, <dd key={`${k}-d`}>{v}</dd>])}</dl>
+      </details>
 
       <h3>{linked ? `One workout, ${copies.length} copies` : "Not linked to other copies"}</h3>
       <ul class="copies" data-testid="detail-copies">
@@ -86,6 +97,13 @@ export function ActivityDetail({ detail, busy, linking, onUnlink, onPrimary, onL
               </p>
             )}
             <p class="muted">Decided: {CHOICE_LABELS[c.choice]}</p>
+            {pages.has(c.provider) && (
+              <p>
+                <button class="link" data-testid={`open-at-${c.activity_id}`} onClick={() => void store.openActivityPage(c.activity_id)}>
+                  Open at {PROVIDER_NAMES[c.provider]} ↗
+                </button>
+              </p>
+            )}
             {linked && (
               <p class="actions">
                 {!c.primary && (

@@ -1,6 +1,6 @@
 import { Component } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { SPORT_LABELS, distance, duration, localStart } from "../lib/format";
+import { SPORT_LABELS, distance, duration, paceOrSpeed, startedAt } from "../lib/format";
 import type { Pager } from "../lib/pager";
 import type { ActivityRow } from "../lib/types";
 import { useVirtualizer } from "../lib/virtual";
@@ -25,6 +25,8 @@ type Props = {
   /** The activity the detail shows. */
   open: number | null;
   label: string;
+  /** Every copy on its own row: each row names its own source (not its workout's). */
+  copies?: boolean;
   onSelect: (row: ActivityRow) => void;
   /** Enter or a click: open it (or, while linking, pick it). */
   onOpen: (row: ActivityRow) => void;
@@ -34,7 +36,7 @@ type Props = {
 /** The rows, virtualised: only those in view plus a few are in the DOM, positioned in a sizer as
  * tall as every loaded row; near the end the next page is asked for. Focusable: the arrow keys,
  * Page Up/Down, Home and End move the selection, Enter opens it. */
-export function ActivityList({ pager, selected, open, label, onSelect, onOpen, onEscape }: Props) {
+export function ActivityList({ pager, selected, open, label, copies = false, onSelect, onOpen, onEscape }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const rows = pager.rows;
   const more = !pager.done;
@@ -119,8 +121,9 @@ export function ActivityList({ pager, selected, open, label, onSelect, onOpen, o
               index={it.index}
               start={it.start}
               setSize={more ? -1 : rows.length}
-              selected={holds(row, selected)}
-              open={holds(row, open)}
+              selected={copies ? row.id === selected : holds(row, selected)}
+              open={copies ? row.id === open : holds(row, open)}
+              own={copies}
               pick={pick}
             />
           );
@@ -137,6 +140,8 @@ type RowProps = {
   setSize: number;
   selected: boolean;
   open: boolean;
+  /** The row is one copy: its badge is its own source. */
+  own: boolean;
   /** Stable across renders: a click selects and opens the row. */
   pick: (row: ActivityRow) => void;
 };
@@ -152,11 +157,12 @@ class Row extends Component<RowProps> {
       next.index !== p.index ||
       next.setSize !== p.setSize ||
       next.selected !== p.selected ||
-      next.open !== p.open
+      next.open !== p.open ||
+      next.own !== p.own
     );
   }
 
-  render({ row, index, start, setSize, selected, open, pick }: RowProps) {
+  render({ row, index, start, setSize, selected, open, own, pick }: RowProps) {
     return (
       <div
         id={`activity-${row.id}`}
@@ -172,12 +178,14 @@ class Row extends Component<RowProps> {
         style={{ transform: `translateY(${start}px)` }}
         onClick={() => pick(row)}
       >
-        <span class="when">{localStart(row.start_utc, row.utc_offset_seconds)}</span>
+        <span class="when">{startedAt(row.start_utc, row.utc_offset_seconds)}</span>
         <span class="sport">{SPORT_LABELS[row.sport]}</span>
         <span class="name">{row.name ?? "Untitled"}</span>
         <span class="num">{distance(row.distance_m)}</span>
         <span class="num">{duration(row.moving_seconds ?? row.elapsed_seconds)}</span>
-        <SourceBadges copies={row.copies} />
+        <span class="num pace">{paceOrSpeed(row.sport, row.distance_m, row.moving_seconds ?? row.elapsed_seconds)}</span>
+        <span class="num hr">{row.avg_heart_rate ? Math.round(row.avg_heart_rate) : "—"}</span>
+        <SourceBadges copies={row.copies} only={own ? row.id : undefined} />
       </div>
     );
   }

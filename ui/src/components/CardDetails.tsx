@@ -47,7 +47,7 @@ export function CardDetails({ info, card, running }: Props) {
             {scheduler?.paused
               ? "paused"
               : next.at
-                ? `next sync ${soon(next.at, Date.now())}${next.reconcile ? " (full check)" : ""}`
+                ? `${soon(next.at, Date.now())}${next.reconcile ? " (a full check)" : ""}`
                 : "no automatic sync until you act"}
           </dd>
         </>

@@ -56,6 +56,9 @@ export function DisconnectConfirm({ info, onClose }: Props) {
           {name}'s API agreement requires removing its data when access ends, so deleting is the default.
         </span>
       )}
+      <button class="link" data-testid={`disconnect-export-${p}`} onClick={() => void store.exportLibrary("json")}>
+        Export everything first
+      </button>
       {byTerms ? [remove, keep] : [keep, remove]}
       <button class="link" ref={preferred} data-testid={`disconnect-cancel-${p}`} onClick={onClose}>
         Cancel

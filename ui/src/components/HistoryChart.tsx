@@ -11,7 +11,7 @@ const DAY = 86_400;
 /** Stacked layers, top first: uPlot draws in order, so each lower layer is drawn over the one
  * above it and shows as its own band. */
 const LAYERS = [
-  { label: "Not stored", css: "--chart-failed", fallback: "#c0392b" },
+  { label: "Failed", css: "--chart-failed", fallback: "#c0392b" },
   { label: "Unchanged", css: "--chart-skipped", fallback: "#b8c4c6" },
   { label: "Updated", css: "--chart-updated", fallback: "#e0a526" },
   { label: "Created", css: "--chart-created", fallback: "#0f7f87" },
@@ -159,10 +159,10 @@ export function HistoryChart({ provider: p }: { provider: ProviderKind }) {
                   <th scope="col">Created</th>
                   <th scope="col">Updated</th>
                   <th scope="col">Unchanged</th>
-                  <th scope="col">Not stored</th>
+                  <th scope="col">Failed</th>
                   <th scope="col">Failed runs</th>
                   <th scope="col">API calls</th>
-                  <th scope="col">Quota left</th>
+                  <th scope="col">Requests left</th>
                 </tr>
               </thead>
               <tbody>

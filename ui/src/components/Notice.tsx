@@ -10,7 +10,7 @@ export function Notice() {
     <div class={`notice ${notice.kind}`} data-testid="notice" role="status">
       <span>{notice.text}</span>
       {notice.settingsLink && (
-        <a href={href({ name: "settings" })} data-testid="notice-settings">
+        <a href={href({ name: "providers" })} data-testid="notice-settings">
           Add API credentials
         </a>
       )}

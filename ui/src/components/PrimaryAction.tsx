@@ -9,7 +9,7 @@ type Props = { provider: ProviderKind; action: CardAction; busy: boolean };
  * athlete's own input (API credentials, a personal key) opens that provider's wizard section. */
 export function PrimaryAction({ provider: p, action, busy }: Props) {
   const store = useAppStore();
-  const wizard = href({ name: "settings", provider: p });
+  const wizard = href({ name: "providers", provider: p });
   const run = () => {
     switch (action.kind) {
       case "connect":

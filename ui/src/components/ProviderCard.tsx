@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { cardAction, cardInput } from "../lib/actions";
-import { STATE_LABELS, capabilityLine, recordingsLine } from "../lib/format";
+import { STATE_LABELS, capabilityLine, plainCapabilityLine, recordingsLine } from "../lib/format";
 import { useAppStore, useStore, useWakeAt } from "../lib/hooks";
 import { navigate } from "../lib/router";
 import { isRunning } from "../lib/store";
@@ -71,7 +71,13 @@ export function ProviderCard({ info, selected }: Props) {
           {c ? STATE_LABELS[c.state] : info.capabilities.implemented ? "Not connected" : "Coming soon"}
         </span>
       </header>
-      <p class="caps">{capabilityLine(info)}</p>
+      <div class="caps" data-testid={`caps-${info.provider}`}>
+        {plainCapabilityLine(info)}{" "}
+        <details class="tech">
+          <summary>Technical details</summary>
+          {capabilityLine(info)}
+        </details>
+      </div>
 
       {card && <CardDetails info={info} card={card} running={running} />}
 

@@ -1,4 +1,4 @@
-import { rateLimitLine } from "../lib/format";
+import { plainCapabilityLine, rateLimitLine } from "../lib/format";
 import { APP_GUIDES, KEY_GUIDES } from "../lib/guide";
 import type { Capabilities, ProviderInfo } from "../lib/types";
 
@@ -21,8 +21,11 @@ export function ProviderFacts({ info }: { info: ProviderInfo }) {
           <li key={n}>{n}</li>
         ))}
       </ul>
+      <p data-testid={`wizard-plain-${info.provider}`}>{plainCapabilityLine(info)}</p>
+      <details class="tech">
+        <summary>Technical details</summary>
       <dl class="facts" data-testid={`wizard-facts-${info.provider}`}>
-        <dt>Delivery</dt>
+        <dt>How activities arrive</dt>
         <dd>
           {caps.delivery === "push_inbox"
             ? "push: the provider sends activities to your relay, and Tributary reads its inbox"
@@ -30,7 +33,7 @@ export function ProviderFacts({ info }: { info: ProviderInfo }) {
         </dd>
         <dt>History</dt>
         <dd>{caps.history_window_days ? `the last ${caps.history_window_days} days` : "your whole history"}</dd>
-        <dt>Scopes</dt>
+        <dt>Permissions asked (scopes)</dt>
         <dd>
           {caps.scopes.length > 0
             ? caps.scopes.map((s) => <code key={s}>{s} </code>)
@@ -50,9 +53,10 @@ export function ProviderFacts({ info }: { info: ProviderInfo }) {
             "none published: when the provider says “too many requests”, the sync waits as told"
           )}
         </dd>
-        <dt>Tokens</dt>
+        <dt>Sign-in tokens</dt>
         <dd>{TOKENS[caps.refresh]}</dd>
       </dl>
+      </details>
     </>
   );
 }

@@ -6,11 +6,16 @@ import { AppSteps } from "./AppSteps";
 import { KeySteps } from "./KeySteps";
 import { ProviderFacts } from "./ProviderFacts";
 
-type Props = { info: ProviderInfo; focused: boolean };
+type Props = {
+  info: ProviderInfo;
+  focused: boolean;
+  /** The real-account steps (not in the demo, where nothing needs setting up). */
+  steps?: boolean;
+};
 
 /** One provider's section of the connect wizard: what it offers and demands, then the steps of
  * its door (an application of the athlete's own, or a personal key). */
-export function ProviderWizard({ info, focused }: Props) {
+export function ProviderWizard({ info, focused, steps = true }: Props) {
   const p = info.provider;
   const caps = info.capabilities;
   const state = useStore((s) => s.cards[p]?.connection.state);
@@ -44,7 +49,7 @@ export function ProviderWizard({ info, focused }: Props) {
         </span>
       </header>
       <ProviderFacts info={info} />
-      {keyed ? <KeySteps info={info} /> : <AppSteps info={info} />}
+      {steps && (keyed ? <KeySteps info={info} /> : <AppSteps info={info} />)}
     </section>
   );
 }

@@ -15,7 +15,10 @@ import type {
   Disconnected,
   ErrorCode,
   ImportPick,
+  Exported,
+  ExportFormat,
   ImportReport,
+  ListTotals,
   PageRequest,
   Period,
   RecordingDetail,
@@ -74,14 +77,23 @@ export interface Backend {
   /** Open the page where the owner of `provider`'s API application manages it (the address is
    * the core's). */
   openAppSettings(provider: ProviderKind): Promise<void>;
+  /** Open the provider's own page of activity `id` in the browser (the address is the core's). */
+  openActivityPage(id: number): Promise<void>;
   /** The dashboard is on screen (the shell logs how long that took after "Open"). */
   windowReady(): Promise<void>;
+  /** Hide the window; the app keeps syncing in the background. */
+  hideWindow(): Promise<void>;
+  /** Quit the app (the background sync stops with it). */
+  quitApp(): Promise<void>;
 
   // The library. Lists page by keyset: pass a listing's `next` as the next page's `after`.
   /** Every copy, each provider's on its own row. */
   listActivities(filter: ActivityFilter, page: PageRequest): Promise<ActivityListing>;
   /** One row per session (its primary copy), with its copies. */
   listWorkouts(filter: ActivityFilter, page: PageRequest): Promise<ActivityListing>;
+  /** What the list (every copy, or `workouts`) holds in all for `filter`: the exact count and
+   * the sums, not one page. */
+  getListTotals(filter: ActivityFilter, workouts: boolean): Promise<ListTotals>;
   getActivity(id: number): Promise<ActivityDetail>;
   /** The athlete's choices; each answers the first activity's detail as it now stands. */
   linkActivities(anchor: number, other: number): Promise<ActivityDetail>;
@@ -100,6 +112,9 @@ export interface Backend {
   /** "Save original…": the native dialog, then the original as it came. The path, or null
    * when the athlete cancelled. */
   saveOriginal(id: number): Promise<string | null>;
+  /** "Export…": the whole library as CSV, JSON, SQLite or every original, through the native
+   * save dialog. What was written, or null when the athlete cancelled. */
+  exportLibrary(format: ExportFormat): Promise<Exported | null>;
 
   // Import: archives, folders and files, read by the core (the dialog and a drop are the
   // shell's: no path comes from the window).
@@ -123,6 +138,10 @@ export interface Backend {
   onDeepLink(cb: (outcome: DeepLinkOutcome) => void): Unsubscribe;
   /** A notification or the tray asked to show a connection. */
   onFocus(cb: (provider: ProviderKind) => void): Unsubscribe;
+  /** The desktop started or stopped showing tray icons. */
+  onTrayHost(cb: (present: boolean) => void): Unsubscribe;
+  /** The window was closed where no tray shows the app: ask to quit or keep syncing. */
+  onCloseAsked(cb: () => void): Unsubscribe;
 }
 
 /** A message for an error of any origin. */

@@ -55,6 +55,11 @@ export const commands = {
 	listActivities: (filter: ActivityFilter_Deserialize, page: PageRequest_Deserialize) => typedError<ActivityListing_Serialize, CommandError>(__TAURI_INVOKE("list_activities", { filter, page })),
 	/**  Workouts (one row per session, with its copies), filtered, one keyset page. */
 	listWorkouts: (filter: ActivityFilter_Deserialize, page: PageRequest_Deserialize) => typedError<ActivityListing_Serialize, CommandError>(__TAURI_INVOKE("list_workouts", { filter, page })),
+	/**
+	 *  What the list holds in all for `filter` (every copy, or `workouts`): the exact count and the
+	 *  sums for its footer.
+	 */
+	getListTotals: (filter: ActivityFilter_Deserialize, workouts: boolean) => typedError<ListTotals, CommandError>(__TAURI_INVOKE("get_list_totals", { filter, workouts })),
 	/**  One activity with every normalised field, its raw payload and its workout's copies. */
 	getActivity: (id: number) => typedError<ActivityDetail_Serialize, CommandError>(__TAURI_INVOKE("get_activity", { id })),
 	/**  Link `other` into `anchor`'s workout (the athlete's choice; no sync undoes it). */
@@ -84,6 +89,12 @@ export const commands = {
 	 *  `TRIBUTARY_SAVE_DIR` set (scripts, end-to-end tests), saved there without a dialog.
 	 */
 	saveOriginal: (id: number) => typedError<string | null, CommandError>(__TAURI_INVOKE("save_original", { id })),
+	/**
+	 *  Export the whole library from the window: the native save dialog (a folder's name for CSV and
+	 *  originals), then the core's export. `None` when the athlete cancelled. With
+	 *  `TRIBUTARY_SAVE_DIR` set (scripts, end-to-end tests), written there without a dialog.
+	 */
+	exportLibrary: (format: ExportFormat) => typedError<Exported | null, CommandError>(__TAURI_INVOKE("export_library", { format })),
 	/**
 	 *  "Import…": the native dialog for files or a folder, then the import. `None` when the athlete
 	 *  cancelled the dialog. With `TRIBUTARY_IMPORT_PATHS` set (scripts, end-to-end tests: paths
@@ -121,8 +132,20 @@ export const commands = {
 	 *  webview's.
 	 */
 	openAppSettings: (provider: ProviderKind) => typedError<null, CommandError>(__TAURI_INVOKE("open_app_settings", { provider })),
+	/**
+	 *  Open the provider's own page of activity `id` in the browser ("Open at Strava"); the address
+	 *  is the core's, never the window's.
+	 */
+	openActivityPage: (id: number) => typedError<null, CommandError>(__TAURI_INVOKE("open_activity_page", { id })),
 	/**  The UI's dashboard is on screen (the shell logs how long that took after "Open"). */
 	windowReady: () => typedError<null, CommandError>(__TAURI_INVOKE("window_ready")),
+	/**
+	 *  Hide the window and keep syncing in the background (the answer "Keep syncing" when the window
+	 *  was closed on a desktop without a tray).
+	 */
+	hideWindow: () => typedError<null, CommandError>(__TAURI_INVOKE("hide_window")),
+	/**  Quit: the scheduler stops (running syncs are recorded `cancelled`) and the process ends. */
+	quitApp: () => typedError<null, CommandError>(__TAURI_INVOKE("quit_app")),
 	/**  Switch between real accounts and the sandbox demo: saved, then the app restarts into it. */
 	setMode: (mode: string) => typedError<null, CommandError>(__TAURI_INVOKE("set_mode", { mode })),
 	/**  Prove a provider's API credentials against it before connecting. */
@@ -131,9 +154,11 @@ export const commands = {
 
 /** Events */
 export const events = {
+	closeAsked: makeEvent<CloseAsked, CloseAsked>("close-asked"),
 	coreEventMessage: makeEvent<CoreEventMessage_Serialize, CoreEventMessage_Deserialize>("core-event-message"),
 	deepLinkOutcome: makeEvent<DeepLinkOutcome_Serialize, DeepLinkOutcome_Deserialize>("deep-link-outcome"),
 	focusRequested: makeEvent<FocusRequested, FocusRequested>("focus-requested"),
+	trayHostChanged: makeEvent<TrayHostChanged, TrayHostChanged>("tray-host-changed"),
 };
 
 /* Constants */
@@ -336,6 +361,8 @@ export type AppInfo_Deserialize = {
 	data_dir: string,
 	/**  Why the keyring cannot be used (tokens cannot be kept), with the fix; absent when it can. */
 	keyring_problem?: string | null,
+	/**  Whether the desktop shows tray icons (`TrayHostChanged` follows it). */
+	tray: boolean,
 };
 
 /**  What the UI needs to know about how the app runs. */
@@ -348,6 +375,8 @@ export type AppInfo_Serialize = {
 	data_dir: string,
 	/**  Why the keyring cannot be used (tokens cannot be kept), with the fix; absent when it can. */
 	keyring_problem: string | null,
+	/**  Whether the desktop shows tray icons (`TrayHostChanged` follows it). */
+	tray: boolean,
 };
 
 /**  One notice for the athlete. */
@@ -442,6 +471,11 @@ export type Capabilities_Deserialize = {
 	 */
 	app_settings_url?: string | null,
 	/**
+	 *  The provider's own web page of one activity, `{id}` standing for its id (the athlete's
+	 *  "open at Strava"), when the provider has public activity pages.
+	 */
+	activity_page?: string | null,
+	/**
 	 *  The provider caps the athlete's unrevoked grants and can only revoke them all at once
 	 *  (Wahoo: ten, `DELETE /v1/permissions`): a sign-in that replaces a grant ends it before
 	 *  exchanging the new code, so reconnecting never piles grants up toward the cap.
@@ -499,6 +533,11 @@ export type Capabilities_Serialize = {
 	 */
 	app_settings_url: string | null,
 	/**
+	 *  The provider's own web page of one activity, `{id}` standing for its id (the athlete's
+	 *  "open at Strava"), when the provider has public activity pages.
+	 */
+	activity_page: string | null,
+	/**
 	 *  The provider caps the athlete's unrevoked grants and can only revoke them all at once
 	 *  (Wahoo: ten, `DELETE /v1/permissions`): a sign-in that replaces a grant ends it before
 	 *  exchanging the new code, so reconnecting never piles grants up toward the cap.
@@ -514,6 +553,12 @@ export type ClientAuth =
 "basic" | 
 /**  A public client: `client_id` only, secured by PKCE. */
 "public_pkce";
+
+/**
+ *  The window was closed on a desktop without a tray: the window asks whether to quit or keep
+ *  syncing in the background (hidden, with no icon to bring it back but launching it again).
+ */
+export type CloseAsked = Record<string, never>;
 
 /**  A command's error as the UI receives it. */
 export type CommandError = {
@@ -1120,6 +1165,32 @@ export type Estimate_Serialize = {
 	window: string | null,
 };
 
+/**  The shapes [`export`] writes. */
+export type ExportFormat = 
+/**  A directory of CSV files. */
+"csv" | 
+/**  One JSON document. */
+"json" | 
+/**  A copy of the database. */
+"sqlite" | 
+/**
+ *  A directory of every original file as it came, a GPX for copies with streams and no
+ *  file, and `manifest.json` / `manifest.csv`.
+ */
+"originals";
+
+/**  What an export wrote. */
+export type Exported = {
+	/**  The format. */
+	format: ExportFormat,
+	/**  Where (a file, or a directory for CSV). */
+	path: string,
+	/**  Activities written. */
+	activities: number,
+	/**  Workouts (sessions counted once) written. */
+	workouts: number,
+};
+
 /**  What an original file is, by its content. */
 export type FileFormat = 
 /**  Garmin's Flexible and Interoperable Data Transfer. */
@@ -1307,6 +1378,21 @@ export type LinkChoice =
 "linked" | 
 /**  The athlete kept it apart (never linked automatically again). */
 "kept_apart";
+
+/**
+ *  What a filtered list holds in all, not one page: the exact count, and the sums the list's
+ *  footer shows. Workouts count each session once (its primary copy's figures).
+ */
+export type ListTotals = {
+	/**  Rows in the list. */
+	count: number,
+	/**  Metres. */
+	distance_m: number | null,
+	/**  Moving time where known, else elapsed, in seconds. */
+	seconds: number,
+	/**  Metres climbed. */
+	elevation_m: number | null,
+};
 
 /**  A normalised activity as the providers' mappers produce it. */
 export type NewActivity = NewActivity_Serialize | NewActivity_Deserialize;
@@ -2093,6 +2179,12 @@ export type SyncTrigger =
 "startup" | 
 /**  Right after connecting. */
 "after_connect";
+
+/**  A tray host appeared or went away: without one, closing the window asks what to do. */
+export type TrayHostChanged = {
+	/**  Whether the desktop shows the app's tray icon. */
+	present: boolean,
+};
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };
 

@@ -33,9 +33,9 @@ export function when(iso: string | null | undefined): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
-/** Time of day, in the athlete's locale. */
+/** Time of day, in the athlete's locale, written as `when` writes it ("4:07 PM", not "04:07 PM"). */
 export function clock(iso: string): string {
-  return new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  return new Date(iso).toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
 }
 
 /** Time of day when it is today, else date and time. */
@@ -101,7 +101,30 @@ const REFRESH_LABELS: Record<Capabilities["refresh"], string> = {
   key_exchange: "key exchanged for tokens",
 };
 
-/** A one-line description of how a provider connects and what it allows. */
+/** A rate limit's window in words: "15 min" → "15 minutes", "1 min" → "minute", "day". */
+function windowWords(window: string): string {
+  const m = /^(\d+)\s*(s|sec|min|h|hour|day)s?$/.exec(window.trim());
+  if (!m) return window;
+  const n = Number(m[1]);
+  const unit = { s: "second", sec: "second", min: "minute", h: "hour", hour: "hour", day: "day" }[m[2] as "s"];
+  return n === 1 ? unit : `${n} ${unit}s`;
+}
+
+/** What a provider gives, in the athlete's words, for the card's surface (the technical line is
+ * one click away: `capabilityLine`). */
+export function plainCapabilityLine(info: ProviderInfo): string {
+  const c = info.capabilities;
+  const parts = [
+    c.history_window_days ? `Syncs the last ${c.history_window_days} days` : "Syncs your whole history",
+  ];
+  if (c.delivery === "push_inbox") parts.push("new activities arrive through your relay");
+  if (c.sign_in === "personal_key") parts.push("signs in with your personal key");
+  const tightest = c.rate_limits[0];
+  if (tightest) parts.push(`up to ${count(tightest.limit)} requests every ${windowWords(tightest.window)}`);
+  return parts.join(" · ");
+}
+
+/** A one-line description of how a provider connects and what it allows (the technical facts). */
 export function capabilityLine(info: ProviderInfo): string {
   const c = info.capabilities;
   const parts = [
@@ -223,6 +246,26 @@ export const SPORT_LABELS: Record<Sport, string> = {
   other: "Other",
 };
 
+/** How each sport's speed is said: a pace per kilometre on foot, per 100 m in the water, a
+ * speed on wheels and elsewhere. */
+const PACED: Partial<Record<Sport, { per: number; unit: string }>> = {
+  run: { per: 1000, unit: "/km" },
+  trail_run: { per: 1000, unit: "/km" },
+  walk: { per: 1000, unit: "/km" },
+  hike: { per: 1000, unit: "/km" },
+  swim: { per: 100, unit: "/100 m" },
+  row: { per: 500, unit: "/500 m" },
+};
+
+/** An activity's pace ("5:12 /km") or speed ("28.4 km/h"), over its moving time where known;
+ * "—" without a distance or a time (a strength session, a manual entry). */
+export function paceOrSpeed(sport: Sport, metres: number | null | undefined, seconds: number | null | undefined): string {
+  if (!metres || !seconds || metres <= 0 || seconds <= 0) return "—";
+  const paced = PACED[sport];
+  if (paced) return `${duration((seconds / metres) * paced.per)} ${paced.unit}`;
+  return `${tenths.format((metres / seconds) * 3.6)} km/h`;
+}
+
 export const CHOICE_LABELS: Record<LinkChoice, string> = {
   automatic: "automatic",
   linked: "linked by you",
@@ -283,6 +326,16 @@ export function localStart(iso: string, offset: number | null | undefined): stri
   const t = Date.parse(iso);
   if (offset === null || offset === undefined) return here.format(t);
   return atOffset.format(t + offset * 1000);
+}
+
+/** When an activity started, by one rule everywhere: on the clock where it happened (its own
+ * offset), else on the athlete's clock at that moment, and always with the zone said, so that
+ * two copies of one session never read as different times. */
+export function startedAt(iso: string, offset: number | null | undefined): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "—";
+  const zone = offset ?? -new Date(t).getTimezoneOffset() * 60;
+  return `${atOffset.format(t + zone * 1000)} ${offsetLabel(zone)}`;
 }
 
 /** A badge's hover text: why the copy is in its workout and how sure, or just its provider. */

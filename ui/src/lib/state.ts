@@ -75,6 +75,10 @@ export type State = {
   importResult: ImportReport | null;
   /** Imports that ended or were forgotten in this window: the lists read again when it moves. */
   importsSeen: number;
+  /** Whether the desktop shows the tray icon (null until known): without one, closing asks. */
+  tray: boolean | null;
+  /** The window was closed on a desktop without a tray: it asks to quit or keep syncing. */
+  closeAsked: boolean;
 };
 
 export const initial: State = {
@@ -97,6 +101,8 @@ export const initial: State = {
   importing: null,
   importResult: null,
   importsSeen: 0,
+  tray: null,
+  closeAsked: false,
 };
 
 export const ZERO: SyncCounters = { fetched: 0, created: 0, updated: 0, skipped: 0, failed: 0, deleted: 0 };

@@ -5,6 +5,7 @@
 // weekly volume).
 import { IpcError, describe, type Backend } from "./backend";
 import { RUN_DAYS, RUN_LIMIT, volumeWindow } from "./chartData";
+import { count } from "./format";
 import { revokePlace } from "./guide";
 import {
   PAGE,
@@ -27,6 +28,8 @@ import type {
   CredentialsCheck,
   DeepLinkOutcome,
   Disconnected,
+  ExportFormat,
+  Exported,
   ImportPick,
   ImportReport,
   ProviderKind,
@@ -81,6 +84,8 @@ export class Store {
     const stops = [
       this.backend.onCoreEvent((e) => (this.pending ? this.pending.push(e) : this.apply(e))),
       this.backend.onDeepLink((o) => this.deepLink(o)),
+      this.backend.onTrayHost((present) => this.set({ tray: present })),
+      this.backend.onCloseAsked(() => this.set({ closeAsked: true })),
     ];
     void this.load();
     return () => stops.forEach((stop) => stop());
@@ -98,15 +103,17 @@ export class Store {
       const [dashboard, info] = await Promise.all([this.backend.getDashboard(), this.backend.getAppInfo()]);
       const cards: ByProvider<ConnectionCard> = {};
       for (const card of dashboard.cards) cards[card.connection.provider] = card;
-      this.set({
+      this.set((s) => ({
         status: "ready",
         info,
+        // An event that came while loading is newer than the answer.
+        tray: s.tray ?? info.tray,
         providers: dashboard.providers,
         cards,
         summary: dashboard.summary,
         attention: dashboard.attention.map((a) => ({ ...a, title: null, message: null })),
         scheduler: dashboard.scheduler,
-      });
+      }));
     } catch (e) {
       this.set({ status: "failed" });
       this.fail(e);
@@ -597,6 +604,32 @@ export class Store {
       settings,
       scheduler: s.scheduler ? { ...s.scheduler, paused: settings.paused } : null,
     }));
+  }
+
+  /** Export the whole library (the shell's save dialog), and say where it went. */
+  async exportLibrary(format: ExportFormat): Promise<Exported | null> {
+    const done = await this.act(null, () => this.backend.exportLibrary(format));
+    if (!done) return null;
+    const copies = done.activities === 1 ? "1 copy" : `${count(done.activities)} copies`;
+    const workouts = done.workouts === 1 ? "1 workout" : `${count(done.workouts)} workouts`;
+    this.notify("ok", `Exported ${workouts} (${copies}) to ${done.path}.`);
+    return done;
+  }
+
+  /** Quit the app: the scheduler stops, running syncs are recorded as cancelled. */
+  async quit() {
+    this.set({ closeAsked: false });
+    await this.act(null, () => this.backend.quitApp());
+  }
+
+  /** The window closed without a tray: hide it and keep syncing in the background. */
+  async keepSyncing() {
+    this.set({ closeAsked: false });
+    await this.act(null, () => this.backend.hideWindow());
+  }
+
+  async openActivityPage(id: number) {
+    await this.act(null, () => this.backend.openActivityPage(id));
   }
 
   async openDataFolder() {

@@ -45,10 +45,14 @@ export class TauriBackend implements Backend {
   setMode: Backend["setMode"] = (mode) => done(commands.setMode(mode));
   openDataFolder = () => done(commands.openDataFolder());
   openAppSettings: Backend["openAppSettings"] = (p) => done(commands.openAppSettings(p));
+  openActivityPage: Backend["openActivityPage"] = (id) => done(commands.openActivityPage(id));
   windowReady = () => done(commands.windowReady());
+  hideWindow = () => done(commands.hideWindow());
+  quitApp = () => done(commands.quitApp());
 
   listActivities: Backend["listActivities"] = (filter, page) => unwrap(commands.listActivities(filter, page));
   listWorkouts: Backend["listWorkouts"] = (filter, page) => unwrap(commands.listWorkouts(filter, page));
+  getListTotals: Backend["getListTotals"] = (filter, workouts) => unwrap(commands.getListTotals(filter, workouts));
   getActivity: Backend["getActivity"] = (id) => unwrap(commands.getActivity(id));
   linkActivities: Backend["linkActivities"] = (anchor, other) => unwrap(commands.linkActivities(anchor, other));
   unlinkActivity: Backend["unlinkActivity"] = (id) => unwrap(commands.unlinkActivity(id));
@@ -58,6 +62,7 @@ export class TauriBackend implements Backend {
   getRecording: Backend["getRecording"] = (id, copy) => unwrap(commands.getRecording(id, copy));
   chooseRecording: Backend["chooseRecording"] = (id, pin) => unwrap(commands.chooseRecording(id, pin));
   saveOriginal: Backend["saveOriginal"] = (id) => unwrap(commands.saveOriginal(id));
+  exportLibrary: Backend["exportLibrary"] = (format) => unwrap(commands.exportLibrary(format));
 
   importFiles: Backend["importFiles"] = (pick) => unwrap(commands.importFiles(pick));
   cancelImport: Backend["cancelImport"] = () => commands.cancelImport();
@@ -70,4 +75,6 @@ export class TauriBackend implements Backend {
   onCoreEvent: Backend["onCoreEvent"] = (cb) => subscription(events.coreEventMessage.listen((e) => cb(e.payload)));
   onDeepLink: Backend["onDeepLink"] = (cb) => subscription(events.deepLinkOutcome.listen((e) => cb(e.payload)));
   onFocus: Backend["onFocus"] = (cb) => subscription(events.focusRequested.listen((e) => cb(e.payload.provider)));
+  onTrayHost: Backend["onTrayHost"] = (cb) => subscription(events.trayHostChanged.listen((e) => cb(e.payload.present)));
+  onCloseAsked: Backend["onCloseAsked"] = (cb) => subscription(events.closeAsked.listen(() => cb()));
 }

@@ -8,6 +8,9 @@ export type ActivityDetail = B.ActivityDetail_Serialize;
 /** What the lists are asked for: every field stated (null: no filter), so a request reads whole. */
 export type ActivityFilter = B.ActivityFilter_Serialize;
 export type ActivityListing = B.ActivityListing_Serialize;
+export type ListTotals = B.ListTotals;
+export type ExportFormat = B.ExportFormat;
+export type Exported = B.Exported;
 export type ActivityRow = B.ActivityRow_Serialize;
 export type AppInfo = B.AppInfo;
 export type Attention = B.Attention;

@@ -2,11 +2,12 @@ import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import { ActivityDetail } from "../components/ActivityDetail";
 import { ActivityFilters, FIRST_QUERY } from "../components/ActivityFilters";
 import { ActivityList } from "../components/ActivityList";
+import { ExportMenu } from "../components/ExportMenu";
 import { ImportPanel } from "../components/ImportPanel";
-import { PROVIDER_NAMES, count } from "../lib/format";
+import { PROVIDER_NAMES, count, distance, hours } from "../lib/format";
 import { useAppStore, useStore } from "../lib/hooks";
 import { Pager, type ListQuery } from "../lib/pager";
-import type { ActivityDetail as Detail, ActivityRow } from "../lib/types";
+import type { ActivityDetail as Detail, ActivityRow, ListTotals } from "../lib/types";
 
 /** One Pager per query: a new filter starts the list over, and the old pager's late answers are
  * dropped. The view renders again whenever its pager changes. */
@@ -28,9 +29,19 @@ function usePager(query: ListQuery): Pager {
   return pager;
 }
 
-function status(pager: Pager): string {
+const nounFor = (pager: Pager, n: number) =>
+  pager.query.kind === "workouts" ? (n === 1 ? "workout" : "workouts") : n === 1 ? "copy" : "copies";
+
+/** The list's line: the exact count and its sums once the core has answered; until then what
+ * the loaded pages say ("200+"). */
+function status(pager: Pager, totals: ListTotals | null): string {
+  if (totals) {
+    const noun = nounFor(pager, totals.count);
+    if (totals.count === 0) return `No ${noun} match.`;
+    return `${count(totals.count)} ${noun} · ${distance(totals.distance_m)} · ${hours(totals.seconds)}`;
+  }
   const n = pager.rows.length;
-  const noun = pager.query.kind === "workouts" ? (n === 1 ? "workout" : "workouts") : n === 1 ? "activity" : "activities";
+  const noun = nounFor(pager, n);
   if (n === 0 && !pager.done) return pager.failed ? "Could not load the list." : "Loading…";
   if (n === 0) return `No ${noun} match.`;
   if (pager.done) return `${count(n)} ${noun}`;
@@ -50,6 +61,22 @@ export function Activities() {
   const [busy, setBusy] = useState(false);
   const shown = useRef<Detail | null>(null);
   shown.current = detail;
+  // The whole list's count and sums, read again with each new list and after each change in it
+  // (a sync or a disconnect moves the summary's count).
+  // Kept with the list they were read for: a new filter's list never shows the old one's count.
+  const [totals, setTotals] = useState<{ list: Pager; of: ListTotals } | null>(null);
+  const [changes, changed] = useReducer((n: number) => n + 1, 0);
+  const stored = useStore((s) => s.summary?.total_activities);
+  useEffect(() => {
+    let live = true;
+    store.backend.getListTotals(pager.query.filter, pager.query.kind === "workouts").then(
+      (t) => live && setTotals({ list: pager, of: t }),
+      () => live && setTotals(null), // the pages' count stands in
+    );
+    return () => {
+      live = false;
+    };
+  }, [store, pager, changes, stored]);
 
   // The detail of the row opened, unless a change already brought it.
   useEffect(() => {
@@ -83,6 +110,7 @@ export function Activities() {
       setSelected(next.activity.id);
       const moved = [result.row, next.row].map((r) => ({ start: Date.parse(r.start_utc), id: r.id }));
       await pager.refresh(ids, moved);
+      changed(0);
     } catch (e) {
       store.fail(e);
     } finally {
@@ -108,10 +136,11 @@ export function Activities() {
       <header class="library-head">
         <h2>Activities</h2>
         <ImportPanel />
+        <ExportMenu />
       </header>
       <ActivityFilters onChange={setQuery} />
       <p class="status-line" data-testid="activity-count" role="status">
-        {status(pager)}
+        {status(pager, totals?.list === pager ? totals.of : null)}
         {pager.failed && (
           <button class="link" data-testid="activity-retry" onClick={() => pager.retry()}>
             Try again
@@ -137,6 +166,8 @@ export function Activities() {
             <span>Name</span>
             <span class="num">Distance</span>
             <span class="num">Time</span>
+            <span class="num pace">Pace</span>
+            <span class="num hr" title="Average heart rate, beats per minute">HR</span>
             <span>Sources</span>
           </div>
           <ActivityList
@@ -144,6 +175,7 @@ export function Activities() {
             selected={selected}
             open={open}
             label={`${kind}${linking ? ": pick the other copy" : ""}`}
+            copies={query.kind === "activities"}
             onSelect={(row) => setSelected(row.id)}
             onOpen={openRow}
             onEscape={() => (linking ? setLinking(false) : setOpen(null))}

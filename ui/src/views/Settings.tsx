@@ -1,9 +1,7 @@
 import { useEffect, useReducer, useState } from "preact/hooks";
-import { ProviderWizard } from "../components/ProviderWizard";
 import { useAppStore, useStore } from "../lib/hooks";
-import { href } from "../lib/router";
 import { loadTheme, saveTheme, type Theme } from "../lib/theme";
-import type { AppInfo, ProviderKind, Settings as SettingsValue, SettingsPatch } from "../lib/types";
+import type { AppInfo, Settings as SettingsValue, SettingsPatch } from "../lib/types";
 
 /** Offered intervals, in minutes; the core stores seconds. */
 export const INTERVAL_MINUTES = [15, 30, 60, 120, 360, 1440] as const;
@@ -21,48 +19,19 @@ const FLAGS: { key: Flag; testid: string; label: string }[] = [
   { key: "notifications", testid: "settings-notifications", label: "Notify me when a connection needs me" },
 ];
 
-type Props = { /** The provider whose wizard section to bring into view (from a card). */ focus?: ProviderKind };
-
-export function Settings({ focus }: Props) {
+/** The app's own settings, general first: background sync, appearance, data, mode, about and
+ * Quit. The providers' set-up has a view of its own (`Providers`). */
+export function Settings() {
   const store = useAppStore();
   const settings = useStore((s) => s.settings);
   const info = useStore((s) => s.info);
-  const providers = useStore((s) => s.providers);
+  const tray = useStore((s) => s.tray);
   const [theme, setTheme] = useState<Theme>(loadTheme);
 
   useEffect(() => void store.loadSettings(), [store]);
 
-  const wired = providers.filter((p) => p.capabilities.implemented);
-  const keyed = wired
-    .filter((p) => p.capabilities.sign_in === "personal_key")
-    .map((p) => p.capabilities.display_name)
-    .join(", ");
   return (
     <div class="settings">
-      <section class="panel wide">
-        <h2>Mode</h2>
-        {info ? <ModeSwitch info={info} /> : <p class="muted">Loading…</p>}
-      </section>
-
-      <section class="panel wide" aria-labelledby="providers-title">
-        <h2 id="providers-title">Providers</h2>
-        <p class="muted">
-          {info?.sandbox
-            ? "In demo mode the sandbox needs no application: connect right away. For your real accounts, switch to them above."
-            : `Each provider needs your own API application${keyed ? ` (${keyed}: your own personal key instead)` : ""}. Secrets and keys go to your OS keyring and are never shown again.`}
-        </p>
-        <nav class="wizard-index" aria-label="Providers">
-          {wired.map((p) => (
-            <a key={p.provider} href={href({ name: "settings", provider: p.provider })} aria-current={focus === p.provider ? "true" : undefined}>
-              {p.capabilities.display_name}
-            </a>
-          ))}
-        </nav>
-        {wired.map((p) => (
-          <ProviderWizard key={p.provider} info={p} focused={focus === p.provider} />
-        ))}
-      </section>
-
       <section class="panel">
         <h2>Background sync</h2>
         {settings ? <SyncSettings settings={settings} /> : <p class="muted">Loading…</p>}
@@ -99,11 +68,26 @@ export function Settings({ focus }: Props) {
       </section>
 
       <section class="panel">
+        <h2>Mode</h2>
+        {info ? <ModeSwitch info={info} /> : <p class="muted">Loading…</p>}
+      </section>
+
+      <section class="panel">
         <h2>About</h2>
         <dl>
           <dt>Version</dt>
           <dd data-testid="settings-version">{info?.version ?? "…"}</dd>
         </dl>
+        <p class="muted" data-testid="settings-tray" data-tray={String(tray)}>
+          {tray
+            ? "Closing the window keeps Tributary syncing in the tray."
+            : tray === false
+              ? "This desktop shows no tray icons: closing the window asks whether to keep syncing in the background."
+              : ""}
+        </p>
+        <button data-testid="settings-quit" onClick={() => void store.quit()}>
+          Quit Tributary
+        </button>
       </section>
     </div>
   );

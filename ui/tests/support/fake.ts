@@ -17,6 +17,8 @@ import type {
   DeepLinkOutcome,
   ErrorCode,
   Estimate,
+  ExportFormat,
+  Exported,
   ImportPick,
   ImportReport,
   PageRequest,
@@ -36,7 +38,8 @@ export type FakeSeed = {
   dashboard: Dashboard;
   /** Runs per provider, newest first (the latest run of each card is added when missing). */
   runs?: Partial<Record<ProviderKind, SyncRun[]>>;
-  info?: AppInfo;
+  /** Merged over the demo's defaults (a tray shown, a keyring that works). */
+  info?: Partial<AppInfo>;
   settings?: Settings;
   focus?: ProviderKind | null;
   outcomes?: DeepLinkOutcome[];
@@ -92,6 +95,8 @@ export class FakeBackend implements Backend {
   private readonly core: Listener<CoreEvent>[] = [];
   private readonly links: Listener<DeepLinkOutcome>[] = [];
   private readonly focusers: Listener<ProviderKind>[] = [];
+  private readonly trays: Listener<boolean>[] = [];
+  private readonly closes: Listener<void>[] = [];
   private nextRunId = 1000;
   private nextConnectionId = 100;
 
@@ -103,11 +108,13 @@ export class FakeBackend implements Backend {
       const runs = (this.runs[p] ??= []);
       if (card.latest_run && !runs.some((r) => r.id === card.latest_run!.id)) runs.unshift(clone(card.latest_run));
     }
-    this.info = seed.info ?? {
+    this.info = {
       sandbox: true,
       version: "0.1.0",
       data_dir: "/home/athlete/.local/share/tributary",
       keyring_problem: null,
+      tray: true,
+      ...seed.info,
     };
     this.settings = seed.settings ?? {
       sync_interval_seconds: 3600,
@@ -149,6 +156,16 @@ export class FakeBackend implements Backend {
   deepLink(outcome: DeepLinkOutcome) {
     this.outcomes.push(outcome);
     this.links.forEach((l) => l(clone(outcome)));
+  }
+
+  /** The desktop's tray host came or went. */
+  trayHost(present: boolean) {
+    this.trays.forEach((l) => l(present));
+  }
+
+  /** The window's close button, on a desktop without a tray. */
+  closeRequested() {
+    this.closes.forEach((l) => l());
   }
 
   requestFocus(provider: ProviderKind) {
@@ -427,12 +444,17 @@ export class FakeBackend implements Backend {
     });
   openDataFolder = () => this.call("open_data_folder", [], () => undefined);
   openAppSettings = (p: ProviderKind) => this.call("open_app_settings", [p], () => undefined);
+  openActivityPage = (id: number) => this.call("open_activity_page", [id], () => undefined);
   windowReady = () => this.call("window_ready", [], () => undefined);
+  hideWindow = () => this.call("hide_window", [], () => undefined);
+  quitApp = () => this.call("quit_app", [], () => undefined);
 
   listActivities = (filter: ActivityFilter, page: PageRequest) =>
     this.call("list_activities", [filter, page], () => this.library.activities(filter, page));
   listWorkouts = (filter: ActivityFilter, page: PageRequest) =>
     this.call("list_workouts", [filter, page], () => this.library.workouts(filter, page));
+  getListTotals = (filter: ActivityFilter, workouts: boolean) =>
+    this.call("get_list_totals", [filter, workouts], () => this.library.totals(filter, workouts));
   getActivity = (id: number) => this.call("get_activity", [id], () => this.library.detail(id));
   /** Workout id → the copy whose recording it shows (the athlete's pin). */
   readonly recordingPins = new Map<number, number>();
@@ -451,6 +473,15 @@ export class FakeBackend implements Backend {
       return this.library.recording(id, null, this.recordingPins, this.withoutRecording);
     });
   saveOriginal = (id: number) => this.call("save_original", [id], () => this.saveTo);
+  /** Where the next export goes (null: the athlete cancels the dialog). */
+  exportTo: string | null = "/home/athlete/tributary-2026-12-07.json";
+  exportLibrary = (format: ExportFormat) =>
+    this.call("export_library", [format], (): Exported | null => {
+      if (this.exportTo === null) return null;
+      const all = this.library.totals({ provider: null, sport: null, since: null, until: null, text: null }, false).count;
+      const workouts = this.library.totals({ provider: null, sport: null, since: null, until: null, text: null }, true).count;
+      return { format, path: this.exportTo, activities: all, workouts };
+    });
 
   /** What the next "Import…" reads (null: the athlete cancels the dialog). */
   nextImport: ImportReport | null = null;
@@ -509,6 +540,8 @@ export class FakeBackend implements Backend {
   onCoreEvent = (cb: Listener<CoreEvent>) => this.listen(this.core, cb);
   onDeepLink = (cb: Listener<DeepLinkOutcome>) => this.listen(this.links, cb);
   onFocus = (cb: Listener<ProviderKind>) => this.listen(this.focusers, cb);
+  onTrayHost = (cb: Listener<boolean>) => this.listen(this.trays, cb);
+  onCloseAsked = (cb: () => void) => this.listen(this.closes, cb);
 
   private listen<T>(list: Listener<T>[], cb: Listener<T>) {
     list.push(cb);

@@ -13,6 +13,7 @@ import type {
   ActivityRow,
   CopyRef,
   LinkChoice,
+  ListTotals,
   PageRequest,
   Period,
   ProviderKind,
@@ -93,9 +94,19 @@ export class FakeLibrary {
     return this.list(filter, page, true);
   }
 
-  private list(filter: ActivityFilter, page: PageRequest, workouts: boolean): ActivityListing {
-    const limit = page.limit === 0 ? 50 : page.limit;
-    if (limit > MAX_PAGE) throw new IpcError("validation", `a page holds at most ${MAX_PAGE} rows, not ${limit}`);
+  /** As the core: the whole filtered list's count and sums (primary copies for workouts). */
+  totals(filter: ActivityFilter, workouts: boolean): ListTotals {
+    const match = this.matcher(filter, workouts);
+    const rows = this.sorted.filter(match);
+    return {
+      count: rows.length,
+      distance_m: rows.reduce((t, a) => t + (a.distance_m ?? 0), 0),
+      seconds: rows.reduce((t, a) => t + (a.moving_seconds ?? a.elapsed_seconds ?? 0), 0),
+      elevation_m: rows.reduce((t, a) => t + (a.elevation_gain_m ?? 0), 0),
+    };
+  }
+
+  private matcher(filter: ActivityFilter, workouts: boolean): (a: StoredActivity) => boolean {
     const since = filter.since ? Date.parse(filter.since) : null;
     const until = filter.until ? Date.parse(filter.until) : null;
     if (since !== null && until !== null && until < since) {
@@ -116,6 +127,13 @@ export class FakeLibrary {
       }
       return true;
     };
+    return match;
+  }
+
+  private list(filter: ActivityFilter, page: PageRequest, workouts: boolean): ActivityListing {
+    const limit = page.limit === 0 ? 50 : page.limit;
+    if (limit > MAX_PAGE) throw new IpcError("validation", `a page holds at most ${MAX_PAGE} rows, not ${limit}`);
+    const match = this.matcher(filter, workouts);
     const newest = page.order === "newest_first";
     const after = page.after ? parseCursor(page.after) : null;
     let i = newest ? this.sorted.length - 1 : 0;
