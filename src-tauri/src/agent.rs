@@ -13,7 +13,7 @@ use tributary_core::sync::SyncMode;
 /// The interval from `TRIBUTARY_SYNC_INTERVAL` (e.g. `5s`, for tests), overriding the setting for
 /// this run of the app. One that cannot be read, or is below the core's floor, is ignored with a
 /// warning (the saved interval applies).
-fn interval_override() -> Option<std::time::Duration> {
+pub fn interval_override() -> Option<std::time::Duration> {
     let text = std::env::var("TRIBUTARY_SYNC_INTERVAL").ok()?;
     match humantime::parse_duration(&text) {
         Ok(d) if d >= tributary_core::scheduler::MIN_INTERVAL => Some(d),

@@ -80,4 +80,7 @@ pub struct AppInfo {
     pub keyring_problem: Option<String>,
     /// Whether the desktop shows tray icons (`TrayHostChanged` follows it).
     pub tray: bool,
+    /// The interval in force for this run when `TRIBUTARY_SYNC_INTERVAL` overrides the saved one
+    /// (seconds); Settings says so rather than show a value that is not being used.
+    pub interval_override_seconds: Option<u32>,
 }

@@ -131,3 +131,42 @@ describe("quitting, with or without a tray", () => {
     expect(app.$("close-ask")).toBeNull();
   });
 });
+
+// Issue 19, item 6: Settings was one long page with six provider guides before the general
+// settings, and the demo's guides said to register applications.
+describe("Settings and Providers apart", () => {
+  it("Settings holds the general settings, and no provider guide", async () => {
+    app = await mount({}, "#/settings");
+    expect(app.$("settings-interval")).not.toBeNull();
+    expect(app.$("settings-mode")).not.toBeNull();
+    expect(app.$("wizard-strava")).toBeNull();
+  });
+
+  it("in the demo, Providers says what each offers and asks nothing of a real account", async () => {
+    app = await mount({}, "#/providers");
+    expect(app.$("wizard-strava")).not.toBeNull();
+    expect(app.text("wizard-plain-strava")).toBe("Syncs your whole history · up to 200 requests every 15 minutes");
+    expect(app.$("settings-client-id-strava")).toBeNull();
+    expect(app.text("providers-intro")).toContain("needs no set-up");
+    expect(app.text("wizard-strava")).not.toContain("https://www.strava.com/settings/api");
+  });
+
+  it("with real accounts, Providers has each provider's steps", async () => {
+    app = await mount({ info: { sandbox: false } }, "#/providers");
+    expect(app.$("settings-client-id-strava")).not.toBeNull();
+    expect(app.text("providers-intro")).toContain("your own API application");
+  });
+});
+
+// Issue 19, item 9: Settings showed the saved interval while another was in force.
+describe("the interval in force", () => {
+  it("an interval set for this run by the environment is said beside the saved one", async () => {
+    app = await mount({ info: { interval_override_seconds: 30 } }, "#/settings");
+    expect(app.text("settings-interval-override")).toContain("every 30 seconds, from TRIBUTARY_SYNC_INTERVAL");
+  });
+
+  it("without one, nothing more is said", async () => {
+    app = await mount({}, "#/settings");
+    expect(app.$("settings-interval-override")).toBeNull();
+  });
+});

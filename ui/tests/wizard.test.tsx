@@ -9,7 +9,7 @@ import { disabled, flush, mount, type Mounted } from "./helpers";
 let app: Mounted;
 afterEach(() => app.unmount());
 
-const REAL = { sandbox: false, version: "0.4.2", data_dir: "/d", keyring_problem: null, tray: true };
+const REAL = { sandbox: false, version: "0.4.2", data_dir: "/d", keyring_problem: null, tray: true, interval_override_seconds: null };
 const LOCKED =
   "The Secret Service keyring is locked: unlock it (e.g. log in to the desktop session, or run `gnome-keyring-daemon --unlock`), then choose Check again.";
 
@@ -134,6 +134,8 @@ describe("credentials: save, test, connect", () => {
     expect(app.$("wizard-test-result-polar")?.className).toContain("error");
     expect(app.text("wizard-test-result-polar")).toBe("Refused: Polar refused the client id or secret: copy them again");
     expect(app.text("wizard-polar")).toContain("Polar refused these credentials: the sign-in would fail.");
+    // Issue 19, item 9: Connect stayed enabled after the Test refused the credentials.
+    expect(disabled(app.$("wizard-connect-polar"))).toBe(true);
 
     app.fake.checks.polar = { accepted: null, message: "Could not tell whether Polar accepts them: network down" };
     await app.click("wizard-test-polar");

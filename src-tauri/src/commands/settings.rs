@@ -16,6 +16,8 @@ use tributary_core::settings::{Settings, SettingsPatch};
 pub async fn get_app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
     Ok(AppInfo {
         tray: state.tray.present(),
+        interval_override_seconds: crate::agent::interval_override()
+            .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX)),
         sandbox: state.sandbox.is_some(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         data_dir: state.core.config().data_dir.clone(),

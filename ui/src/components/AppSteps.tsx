@@ -4,6 +4,7 @@ import { APP_GUIDES } from "../lib/guide";
 import { useAppStore, useStore } from "../lib/hooks";
 import type { CredentialsCheck, ProviderInfo } from "../lib/types";
 import { CallbackToPaste } from "./CallbackToPaste";
+import { CopyButton } from "./CopyButton";
 
 type Props = { info: ProviderInfo };
 
@@ -17,7 +18,8 @@ export function AppSteps({ info }: Props) {
   return (
     <ol class="steps">
       <li>
-        <strong>Register an application</strong> at <code class="paste">{guide.portal.url}</code>{" "}
+        <strong>Register an application</strong> at <code class="paste" data-testid={`wizard-portal-${p}`}>{guide.portal.url}</code>{" "}
+        <CopyButton text={guide.portal.url} testid={`wizard-portal-copy-${p}`} label="Copy the address" />{" "}
         <span class="muted">({guide.portal.label})</span>. {guide.register}
         <CallbackToPaste info={info} />
       </li>
@@ -149,13 +151,18 @@ function ConnectStep({ info, refused }: Props & { refused: boolean }) {
       <button
         class="primary"
         data-testid={`wizard-connect-${p}`}
-        disabled={!info.credentials_configured || busy || connecting || keyringProblem}
+        // Refused by the Test: the sign-in would fail; saving other credentials clears the verdict.
+        disabled={!info.credentials_configured || busy || connecting || keyringProblem || refused}
         onClick={() => store.connect(p)}
       >
         {card ? `Connect ${name} again` : `Connect ${name}`}
       </button>
       {keyringProblem && <span class="note">{NEEDS_KEYRING}</span>}
-      {refused && <span class="note warn">{name} refused these credentials: the sign-in would fail.</span>}
+      {refused && (
+        <span class="note warn" data-testid={`wizard-refused-${p}`}>
+          {name} refused these credentials: the sign-in would fail. Save the right ones above, then test again.
+        </span>
+      )}
       {connecting && (
         <span class="muted">
           waiting for the browser…{" "}

@@ -1,5 +1,6 @@
 import { APP_GUIDES, callback } from "../lib/guide";
 import type { ProviderInfo } from "../lib/types";
+import { CopyButton } from "./CopyButton";
 
 /** The redirect the athlete registers with their application, derived from the capabilities:
  * exactly what the core will send, so the provider's comparison cannot fail on it. */
@@ -19,6 +20,7 @@ export function CallbackToPaste({ info }: { info: ProviderInfo }) {
           <code class="paste" data-testid={testid}>
             {cb.lines[0]}
           </code>
+          <CopyButton text={cb.lines[0] ?? ""} testid={`${testid}-copy`} />
           <span class="muted">
             {caps.display_name} matches only this domain; it covers <code>{cb.covers}</code>, the redirect Tributary uses.
           </span>
@@ -35,6 +37,7 @@ export function CallbackToPaste({ info }: { info: ProviderInfo }) {
           <code class="paste" data-testid={testid}>
             {cb.lines.join("\n")}
           </code>
+          <CopyButton text={cb.lines.join("\n")} testid={`${testid}-copy`} />
         </div>
       );
     case "loopback":

@@ -6,6 +6,7 @@ import { navigate } from "../lib/router";
 import { isRunning } from "../lib/store";
 import type { ProviderInfo } from "../lib/types";
 import { CardDetails } from "./CardDetails";
+import { CopyButton } from "./CopyButton";
 import { DisconnectConfirm } from "./DisconnectConfirm";
 import { PrimaryAction } from "./PrimaryAction";
 import { RunProgress } from "./RunProgress";
@@ -15,20 +16,12 @@ type Props = { info: ProviderInfo; selected: boolean };
 /** The sign-in page's address, to open by hand: said plainly when no browser opened, one click
  * away when one did (it may have opened somewhere unseen). */
 function SignInLink({ provider: p, url, opened }: { provider: string; url: string; opened: boolean }) {
-  const [copied, setCopied] = useState(false);
-  const copy = () =>
-    navigator.clipboard?.writeText(url).then(
-      () => setCopied(true),
-      () => setCopied(false),
-    );
   const body = (
     <>
       <code class="sign-in-link" data-testid={`sign-in-link-${p}`}>
         {url}
       </code>
-      <button data-testid={`sign-in-copy-${p}`} onClick={() => void copy()}>
-        {copied ? "Copied" : "Copy the link"}
-      </button>
+      <CopyButton text={url} testid={`sign-in-copy-${p}`} label="Copy the link" />
     </>
   );
   return opened ? (

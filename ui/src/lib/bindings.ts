@@ -363,6 +363,11 @@ export type AppInfo_Deserialize = {
 	keyring_problem?: string | null,
 	/**  Whether the desktop shows tray icons (`TrayHostChanged` follows it). */
 	tray: boolean,
+	/**
+	 *  The interval in force for this run when `TRIBUTARY_SYNC_INTERVAL` overrides the saved one
+	 *  (seconds); Settings says so rather than show a value that is not being used.
+	 */
+	interval_override_seconds?: number | null,
 };
 
 /**  What the UI needs to know about how the app runs. */
@@ -377,6 +382,11 @@ export type AppInfo_Serialize = {
 	keyring_problem: string | null,
 	/**  Whether the desktop shows tray icons (`TrayHostChanged` follows it). */
 	tray: boolean,
+	/**
+	 *  The interval in force for this run when `TRIBUTARY_SYNC_INTERVAL` overrides the saved one
+	 *  (seconds); Settings says so rather than show a value that is not being used.
+	 */
+	interval_override_seconds: number | null,
 };
 
 /**  One notice for the athlete. */

@@ -35,6 +35,12 @@ export function Settings() {
       <section class="panel">
         <h2>Background sync</h2>
         {settings ? <SyncSettings settings={settings} /> : <p class="muted">Loading…</p>}
+        {info?.interval_override_seconds != null && (
+          <p class="note warn" data-testid="settings-interval-override">
+            In force for this run: every {info.interval_override_seconds} seconds, from TRIBUTARY_SYNC_INTERVAL (the choice
+            above applies once the app starts without it).
+          </p>
+        )}
       </section>
 
       <section class="panel">

@@ -114,6 +114,7 @@ export class FakeBackend implements Backend {
       data_dir: "/home/athlete/.local/share/tributary",
       keyring_problem: null,
       tray: true,
+      interval_override_seconds: null,
       ...seed.info,
     };
     this.settings = seed.settings ?? {
