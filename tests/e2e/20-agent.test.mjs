@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
-import { App, NOTIFY_CLICK_FLAG, until, sleep, notifications, pss } from "./app.mjs";
+import { App, NOTIFY_CLICK_FLAG, until, sleep, notifications, pss, windowShown } from "./app.mjs";
 
 const INTERVAL_S = 6;
 // Webview release is the footprint scenario's subject; here the window must survive hiding.
@@ -15,14 +15,6 @@ const app = new App("agent", { TRIBUTARY_SYNC_INTERVAL: `${INTERVAL_S}s`, TRIBUT
 let d;
 
 const script = (name) => new URL(`./${name}`, import.meta.url).pathname;
-function windowShown() {
-  try {
-    execFileSync("/usr/bin/python3", [script("window-shown.py"), "Tributary"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const triggers = async () => {
   const rows = await d.findAll("history-row");
   return Promise.all(rows.map((r) => d.attribute(r, "data-trigger")));

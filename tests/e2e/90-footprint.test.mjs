@@ -10,19 +10,10 @@ import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { APP, BLANK, ARTIFACTS, APP_PROCESSES, pss, until, sleep, recordMetrics } from "./app.mjs";
+import { APP, BLANK, ARTIFACTS, APP_PROCESSES, pss, until, sleep, recordMetrics, windowShown } from "./app.mjs";
 
 const SETTLE_MS = 5000;
 const mib = (kib) => Math.round(kib / 1024);
-
-function windowShown(name) {
-  try {
-    execFileSync("/usr/bin/python3", [new URL("./window-shown.py", import.meta.url).pathname, name], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test("the tray-idle app gives its window's memory back, and reopening brings the dashboard", { timeout: 180_000 }, async () => {
   const work = mkdtempSync(join(tmpdir(), "tributary-footprint-"));

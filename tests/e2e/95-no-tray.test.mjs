@@ -7,21 +7,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
-import { App, until, notifications, pss } from "./app.mjs";
+import { App, until, notifications, pss, windowShown } from "./app.mjs";
 
 const app = new App("no-tray", { TRIBUTARY_SHED: "0", TRIBUTARY_IDLE_WEBVIEW_SECS: "600" });
 let d;
 let host = null;
 
 const script = (name) => new URL(`./${name}`, import.meta.url).pathname;
-function windowShown() {
-  try {
-    execFileSync("/usr/bin/python3", [script("window-shown.py"), "Tributary"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 /** Click a button that hides or ends the window, from the page and a moment later: a WebDriver
  * click waits on the window, which is gone before it can answer (seen once: a 60 s timeout). */
 const clickAway = (testid) =>

@@ -2,7 +2,7 @@
 // ports (so scenarios never share state or a port), the demo sandbox on a known port (to steer it
 // through /_control), and helpers the scenarios share. scripts/e2e.sh provides the display, the
 // D-Bus session with a keyring, and the fake notification server.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -255,6 +255,16 @@ export const metricsFile = join(ARTIFACTS, "metrics.json");
 export function recordMetrics(values) {
   const current = existsSync(metricsFile) ? JSON.parse(readFileSync(metricsFile, "utf8")) : {};
   writeFileSync(metricsFile, JSON.stringify({ ...current, ...values }, null, 2));
+}
+
+/** Whether a viewable top-level window titled `title` is on the X display (window-shown.py). */
+export function windowShown(title = "Tributary") {
+  try {
+    execFileSync("/usr/bin/python3", [new URL("./window-shown.py", import.meta.url).pathname, title], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export { sleep };

@@ -57,7 +57,6 @@ pub async fn export_library(
     state: State<'_, AppState>,
     format: ExportFormat,
 ) -> CommandResult<Option<Exported>> {
-    use tauri_plugin_dialog::DialogExt;
     let day = chrono::Utc::now().format("%Y-%m-%d");
     let name = match format {
         ExportFormat::Json => format!("tributary-{day}.json"),
@@ -65,24 +64,34 @@ pub async fn export_library(
         ExportFormat::Csv => format!("tributary-csv-{day}"),
         ExportFormat::Originals => format!("tributary-originals-{day}"),
     };
-    let path = match std::env::var_os("TRIBUTARY_SAVE_DIR") {
-        Some(dir) => Some(std::path::PathBuf::from(dir).join(&name)),
-        None => {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            app.dialog()
-                .file()
-                .set_title("Export your training data")
-                .set_file_name(&name)
-                .save_file(move |chosen| {
-                    let _ = tx.send(chosen.and_then(|p| p.into_path().ok()));
-                });
-            rx.await.ok().flatten()
-        }
-    };
-    let Some(path) = path else {
+    let Some(path) = save_destination(&app, &name, None).await else {
         return Ok(None);
     };
     Ok(Some(state.core.export(format, &path).await?))
+}
+
+/// Where to write a new file (or folder) named `name`: the native save dialog, opened here and
+/// never by the webview, with an optional filter (its label and extension); `None` when the
+/// athlete cancelled. With `TRIBUTARY_SAVE_DIR` set (scripts, end-to-end tests), that folder,
+/// without a dialog.
+async fn save_destination(
+    app: &tauri::AppHandle,
+    name: &str,
+    filter: Option<(&str, &str)>,
+) -> Option<std::path::PathBuf> {
+    use tauri_plugin_dialog::DialogExt;
+    if let Some(dir) = std::env::var_os("TRIBUTARY_SAVE_DIR") {
+        return Some(std::path::PathBuf::from(dir).join(name));
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let mut dialog = app.dialog().file().set_file_name(name);
+    if let Some((label, extension)) = filter {
+        dialog = dialog.add_filter(label, &[extension]);
+    }
+    dialog.save_file(move |chosen| {
+        let _ = tx.send(chosen.and_then(|p| p.into_path().ok()));
+    });
+    rx.await.ok().flatten()
 }
 
 /// One activity with every normalised field, its raw payload and its workout's copies.
@@ -177,22 +186,9 @@ pub async fn save_original(
     state: State<'_, AppState>,
     id: i64,
 ) -> CommandResult<Option<String>> {
-    use tauri_plugin_dialog::DialogExt;
     let (_, format, name) = state.core.original(id).await?;
-    let path = match std::env::var_os("TRIBUTARY_SAVE_DIR") {
-        Some(dir) => Some(std::path::PathBuf::from(dir).join(&name)),
-        None => {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            app.dialog()
-                .file()
-                .set_file_name(&name)
-                .add_filter(format.as_str().to_uppercase(), &[format.extension()])
-                .save_file(move |chosen| {
-                    let _ = tx.send(chosen.and_then(|p| p.into_path().ok()));
-                });
-            rx.await.ok().flatten()
-        }
-    };
+    let kind = format.as_str().to_uppercase();
+    let path = save_destination(&app, &name, Some((&kind, format.extension()))).await;
     let Some(path) = path else {
         return Ok(None);
     };

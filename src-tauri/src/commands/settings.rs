@@ -103,10 +103,15 @@ pub async fn open_activity_page(
     state: State<'_, AppState>,
     id: i64,
 ) -> CommandResult<()> {
-    use tauri_plugin_opener::OpenerExt;
     let url = state.core.activity_page(id).await?.ok_or_else(|| {
         tributary_core::Error::Validation(format!("activity {id} has no page at its provider"))
     })?;
+    open_in_browser(&app, &url)
+}
+
+/// Open an address the core gave in the athlete's browser.
+fn open_in_browser(app: &AppHandle, url: &str) -> CommandResult<()> {
+    use tauri_plugin_opener::OpenerExt;
     app.opener()
         .open_url(url, None::<&str>)
         .map_err(|e| crate::error::CommandError {
@@ -157,7 +162,6 @@ pub async fn open_app_settings(
     state: State<'_, AppState>,
     provider: ProviderKind,
 ) -> CommandResult<()> {
-    use tauri_plugin_opener::OpenerExt;
     let url = state
         .core
         .available_providers()
@@ -170,12 +174,7 @@ pub async fn open_app_settings(
                 "{provider} has no page for its API application"
             ))
         })?;
-    app.opener()
-        .open_url(url, None::<&str>)
-        .map_err(|e| crate::error::CommandError {
-            code: tributary_core::ErrorCode::Internal,
-            message: format!("could not open the browser: {e}"),
-        })
+    open_in_browser(&app, url)
 }
 
 /// Store a provider's client id and secret in the keyring.
