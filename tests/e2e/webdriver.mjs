@@ -70,14 +70,25 @@ export class Driver {
   }
 
   async click(testid) {
-    const el = await this.waitFor(() => this.find(testid), `${testid} to appear`);
-    // WebKitWebDriver scrolls the page to an element, not a scrolling pane inside it (the
-    // activity's detail): bring it into view as an athlete would, then click.
-    await this.execute(
-      "const e = document.querySelector('[data-testid=\"' + arguments[0] + '\"]'); if (e) e.scrollIntoView({ block: 'center' });",
-      [testid],
-    );
-    await this.call("POST", `/element/${el}/click`, {});
+    // A pane still laying out (the activity's detail draws its map and charts after it opens)
+    // can move the element between the scroll and the click: WebKitWebDriver then answers "element
+    // not interactable" (seen once in CI). Found, scrolled and clicked again, a few times.
+    for (let attempt = 1; ; attempt++) {
+      const el = await this.waitFor(() => this.find(testid), `${testid} to appear`);
+      // WebKitWebDriver scrolls the page to an element, not a scrolling pane inside it (the
+      // activity's detail): bring it into view as an athlete would, then click.
+      await this.execute(
+        "const e = document.querySelector('[data-testid=\"' + arguments[0] + '\"]'); if (e) e.scrollIntoView({ block: 'center' });",
+        [testid],
+      );
+      try {
+        await this.call("POST", `/element/${el}/click`, {});
+        return;
+      } catch (e) {
+        if (attempt >= 4 || !/element not interactable|stale element/.test(String(e))) throw e;
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      }
+    }
   }
 
   /** Run `script` in the page (W3C "Execute Script"); returns its value. */
