@@ -225,6 +225,33 @@ test("every copy: each row names its own source, and every start says its zone",
   await d.waitFor(async () => (await d.find("badge-also")) === null, "one row per workout again");
 });
 
+test("a column's head sorts the list, both ways, rows without a distance last", async () => {
+  // The rows on screen, read as metres ("—" is none); the core sorts, the window shows its order.
+  const shown = () =>
+    d.execute(
+      "return [...document.querySelectorAll('[data-testid=workout-row]')]" +
+        ".sort((a, b) => Number(a.getAttribute('aria-posinset')) - Number(b.getAttribute('aria-posinset')))" +
+        ".map(r => { const t = r.querySelectorAll('.num')[0].textContent.replace(/,/g, '');" +
+        "  const n = parseFloat(t); return t === '—' ? null : t.endsWith(' km') ? n * 1000 : n; })",
+    );
+  const sorted = (ms, down) =>
+    ms.length > 5 &&
+    ms.every((m, i) => i === 0 || m === null || (ms[i - 1] !== null && (down ? ms[i - 1] >= m : ms[i - 1] <= m)));
+  await d.click("sort-distance");
+  const down = await d.waitFor(async () => {
+    const ms = await shown();
+    return sorted(ms, true) && (await d.text("activity-count"))?.includes("sorted by distance, farthest first") ? ms : null;
+  }, "the list by distance, farthest first");
+  await d.click("sort-distance");
+  const up = await d.waitFor(async () => {
+    const ms = await shown();
+    return sorted(ms, false) && ms[0] !== down[0] ? ms : null;
+  }, "the list by distance, shortest first");
+  assert.ok(up[0] <= down[0], `${up[0]} then ${down[0]}`);
+  await d.click("sort-start");
+  await d.waitFor(async () => !(await d.text("activity-count"))?.includes("sorted by"), "back to the date");
+});
+
 test("light and dark: dashboard, history, settings", async () => {
   // The page's own colours, read back: the choice is applied (not only saved), and each theme
   // paints what styles.css says it does.

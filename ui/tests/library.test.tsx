@@ -44,7 +44,7 @@ describe("workouts, each once", () => {
     expect(app.$("nav-activities")?.getAttribute("aria-current")).toBe("page");
     expect(ids()).toEqual([1, 3, 7, 6]);
     expect(app.text("activity-count")).toBe("4 workouts · 76.0 km · 4.2 h");
-    expect(page(0)).toEqual([NO_FILTER, { after: null, limit: 200, order: "newest_first" }]);
+    expect(page(0)).toEqual([NO_FILTER, { after: null, limit: 200, sort: "start", order: "descending" }]);
   });
 
   it("a linked workout is one row with a badge per copy; the reason and confidence on hover", async () => {
@@ -81,7 +81,7 @@ describe("workouts, each once", () => {
   it("every copy: each provider's copy on its own row", async () => {
     app = await open();
     await app.change("filter-copies");
-    expect(lists().slice(-1)[0]).toEqual({ cmd: "list_activities", args: [NO_FILTER, { after: null, limit: 200, order: "newest_first" }] });
+    expect(lists().slice(-1)[0]).toEqual({ cmd: "list_activities", args: [NO_FILTER, { after: null, limit: 200, sort: "start", order: "descending" }] });
     expect(ids()).toEqual([2, 1, 5, 4, 3, 7, 6]);
     expect(row(2)!.dataset.copies).toBe("2");
     expect(app.text("activity-count")).toMatch(/^7 copies · /);
@@ -94,7 +94,7 @@ describe("filters", () => {
     await app.change("filter-provider", "strava");
     expect(lists().slice(-1)[0]).toEqual({
       cmd: "list_workouts",
-      args: [{ ...NO_FILTER, provider: "strava" }, { after: null, limit: 200, order: "newest_first" }],
+      args: [{ ...NO_FILTER, provider: "strava" }, { after: null, limit: 200, sort: "start", order: "descending" }],
     });
     // workouts with a Strava copy, each once, shown by its primary
     expect(ids()).toEqual([1, 3, 7]);
@@ -111,8 +111,35 @@ describe("filters", () => {
       since: new Date(2026, 10, 18).toISOString(),
       until: new Date(2026, 10, 20).toISOString(),
     });
-    await app.change("filter-order", "oldest_first");
-    expect(page(lists().length - 1)[1]).toEqual({ after: null, limit: 200, order: "oldest_first" });
+    await app.click("sort-start");
+    expect(page(lists().length - 1)[1]).toEqual({ after: null, limit: 200, sort: "start", order: "ascending" });
+  });
+
+  it("a column's head sorts the list by it; a second click turns the order round (issue 19 item 8)", async () => {
+    app = await open();
+    expect(app.$("sort-start")!.getAttribute("aria-pressed")).toBe("true");
+    await app.click("sort-distance");
+    expect(page(lists().length - 1)[1]).toEqual({ after: null, limit: 200, sort: "distance", order: "descending" });
+    // ties (two 2,000 m swims) by id, as the core does
+    expect(ids()).toEqual([3, 1, 7, 6]);
+    expect(app.$("sort-distance")!.getAttribute("aria-pressed")).toBe("true");
+    expect(app.$("sort-start")!.getAttribute("aria-pressed")).toBe("false");
+    expect(app.text("activity-count")).toMatch(/sorted by distance, farthest first$/);
+    await app.click("sort-distance");
+    expect(page(lists().length - 1)[1]).toMatchObject({ sort: "distance", order: "ascending" });
+    expect(ids()).toEqual([6, 7, 1, 3]);
+    // a name is looked for A to Z first
+    await app.click("sort-name");
+    expect(page(lists().length - 1)[1]).toMatchObject({ sort: "name", order: "ascending" });
+    expect(ids()).toEqual([3, 7, 1, 6]);
+    // a filter keeps the sort
+    await app.change("filter-sport", "swim");
+    expect(page(lists().length - 1)).toEqual([{ ...NO_FILTER, sport: "swim" }, { after: null, limit: 200, sort: "name", order: "ascending" }]);
+    expect(ids()).toEqual([7, 6]);
+    // back to the date, newest first
+    await app.click("sort-start");
+    expect(page(lists().length - 1)[1]).toMatchObject({ sort: "start", order: "descending" });
+    expect(app.text("activity-count")).not.toMatch(/sorted by/);
   });
 
   it("text is asked for after a pause in typing, once", async () => {
@@ -323,12 +350,12 @@ describe("100,000 workouts", () => {
 
   it("asks for the next page near the end, from the last page's cursor, and never twice", async () => {
     app = await open(big);
-    const first = big.workouts(NO_FILTER, { after: null, limit: 200, order: "newest_first" });
+    const first = big.workouts(NO_FILTER, { after: null, limit: 200, sort: "start", order: "descending" });
     await app.scroll("activity-list", 100 * 36); // 60+ rows before the end: not yet
     expect(app.fake.count("list_workouts")).toBe(1);
     await app.scroll("activity-list", 130 * 36);
     expect(app.fake.count("list_workouts")).toBe(2);
-    expect(page(1)).toEqual([NO_FILTER, { after: first.next, limit: 200, order: "newest_first" }]);
+    expect(page(1)).toEqual([NO_FILTER, { after: first.next, limit: 200, sort: "start", order: "descending" }]);
     expect(rows().every((r) => r.dataset.activityId)).toBe(true);
     // back and forth over what is loaded: nothing is asked again
     await app.scroll("activity-list", 10 * 36);
@@ -347,7 +374,7 @@ describe("100,000 workouts", () => {
     await app.scroll("activity-list", 150 * 36);
     expect(app.fake.count("list_workouts")).toBe(2);
     await app.change("filter-sport", "swim");
-    expect(page(2)).toEqual([{ ...NO_FILTER, sport: "swim" }, { after: null, limit: 200, order: "newest_first" }]);
+    expect(page(2)).toEqual([{ ...NO_FILTER, sport: "swim" }, { after: null, limit: 200, sort: "start", order: "descending" }]);
     expect(rows().every((r) => r.querySelector(".sport")!.textContent === "Swim")).toBe(true);
   });
 });

@@ -13,7 +13,7 @@ const settle = async () => {
   for (let i = 0; i < 20; i++) await Promise.resolve();
 };
 const NO_FILTER: ActivityFilter = { provider: null, sport: null, since: null, until: null, text: null };
-const WORKOUTS: ListQuery = { kind: "workouts", filter: NO_FILTER, order: "newest_first" };
+const WORKOUTS: ListQuery = { kind: "workouts", filter: NO_FILTER, sort: "start", order: "descending" };
 
 function setup(library: FakeLibrary, query = WORKOUTS) {
   const fake = new FakeBackend({ dashboard: dashboard(), library });
@@ -75,11 +75,11 @@ describe("Pager", () => {
   });
 
   it("every copy asks list_activities with the filter and order", async () => {
-    const query: ListQuery = { kind: "activities", filter: { ...NO_FILTER, provider: "strava" }, order: "oldest_first" };
+    const query: ListQuery = { kind: "activities", filter: { ...NO_FILTER, provider: "strava" }, sort: "start", order: "ascending" };
     const { fake, pager } = setup(new FakeLibrary(librarySeed()), query);
     pager.more();
     await settle();
-    expect(fake.last).toEqual({ cmd: "list_activities", args: [query.filter, { after: null, limit: PAGE_ROWS, order: "oldest_first" }] });
+    expect(fake.last).toEqual({ cmd: "list_activities", args: [query.filter, { after: null, limit: PAGE_ROWS, sort: "start", order: "ascending" }] });
     expect(pager.rows.map((r) => r.id)).toEqual([7, 4, 2]);
   });
 
@@ -100,13 +100,45 @@ describe("Pager", () => {
     fake.clearCalls();
     await pager.refresh(new Set([anchor.id, other.id]), [{ start: Date.parse(detail.row.start_utc), id: detail.row.id }]);
     expect(fake.calls).toHaveLength(1);
-    expect(fake.calls[0]!.args[1]).toEqual({ after: second, limit: PAGE_ROWS + 10, order: "newest_first" });
+    expect(fake.calls[0]!.args[1]).toEqual({ after: second, limit: PAGE_ROWS + 10, sort: "start", order: "descending" });
     // the workout is listed once, by its primary; the other copy's row is gone, nothing else moved
     const primary = detail.row.copies.find((c) => c.primary)!.activity_id;
     const gone = primary === anchor.id ? other.id : anchor.id;
     const after = pager.rows.map((r) => r.id);
     expect(after).toEqual(before.filter((id) => id !== gone));
     expect(pager.rows.find((r) => r.id === primary)!.copies).toHaveLength(2);
+  });
+
+  it("sorted by another key, a refresh reads the loaded rows again from the top: the list stays whole and in order", async () => {
+    const library = FakeLibrary.generate(450, { now: NOW });
+    const { fake, pager } = setup(library, { ...WORKOUTS, sort: "distance", order: "descending" });
+    pager.more();
+    await settle();
+    pager.more();
+    await settle();
+    expect(pager.rows).toHaveLength(400);
+    const before = pager.rows.map((r) => r.id);
+    // unlink a copy: it becomes a workout of its own and may sort anywhere
+    const linked = pager.rows.filter((r) => r.copies.length > 1)[0]!;
+    const copy = linked.copies.find((c) => !c.primary)!;
+    library.unlink(copy.activity_id);
+    fake.clearCalls();
+    await pager.refresh(new Set(linked.copies.map((c) => c.activity_id)));
+    const asked = fake.calls.map((c) => c.args[1] as PageRequest);
+    expect(asked.map((p) => [p.after === null, p.limit, p.sort])).toEqual([
+      [true, 200, "distance"],
+      [false, 200, "distance"],
+    ]);
+    // every row once, in the core's order, the list as long as before
+    const metres = pager.rows.map((r) => r.distance_m ?? -1);
+    expect(metres).toEqual([...metres].sort((a, b) => b - a));
+    expect(new Set(pager.rows.map((r) => r.id)).size).toBe(400);
+    expect(pager.rows.map((r) => r.id).filter((id) => before.includes(id)).length).toBeGreaterThanOrEqual(398);
+    // the next page continues where the re-read pages end
+    pager.more();
+    await settle();
+    expect(pager.done).toBe(true);
+    expect(new Set(pager.rows.map((r) => r.id)).size).toBe(pager.rows.length);
   });
 
   it("refresh after an unlink adds the copy in place, without losing the page's last row", async () => {
@@ -133,11 +165,11 @@ describe("FakeLibrary keyset (as the core pages)", () => {
     const t = "2026-11-20T07:00:00Z";
     const seed = Array.from({ length: 23 }, (_, i) => ({ id: 100 - i, provider: "garmin" as const, start_utc: i % 3 ? t : "2026-11-19T07:00:00Z" }));
     const library = new FakeLibrary(seed);
-    for (const order of ["newest_first", "oldest_first"] as const) {
+    for (const order of ["descending", "ascending"] as const) {
       const seen: number[] = [];
       let after: string | null = null;
       do {
-        const page: ReturnType<FakeLibrary["activities"]> = library.activities(NO_FILTER, { after, limit: 5, order });
+        const page: ReturnType<FakeLibrary["activities"]> = library.activities(NO_FILTER, { after, limit: 5, sort: "start", order });
         seen.push(...page.items.map((r) => r.id));
         after = page.next;
       } while (after);

@@ -15,7 +15,7 @@ use tributary_core::domain::{
     ConnectionState, ProviderKind, Sport, SyncRun, SyncStatus, SyncTrigger,
 };
 use tributary_core::events::{CoreEvent, EventSink};
-use tributary_core::library::{ActivityFilter, Order, PageRequest};
+use tributary_core::library::{ActivityFilter, Order, PageRequest, SortKey};
 use tributary_core::scheduler::AgentOptions;
 use tributary_core::secrets::{KeyringStore, Sensitive};
 use tributary_core::sync::SyncHandle;
@@ -237,9 +237,13 @@ struct Filter {
     /// Continue after this cursor (the `next` a previous page printed).
     #[arg(long)]
     after: Option<String>,
-    /// Oldest first.
-    #[arg(long)]
-    oldest_first: bool,
+    /// Sort by: start, name, distance, duration (moving time) or speed. Rows without the
+    /// value come last.
+    #[arg(long, default_value_t = SortKey::Start)]
+    sort: SortKey,
+    /// Smallest first (oldest, A to Z, shortest, slowest); largest first without it.
+    #[arg(long, visible_alias = "oldest-first")]
+    ascending: bool,
 }
 
 impl Filter {
@@ -255,10 +259,11 @@ impl Filter {
             PageRequest {
                 after: self.after,
                 limit: self.limit,
-                order: if self.oldest_first {
-                    Order::OldestFirst
+                sort: self.sort,
+                order: if self.ascending {
+                    Order::Ascending
                 } else {
-                    Order::NewestFirst
+                    Order::Descending
                 },
             },
         )

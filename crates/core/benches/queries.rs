@@ -26,7 +26,7 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tributary_core::clock::SystemClock;
 use tributary_core::domain::{ProviderKind, Sport};
 use tributary_core::events::NoopSink;
-use tributary_core::library::{ActivityFilter, Order, PageRequest, Period};
+use tributary_core::library::{ActivityFilter, Order, PageRequest, Period, SortKey};
 use tributary_core::secrets::MemoryStore;
 use tributary_core::{Config, Core, Deps};
 
@@ -427,7 +427,8 @@ async fn main() {
         let mut page = PageRequest {
             after: None,
             limit: 500,
-            order: Order::NewestFirst,
+            sort: SortKey::Start,
+            order: Order::Descending,
         };
         for _ in 0..(activities / 2 / 500) {
             let listing = core
@@ -441,13 +442,26 @@ async fn main() {
     let first = PageRequest {
         after: None,
         limit: 50,
-        order: Order::NewestFirst,
+        sort: SortKey::Start,
+        order: Order::Descending,
     };
     let deep = PageRequest {
         after: middle,
         limit: 50,
-        order: Order::NewestFirst,
+        sort: SortKey::Start,
+        order: Order::Descending,
     };
+    let by = |sort: SortKey| PageRequest {
+        after: None,
+        limit: 50,
+        sort,
+        order: Order::Descending,
+    };
+    let (by_distance, by_name, by_speed) = (
+        by(SortKey::Distance),
+        by(SortKey::Name),
+        by(SortKey::Speed),
+    );
     let strava = ActivityFilter {
         provider: Some(ProviderKind::Strava),
         ..Default::default()
@@ -520,6 +534,18 @@ async fn main() {
         .await,
         measure(&core, &statements, "activities: page at row 50,000", || {
             core.activities(&none, &deep)
+        })
+        .await,
+        measure(&core, &statements, "activities: by distance", || {
+            core.activities(&none, &by_distance)
+        })
+        .await,
+        measure(&core, &statements, "activities: by name", || {
+            core.activities(&none, &by_name)
+        })
+        .await,
+        measure(&core, &statements, "workouts: by speed, rides", || {
+            core.workouts(&ride, &by_speed)
         })
         .await,
         measure(&core, &statements, "workouts: first page", || {

@@ -645,16 +645,35 @@ pub struct ActivityFilter {
     pub text: Option<String>,
 }
 
-/// Sort order (by start).
+/// Which way a list runs, for its sort key: the start's newest first is `Descending`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Order {
-    /// Newest first.
+    /// Largest first: newest, Z to A, farthest, longest, fastest.
     #[default]
-    NewestFirst,
-    /// Oldest first.
-    OldestFirst,
+    Descending,
+    /// Smallest first: oldest, A to Z, shortest, slowest.
+    Ascending,
+}
+
+string_enum! {
+    /// What a list is sorted by. A row without the value (no name, no distance) comes after
+    /// every row with one, whichever the order.
+    #[derive(Default)]
+    SortKey ("sort key") {
+        /// The start.
+        #[default]
+        Start = "start",
+        /// The name, ignoring case.
+        Name = "name",
+        /// The distance.
+        Distance = "distance",
+        /// The moving time (elapsed where a provider gives none).
+        Duration = "duration",
+        /// The average speed (distance over that time): pace, inverted.
+        Speed = "speed",
+    }
 }
 
 /// How the scheduler paces runs.

@@ -13,7 +13,7 @@
 //! overwrites: an existing destination is refused.
 
 use crate::domain::Source;
-use crate::library::{ActivityFilter, Order, PageRequest};
+use crate::library::{ActivityFilter, Order, PageRequest, SortKey};
 use crate::recording::files::OriginalFiles;
 use crate::recording::{FileFormat, StreamKind, Streams};
 use crate::store::Store;
@@ -263,7 +263,8 @@ async fn csv(store: &Store, dir: &Path) -> Result<(i64, i64)> {
         PageRequest {
             after: None,
             limit: BATCH,
-            order: Order::OldestFirst,
+            sort: SortKey::Start,
+            order: Order::Ascending,
         },
         0_i64,
     );

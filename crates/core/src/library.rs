@@ -7,7 +7,7 @@
 //! and prints their plans.
 
 use crate::domain::{Activity, Source, Sport, SyncStatus, SyncTrigger};
-use crate::store::library::{CopyRow, Kind, Row, Search};
+use crate::store::library::{After, CopyRow, Kind, Row, Search, SortValue};
 use crate::store::{self, Store, from_ms, parse_enum};
 use crate::{Error, ErrorCode, Result};
 use chrono::{DateTime, Datelike, Utc};
@@ -19,7 +19,7 @@ pub const MAX_PAGE: u32 = 500;
 
 // The lists' parameters are data the store reads: they live in `domain`, so that the store does
 // not depend on the library.
-pub use crate::domain::{ActivityFilter, Order};
+pub use crate::domain::{ActivityFilter, Order, SortKey};
 
 /// Which page.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -29,7 +29,10 @@ pub struct PageRequest {
     pub after: Option<String>,
     /// Rows (1 to [`MAX_PAGE`]; 0 means 50).
     pub limit: u32,
-    /// Sort order.
+    /// What the list is sorted by (absent: the start).
+    #[serde(default)]
+    pub sort: SortKey,
+    /// Which way.
     pub order: Order,
 }
 
@@ -214,25 +217,95 @@ pub struct RunPoint {
     pub error_code: Option<ErrorCode>,
 }
 
-/// Where a page ended: the last row's start (ms) and id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a page ended, as the opaque `next` a front end hands back: `start:id` by start (ms);
+/// `key:id:value` by another key (`key:id` when the row had no value; a name may hold colons,
+/// so the value is last).
+#[derive(Debug, Clone, PartialEq)]
 struct Cursor {
-    start: i64,
-    id: i64,
+    key: SortKey,
+    after: After,
 }
 
 impl Cursor {
-    fn parse(text: &str) -> Result<Self> {
+    /// The cursor after `row` in a list sorted by `key`.
+    fn of(key: SortKey, row: &Row) -> Self {
+        let after = match key {
+            SortKey::Start => After::Start {
+                start: row.start_utc,
+                id: row.id,
+            },
+            _ => After::Key {
+                value: sort_value(key, row),
+                id: row.id,
+            },
+        };
+        Self { key, after }
+    }
+
+    /// Reads `text`, a cursor of a list sorted by `key` (another list's cursor is refused).
+    fn parse(key: SortKey, text: &str) -> Result<Self> {
         let bad = || Error::Validation(format!("'{text}' is not a page cursor"));
-        let (start, id) = text.split_once(':').ok_or_else(bad)?;
+        if key == SortKey::Start {
+            let (start, id) = text.split_once(':').ok_or_else(bad)?;
+            let after = After::Start {
+                start: start.parse().map_err(|_| bad())?,
+                id: id.parse().map_err(|_| bad())?,
+            };
+            return Ok(Self { key, after });
+        }
+        let mut parts = text.splitn(3, ':');
+        if parts.next() != Some(key.as_str()) {
+            return Err(Error::Validation(format!(
+                "'{text}' is not a page cursor of a list sorted by {key}"
+            )));
+        }
+        let id = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        let value = match parts.next() {
+            None => None,
+            Some(v) if key == SortKey::Name => Some(SortValue::Text(v.to_owned())),
+            Some(v) => {
+                let n: f64 = v.parse().map_err(|_| bad())?;
+                if !n.is_finite() {
+                    return Err(bad());
+                }
+                Some(SortValue::Number(n))
+            }
+        };
         Ok(Self {
-            start: start.parse().map_err(|_| bad())?,
-            id: id.parse().map_err(|_| bad())?,
+            key,
+            after: After::Key { value, id },
         })
     }
 
-    fn render(self) -> String {
-        format!("{}:{}", self.start, self.id)
+    fn render(&self) -> String {
+        match &self.after {
+            After::Start { start, id } => format!("{start}:{id}"),
+            After::Key { value: None, id } => format!("{}:{id}", self.key),
+            After::Key {
+                value: Some(SortValue::Text(t)),
+                id,
+            } => format!("{}:{id}:{t}", self.key),
+            // `Display` writes the shortest text that reads back as the same double.
+            After::Key {
+                value: Some(SortValue::Number(n)),
+                id,
+            } => format!("{}:{id}:{n}", self.key),
+        }
+    }
+}
+
+/// Row `row`'s value for `key`, as the store's SQL computes it (`store::library::key_sql`).
+fn sort_value(key: SortKey, row: &Row) -> Option<SortValue> {
+    let time = row.moving_seconds.or(row.elapsed_seconds);
+    match key {
+        SortKey::Start => Some(SortValue::Number(row.start_utc as f64)),
+        SortKey::Name => row.name.clone().map(SortValue::Text),
+        SortKey::Distance => row.distance_m.map(SortValue::Number),
+        SortKey::Duration => time.map(|t| SortValue::Number(t as f64)),
+        SortKey::Speed => match (row.distance_m, time) {
+            (Some(d), Some(t)) if d > 0.0 && t > 0 => Some(SortValue::Number(d / t as f64)),
+            _ => None,
+        },
     }
 }
 
@@ -371,7 +444,11 @@ async fn list(
     kind: Kind,
 ) -> Result<ActivityListing> {
     let limit = limit_of(page)?;
-    let after = page.after.as_deref().map(Cursor::parse).transpose()?;
+    let after = page
+        .after
+        .as_deref()
+        .map(|text| Cursor::parse(page.sort, text))
+        .transpose()?;
     check_range(filter)?;
     let search = search_of(store, filter).await?;
     let mut rows = store::library::page(
@@ -379,7 +456,8 @@ async fn list(
         kind,
         filter,
         search,
-        after.map(|c| (c.start, c.id)),
+        page.sort,
+        after.map(|c| c.after),
         page.order,
         limit + 1,
     )
@@ -387,15 +465,7 @@ async fn list(
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(0));
     let next = more
-        .then(|| {
-            rows.last().map(|r| {
-                Cursor {
-                    start: r.start_utc,
-                    id: r.id,
-                }
-                .render()
-            })
-        })
+        .then(|| rows.last().map(|r| Cursor::of(page.sort, r).render()))
         .flatten();
     let workouts: Vec<i64> = rows.iter().filter_map(|r| r.workout_id).collect();
     let mut copies = copies_of(store, &workouts).await?;
@@ -539,11 +609,27 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let c = Cursor {
-            start: 1_780_000_000_000,
-            id: 42,
-        };
-        assert_eq!(Cursor::parse(&c.render()).ok(), Some(c));
+        let cases = [
+            (SortKey::Start, "1780000000000:42"),
+            (SortKey::Name, "name:42:Run: hills: 3x"),
+            (SortKey::Name, "name:42:"),
+            (SortKey::Name, "name:42"),
+            (SortKey::Distance, "distance:42:10012.7"),
+            (SortKey::Speed, "speed:42:3.3333333333333335"),
+            (SortKey::Duration, "duration:42"),
+        ];
+        for (key, text) in cases {
+            let c = Cursor::parse(key, text).unwrap();
+            assert_eq!(c.render(), text);
+        }
+        let name = Cursor::parse(SortKey::Name, "name:42:Run: hills").unwrap();
+        assert_eq!(
+            name.after,
+            After::Key {
+                value: Some(SortValue::Text("Run: hills".into())),
+                id: 42
+            }
+        );
         for bad in [
             "",
             "12",
@@ -553,8 +639,22 @@ mod tests {
             ":2",
             "99999999999999999999:1",
         ] {
-            assert!(Cursor::parse(bad).is_err(), "{bad}");
+            assert!(Cursor::parse(SortKey::Start, bad).is_err(), "{bad}");
         }
+        for bad in [
+            "",
+            "distance",
+            "distance:x:1",
+            "distance:1:x",
+            "distance:1:NaN",
+            "distance:1:inf",
+            "name:1:a",
+            "1780000000000:42",
+        ] {
+            assert!(Cursor::parse(SortKey::Distance, bad).is_err(), "{bad}");
+        }
+        // A cursor of another sort is refused, not read as this one's.
+        assert!(Cursor::parse(SortKey::Name, "distance:1:5").is_err());
     }
 
     #[test]

@@ -1,16 +1,15 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { PROVIDER_NAMES, SPORT_LABELS } from "../lib/format";
-import type { ListKind, ListQuery } from "../lib/pager";
+import type { ListFilter, ListKind } from "../lib/pager";
 import { PROVIDERS } from "../lib/router";
-import type { Order, ProviderKind, Sport } from "../lib/types";
+import type { ProviderKind, Sport } from "../lib/types";
 
 /** Typing waits this long for a pause before the list is asked again. */
 export const TEXT_DELAY_MS = 300;
 
-export const FIRST_QUERY: ListQuery = {
+export const FIRST_FILTER: ListFilter = {
   kind: "workouts",
   filter: { provider: null, sport: null, since: null, until: null, text: null },
-  order: "newest_first",
 };
 
 /** A date input's day as the instant its local midnight begins (`next`: the day after's). */
@@ -27,10 +26,9 @@ type Form = {
   since: string;
   until: string;
   text: string;
-  order: Order;
 };
 
-const toQuery = (f: Form): ListQuery => ({
+const toQuery = (f: Form): ListFilter => ({
   kind: f.kind,
   filter: {
     provider: f.provider || null,
@@ -40,13 +38,12 @@ const toQuery = (f: Form): ListQuery => ({
     until: dayStart(f.until, true),
     text: f.text.trim() || null,
   },
-  order: f.order,
 });
 
 /** The browser's filters. Each change gives a whole new query (the list starts over); typed
  * text is passed on after a pause. */
-export function ActivityFilters({ onChange }: { onChange: (query: ListQuery) => void }) {
-  const [form, setForm] = useState<Form>({ kind: "workouts", provider: "", sport: "", since: "", until: "", text: "", order: "newest_first" });
+export function ActivityFilters({ onChange }: { onChange: (query: ListFilter) => void }) {
+  const [form, setForm] = useState<Form>({ kind: "workouts", provider: "", sport: "", since: "", until: "", text: "" });
   const typing = useRef<ReturnType<typeof setTimeout>>();
   useEffect(() => () => clearTimeout(typing.current), []);
 
@@ -99,13 +96,6 @@ export function ActivityFilters({ onChange }: { onChange: (query: ListQuery) => 
           value={form.text}
           onInput={(e) => update({ text: e.currentTarget.value }, true)}
         />
-      </label>
-      <label>
-        Order
-        <select data-testid="filter-order" value={form.order} onChange={(e) => update({ order: e.currentTarget.value as Order })}>
-          <option value="newest_first">newest first</option>
-          <option value="oldest_first">oldest first</option>
-        </select>
       </label>
       <label class="switch" title="Every provider's copy on its own row, instead of each workout once">
         <input

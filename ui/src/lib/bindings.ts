@@ -1502,12 +1502,12 @@ export type NextRun_Serialize = {
 	reconcile: boolean,
 };
 
-/**  Sort order (by start). */
+/**  Which way a list runs, for its sort key: the start's newest first is `Descending`. */
 export type Order = 
-/**  Newest first. */
-"newest_first" | 
-/**  Oldest first. */
-"oldest_first";
+/**  Largest first: newest, Z to A, farthest, longest, fastest. */
+"descending" | 
+/**  Smallest first: oldest, A to Z, shortest, slowest. */
+"ascending";
 
 /**  Files by outcome. */
 export type OutcomeCounts = {
@@ -1532,7 +1532,9 @@ export type PageRequest_Deserialize = {
 	after?: string | null,
 	/**  Rows (1 to [`MAX_PAGE`]; 0 means 50). */
 	limit: number,
-	/**  Sort order. */
+	/**  What the list is sorted by (absent: the start). */
+	sort?: SortKey,
+	/**  Which way. */
 	order: Order,
 };
 
@@ -1542,7 +1544,9 @@ export type PageRequest_Serialize = {
 	after: string | null,
 	/**  Rows (1 to [`MAX_PAGE`]; 0 means 50). */
 	limit: number,
-	/**  Sort order. */
+	/**  What the list is sorted by (absent: the start). */
+	sort: SortKey,
+	/**  Which way. */
 	order: Order,
 };
 
@@ -1960,6 +1964,22 @@ export type SignInStarted = {
 	/**  Whether a browser was opened on it. */
 	browser_opened: boolean,
 };
+
+/**
+ *  What a list is sorted by. A row without the value (no name, no distance) comes after
+ *  every row with one, whichever the order.
+ */
+export type SortKey = 
+/**  The start. */
+"start" | 
+/**  The name, ignoring case. */
+"name" | 
+/**  The distance. */
+"distance" | 
+/**  The moving time (elapsed where a provider gives none). */
+"duration" | 
+/**  The average speed (distance over that time): pace, inverted. */
+"speed";
 
 /**
  *  Where a stored copy came from: a provider's API, or an import (an archive the provider

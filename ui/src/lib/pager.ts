@@ -4,10 +4,13 @@
 // dropped. After a link, unlink or primary change, only the pages holding the rows concerned are
 // fetched again, in place, so the list keeps its length and the athlete's place.
 import type { Backend } from "./backend";
-import type { ActivityFilter, ActivityListing, ActivityRow, Order } from "./types";
+import type { ActivityFilter, ActivityListing, ActivityRow, Order, SortKey } from "./types";
 
 export type ListKind = "workouts" | "activities";
-export type ListQuery = { kind: ListKind; filter: ActivityFilter; order: Order };
+/** Which rows: the list and its filters. */
+export type ListFilter = { kind: ListKind; filter: ActivityFilter };
+/** Which rows, and in what order. */
+export type ListQuery = ListFilter & { sort: SortKey; order: Order };
 
 /** Rows per page: a few screens, small enough to answer in a few milliseconds. */
 export const PAGE_ROWS = 200;
@@ -51,7 +54,7 @@ export class Pager {
   }
 
   private fetch(after: string | null, limit: number): Promise<ActivityListing> {
-    const page = { after, limit, order: this.query.order };
+    const page = { after, limit, sort: this.query.sort, order: this.query.order };
     return this.query.kind === "workouts"
       ? this.backend.listWorkouts(this.query.filter, page)
       : this.backend.listActivities(this.query.filter, page);
@@ -101,7 +104,8 @@ export class Pager {
    * copies) or the place of `moved` (a row that may now appear there, e.g. a new primary). */
   async refresh(ids: ReadonlySet<number>, moved: readonly Key[] = []): Promise<void> {
     await this.pending; // an append in flight must land before pages are replaced
-    const newest = this.query.order === "newest_first";
+    if (this.query.sort !== "start") return this.reload();
+    const newest = this.query.order === "descending";
     const before = (a: Key, b: Key) => (newest ? a.start > b.start || (a.start === b.start && a.id > b.id) : a.start < b.start || (a.start === b.start && a.id < b.id));
     const atOrBefore = (a: Key, b: Key) => (a.start === b.start && a.id === b.id) || before(a, b);
     for (let k = 0; k < this.pages.length; k++) {
@@ -127,6 +131,26 @@ export class Pager {
       }
     }
     this.rows = this.pages.flatMap((p) => p.rows);
+    this.changed();
+  }
+
+  /** Sorted by another key than the start, a change can move a row anywhere in the list (a new
+   * primary brings its own name and distance), so the loaded pages are read again from the top,
+   * as many rows as were loaded: the list keeps its length and the athlete's place. */
+  private async reload(): Promise<void> {
+    const pages: Page[] = [];
+    let after: string | null = null;
+    for (const old of this.pages) {
+      const listing = await this.fetch(after, Math.min(MAX_PAGE, Math.max(1, old.rows.length)));
+      if (this.stopped) return;
+      pages.push({ after, rows: listing.items, next: listing.next });
+      after = listing.next;
+      if (after === null) break;
+    }
+    this.pages = pages;
+    this.asked.clear();
+    for (const p of pages) this.asked.add(p.after ?? "");
+    this.rows = pages.flatMap((p) => p.rows);
     this.changed();
   }
 }

@@ -33,6 +33,7 @@ export type Estimate = B.Estimate_Serialize;
 export type LinkChoice = B.LinkChoice;
 export type NextRun = B.NextRun_Serialize;
 export type Order = B.Order;
+export type SortKey = B.SortKey;
 export type PageRequest = B.PageRequest_Serialize;
 export type Period = B.Period;
 export type ProviderInfo = B.ProviderInfo_Serialize;

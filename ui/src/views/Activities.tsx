@@ -1,12 +1,13 @@
 import { useEffect, useMemo, useReducer, useRef, useState } from "preact/hooks";
 import { ActivityDetail } from "../components/ActivityDetail";
-import { ActivityFilters, FIRST_QUERY } from "../components/ActivityFilters";
+import { ActivityFilters, FIRST_FILTER } from "../components/ActivityFilters";
 import { ActivityList } from "../components/ActivityList";
 import { ExportMenu } from "../components/ExportMenu";
 import { ImportPanel } from "../components/ImportPanel";
+import { FIRST_SORTING, ListHeader, sortingLabel, type Sorting } from "../components/ListHeader";
 import { PROVIDER_NAMES, count, distance, hours } from "../lib/format";
 import { useAppStore, useStore } from "../lib/hooks";
-import { Pager, type ListQuery } from "../lib/pager";
+import { Pager, type ListFilter, type ListQuery } from "../lib/pager";
 import type { ActivityDetail as Detail, ActivityRow, ListTotals } from "../lib/types";
 
 /** One Pager per query: a new filter starts the list over, and the old pager's late answers are
@@ -52,7 +53,9 @@ function status(pager: Pager, totals: ListTotals | null): string {
  * workout's detail beside the list, where the athlete links, unlinks and picks the primary. */
 export function Activities() {
   const store = useAppStore();
-  const [query, setQuery] = useState<ListQuery>(FIRST_QUERY);
+  const [list, setList] = useState<ListFilter>(FIRST_FILTER);
+  const [sorting, setSorting] = useState<Sorting>(FIRST_SORTING);
+  const query: ListQuery = { ...list, ...sorting };
   const pager = usePager(query);
   const [selected, setSelected] = useState<number | null>(null);
   const [open, setOpen] = useState<number | null>(null);
@@ -138,9 +141,10 @@ export function Activities() {
         <ImportPanel />
         <ExportMenu />
       </header>
-      <ActivityFilters onChange={setQuery} />
+      <ActivityFilters onChange={setList} />
       <p class="status-line" data-testid="activity-count" role="status">
         {status(pager, totals?.list === pager ? totals.of : null)}
+        {sorting.sort !== "start" && <span class="muted"> · sorted by {sortingLabel(sorting)}</span>}
         {pager.failed && (
           <button class="link" data-testid="activity-retry" onClick={() => pager.retry()}>
             Try again
@@ -160,16 +164,7 @@ export function Activities() {
       )}
       <div class={`library-body${open !== null ? " with-detail" : ""}${linking ? " picking" : ""}`}>
         <div class="library-list">
-          <div class="activity-row head" aria-hidden="true">
-            <span>Started</span>
-            <span>Sport</span>
-            <span>Name</span>
-            <span class="num">Distance</span>
-            <span class="num">Time</span>
-            <span class="num pace">Pace</span>
-            <span class="num hr" title="Average heart rate, beats per minute">HR</span>
-            <span>Sources</span>
-          </div>
+          <ListHeader sorting={sorting} onSort={setSorting} />
           <ActivityList
             pager={pager}
             selected={selected}

@@ -134,7 +134,8 @@ export class FakeLibrary {
     const limit = page.limit === 0 ? 50 : page.limit;
     if (limit > MAX_PAGE) throw new IpcError("validation", `a page holds at most ${MAX_PAGE} rows, not ${limit}`);
     const match = this.matcher(filter, workouts);
-    const newest = page.order === "newest_first";
+    if ((page.sort ?? "start") !== "start") return this.sortedList(match, page, limit);
+    const newest = page.order === "descending";
     const after = page.after ? parseCursor(page.after) : null;
     let i = newest ? this.sorted.length - 1 : 0;
     if (after) {
@@ -150,6 +151,36 @@ export class FakeLibrary {
     const items = found.slice(0, limit);
     const last = items[items.length - 1];
     return { items: items.map((a) => this.row(a)), next: more && last ? `${ms(last)}:${last.id}` : null };
+  }
+
+  /** As the core, by another key than the start: rows without the value last, ties by id, the
+   * cursor `key:id` (the fake finds its row by id rather than by value). */
+  private sortedList(match: (a: StoredActivity) => boolean, page: PageRequest, limit: number): ActivityListing {
+    const key = page.sort!;
+    const down = page.order === "descending" ? -1 : 1;
+    const value = (a: StoredActivity): string | number | null => {
+      const time = a.moving_seconds ?? a.elapsed_seconds;
+      if (key === "name") return a.name?.toLowerCase() ?? null;
+      if (key === "distance") return a.distance_m;
+      if (key === "duration") return time;
+      return a.distance_m && time ? a.distance_m / time : null;
+    };
+    const rows = this.sorted.filter(match).sort((x, y) => {
+      const [vx, vy] = [value(x), value(y)];
+      if (vx === null || vy === null) return vx === vy ? down * (x.id - y.id) : vx === null ? 1 : -1;
+      return vx === vy ? down * (x.id - y.id) : vx < vy ? -down : down;
+    });
+    let from = 0;
+    if (page.after) {
+      const [k, id] = page.after.split(":");
+      const at = rows.findIndex((a) => a.id === Number(id));
+      if (k !== key || at < 0) throw new IpcError("validation", `'${page.after}' is not a page cursor`);
+      from = at + 1;
+    }
+    const items = rows.slice(from, from + limit);
+    const last = items[items.length - 1];
+    const more = from + limit < rows.length;
+    return { items: items.map((a) => this.row(a)), next: more && last ? `${key}:${last.id}` : null };
   }
 
   /** The first index whose (start, id) is at or after the given key. */

@@ -8,7 +8,7 @@
 
 use super::to_ms;
 use crate::Result;
-use crate::domain::{ActivityFilter, Order};
+use crate::domain::{ActivityFilter, Order, SortKey};
 use sqlx::{QueryBuilder, Sqlite, SqliteExecutor};
 
 /// Which list: every copy, or one row per workout.
@@ -45,14 +45,49 @@ pub(crate) async fn fts_matches(db: impl SqliteExecutor<'_>, words: &str, n: i64
     .await?)
 }
 
+/// A sort value a page ended on (another key than the start).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SortValue {
+    Text(String),
+    Number(f64),
+}
+
+/// Where the previous page ended: its last row's place in the list's order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum After {
+    /// By start (ms), then id.
+    Start { start: i64, id: i64 },
+    /// By another key's value (absent: the row had none), then id.
+    Key { value: Option<SortValue>, id: i64 },
+}
+
+/// The SQL of a sort key's value for row `a` (NULL where the row has none); `Start` is the
+/// column itself.
+fn key_sql(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Start => "a.start_utc",
+        SortKey::Name => "a.name COLLATE NOCASE",
+        SortKey::Distance => "a.distance_m",
+        SortKey::Duration => "COALESCE(a.moving_seconds, a.elapsed_seconds)",
+        // Written out rather than divided by NULLIF so that Rust computes the same double for
+        // the cursor (`library::sort_value`): a zero distance or time has no speed.
+        SortKey::Speed => {
+            "(CASE WHEN a.distance_m > 0 AND COALESCE(a.moving_seconds, a.elapsed_seconds) > 0
+               THEN a.distance_m / COALESCE(a.moving_seconds, a.elapsed_seconds) END)"
+        }
+    }
+}
+
 /// Reads up to `limit` rows of the `kind` list matching `filter` (its `text` is not read: the
-/// search is `search`), in `order` by start then id, after the keyset `after` (start ms, id).
+/// search is `search`), sorted by `key` in `order` then by id, after the keyset `after`.
+#[allow(clippy::too_many_arguments)] // one list query's parts; a struct would only rename them
 pub(crate) async fn page(
     db: impl SqliteExecutor<'_>,
     kind: Kind,
     filter: &ActivityFilter,
     search: Option<Search>,
-    after: Option<(i64, i64)>,
+    key: SortKey,
+    after: Option<After>,
     order: Order,
     limit: i64,
 ) -> Result<Vec<Row>> {
@@ -60,25 +95,57 @@ pub(crate) async fn page(
     q.push(ROW_COLUMNS);
     q.push(" FROM activities a WHERE 1 = 1");
     push_filter(&mut q, kind, filter, search);
-    // Keyset: `start <= s` bounds the index range; the OR settles ties on the same start by id.
     let (op, direction) = match order {
-        Order::NewestFirst => ("<", "DESC"),
-        Order::OldestFirst => (">", "ASC"),
+        Order::Descending => ("<", "DESC"),
+        Order::Ascending => (">", "ASC"),
     };
-    if let Some((start, id)) = after {
-        q.push(format_args!(" AND a.start_utc {op}= "))
-            .push_bind(start)
-            .push(format_args!(" AND (a.start_utc {op} "))
-            .push_bind(start)
-            .push(format_args!(" OR a.id {op} "))
-            .push_bind(id)
-            .push(")");
+    let k = key_sql(key);
+    match after {
+        // Keyset: `start <= s` bounds the index range; the OR settles ties on the same start by id.
+        Some(After::Start { start, id }) => {
+            q.push(format_args!(" AND a.start_utc {op}= "))
+                .push_bind(start)
+                .push(format_args!(" AND (a.start_utc {op} "))
+                .push_bind(start)
+                .push(format_args!(" OR a.id {op} "))
+                .push_bind(id)
+                .push(")");
+        }
+        // Rows without the value come last: after one that had a value, they all follow.
+        Some(After::Key {
+            value: Some(value),
+            id,
+        }) => {
+            q.push(format_args!(" AND (({k}) IS NULL OR ({k}) {op} "));
+            push_value(&mut q, value.clone());
+            q.push(format_args!(" OR (({k}) = "));
+            push_value(&mut q, value);
+            q.push(format_args!(" AND a.id {op} ")).push_bind(id).push("))");
+        }
+        Some(After::Key { value: None, id }) => {
+            q.push(format_args!(" AND ({k}) IS NULL AND a.id {op} "))
+                .push_bind(id);
+        }
+        None => {}
     }
-    q.push(format_args!(
-        " ORDER BY a.start_utc {direction}, a.id {direction} LIMIT "
-    ))
-    .push_bind(limit);
+    if key == SortKey::Start {
+        q.push(format_args!(
+            " ORDER BY a.start_utc {direction}, a.id {direction} LIMIT "
+        ));
+    } else {
+        q.push(format_args!(
+            " ORDER BY ({k}) IS NULL, ({k}) {direction}, a.id {direction} LIMIT "
+        ));
+    }
+    q.push_bind(limit);
     Ok(q.build_query_as().fetch_all(db).await?)
+}
+
+fn push_value(q: &mut QueryBuilder<Sqlite>, value: SortValue) {
+    match value {
+        SortValue::Text(text) => q.push_bind(text),
+        SortValue::Number(n) => q.push_bind(n),
+    };
 }
 
 /// The `kind` list's conditions for `filter` (and the search), after a `WHERE 1 = 1`: the page

@@ -368,7 +368,7 @@ async fn keyset_pages_walk_every_row_once_in_order_with_filters() {
         .execute(h.core.store().pool())
         .await
         .unwrap();
-    for order in [Order::NewestFirst, Order::OldestFirst] {
+    for order in [Order::Descending, Order::Ascending] {
         for filter in [
             ActivityFilter::default(),
             ActivityFilter {
@@ -392,6 +392,7 @@ async fn keyset_pages_walk_every_row_once_in_order_with_filters() {
                             after: after.clone(),
                             limit: 7,
                             order,
+                            ..Default::default()
                         },
                     )
                     .await
@@ -423,7 +424,7 @@ async fn keyset_pages_walk_every_row_once_in_order_with_filters() {
                 .map(|(s, id, p, _)| (s, id, p))
                 .collect();
             expected.sort();
-            if order == Order::NewestFirst {
+            if order == Order::Descending {
                 expected.reverse();
             }
             assert_eq!(seen, expected, "{order:?} {filter:?}");
@@ -504,6 +505,145 @@ async fn keyset_pages_walk_every_row_once_in_order_with_filters() {
         .await
         .unwrap_err();
     assert_eq!(bad.code(), tributary_core::ErrorCode::Validation);
+}
+
+/// Issue 19 item 8: any column sorts the list, either way, and the keyset pages still walk every
+/// row once: ties settled by id, rows without the value last, a name with a colon in the cursor.
+#[tokio::test]
+async fn sorted_pages_walk_every_row_once_by_each_key() {
+    use std::cmp::Ordering;
+    use tributary_core::library::SortKey;
+    let h = Harness::new(60).await;
+    for p in [ProviderKind::Strava, ProviderKind::Wahoo] {
+        h.connect_to(p).await;
+        sync_ok(&h, p, SyncMode::Full).await;
+    }
+    let pool = h.core.store().pool();
+    for sql in [
+        // Ties, case-only differences, a colon, absent values and zeros.
+        "UPDATE activities SET name = 'run: easy' WHERE id % 5 = 0",
+        "UPDATE activities SET name = 'RUN: Easy' WHERE id % 5 = 1",
+        "UPDATE activities SET name = NULL WHERE id % 7 = 0",
+        "UPDATE activities SET distance_m = 10000.0 WHERE id % 4 = 0",
+        "UPDATE activities SET distance_m = NULL WHERE id % 6 = 0",
+        "UPDATE activities SET distance_m = 0.0 WHERE id % 11 = 0",
+        "UPDATE activities SET moving_seconds = NULL WHERE id % 3 = 0",
+        "UPDATE activities SET moving_seconds = NULL, elapsed_seconds = NULL WHERE id % 9 = 0",
+    ] {
+        sqlx::query(sql).execute(pool).await.unwrap();
+    }
+    type Stored = (i64, Option<String>, Option<f64>, Option<i64>, Option<i64>);
+    let rows: Vec<Stored> = sqlx::query_as(
+        "SELECT id, name, distance_m, moving_seconds, elapsed_seconds FROM activities",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    #[derive(PartialEq, PartialOrd)]
+    enum V {
+        T(String),
+        N(f64),
+    }
+    let value = |key: SortKey, r: &Stored| -> Option<V> {
+        let time = r.3.or(r.4);
+        match key {
+            SortKey::Name => r.1.as_ref().map(|n| V::T(n.to_ascii_lowercase())),
+            SortKey::Distance => r.2.map(V::N),
+            SortKey::Duration => time.map(|t| V::N(t as f64)),
+            SortKey::Speed => match (r.2, time) {
+                (Some(d), Some(t)) if d > 0.0 && t > 0 => Some(V::N(d / t as f64)),
+                _ => None,
+            },
+            SortKey::Start => unreachable!(),
+        }
+    };
+    for key in [
+        SortKey::Name,
+        SortKey::Distance,
+        SortKey::Duration,
+        SortKey::Speed,
+    ] {
+        let with = rows.iter().filter(|r| value(key, r).is_some()).count();
+        assert!(
+            with > 5 && with < rows.len(),
+            "{key}: some rows have no value"
+        );
+        for order in [Order::Descending, Order::Ascending] {
+            let mut seen = Vec::new();
+            let mut after = None;
+            for _ in 0..100 {
+                let page = h
+                    .core
+                    .activities(
+                        &ActivityFilter::default(),
+                        &PageRequest {
+                            after: after.clone(),
+                            limit: 7,
+                            sort: key,
+                            order,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                seen.extend(page.items.iter().map(|r| r.id));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            let mut expected: Vec<&Stored> = rows.iter().collect();
+            expected.sort_by(|a, b| {
+                let (va, vb) = (value(key, a), value(key, b));
+                let by_value = match (&va, &vb) {
+                    (None, None) => Ordering::Equal,
+                    (None, Some(_)) => Ordering::Greater,
+                    (Some(_), None) => Ordering::Less,
+                    (Some(x), Some(y)) => {
+                        let o = x.partial_cmp(y).unwrap();
+                        if order == Order::Descending {
+                            o.reverse()
+                        } else {
+                            o
+                        }
+                    }
+                };
+                by_value.then(if order == Order::Descending {
+                    b.0.cmp(&a.0)
+                } else {
+                    a.0.cmp(&b.0)
+                })
+            });
+            let expected: Vec<i64> = expected.iter().map(|r| r.0).collect();
+            assert_eq!(seen, expected, "{key} {order:?}");
+        }
+    }
+    // A cursor is read only by the sort it came from.
+    let first = h
+        .core
+        .activities(
+            &ActivityFilter::default(),
+            &PageRequest {
+                limit: 5,
+                sort: SortKey::Distance,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let e = h
+        .core
+        .activities(
+            &ActivityFilter::default(),
+            &PageRequest {
+                after: first.next,
+                limit: 5,
+                sort: SortKey::Name,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tributary_core::ErrorCode::Validation, "{e}");
 }
 
 async fn stored_rows(
