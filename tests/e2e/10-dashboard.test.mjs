@@ -202,7 +202,7 @@ test("unlink a copy and link it back by hand", async () => {
 });
 
 // Issue 19, item 7: in "every copy" both rows of a pair carried the workout's two badges, and one
-// start was on the activity's clock ("3:58 AM UTC−05:00") and the other on the viewer's, unlabelled.
+// start was on the activity's clock ("3:58 AM UTC−5") and the other on the viewer's, unlabelled.
 test("every copy: each row names its own source, and every start says its zone", async () => {
   await d.click("filter-copies");
   const pair = await d.waitFor(
@@ -218,7 +218,7 @@ test("every copy: each row names its own source, and every start says its zone",
   assert.deepEqual(pair.map(([badges]) => badges.length), [1, 1], JSON.stringify(pair));
   assert.notEqual(pair[0][0][0], pair[1][0][0], `each row its own source: ${JSON.stringify(pair)}`);
   for (const [, started, also] of pair) {
-    assert.match(started, /UTC[+−]\d\d:\d\d$/, `the zone said: ${started}`);
+    assert.match(started, /UTC([+−]\d{1,2}(:\d\d)?)?$/, `the zone said: ${started}`);
     assert.match(also, /^also /, "the other source named, not badged");
   }
   await d.click("filter-copies");
@@ -252,7 +252,7 @@ test("a column's head sorts the list, both ways, rows without a distance last", 
   await d.waitFor(async () => !(await d.text("activity-count"))?.includes("sorted by"), "back to the date");
 });
 
-test("light and dark: dashboard, history, settings", async () => {
+test("every view, light and dark, at 1280×800 and at the 720×480 minimum: nothing that matters is cut", async () => {
   // The page's own colours, read back: the choice is applied (not only saved), and each theme
   // paints what styles.css says it does.
   const painted = { light: "rgb(244, 247, 247)", dark: "rgb(17, 26, 29)" };
@@ -261,19 +261,46 @@ test("light and dark: dashboard, history, settings", async () => {
       "const s = getComputedStyle(document.documentElement);" +
         "return [document.documentElement.dataset.theme || '', s.backgroundColor];",
     );
-  for (const theme of ["light", "dark"]) {
-    await d.click("nav-settings");
-    await d.setValue("settings-theme", theme);
-    await d.waitFor(async () => (await look())[1] === painted[theme], `the ${theme} colours`);
-    assert.deepEqual(await look(), [theme, painted[theme]]);
-    await app.shot(`settings-${theme}`);
-    await d.click("nav-dashboard");
-    await d.waitFor(() => d.find("volume-chart"), "the weekly volume chart");
-    await app.shot(`dashboard-${theme}`);
-    await d.click("history-strava");
-    await d.waitFor(() => d.find("history-chart-strava"), "the history chart");
-    await app.shot(`history-${theme}`);
+  // What overflows: the page sideways, and in the list's rows on screen the start, the figures
+  // and the sources (the name may give way: the detail says it whole). Hidden columns are
+  // skipped; a cell cut shows its text.
+  const cut = () =>
+    d.execute(
+      "const out = [];" +
+        "if (document.documentElement.scrollWidth > window.innerWidth + 1) out.push('page ' + document.documentElement.scrollWidth + ' > ' + window.innerWidth);" +
+        "for (const r of [...document.querySelectorAll('[data-testid=workout-row]')].slice(0, 6))" +
+        "  for (const c of r.querySelectorAll('.when, .num, .badges'))" +
+        "    if (c.offsetParent !== null && c.scrollWidth > c.clientWidth + 1) out.push(c.className + ': ' + c.textContent);" +
+        "return out;",
+    );
+  const views = [
+    ["dashboard", async () => { await d.click("nav-dashboard"); await d.waitFor(() => d.find("volume-chart"), "the weekly volume chart"); }],
+    ["activities", async () => { await d.click("nav-activities"); await d.waitFor(() => d.find("workout-row"), "the activity list"); }],
+    ["history", async () => { await d.click("nav-dashboard"); await d.click("history-strava"); await d.waitFor(() => d.find("history-chart-strava"), "the history chart"); }],
+    ["providers", async () => { await d.click("nav-providers"); await d.waitFor(() => d.find("providers-intro"), "the providers"); }],
+    ["settings", async () => { await d.click("nav-settings"); await d.waitFor(() => d.find("settings-theme"), "the settings"); }],
+  ];
+  const problems = [];
+  for (const [width, height] of [[1280, 800], [720, 480]]) {
+    await d.setSize(width, height);
+    await d.waitFor(async () => (await d.execute("return window.innerWidth")) === width || null, `a window ${width} wide`);
+    for (const theme of ["light", "dark"]) {
+      await d.click("nav-settings");
+      await d.setValue("settings-theme", theme);
+      await d.waitFor(async () => (await look())[1] === painted[theme], `the ${theme} colours`);
+      assert.deepEqual(await look(), [theme, painted[theme]]);
+      for (const [view, open] of views) {
+        await open();
+        await sleep(300); // charts lay out after their first frame
+        problems.push(...(await cut()).map((p) => `${view} ${width}×${height}: ${p}`));
+        await app.shot(`${view}-${theme}-${width}x${height}`);
+      }
+    }
   }
+  await d.setSize(1100, 760);
+  await d.click("nav-settings");
+  await d.setValue("settings-theme", "system");
+  assert.deepEqual(problems, [], problems.join("\n"));
 });
 
 test("disconnect revokes and removes the connection", async () => {

@@ -92,6 +92,11 @@ export class Driver {
   }
 
   /** Run `script` in the page (W3C "Execute Script"); returns its value. */
+  /** Resize the window (W3C Set Window Rect). */
+  async setSize(width, height) {
+    return this.call("POST", "/window/rect", { width, height });
+  }
+
   async execute(script, args = []) {
     return this.call("POST", "/execute/sync", { script, args });
   }

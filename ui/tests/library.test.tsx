@@ -74,7 +74,7 @@ describe("workouts, each once", () => {
     const cells = [...row(1)!.querySelectorAll("span")].map((s) => s.textContent);
     // 07:00 UTC at UTC+1 is 08:00 where it happened, whatever the viewer's time zone
     const there = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
-    expect(cells[0]).toBe(`${there.format(Date.UTC(2026, 10, 20, 8, 0))} UTC+01:00`);
+    expect(cells[0]).toBe(`${there.format(Date.UTC(2026, 10, 20, 8, 0))} UTC+1`);
     expect(cells.slice(1, 5)).toEqual(["Run", "Morning run", "10.0 km", "50:00"]);
   });
 
@@ -173,7 +173,7 @@ describe("the detail", () => {
     expect(row(1)!.className).toContain("selected");
     const detail = app.$("activity-detail")!;
     const fields = app.text("detail-fields")!;
-    for (const shown of ["Garmin", "Run", "UTC+01:00", "51:40", "50:00", "10.0 km", "84 m", "151 bpm", "176 bpm", "640 kcal", "Garmin Forerunner 965"]) {
+    for (const shown of ["Garmin", "Run", "UTC+1", "51:40", "50:00", "10.0 km", "84 m", "151 bpm", "176 bpm", "640 kcal", "Garmin Forerunner 965"]) {
       expect(fields).toContain(shown);
     }
     // The ids are one click away; "still listed" is not news.
@@ -406,7 +406,7 @@ describe("the list athletes expect", () => {
     expect(badges(1)).toEqual(["badge-garmin"]);
     expect(badges(2)).toEqual(["badge-strava"]);
     expect(row(1)!.querySelector('[data-testid="badge-also"]')?.textContent).toBe("also Strava");
-    for (const id of [1, 2]) expect(row(id)!.querySelector(".when")!.textContent).toMatch(/UTC[+−]\d\d:\d\d$/);
+    for (const id of [1, 2]) expect(row(id)!.querySelector(".when")!.textContent).toMatch(/UTC[+−]\d{1,2}(:\d\d)?$/);
   });
 
   it("a copy from a provider with activity pages offers to open it there; the address is the core's", async () => {

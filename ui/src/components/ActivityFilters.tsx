@@ -81,11 +81,11 @@ export function ActivityFilters({ onChange }: { onChange: (query: ListFilter) =>
       </label>
       <label>
         From
-        <input type="date" data-testid="filter-since" value={form.since} onChange={(e) => update({ since: e.currentTarget.value })} />
+        <input type="date" class={form.since ? "" : "empty"} data-testid="filter-since" value={form.since} onChange={(e) => update({ since: e.currentTarget.value })} />
       </label>
       <label>
         To
-        <input type="date" data-testid="filter-until" value={form.until} onChange={(e) => update({ until: e.currentTarget.value })} />
+        <input type="date" class={form.until ? "" : "empty"} data-testid="filter-until" value={form.until} onChange={(e) => update({ until: e.currentTarget.value })} />
       </label>
       <label>
         Search

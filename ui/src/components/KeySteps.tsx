@@ -74,8 +74,8 @@ function KeyForm({ info }: { info: ProviderInfo }) {
         <input
           type="date"
           aria-label={`${name} key expires on (optional)`}
-          placeholder="YYYY-MM-DD"
           data-testid={`key-expires-${p}`}
+          class={expires ? "" : "empty"}
           value={expires}
           onInput={(e) => setExpires(e.currentTarget.value)}
         />

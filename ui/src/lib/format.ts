@@ -309,25 +309,18 @@ export function percent(confidence: number): string {
   return `${Math.round(confidence * 100)} %`;
 }
 
-/** "UTC+02:00", "UTC−03:30"; no offset recorded: empty. */
+/** "UTC+2", "UTC−3:30", "UTC"; no offset recorded: empty. Short, so that a start with its zone
+ * fits the list's first column. */
 export function offsetLabel(offset: number | null | undefined): string {
   if (offset === null || offset === undefined) return "";
+  if (Math.abs(offset) < 60) return "UTC";
   const sign = offset < 0 ? "−" : "+";
   const a = Math.abs(offset);
-  return `UTC${sign}${String(Math.floor(a / 3600)).padStart(2, "0")}:${String(Math.floor((a % 3600) / 60)).padStart(2, "0")}`;
+  const minutes = Math.floor((a % 3600) / 60);
+  return `UTC${sign}${Math.floor(a / 3600)}${minutes ? `:${String(minutes).padStart(2, "0")}` : ""}`;
 }
 
 const atOffset = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short", timeZone: "UTC" });
-const here = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-
-/** When an activity started, on the clock where it happened (its own offset); the athlete's
- * clock when the provider recorded none. */
-export function localStart(iso: string, offset: number | null | undefined): string {
-  const t = Date.parse(iso);
-  if (offset === null || offset === undefined) return here.format(t);
-  return atOffset.format(t + offset * 1000);
-}
-
 /** When an activity started, by one rule everywhere: on the clock where it happened (its own
  * offset), else on the athlete's clock at that moment, and always with the zone said, so that
  * two copies of one session never read as different times. */
