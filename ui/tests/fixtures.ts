@@ -55,6 +55,7 @@ export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
   garmin: {
     ...base,
     display_name: "Garmin",
+    app_settings_url: "https://developerportal.garmin.com",
     pkce: true,
     delivery: "push_inbox",
     history_window_days: 30,
@@ -66,6 +67,7 @@ export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
   polar: {
     ...base,
     display_name: "Polar",
+    app_settings_url: "https://admin.polaraccesslink.com",
     client_auth: "basic",
     refresh: "none",
     history_window_days: 30,
@@ -78,6 +80,7 @@ export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
   coros: {
     ...base,
     display_name: "COROS",
+    app_settings_url: "https://support.coros.com",
     history_window_days: 90,
     overlap_days: 3,
     scopes: [],
@@ -87,6 +90,7 @@ export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
   wahoo: {
     ...base,
     display_name: "Wahoo",
+    app_settings_url: "https://developers.wahooligan.com",
     client_auth: "public_pkce",
     pkce: true,
     client_secret_required: false,
@@ -98,6 +102,7 @@ export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
   google_health: {
     ...base,
     display_name: "Fitbit (Google Health API)",
+    app_settings_url: "https://console.cloud.google.com/apis/credentials",
     client_auth: "public_pkce",
     pkce: true,
     client_secret_required: false,

@@ -54,6 +54,18 @@ describe("the callback to register, derived from the capabilities", () => {
     expect(text).not.toContain("tributary://");
   });
 
+  it("the portal's address is a link the browser opens (the core's address), with a Copy button", async () => {
+    app = await mount({ info: REAL }, "#/providers/wahoo");
+    const link = app.$("wizard-portal-wahoo") as HTMLAnchorElement;
+    expect(link.tagName).toBe("A");
+    expect(link.textContent).toBe("https://developers.wahooligan.com");
+    expect(app.$("wizard-portal-copy-wahoo")).not.toBeNull();
+    await app.click("wizard-portal-wahoo");
+    expect(app.fake.last).toEqual({ cmd: "open_app_settings", args: ["wahoo"] });
+    // the window itself never navigates away
+    expect(location.hash).toBe("#/providers/wahoo");
+  });
+
   it("opening the wizard asks the core nothing (credentials are tested only on request)", async () => {
     app = await mount();
     app.fake.clearCalls();

@@ -11,16 +11,34 @@ type Props = { info: ProviderInfo };
 /** A browser sign-in's wizard: register an application, store its credentials, prove them,
  * connect. Each step says what it needs from the one before. */
 export function AppSteps({ info }: Props) {
+  const store = useAppStore();
   const p = info.provider;
   const guide = APP_GUIDES[p];
+  const portal = info.capabilities.app_settings_url;
   // A check speaks for the credentials it tested: saving new ones clears it.
   const [check, setCheck] = useState<CredentialsCheck | null>(null);
   return (
     <ol class="steps">
       <li>
-        <strong>Register an application</strong> at <code class="paste" data-testid={`wizard-portal-${p}`}>{guide.portal.url}</code>{" "}
-        <CopyButton text={guide.portal.url} testid={`wizard-portal-copy-${p}`} label="Copy the address" />{" "}
-        <span class="muted">({guide.portal.label})</span>. {guide.register}
+        <strong>Register an application</strong> at{" "}
+        {portal && (
+          <>
+            {/* Opened by the core's address, in the athlete's browser (never in this window). */}
+            <a
+              href={portal}
+              class="paste"
+              data-testid={`wizard-portal-${p}`}
+              onClick={(e) => {
+                e.preventDefault();
+                void store.openAppSettings(p);
+              }}
+            >
+              {portal}
+            </a>{" "}
+            <CopyButton text={portal} testid={`wizard-portal-copy-${p}`} label="Copy the address" />{" "}
+          </>
+        )}
+        <span class="muted">({guide.portal})</span>. {guide.register}
         <CallbackToPaste info={info} />
       </li>
       <li>

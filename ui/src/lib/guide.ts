@@ -13,7 +13,9 @@ export type RevokePlace = { url: string | null; where: string };
 
 /** A provider whose athlete registers their own API application (OAuth in the browser). */
 export type AppGuide = {
-  portal: Link;
+  /** The portal's name, as the athlete finds it (its address is the core's
+   * `capabilities.app_settings_url`, which the window opens). */
+  portal: string;
   /** What to create there. */
   register: string;
   /** The portal's own name for the field the callback goes in. */
@@ -38,7 +40,7 @@ export const GARMIN_KEY_PAGE = "https://connect.garmin.com/app/settings/personal
 
 export const APP_GUIDES: Record<ProviderKind, AppGuide> = {
   strava: {
-    portal: { url: "https://www.strava.com/settings/api", label: "Strava → Settings → My API Application" },
+    portal: "Strava → Settings → My API Application",
     register:
       "Create an API application. Category and website can be anything; the callback goes in its “Authorization Callback Domain” field.",
     callbackField: "Authorization Callback Domain",
@@ -50,7 +52,7 @@ export const APP_GUIDES: Record<ProviderKind, AppGuide> = {
     revoke: { url: "https://www.strava.com/settings/apps", where: "Strava → Settings → My Apps" },
   },
   garmin: {
-    portal: { url: "https://developerportal.garmin.com", label: "Garmin Connect Developer Program" },
+    portal: "Garmin Connect Developer Program",
     register:
       "An application in Garmin's Connect Developer Program (partner OAuth2 with PKCE; activities are pushed to your relay), with the redirect below.",
     callbackField: "Redirect URI",
@@ -61,7 +63,7 @@ export const APP_GUIDES: Record<ProviderKind, AppGuide> = {
     revoke: { url: null, where: "Garmin Connect's account settings (connected apps)" },
   },
   polar: {
-    portal: { url: "https://admin.polaraccesslink.com", label: "Polar AccessLink admin" },
+    portal: "Polar AccessLink admin",
     register:
       "Any Polar Flow account can create an AccessLink client. Register every redirect URL below: Polar accepts several and compares each one whole, port included. The client id and secret are shown once.",
     callbackField: "Redirect URLs",
@@ -72,7 +74,7 @@ export const APP_GUIDES: Record<ProviderKind, AppGuide> = {
     revoke: { url: "https://flow.polar.com/settings", where: "Polar Flow's settings (partners)" },
   },
   coros: {
-    portal: { url: "https://support.coros.com", label: "COROS support: “Submit an API Application”" },
+    portal: "COROS support: “Submit an API Application”",
     register:
       "COROS is partner-only: apply with its API application form (callback domain, webhook and status URLs, a logo and a privacy policy) and wait for approval; its documentation is private. Once approved, register the redirect below.",
     callbackField: "Redirect URI",
@@ -82,7 +84,7 @@ export const APP_GUIDES: Record<ProviderKind, AppGuide> = {
     revoke: { url: null, where: "the COROS app's third-party settings" },
   },
   wahoo: {
-    portal: { url: "https://developers.wahooligan.com", label: "Wahoo developer portal" },
+    portal: "Wahoo developer portal",
     register:
       "Request Cloud API access and create an application with the redirect below. Tributary signs in with PKCE, so the secret is optional.",
     callbackField: "Redirect URI",
@@ -93,7 +95,7 @@ export const APP_GUIDES: Record<ProviderKind, AppGuide> = {
     revoke: { url: null, where: "the Wahoo app's connected-apps settings" },
   },
   google_health: {
-    portal: { url: "https://console.cloud.google.com/apis/credentials", label: "Google Cloud console → APIs & Services → Credentials" },
+    portal: "Google Cloud console → APIs & Services → Credentials",
     register:
       "In a Google Cloud project, enable the Google Health API, set up the OAuth consent screen (add yourself as a test user), then create an OAuth client ID of type “Desktop app”. Paste its client id, and its secret as well: Google issues one to desktop clients.",
     callbackField: "Redirect",

@@ -131,8 +131,9 @@ pub struct Capabilities {
     pub recordings: Recordings,
     /// Whether this build can connect and sync it (the others are described, not yet wired).
     pub implemented: bool,
-    /// Where the owner of the API application manages it (re-activates it when the provider
-    /// made it inactive), when the provider has such a page.
+    /// Where an API application is registered and managed (the wizard's first step, and where
+    /// its owner re-activates it when the provider made it inactive); absent for a door with no
+    /// application (a personal key).
     pub app_settings_url: Option<&'static str>,
     /// The provider's own web page of one activity, `{id}` standing for its id (the athlete's
     /// "open at Strava"), when the provider has public activity pages.

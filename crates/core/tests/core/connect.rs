@@ -488,6 +488,15 @@ async fn providers_list_all_six_with_honest_capabilities() {
     );
     assert_eq!(polar.capabilities.history_window_days, Some(30));
     assert!(providers.iter().all(|p| !p.connected));
+    // Every door with an API application names where it is registered, on the provider's own
+    // https site: the wizard's first step opens it (issue 19 item 9).
+    for p in &providers {
+        let url = p.capabilities.app_settings_url;
+        if p.capabilities.sign_in == tributary_core::providers::SignIn::Browser {
+            let url = url.unwrap_or_else(|| panic!("{}: no portal", p.provider));
+            assert!(url.starts_with("https://"), "{}: {url}", p.provider);
+        }
+    }
 }
 
 #[tokio::test]

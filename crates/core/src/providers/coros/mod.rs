@@ -389,7 +389,7 @@ pub fn capabilities() -> Capabilities {
         redirects: Redirects::ANY,
         recordings: super::Recordings::Originals,
         implemented: true,
-        app_settings_url: None,
+        app_settings_url: Some("https://support.coros.com"),
         activity_page: None,
         revoke_before_new_grant: false,
     }

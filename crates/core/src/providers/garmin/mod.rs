@@ -317,7 +317,7 @@ pub fn capabilities() -> Capabilities {
         redirects: Redirects::ANY,
         recordings: super::Recordings::None,
         implemented: true,
-        app_settings_url: None,
+        app_settings_url: Some("https://developerportal.garmin.com"),
         activity_page: Some("https://connect.garmin.com/modern/activity/{id}"),
         revoke_before_new_grant: false,
     }

@@ -270,7 +270,7 @@ pub fn capabilities() -> Capabilities {
         },
         recordings: super::Recordings::None,
         implemented: true,
-        app_settings_url: None,
+        app_settings_url: Some("https://console.cloud.google.com/apis/credentials"),
         activity_page: None,
         revoke_before_new_grant: false,
     }

@@ -238,7 +238,7 @@ pub fn capabilities() -> Capabilities {
         },
         recordings: super::Recordings::Originals,
         implemented: true,
-        app_settings_url: None,
+        app_settings_url: Some("https://admin.polaraccesslink.com"),
         activity_page: None,
         revoke_before_new_grant: false,
     }

@@ -241,7 +241,7 @@ pub fn capabilities() -> Capabilities {
         redirects: Redirects::ANY,
         recordings: super::Recordings::Originals,
         implemented: true,
-        app_settings_url: None,
+        app_settings_url: Some("https://developers.wahooligan.com"),
         activity_page: None,
         revoke_before_new_grant: true,
     }
