@@ -83,4 +83,7 @@ pub struct AppInfo {
     /// The interval in force for this run when `TRIBUTARY_SYNC_INTERVAL` overrides the saved one
     /// (seconds); Settings says so rather than show a value that is not being used.
     pub interval_override_seconds: Option<u32>,
+    /// In the demo, a personal API key its simulated providers accept, for the athlete to paste
+    /// (not a secret: it opens only the local sandbox); absent in real mode.
+    pub demo_personal_key: Option<String>,
 }

@@ -339,11 +339,24 @@ test("Google Health (loopback only for desktop clients) connects through a loopb
   assert.match(opened, /redirected to http:\/\/127\.0\.0\.1:\d+\/callback/, "a loopback redirect, not a deep link");
 });
 
+test("the demo's Garmin connects with a personal key, the door real mode uses", async () => {
+  await d.click("nav-dashboard");
+  assert.equal(await d.text("connect-garmin"), "Paste your key");
+  await d.click("connect-garmin");
+  await d.waitFor(() => d.find("demo-key-use-garmin"), "the demo's key offered");
+  await d.click("demo-key-use-garmin");
+  await d.click("key-connect-garmin");
+  await d.click("nav-dashboard");
+  await d.waitFor(async () => ((await state("garmin")) === "Active" ? true : null), "Garmin active");
+  await d.waitFor(async () => ((await created("garmin")) ?? 0) > 0 || null, "Garmin's first sync stored activities", 60_000);
+});
+
 test("no token reaches the window, the logs or the database", async () => {
   const page = await d.pageSource();
   const logs = app.logs();
   const db = ["", "-wal"].map((s) => app.database + s).filter(existsSync).map((f) => readFileSync(f).toString("latin1")).join("");
   for (const [where, text] of [["the page", page], ["the app's log", logs], ["the database", db]]) {
+    // Garmin's exchanged token holds an `sbx-at-` too (`sbx-gpk-…` is the demo's key, shown on purpose).
     for (const secret of ["sbx-at-", "sbx-rt-", "sbx-code-", "sandbox-not-a-secret"]) {
       assert.ok(!text.includes(secret), `${secret}… found in ${where}`);
     }

@@ -181,7 +181,7 @@ describe("cardAction", () => {
       keyExpiresOn: null,
       connection: polar.connection,
       errorCode: "credentials_missing",
-      appSettingsUrl: null,
+      appSettingsUrl: "https://admin.polaraccesslink.com",
       running: false,
       connecting: false,
     });

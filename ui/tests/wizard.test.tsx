@@ -9,7 +9,7 @@ import { disabled, flush, mount, type Mounted } from "./helpers";
 let app: Mounted;
 afterEach(() => app.unmount());
 
-const REAL = { sandbox: false, version: "0.4.2", data_dir: "/d", keyring_problem: null, tray: true, interval_override_seconds: null };
+const REAL = { sandbox: false, version: "0.4.2", data_dir: "/d", keyring_problem: null, tray: true, interval_override_seconds: null, demo_personal_key: null };
 const LOCKED =
   "The Secret Service keyring is locked: unlock it (e.g. log in to the desktop session, or run `gnome-keyring-daemon --unlock`), then choose Check again.";
 
@@ -226,6 +226,26 @@ describe("Garmin's personal key", () => {
     expect(app.text("state-garmin")).toBe("Active");
     expect(app.$("cancel-garmin")).not.toBeNull(); // the first sync runs
     expect(app.text("key-expiry-garmin")).toContain("key expires on");
+  });
+
+  it("the demo rehearses the personal key as real mode uses it: its own key given, Use it, connect (issue 19 item 9)", async () => {
+    app = await mount({ dashboard: dashboard({ providers: withGarminKey() }) }, "#/providers/garmin");
+    expect(app.text("demo-key-garmin")).toBe("sbx-gpk-demo-athlete");
+    // no real-account instructions in the demo
+    expect(app.text("wizard-garmin")).not.toContain("https://connect.garmin.com/app/settings/personalApiToken");
+    await app.click("demo-key-use-garmin");
+    expect(value("key-garmin")).toBe("sbx-gpk-demo-athlete");
+    await app.click("key-connect-garmin");
+    expect(app.fake.calls.find((c) => c.cmd === "connect_with_key")?.args).toEqual(["garmin", "sbx-gpk-demo-athlete", null]);
+    expect(value("key-garmin")).toBe("");
+    // an application's steps stay out of the demo
+    expect(app.$("settings-client-id-strava")).toBeNull();
+  });
+
+  it("real mode names no demo key", async () => {
+    app = await keyed({}, "#/providers/garmin");
+    expect(app.$("demo-key-garmin")).toBeNull();
+    expect(app.$("demo-key-use-garmin")).toBeNull();
   });
 
   it("without an expiry the date is sent as none", async () => {

@@ -783,7 +783,7 @@ fn show_and_the_originals_export_cover_all_six_providers() {
     for provider in ["strava", "wahoo", "coros", "google_health", "polar"] {
         connect_to(data, provider, 20);
     }
-    // Garmin through its Personal API (the sandbox's demo configures the partner door).
+    // Garmin through its Personal API (the demo's default too; named so the test does not rest on it).
     let garmin = |args: &[&str]| {
         let mut cmd = tributary(data, args);
         cmd.env("TRIBUTARY_GARMIN_DOOR", "personal");

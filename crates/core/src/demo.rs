@@ -60,8 +60,15 @@ pub async fn start(
             }
         });
     }
-    let vars = sandbox.config_vars();
-    let mut config = Config::from_lookup(|k| vars.get(k).cloned().or_else(|| env(k)))?;
+    // The sandbox's addresses and demo credentials win (the demo never reaches a real provider);
+    // its choices (a door) yield to the environment's.
+    let (vars, defaults) = (sandbox.config_vars(), sandbox.config_defaults());
+    let mut config = Config::from_lookup(|k| {
+        vars.get(k)
+            .cloned()
+            .or_else(|| env(k))
+            .or_else(|| defaults.get(k).cloned())
+    })?;
     config.data_dir = data_dir;
     config.keyring_service =
         env("TRIBUTARY_KEYRING_SERVICE").unwrap_or_else(|| "tributary-sandbox".to_owned());

@@ -38,6 +38,9 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
         crate::garmin_personal::VARS[0],
         crate::garmin_personal::VARS[1],
     ],
+    // The partner program is closed to newcomers: the demo rehearses the personal key, as an
+    // athlete's real connection does.
+    defaults: &[("DOOR", "personal")],
 };
 
 /// What Garmin pushed to the inbox, in arrival order: each requested backfill window's workouts

@@ -34,6 +34,7 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     api: "",
     truth,
     extra_vars: &[],
+    defaults: &[],
 };
 
 fn truth(world: &crate::state::World) -> Vec<(String, usize)> {

@@ -66,6 +66,8 @@ pub(crate) struct Twin {
     pub api: &'static str,
     /// Extra configuration variables: (suffix, path under the prefix).
     pub extra_vars: &'static [(&'static str, &'static str)],
+    /// Choices the demo makes unless the environment makes them: (suffix, value).
+    pub defaults: &'static [(&'static str, &'static str)],
     /// The activity ids a complete listing would return right now, each with the generated
     /// workout it renders (the tests' oracle: which copies are the same session).
     pub truth: fn(&state::World) -> Vec<(String, usize)>,
@@ -269,6 +271,23 @@ impl Sandbox {
             }
         }
         vars
+    }
+
+    /// The choices the demo makes for a provider unless the environment makes its own
+    /// (`TRIBUTARY_GARMIN_DOOR=personal`: the door an athlete uses in 2026, not the closed
+    /// partner program).
+    pub fn config_defaults(&self) -> std::collections::HashMap<String, String> {
+        TWINS
+            .iter()
+            .flat_map(|twin| {
+                twin.defaults.iter().map(|(suffix, value)| {
+                    (
+                        format!("TRIBUTARY_{}_{suffix}", twin.key.to_uppercase()),
+                        (*value).to_owned(),
+                    )
+                })
+            })
+            .collect()
     }
 
     /// Stop serving and wait for the server to end.

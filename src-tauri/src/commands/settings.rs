@@ -19,6 +19,10 @@ pub async fn get_app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> 
         interval_override_seconds: crate::agent::interval_override()
             .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX)),
         sandbox: state.sandbox.is_some(),
+        demo_personal_key: state
+            .sandbox
+            .as_ref()
+            .map(|_| tributary_sandbox::garmin_personal::DEMO_KEY.to_owned()),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         data_dir: state.core.config().data_dir.clone(),
         keyring_problem: state.keyring_problem.clone(),

@@ -9,7 +9,8 @@ import { ProviderFacts } from "./ProviderFacts";
 type Props = {
   info: ProviderInfo;
   focused: boolean;
-  /** The real-account steps (not in the demo, where nothing needs setting up). */
+  /** The real-account steps (not in the demo, where nothing needs setting up; a personal key is
+   * still pasted there, the demo's own). */
   steps?: boolean;
 };
 
@@ -49,7 +50,7 @@ export function ProviderWizard({ info, focused, steps = true }: Props) {
         </span>
       </header>
       <ProviderFacts info={info} />
-      {steps && (keyed ? <KeySteps info={info} /> : <AppSteps info={info} />)}
+      {keyed ? <KeySteps info={info} demo={!steps} /> : steps && <AppSteps info={info} />}
     </section>
   );
 }

@@ -368,6 +368,11 @@ export type AppInfo_Deserialize = {
 	 *  (seconds); Settings says so rather than show a value that is not being used.
 	 */
 	interval_override_seconds?: number | null,
+	/**
+	 *  In the demo, a personal API key its simulated providers accept, for the athlete to paste
+	 *  (not a secret: it opens only the local sandbox); absent in real mode.
+	 */
+	demo_personal_key?: string | null,
 };
 
 /**  What the UI needs to know about how the app runs. */
@@ -387,6 +392,11 @@ export type AppInfo_Serialize = {
 	 *  (seconds); Settings says so rather than show a value that is not being used.
 	 */
 	interval_override_seconds: number | null,
+	/**
+	 *  In the demo, a personal API key its simulated providers accept, for the athlete to paste
+	 *  (not a secret: it opens only the local sandbox); absent in real mode.
+	 */
+	demo_personal_key: string | null,
 };
 
 /**  One notice for the athlete. */
@@ -476,8 +486,9 @@ export type Capabilities_Deserialize = {
 	/**  Whether this build can connect and sync it (the others are described, not yet wired). */
 	implemented: boolean,
 	/**
-	 *  Where the owner of the API application manages it (re-activates it when the provider
-	 *  made it inactive), when the provider has such a page.
+	 *  Where an API application is registered and managed (the wizard's first step, and where
+	 *  its owner re-activates it when the provider made it inactive); absent for a door with no
+	 *  application (a personal key).
 	 */
 	app_settings_url?: string | null,
 	/**
@@ -538,8 +549,9 @@ export type Capabilities_Serialize = {
 	/**  Whether this build can connect and sync it (the others are described, not yet wired). */
 	implemented: boolean,
 	/**
-	 *  Where the owner of the API application manages it (re-activates it when the provider
-	 *  made it inactive), when the provider has such a page.
+	 *  Where an API application is registered and managed (the wizard's first step, and where
+	 *  its owner re-activates it when the provider made it inactive); absent for a door with no
+	 *  application (a personal key).
 	 */
 	app_settings_url: string | null,
 	/**

@@ -115,6 +115,7 @@ export class FakeBackend implements Backend {
       keyring_problem: null,
       tray: true,
       interval_override_seconds: null,
+      demo_personal_key: "sbx-gpk-demo-athlete",
       ...seed.info,
     };
     this.settings = seed.settings ?? {
