@@ -56,6 +56,11 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Before this image starts a child of its own: the ones it has are the previous image's.
+    #[cfg(target_os = "linux")]
+    if args.resumed {
+        window::reap_inherited_children();
+    }
     let minimized = args.minimized;
     let specta = bindings::specta_builder();
     let app = tauri::Builder::default()

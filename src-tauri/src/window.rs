@@ -243,6 +243,61 @@ async fn shed<R: Runtime>(app: &AppHandle<R>, generation: u64) {
     state.with_scheduler(|s| s.resume());
 }
 
+/// After a fresh start the previous image's children are still this process's: WebKit's web and
+/// network processes, ending now that nothing holds their sockets. Nothing in this image knows
+/// them, so each would stay a zombie until the app quits; each is waited for in a thread of its
+/// own. Call before this image starts any child: every child it has then is inherited.
+#[cfg(target_os = "linux")]
+pub fn reap_inherited_children() {
+    reap(children_of(std::process::id()));
+}
+
+/// Wait for each of `pids` (children of this process) in a thread of its own.
+#[cfg(target_os = "linux")]
+fn reap(pids: Vec<i32>) {
+    for pid in pids {
+        let spawned = std::thread::Builder::new()
+            .name("reap-inherited".to_owned())
+            .spawn(move || {
+                let pid = rustix::process::Pid::from_raw(pid);
+                if let Some(pid) = pid {
+                    match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
+                        Ok(_) => tracing::debug!(pid = pid.as_raw_nonzero().get(), "an inherited child ended and was reaped"),
+                        Err(e) => tracing::debug!(error = %e, "an inherited child could not be waited for"),
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "could not wait for an inherited child");
+        }
+    }
+}
+
+/// The processes whose parent is `parent`, from `/proc/<pid>/stat` (`pid (comm) state ppid …`;
+/// the name may hold spaces and parentheses, so the fields are read after the last `)`).
+#[cfg(target_os = "linux")]
+fn children_of(parent: u32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| parent_in_stat(&stat))
+                == Some(parent)
+        })
+        .collect()
+}
+
+/// The parent's pid in a `/proc/<pid>/stat` line.
+#[cfg(target_os = "linux")]
+fn parent_in_stat(stat: &str) -> Option<u32> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// How the wait before starting afresh ended.
 #[cfg(unix)]
 #[derive(Debug, PartialEq, Eq)]
@@ -342,6 +397,46 @@ fn explain_once<R: Runtime>(app: &AppHandle<R>) {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_parent_is_read_past_a_name_with_spaces_and_parentheses() {
+        assert_eq!(
+            parent_in_stat("4242 (WebKitWebProces) Z 4000 4000 0"),
+            Some(4000)
+        );
+        assert_eq!(parent_in_stat("7 (a) b (c)) S 12 7 7"), Some(12));
+        assert_eq!(parent_in_stat("garbage"), None);
+        assert_eq!(parent_in_stat("1 (x) S"), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_inherited_child_that_ended_is_reaped() {
+        // A child this test spawned and forgot stands for the image before the exec: it ends,
+        // and nothing but the reaper waits for it.
+        let child = std::process::Command::new("true").spawn().unwrap();
+        let pid = i32::try_from(child.id()).unwrap();
+        std::mem::forget(child);
+        let state = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.trim().chars().next()))
+                .flatten()
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while state() != Some('Z') && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(state(), Some('Z'), "ended, not yet waited for");
+        assert!(children_of(std::process::id()).contains(&pid));
+        // Only this one: the other tests of this process wait for their own children.
+        reap(vec![pid]);
+        while state().is_some() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(state(), None, "reaped: gone from /proc");
+    }
 
     #[tokio::test]
     async fn starting_afresh_never_falls_through_while_busy() {

@@ -230,6 +230,24 @@ export function pss(prefixes) {
 
 export const APP_PROCESSES = ["tributary-deskt", "WebKitWebProces", "WebKitNetworkPr"];
 
+/** The children of `parent` that ended and were never waited for (state Z), by name: `pss`
+ * cannot see them (a zombie has no memory map), but each holds a process slot. */
+export function zombies(parent) {
+  const found = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ")".
+      const close = stat.lastIndexOf(")");
+      const [state, ppid] = stat.slice(close + 2).split(" ");
+      if (state === "Z" && Number(ppid) === parent) found.push(stat.slice(stat.indexOf("(") + 1, close));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
 /** Wait until `probe` is truthy (polling), or fail after `ms`. */
 export async function until(probe, what, ms = 30_000) {
   const deadline = Date.now() + ms;

@@ -457,11 +457,8 @@ async fn main() {
         sort,
         order: Order::Descending,
     };
-    let (by_distance, by_name, by_speed) = (
-        by(SortKey::Distance),
-        by(SortKey::Name),
-        by(SortKey::Speed),
-    );
+    let (by_distance, by_name, by_speed) =
+        (by(SortKey::Distance), by(SortKey::Name), by(SortKey::Speed));
     let strava = ActivityFilter {
         provider: Some(ProviderKind::Strava),
         ..Default::default()

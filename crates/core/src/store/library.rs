@@ -120,7 +120,9 @@ pub(crate) async fn page(
             push_value(&mut q, value.clone());
             q.push(format_args!(" OR (({k}) = "));
             push_value(&mut q, value);
-            q.push(format_args!(" AND a.id {op} ")).push_bind(id).push("))");
+            q.push(format_args!(" AND a.id {op} "))
+                .push_bind(id)
+                .push("))");
         }
         Some(After::Key { value: None, id }) => {
             q.push(format_args!(" AND ({k}) IS NULL AND a.id {op} "))
