@@ -144,6 +144,9 @@ test("a bad or replayed deep link shows an error and changes nothing", async () 
 test("Wahoo records the same workouts: the activity list shows each once, with both sources", async () => {
   await app.connect("wahoo", "Wahoo");
   await d.waitFor(async () => (await created("wahoo")) === SANDBOX_ACTIVITIES, "Wahoo's first sync", 60_000);
+  // The dashboard counts sessions as the list does, and says how many copies (issue 19 item 9).
+  await d.waitFor(async () => (await d.text("summary-activities")) === "500" || null, "500 copies on the dashboard");
+  assert.equal(await d.text("summary-workouts"), "250");
   await d.click("nav-activities");
   const rows = await d.waitFor(async () => {
     const r = await d.findAll("workout-row");

@@ -170,10 +170,24 @@ describe("the summary's words", () => {
     expect(text).toContain("1 connection");
     expect(text).not.toContain("1 connections");
     expect(text).toContain("all syncing");
-    expect(text).toContain("1 activity");
+    expect(text).toContain("1 workout (1 copy)");
     expect(text).toContain("1 sync run");
     expect(text).not.toContain("1 sync runs");
     expect(text).toContain("0 need attention");
+    await app.unmount();
+  });
+});
+
+describe("workouts and copies", () => {
+  it("the dashboard counts workouts, as the Activities list does, and says how many copies (issue 19 item 9)", async () => {
+    // "500 activities" on the dashboard against "250 workouts" in Activities, with no word on why.
+    const { mount } = await import("./helpers");
+    const { card, dashboard, summary } = await import("./fixtures");
+    const app = await mount({ dashboard: dashboard({ cards: [card("strava"), card("wahoo")], summary: summary(500, { total_workouts: 250 }) }) });
+    expect(app.text("summary-workouts")).toBe("250");
+    expect(app.text("summary-activities")).toBe("500");
+    expect(app.text("summary")).toContain("250 workouts (500 copies)");
+    expect(app.$("summary-workouts")!.parentElement!.title).toContain("one workout with two copies");
     await app.unmount();
   });
 });

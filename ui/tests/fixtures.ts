@@ -185,6 +185,8 @@ export const summary = (activities = 0, over: Partial<Summary> = {}): Summary =>
   enabled_connections: 0,
   attention_needed: 0,
   total_activities: activities,
+  // One provider: each copy is its own workout.
+  total_workouts: activities,
   total_syncs: 0,
   last_sync_at: null,
   connections: [],

@@ -536,10 +536,12 @@ impl Out {
             return self.print_json(s);
         }
         say!(
-            "{} connections ({} on, {} need attention), {} activities, {} sync runs, last sync {}",
+            "{} connections ({} on, {} need attention), {} workouts ({} activities: every \
+             provider's copy), {} sync runs, last sync {}",
             s.total_connections,
             s.enabled_connections,
             s.attention_needed,
+            s.total_workouts,
             s.total_activities,
             s.total_syncs,
             when(s.last_sync_at),

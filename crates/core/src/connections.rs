@@ -397,6 +397,7 @@ impl Connections {
             enabled_connections: lines.iter().filter(|l| l.enabled).count() as i64,
             attention_needed: lines.iter().filter(|l| l.state.needs_attention()).count() as i64,
             total_activities,
+            total_workouts: store::activities::count_workouts(pool).await?,
             total_syncs: lines.iter().map(|l| l.total_syncs).sum(),
             last_sync_at: lines.iter().filter_map(|l| l.last_sync_at).max(),
             connections: lines,

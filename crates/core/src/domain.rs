@@ -513,8 +513,11 @@ pub struct Summary {
     pub enabled_connections: i64,
     /// Connections in a state that needs the athlete (`needs_reauth`, `scope_missing`, `deprecated`, `error`, `app_inactive`).
     pub attention_needed: i64,
-    /// Activities stored.
+    /// Activities stored: every provider's copy (and every import's).
     pub total_activities: i64,
+    /// Workouts: sessions, each counted once however many copies it has (the workout list's
+    /// length).
+    pub total_workouts: i64,
     /// Sync runs recorded.
     pub total_syncs: i64,
     /// Most recent sync end across connections.

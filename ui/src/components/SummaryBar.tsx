@@ -1,4 +1,4 @@
-import { when } from "../lib/format";
+import { count, when } from "../lib/format";
 import { useStore } from "../lib/hooks";
 import { NEEDS_ATTENTION } from "../lib/bindings";
 import type { ConnectionState } from "../lib/types";
@@ -23,9 +23,11 @@ export function SummaryBar() {
       <div>
         <strong>{on > 0 && on === connections.length ? "all" : on}</strong> syncing
       </div>
-      <div>
-        <strong data-testid="summary-activities">{summary.total_activities}</strong>{" "}
-        {summary.total_activities === 1 ? "activity" : "activities"}
+      <div title="A session recorded by two providers is one workout with two copies: the Activities list shows each workout once, or every copy.">
+        <strong data-testid="summary-workouts">{count(summary.total_workouts)}</strong> {summary.total_workouts === 1 ? "workout" : "workouts"}{" "}
+        <span class="muted">
+          (<span data-testid="summary-activities">{count(summary.total_activities)}</span> {summary.total_activities === 1 ? "copy" : "copies"})
+        </span>
       </div>
       <div>
         <strong>{summary.total_syncs}</strong> {summary.total_syncs === 1 ? "sync run" : "sync runs"}

@@ -2080,8 +2080,13 @@ export type Summary_Deserialize = {
 	enabled_connections: number,
 	/**  Connections in a state that needs the athlete (`needs_reauth`, `scope_missing`, `deprecated`, `error`, `app_inactive`). */
 	attention_needed: number,
-	/**  Activities stored. */
+	/**  Activities stored: every provider's copy (and every import's). */
 	total_activities: number,
+	/**
+	 *  Workouts: sessions, each counted once however many copies it has (the workout list's
+	 *  length).
+	 */
+	total_workouts: number,
 	/**  Sync runs recorded. */
 	total_syncs: number,
 	/**  Most recent sync end across connections. */
@@ -2098,8 +2103,13 @@ export type Summary_Serialize = {
 	enabled_connections: number,
 	/**  Connections in a state that needs the athlete (`needs_reauth`, `scope_missing`, `deprecated`, `error`, `app_inactive`). */
 	attention_needed: number,
-	/**  Activities stored. */
+	/**  Activities stored: every provider's copy (and every import's). */
 	total_activities: number,
+	/**
+	 *  Workouts: sessions, each counted once however many copies it has (the workout list's
+	 *  length).
+	 */
+	total_workouts: number,
 	/**  Sync runs recorded. */
 	total_syncs: number,
 	/**  Most recent sync end across connections. */

@@ -207,6 +207,7 @@ export class FakeBackend implements Backend {
     const summary = this.dashboard.summary;
     summary.total_syncs += 1;
     summary.total_activities += run.counters.created;
+    summary.total_workouts += run.counters.created; // the fake links nothing it syncs
     if (status !== "cancelled") {
       const c = this.connection(p);
       c.last_sync_at = run.completed_at;
@@ -329,6 +330,7 @@ export class FakeBackend implements Backend {
       const deleted = keepActivities ? 0 : (this.dashboard.summary.connections.find((c) => c.provider === p)?.activities ?? 0);
       this.dashboard.cards = this.dashboard.cards.filter((c) => c.connection.provider !== p);
       this.dashboard.summary.total_activities -= deleted;
+      this.dashboard.summary.total_workouts -= deleted;
       info.connected = false;
       delete this.runs[p];
       this.emit({ type: "connection_removed", provider: p });

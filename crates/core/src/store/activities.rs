@@ -455,6 +455,15 @@ pub async fn any(db: impl SqliteExecutor<'_>) -> Result<bool> {
     Ok(any.is_some())
 }
 
+/// Counts workouts: the copies counted (one per session), by `activities_counted_by_start`.
+pub async fn count_workouts(db: impl SqliteExecutor<'_>) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM activities WHERE counted = 1")
+            .fetch_one(db)
+            .await?,
+    )
+}
+
 /// How many activities are stored, and how many of them are counted (one per workout).
 pub async fn count_and_counted(db: impl SqliteExecutor<'_>) -> Result<(i64, i64)> {
     Ok(

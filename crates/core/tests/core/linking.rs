@@ -988,6 +988,14 @@ async fn the_kept_figures_match_the_rows_after_every_kind_of_change() {
         .await
         .unwrap();
     assert_eq!(summary.total_activities, total);
+    // The dashboard's workouts are the workout list's length (issue 19 item 9).
+    let workouts = h
+        .core
+        .list_totals(&ActivityFilter::default(), true)
+        .await
+        .unwrap();
+    assert_eq!(summary.total_workouts, workouts.count);
+    assert!(summary.total_workouts < summary.total_activities, "{summary:?}");
 }
 
 #[tokio::test]
