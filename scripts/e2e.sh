@@ -8,7 +8,8 @@ root=$PWD
 work=$(mktemp -d)
 # TRIBUTARY_PROFILE=release runs the release build (built beforehand; e.g. for the footprint figures).
 export TRIBUTARY_PROFILE=${TRIBUTARY_PROFILE:-debug}
-export TRIBUTARY_APP_BIN="$root/target/$TRIBUTARY_PROFILE/tributary-desktop"
+# TRIBUTARY_APP_BIN: another binary (scripts/bench-views.sh compares two builds).
+export TRIBUTARY_APP_BIN=${TRIBUTARY_APP_BIN:-"$root/target/$TRIBUTARY_PROFILE/tributary-desktop"}
 # A blank Tauri 2 window from the same build: the footprint scenario's baseline.
 export TRIBUTARY_BLANK_BIN="$root/target/$TRIBUTARY_PROFILE/examples/blank"
 # The standalone provider emulator: the real-mode scenario points the app's endpoints at it.

@@ -95,6 +95,11 @@ if packages=$(scripts/package.sh); then
     suites_failed+=("the .rpm lacks /usr/bin/tributary")
   fi
   run_suite "install test" "$install_log" scripts/install-test.sh "$deb"
+  echo "== Views: a short run of the views benchmark on that release build (the full one is in BENCHMARKS.md)"
+  run_suite "views benchmark" "$plans_log.views" env BENCH_VIEWS_ACTIVITIES=3000 \
+    TRIBUTARY_BENCH_ROUNDS=1 scripts/bench-views.sh
+  grep -E '^# views' "$plans_log.views" || true
+  rm -f "$plans_log.views"
 else
   suites_failed+=("packages")
 fi

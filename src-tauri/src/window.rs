@@ -134,9 +134,58 @@ fn rebuild<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .cloned()
         .ok_or_else(|| tauri::Error::WindowNotFound)?;
     let window = WebviewWindowBuilder::from_config(app, &config)?.build()?;
+    tune_rendering(&window);
     window.show()?;
     window.set_focus()?;
     Ok(())
+}
+
+/// Whether the webview composites its layers on a GPU: not where the GPU would be software.
+/// WebKitGTK composites through GL; with no DRM render node (a VM, a bare X server, Xvfb) that GL
+/// is Mesa's llvmpipe, and compositing re-rasterises the window on the CPU for seconds after each
+/// change: opening the activity list cost 6.2 CPU-seconds with it and 0.3 without, a scroll 7.2
+/// against 0.3 (`scripts/bench-views.sh`, BENCHMARKS.md). With a render node (a GPU) it stays
+/// on. `TRIBUTARY_COMPOSITING=on|off` decides instead; WebKit's own
+/// `WEBKIT_DISABLE_COMPOSITING_MODE` still applies.
+pub fn composites(setting: Option<&str>, render_node: bool) -> bool {
+    match setting.map(str::trim) {
+        Some("on") => true,
+        Some("off") => false,
+        _ => render_node,
+    }
+}
+
+/// Whether this machine has a DRM render node (`/dev/dri/renderD*`): a GPU WebKit can use.
+#[cfg(target_os = "linux")]
+fn has_render_node() -> bool {
+    std::fs::read_dir("/dev/dri").is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    })
+}
+
+/// Turn the webview's compositing off where it would run on a software GPU ([`composites`]).
+pub fn tune_rendering<R: Runtime>(window: &tauri::WebviewWindow<R>) {
+    #[cfg(target_os = "linux")]
+    {
+        let setting = std::env::var("TRIBUTARY_COMPOSITING").ok();
+        if composites(setting.as_deref(), has_render_node()) {
+            return;
+        }
+        let set = window.with_webview(|webview| {
+            use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+            if let Some(settings) = WebViewExt::settings(&webview.inner()) {
+                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+            }
+        });
+        match set {
+            Ok(()) => tracing::info!("no GPU: the window paints without compositing"),
+            Err(e) => tracing::warn!(error = %e, "could not turn the window's compositing off"),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = window;
 }
 
 /// The window's close button: hidden to the tray where there is one; without a tray the window
@@ -397,6 +446,19 @@ fn explain_once<R: Runtime>(app: &AppHandle<R>) {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compositing_follows_the_gpu_unless_told() {
+        assert!(composites(None, true), "a GPU: composite");
+        assert!(!composites(None, false), "software GL: paint without");
+        assert!(composites(Some("on"), false));
+        assert!(!composites(Some(" off "), true));
+        assert!(
+            composites(Some("maybe"), true),
+            "an unknown value changes nothing"
+        );
+        assert!(!composites(Some(""), false));
+    }
 
     #[cfg(target_os = "linux")]
     #[test]

@@ -995,7 +995,10 @@ async fn the_kept_figures_match_the_rows_after_every_kind_of_change() {
         .await
         .unwrap();
     assert_eq!(summary.total_workouts, workouts.count);
-    assert!(summary.total_workouts < summary.total_activities, "{summary:?}");
+    assert!(
+        summary.total_workouts < summary.total_activities,
+        "{summary:?}"
+    );
 }
 
 #[tokio::test]
