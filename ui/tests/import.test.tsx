@@ -80,6 +80,9 @@ describe("import in the window", () => {
     app.fake.imports.push(report(), report({ id: 8, label: "takeout.zip", status: "interrupted", copies: 1 }));
     await app.click("imports-toggle");
     expect(app.text("import-8")).toContain("stopped before the end");
+    // One date style in the window (issue 19 item 9): the past import's start as every other.
+    const { when } = await import("../src/lib/format");
+    expect(app.text("import-8")).toContain(` · ${when(app.fake.imports[1]!.started_at)} · `);
     expect(app.text("import-forget-8")).toBe("Forget (1 copy)");
     await app.click("import-forget-7");
     expect(app.fake.calls.some((c) => c.cmd === "forget_import" && c.args[0] === 7)).toBe(true);

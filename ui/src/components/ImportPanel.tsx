@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { useAppStore, useStore } from "../lib/hooks";
 import { outcomeLine, progressLine } from "../lib/imports";
-import { PROVIDER_NAMES } from "../lib/format";
+import { PROVIDER_NAMES, when } from "../lib/format";
 import type { ImportReport } from "../lib/types";
 
 /** What can be imported, said on the buttons (and by the hint while files are dragged). */
@@ -75,7 +75,7 @@ export function ImportPanel() {
           {past?.map((r) => (
             <li key={r.id} data-testid={`import-${r.id}`}>
               <span>
-                <strong>{r.label}</strong> · {new Date(r.started_at).toLocaleString()} · {outcomeLine(r.counts)}
+                <strong>{r.label}</strong> · {when(r.started_at)} · {outcomeLine(r.counts)}
                 {r.status === "interrupted" && " · stopped before the end (import it again to finish)"}
                 {r.status === "cancelled" && " · stopped by you"}
               </span>
