@@ -455,12 +455,13 @@ pub async fn any(db: impl SqliteExecutor<'_>) -> Result<bool> {
     Ok(any.is_some())
 }
 
-/// Counts workouts: the copies counted (one per session), by `activities_counted_by_start`.
+/// Counts workouts: the copies counted (one per session), as the triggers keep the figure.
 pub async fn count_workouts(db: impl SqliteExecutor<'_>) -> Result<i64> {
     Ok(
-        sqlx::query_scalar("SELECT COUNT(*) FROM activities WHERE counted = 1")
-            .fetch_one(db)
-            .await?,
+        sqlx::query_scalar("SELECT workouts FROM library_counts WHERE id = 1")
+            .fetch_optional(db)
+            .await?
+            .unwrap_or(0),
     )
 }
 

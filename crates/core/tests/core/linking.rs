@@ -864,6 +864,14 @@ async fn assert_kept_figures_match(h: &Harness, when: &str) {
     .await
     .unwrap();
     assert_eq!(counts, rows, "connection counts {when}");
+    let (kept_workouts, workouts): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT workouts FROM library_counts),
+                (SELECT COUNT(*) FROM activities WHERE counted = 1)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(kept_workouts, workouts, "the workouts counted {when}");
     let kept: Vec<(i64, String, i64, f64, i64)> = sqlx::query_as(
         "SELECT day, sport, count, distance_m, seconds FROM volume_daily
          WHERE count > 0 ORDER BY day, sport",
