@@ -119,10 +119,6 @@ pub fn run() {
             };
             app.manage(state);
             app.manage(window::WindowLife::from_env());
-            // The configured window exists already (Tauri builds it before `setup`).
-            if let Some(main) = app.get_webview_window(window::MAIN) {
-                window::tune_rendering(&main);
-            }
             notify::init(&handle);
             tray_host::watch(&handle);
             if let Err(e) = tray::build(&handle) {

@@ -141,11 +141,11 @@ fn rebuild<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 }
 
 /// Whether the webview composites its layers on a GPU: not where the GPU would be software.
-/// WebKitGTK composites through GL; with no DRM render node (a VM, a bare X server, Xvfb) that GL
-/// is Mesa's llvmpipe, and compositing re-rasterises the window on the CPU for seconds after each
-/// change: opening the activity list cost 6.2 CPU-seconds with it and 0.3 without, a scroll 7.2
-/// against 0.3 (`scripts/bench-views.sh`, BENCHMARKS.md). With a render node (a GPU) it stays
-/// on. `TRIBUTARY_COMPOSITING=on|off` decides instead; WebKit's own
+/// WebKitGTK composites through GL; with no DRM render node it can open (a VM without one, a
+/// container, Xvfb on such a machine) that GL is Mesa's llvmpipe, and compositing re-rasterises
+/// the window on the CPU for seconds after each change: opening the activity list cost 6.25
+/// CPU-seconds until quiet with it and 0.15 without (`scripts/bench-views.sh`, BENCHMARKS.md).
+/// With a render node (a GPU) it stays on. `TRIBUTARY_COMPOSITING=on|off` decides instead; WebKit's own
 /// `WEBKIT_DISABLE_COMPOSITING_MODE` still applies.
 pub fn composites(setting: Option<&str>, render_node: bool) -> bool {
     match setting.map(str::trim) {
@@ -155,13 +155,19 @@ pub fn composites(setting: Option<&str>, render_node: bool) -> bool {
     }
 }
 
-/// Whether this machine has a DRM render node (`/dev/dri/renderD*`): a GPU WebKit can use.
+/// Whether this machine has a DRM render node (`/dev/dri/renderD*`) this user can open: a GPU
+/// WebKit can use (one the user may not open, outside the `render` group, is no GPU to it).
 #[cfg(target_os = "linux")]
 fn has_render_node() -> bool {
     std::fs::read_dir("/dev/dri").is_ok_and(|entries| {
-        entries
-            .filter_map(Result::ok)
-            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+        entries.filter_map(Result::ok).any(|e| {
+            e.file_name().to_string_lossy().starts_with("renderD")
+                && std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(e.path())
+                    .is_ok()
+        })
     })
 }
 
@@ -308,11 +314,23 @@ fn reap(pids: Vec<i32>) {
         let spawned = std::thread::Builder::new()
             .name("reap-inherited".to_owned())
             .spawn(move || {
-                let pid = rustix::process::Pid::from_raw(pid);
-                if let Some(pid) = pid {
-                    match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()) {
-                        Ok(_) => tracing::debug!(pid = pid.as_raw_nonzero().get(), "an inherited child ended and was reaped"),
-                        Err(e) => tracing::debug!(error = %e, "an inherited child could not be waited for"),
+                use rustix::process::{Pid, WaitOptions, waitpid};
+                let Some(pid) = Pid::from_raw(pid) else {
+                    return;
+                };
+                // A signal may interrupt the wait; only an answer ends it.
+                let waited = loop {
+                    match waitpid(Some(pid), WaitOptions::empty()) {
+                        Err(rustix::io::Errno::INTR) => {}
+                        other => break other,
+                    }
+                };
+                match waited {
+                    Ok(_) => {
+                        tracing::debug!(pid = pid.as_raw_pid(), "an inherited child was reaped")
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, "an inherited child could not be waited for")
                     }
                 }
             });

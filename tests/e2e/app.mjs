@@ -230,22 +230,37 @@ export function pss(prefixes) {
 
 export const APP_PROCESSES = ["tributary-deskt", "WebKitWebProces", "WebKitNetworkPr"];
 
-/** The children of `parent` that ended and were never waited for (state Z), by name: `pss`
- * cannot see them (a zombie has no memory map), but each holds a process slot. */
-export function zombies(parent) {
+/** Every process's name, state, parent and CPU seconds so far (utime + stime), from
+ * /proc/<pid>/stat: "pid (comm) state ppid …", where comm may hold spaces and parentheses, so
+ * the fields are read after the last ")". */
+export function processes() {
   const found = [];
   for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ")".
       const close = stat.lastIndexOf(")");
-      const [state, ppid] = stat.slice(close + 2).split(" ");
-      if (state === "Z" && Number(ppid) === parent) found.push(stat.slice(stat.indexOf("(") + 1, close));
+      const fields = stat.slice(close + 2).split(" ");
+      found.push({
+        pid: Number(pid),
+        comm: stat.slice(stat.indexOf("(") + 1, close),
+        state: fields[0],
+        ppid: Number(fields[1]),
+        // fields 14 and 15 of stat, in clock ticks (USER_HZ, 100 on Linux)
+        cpu: (Number(fields[11]) + Number(fields[12])) / 100,
+      });
     } catch {
       // gone meanwhile
     }
   }
   return found;
+}
+
+/** The children of `parent` that ended and were never waited for (state Z), by name: `pss`
+ * cannot see them (a zombie has no memory map), but each holds a process slot. */
+export function zombies(parent) {
+  return processes()
+    .filter((p) => p.state === "Z" && p.ppid === parent)
+    .map((p) => p.comm);
 }
 
 /** Wait until `probe` is truthy (polling), or fail after `ms`. */

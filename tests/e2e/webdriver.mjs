@@ -133,8 +133,23 @@ export class Driver {
     );
   }
 
+  /** A PNG of the page. Without compositing (no GPU, as under Xvfb: the app turns it off there)
+   * WebKit's automation waits for the page's next drawing before it takes the picture, and an
+   * idle page draws nothing: twice in CI the call waited until its 60 s timeout. A 1-pixel,
+   * nearly transparent ticker in a corner keeps a drawing coming while the picture is taken. */
   async screenshot() {
-    return Buffer.from(await this.call("GET", "/screenshot"), "base64");
+    await this.execute(
+      "if (!window.__shotTicker) { const el = document.createElement('div');" +
+        " el.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;z-index:2147483647';" +
+        " document.body.appendChild(el); let n = 0;" +
+        " window.__shotTicker = setInterval(() => { el.style.background = n++ % 2 ? 'rgba(0,0,0,0.01)' : 'rgba(0,0,0,0.02)'; }, 40);" +
+        " window.__shotEl = el; }",
+    );
+    try {
+      return Buffer.from(await this.call("GET", "/screenshot"), "base64");
+    } finally {
+      await this.execute("clearInterval(window.__shotTicker); window.__shotTicker = null; window.__shotEl?.remove();").catch(() => {});
+    }
   }
 
   /** Poll `probe` until it returns something truthy. */

@@ -118,7 +118,13 @@ describe("filters", () => {
   it("a column's head sorts the list by it; a second click turns the order round (issue 19 item 8)", async () => {
     app = await open();
     expect(app.$("sort-start")!.getAttribute("aria-pressed")).toBe("true");
+    const totalsRead = () => app.fake.calls.filter((c) => c.cmd === "get_list_totals").length;
+    const before = totalsRead();
+    const count = app.text("activity-count");
     await app.click("sort-distance");
+    // the same rows: their count and sums stand, and are not read again
+    expect(totalsRead()).toBe(before);
+    expect(app.text("activity-count")).toContain(count!);
     expect(page(lists().length - 1)[1]).toEqual({ after: null, limit: 200, sort: "distance", order: "descending" });
     // ties (two 2,000 m swims) by id, as the core does
     expect(ids()).toEqual([3, 1, 7, 6]);

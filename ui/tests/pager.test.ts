@@ -125,10 +125,8 @@ describe("Pager", () => {
     fake.clearCalls();
     await pager.refresh(new Set(linked.copies.map((c) => c.activity_id)));
     const asked = fake.calls.map((c) => c.args[1] as PageRequest);
-    expect(asked.map((p) => [p.after === null, p.limit, p.sort])).toEqual([
-      [true, 200, "distance"],
-      [false, 200, "distance"],
-    ]);
+    // as many rows as were loaded, from the top, in one page of up to 500
+    expect(asked.map((p) => [p.after === null, p.limit, p.sort])).toEqual([[true, 400, "distance"]]);
     // every row once, in the core's order, the list as long as before
     const metres = pager.rows.map((r) => r.distance_m ?? -1);
     expect(metres).toEqual([...metres].sort((a, b) => b - a));
@@ -139,6 +137,33 @@ describe("Pager", () => {
     await settle();
     expect(pager.done).toBe(true);
     expect(new Set(pager.rows.map((r) => r.id)).size).toBe(pager.rows.length);
+  });
+
+  it("while the rows are read again, the next page waits: no append from the old cursor lands in the new list", async () => {
+    const library = FakeLibrary.generate(700, { now: NOW });
+    const { pager } = setup(library, { ...WORKOUTS, sort: "name", order: "ascending" });
+    pager.more();
+    await settle();
+    pager.more();
+    await settle();
+    const reloading = pager.refresh(new Set([pager.rows[0]!.id]));
+    // the athlete scrolls to the end meanwhile, before and while the rows are read again
+    pager.more();
+    await Promise.resolve();
+    pager.more();
+    await settle();
+    pager.more();
+    await reloading;
+    for (let i = 0; i < 3; i++) {
+      pager.more();
+      await settle();
+    }
+    expect(pager.done).toBe(true);
+    const ids = pager.rows.map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(library.totals(NO_FILTER, true).count);
+    const names = pager.rows.map((r) => (r.name ?? "").toLowerCase());
+    expect(names).toEqual([...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
   });
 
   it("refresh after an unlink adds the copy in place, without losing the page's last row", async () => {

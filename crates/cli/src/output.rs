@@ -303,7 +303,7 @@ impl Out {
 
     fn next_page(&self, listing: &ActivityListing) {
         if let Some(next) = &listing.next {
-            say!("more: --after {next}");
+            say!("more: --after {next}   (with the same filters and --sort)");
         }
     }
 

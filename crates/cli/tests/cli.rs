@@ -120,6 +120,56 @@ fn connect_sync_history_across_invocations() {
             .len(),
         5
     );
+    // Sorted by distance, farthest first, over two pages: the cursor continues the sort.
+    let first = json(
+        data.path(),
+        &["activities", "--sort", "distance", "--limit", "3", "--json"],
+    );
+    let next = first["next"].as_str().unwrap().to_owned();
+    let second = json(
+        data.path(),
+        &[
+            "activities",
+            "--sort",
+            "distance",
+            "--limit",
+            "3",
+            "--after",
+            &next,
+            "--json",
+        ],
+    );
+    let metres: Vec<f64> = [&first, &second]
+        .iter()
+        .flat_map(|page| page["items"].as_array().unwrap().clone())
+        .map(|a| a["distance_m"].as_f64().unwrap_or(-1.0))
+        .collect();
+    assert_eq!(metres.len(), 6);
+    assert!(metres.windows(2).all(|w| w[0] >= w[1]), "{metres:?}");
+    // `--ascending` turns it round; a cursor of another sort is refused with a clear error.
+    let shortest = json(
+        data.path(),
+        &[
+            "activities",
+            "--sort",
+            "distance",
+            "--ascending",
+            "--limit",
+            "1",
+            "--json",
+        ],
+    );
+    assert!(shortest["items"][0]["distance_m"].as_f64() <= Some(metres[5]));
+    let refused = run(
+        data.path(),
+        &["activities", "--sort", "name", "--after", &next, "--json"],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("sorted by name"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     assert_eq!(
         json(data.path(), &["summary", "--json"])["total_activities"],
         250

@@ -627,22 +627,31 @@ async fn main() {
     let mut over = 0;
     let mut scans = 0;
     for m in &results {
-        let scan = m.plans.iter().any(|(_, p)| p.iter().any(|s| full_scan(s)));
-        // A sort by another column than the start reads the filtered rows and sorts them (an
-        // index per column and list would cost every write): measured, not refused.
-        let sorted = m.name.contains(": by ");
+        // A page sorted by another column than the start reads the filtered rows and sorts them
+        // (an index per column and list would cost every write): measured, not refused. Only
+        // that statement (its `ORDER BY (…) IS NULL, (…)`); any other scan still counts.
+        let sorts = |sql: &str| sql.contains(") IS NULL, (");
+        let scan = m
+            .plans
+            .iter()
+            .any(|(sql, p)| !sorts(sql) && p.iter().any(|s| full_scan(s)));
+        let sort_scan = m
+            .plans
+            .iter()
+            .any(|(sql, p)| sorts(sql) && p.iter().any(|s| full_scan(s)));
         over += usize::from(m.p95 > 10.0);
-        scans += usize::from(scan && !sorted);
+        scans += usize::from(scan);
         println!(
-            "  {:<38} {:>8.2} {:>8.2}{}{}",
+            "  {:<38} {:>8.2} {:>8.2}{}{}{}",
             m.name,
             m.p50,
             m.p95,
             if m.p95 > 10.0 { "  OVER 10 ms" } else { "" },
-            match (scan, sorted) {
-                (true, true) => "  full scan (a sort by a column)",
-                (true, false) => "  FULL SCAN",
-                _ => "",
+            if scan { "  FULL SCAN" } else { "" },
+            if sort_scan {
+                "  full scan (a sort by a column)"
+            } else {
+                ""
             }
         );
     }

@@ -1,6 +1,6 @@
 //! The athlete's library: the read side the views need at scale (100,000 activities, 10,000 runs).
 //!
-//! Every list pages by keyset (the last row's start and id), never by OFFSET, and every filter is
+//! Every list pages by keyset (the last row's sort value and id), never by OFFSET, and every filter is
 //! written into the SQL only when it is set, so SQLite can use the index that fits (a
 //! `?1 IS NULL OR provider = ?1` term would defeat it and scan the table). Each query (in
 //! `store::library`) has an index of its own in the migrations; `benches/queries.rs` measures them
@@ -218,8 +218,8 @@ pub struct RunPoint {
 }
 
 /// Where a page ended, as the opaque `next` a front end hands back: `start:id` by start (ms);
-/// `key:id:value` by another key (`key:id` when the row had no value; a name may hold colons,
-/// so the value is last).
+/// `key:id:value` by another key (`key:id` when the row had no value). A name is written in hex,
+/// so that the cursor holds no colon, space or quote and pastes into a shell as it is.
 #[derive(Debug, Clone, PartialEq)]
 struct Cursor {
     key: SortKey,
@@ -262,10 +262,11 @@ impl Cursor {
         let id = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
         let value = match parts.next() {
             None => None,
-            Some(v) if key == SortKey::Name => Some(SortValue::Text(v.to_owned())),
+            Some(v) if key == SortKey::Name => Some(SortValue::Text(from_hex(v).ok_or_else(bad)?)),
             Some(v) => {
+                // SQLite stores an overflowing REAL as ±inf, which `render` writes as `inf`.
                 let n: f64 = v.parse().map_err(|_| bad())?;
-                if !n.is_finite() {
+                if n.is_nan() {
                     return Err(bad());
                 }
                 Some(SortValue::Number(n))
@@ -284,7 +285,7 @@ impl Cursor {
             After::Key {
                 value: Some(SortValue::Text(t)),
                 id,
-            } => format!("{}:{id}:{t}", self.key),
+            } => format!("{}:{id}:{}", self.key, to_hex(t)),
             // `Display` writes the shortest text that reads back as the same double.
             After::Key {
                 value: Some(SortValue::Number(n)),
@@ -294,12 +295,32 @@ impl Cursor {
     }
 }
 
+fn to_hex(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(hex: &str) -> Option<String> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
 /// Row `row`'s value for `key`, as the store's SQL computes it (`store::library::key_sql`).
 fn sort_value(key: SortKey, row: &Row) -> Option<SortValue> {
     let time = row.moving_seconds.or(row.elapsed_seconds);
     match key {
         SortKey::Start => Some(SortValue::Number(row.start_utc as f64)),
-        SortKey::Name => row.name.clone().map(SortValue::Text),
+        // An empty name is no name (`NULLIF` in the SQL): it sorts with the untitled.
+        SortKey::Name => row
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .map(SortValue::Text),
         SortKey::Distance => row.distance_m.map(SortValue::Number),
         SortKey::Duration => time.map(|t| SortValue::Number(t as f64)),
         SortKey::Speed => match (row.distance_m, time) {
@@ -611,10 +632,10 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_refused() {
         let cases = [
             (SortKey::Start, "1780000000000:42"),
-            (SortKey::Name, "name:42:Run: hills: 3x"),
-            (SortKey::Name, "name:42:"),
+            (SortKey::Name, "name:42:52756e3a2068696c6c73"),
             (SortKey::Name, "name:42"),
             (SortKey::Distance, "distance:42:10012.7"),
+            (SortKey::Distance, "distance:42:inf"),
             (SortKey::Speed, "speed:42:3.3333333333333335"),
             (SortKey::Duration, "duration:42"),
         ];
@@ -622,14 +643,22 @@ mod tests {
             let c = Cursor::parse(key, text).unwrap();
             assert_eq!(c.render(), text);
         }
-        let name = Cursor::parse(SortKey::Name, "name:42:Run: hills").unwrap();
-        assert_eq!(
-            name.after,
-            After::Key {
-                value: Some(SortValue::Text("Run: hills".into())),
-                id: 42
-            }
+        // A name with colons, spaces, quotes and more than ASCII: written in hex, read back whole.
+        let name = "Run: 'hills' \"3×\" — Ørsta";
+        let c = Cursor {
+            key: SortKey::Name,
+            after: After::Key {
+                value: Some(SortValue::Text(name.into())),
+                id: 42,
+            },
+        };
+        let text = c.render();
+        assert!(
+            text.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == ':'),
+            "{text}"
         );
+        assert_eq!(Cursor::parse(SortKey::Name, &text).unwrap(), c);
         for bad in [
             "",
             "12",
@@ -647,7 +676,6 @@ mod tests {
             "distance:x:1",
             "distance:1:x",
             "distance:1:NaN",
-            "distance:1:inf",
             "name:1:a",
             "1780000000000:42",
         ] {
@@ -655,6 +683,12 @@ mod tests {
         }
         // A cursor of another sort is refused, not read as this one's.
         assert!(Cursor::parse(SortKey::Name, "distance:1:5").is_err());
+        for bad in ["name:1:6", "name:1:zz", "name:1:ff"] {
+            assert!(
+                Cursor::parse(SortKey::Name, bad).is_err(),
+                "{bad}: odd, not hex, not UTF-8"
+            );
+        }
     }
 
     #[test]

@@ -32,6 +32,11 @@ export function AppSteps({ info }: Props) {
                 e.preventDefault();
                 void store.openAppSettings(p);
               }}
+              // A middle click too: never a second window of the app, always the browser.
+              onAuxClick={(e) => {
+                e.preventDefault();
+                if (e.button === 1) void store.openAppSettings(p);
+              }}
             >
               {portal}
             </a>{" "}

@@ -103,7 +103,8 @@ export class Pager {
   /** Fetch again, in place, the loaded pages holding any of `ids` (as a row or among a row's
    * copies) or the place of `moved` (a row that may now appear there, e.g. a new primary). */
   async refresh(ids: ReadonlySet<number>, moved: readonly Key[] = []): Promise<void> {
-    await this.pending; // an append in flight must land before pages are replaced
+    // An append in flight must land before pages are replaced (and one started meanwhile too).
+    while (this.pending) await this.pending;
     if (this.query.sort !== "start") return this.reload();
     const newest = this.query.order === "descending";
     const before = (a: Key, b: Key) => (newest ? a.start > b.start || (a.start === b.start && a.id > b.id) : a.start < b.start || (a.start === b.start && a.id < b.id));
@@ -135,22 +136,33 @@ export class Pager {
   }
 
   /** Sorted by another key than the start, a change can move a row anywhere in the list (a new
-   * primary brings its own name and distance), so the loaded pages are read again from the top,
-   * as many rows as were loaded: the list keeps its length and the athlete's place. */
-  private async reload(): Promise<void> {
-    const pages: Page[] = [];
-    let after: string | null = null;
-    for (const old of this.pages) {
-      const listing = await this.fetch(after, Math.min(MAX_PAGE, Math.max(1, old.rows.length)));
-      if (this.stopped) return;
-      pages.push({ after, rows: listing.items, next: listing.next });
-      after = listing.next;
-      if (after === null) break;
-    }
-    this.pages = pages;
-    this.asked.clear();
-    for (const p of pages) this.asked.add(p.after ?? "");
-    this.rows = pages.flatMap((p) => p.rows);
-    this.changed();
+   * primary brings its own name and distance), so the rows loaded are read again from the top, as
+   * many as were loaded, in pages of the core's largest: the list keeps its length and the
+   * athlete's place. While it runs it is the pending fetch, so `more` waits: an append from the
+   * old pages' cursor would land in the new list. */
+  private reload(): Promise<void> {
+    const wanted = this.rows.length;
+    const run = async () => {
+      const pages: Page[] = [];
+      let after: string | null = null;
+      let read = 0;
+      do {
+        const listing = await this.fetch(after, Math.min(MAX_PAGE, Math.max(1, wanted - read)));
+        if (this.stopped) return;
+        pages.push({ after, rows: listing.items, next: listing.next });
+        read += listing.items.length;
+        after = listing.next;
+      } while (after !== null && read < wanted);
+      this.pages = pages;
+      this.asked.clear();
+      for (const p of pages) this.asked.add(p.after ?? "");
+      this.rows = pages.flatMap((p) => p.rows);
+    };
+    const done = run().finally(() => {
+      this.pending = null;
+      this.changed();
+    });
+    this.pending = done;
+    return done;
   }
 }

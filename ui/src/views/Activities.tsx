@@ -67,19 +67,22 @@ export function Activities() {
   // The whole list's count and sums, read again with each new list and after each change in it
   // (a sync or a disconnect moves the summary's count).
   // Kept with the list they were read for: a new filter's list never shows the old one's count.
-  const [totals, setTotals] = useState<{ list: Pager; of: ListTotals } | null>(null);
+  // A new sort is the same rows: the figures stand (and are not read again).
+  const imports = useStore((s) => s.importsSeen);
+  const listKey = `${JSON.stringify(list)}#${imports}`;
+  const [totals, setTotals] = useState<{ key: string; of: ListTotals } | null>(null);
   const [changes, changed] = useReducer((n: number) => n + 1, 0);
   const stored = useStore((s) => s.summary?.total_activities);
   useEffect(() => {
     let live = true;
-    store.backend.getListTotals(pager.query.filter, pager.query.kind === "workouts").then(
-      (t) => live && setTotals({ list: pager, of: t }),
+    store.backend.getListTotals(list.filter, list.kind === "workouts").then(
+      (t) => live && setTotals({ key: listKey, of: t }),
       () => live && setTotals(null), // the pages' count stands in
     );
     return () => {
       live = false;
     };
-  }, [store, pager, changes, stored]);
+  }, [store, listKey, changes, stored]);
 
   // The detail of the row opened, unless a change already brought it.
   useEffect(() => {
@@ -143,7 +146,7 @@ export function Activities() {
       </header>
       <ActivityFilters onChange={setList} />
       <p class="status-line" data-testid="activity-count" role="status">
-        {status(pager, totals?.list === pager ? totals.of : null)}
+        {status(pager, totals?.key === listKey ? totals.of : null)}
         {sorting.sort !== "start" && <span class="muted"> · sorted by {sortingLabel(sorting)}</span>}
         {pager.failed && (
           <button class="link" data-testid="activity-retry" onClick={() => pager.retry()}>

@@ -66,7 +66,7 @@ pub(crate) enum After {
 fn key_sql(key: SortKey) -> &'static str {
     match key {
         SortKey::Start => "a.start_utc",
-        SortKey::Name => "a.name COLLATE NOCASE",
+        SortKey::Name => "NULLIF(a.name, '') COLLATE NOCASE",
         SortKey::Distance => "a.distance_m",
         SortKey::Duration => "COALESCE(a.moving_seconds, a.elapsed_seconds)",
         // Written out rather than divided by NULLIF so that Rust computes the same double for

@@ -524,6 +524,8 @@ async fn sorted_pages_walk_every_row_once_by_each_key() {
         "UPDATE activities SET name = 'run: easy' WHERE id % 5 = 0",
         "UPDATE activities SET name = 'RUN: Easy' WHERE id % 5 = 1",
         "UPDATE activities SET name = NULL WHERE id % 7 = 0",
+        // An empty name is no name: it sorts with the untitled, last.
+        "UPDATE activities SET name = '' WHERE id % 13 = 0",
         "UPDATE activities SET distance_m = 10000.0 WHERE id % 4 = 0",
         "UPDATE activities SET distance_m = NULL WHERE id % 6 = 0",
         "UPDATE activities SET distance_m = 0.0 WHERE id % 11 = 0",
@@ -547,7 +549,11 @@ async fn sorted_pages_walk_every_row_once_by_each_key() {
     let value = |key: SortKey, r: &Stored| -> Option<V> {
         let time = r.3.or(r.4);
         match key {
-            SortKey::Name => r.1.as_ref().map(|n| V::T(n.to_ascii_lowercase())),
+            SortKey::Name => {
+                r.1.as_ref()
+                    .filter(|n| !n.is_empty())
+                    .map(|n| V::T(n.to_ascii_lowercase()))
+            }
             SortKey::Distance => r.2.map(V::N),
             SortKey::Duration => time.map(|t| V::N(t as f64)),
             SortKey::Speed => match (r.2, time) {
