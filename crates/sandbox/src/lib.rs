@@ -290,6 +290,12 @@ impl Sandbox {
             .collect()
     }
 
+    /// The personal API key this sandbox's personal-key doors accept: the demo gives it to the
+    /// athlete to paste (not a secret: it opens only this emulator).
+    pub fn demo_personal_key(&self) -> &'static str {
+        garmin_personal::DEMO_KEY
+    }
+
     /// Stop serving and wait for the server to end.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

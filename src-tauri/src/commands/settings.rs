@@ -22,7 +22,7 @@ pub async fn get_app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> 
         demo_personal_key: state
             .sandbox
             .as_ref()
-            .map(|_| tributary_sandbox::garmin_personal::DEMO_KEY.to_owned()),
+            .map(|s| s.demo_personal_key().to_owned()),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         data_dir: state.core.config().data_dir.clone(),
         keyring_problem: state.keyring_problem.clone(),
