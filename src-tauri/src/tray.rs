@@ -327,6 +327,7 @@ mod tests {
             last_sync_error: None,
             created_at: at,
             updated_at: at,
+            door: None,
             generation: 0,
         }
     }

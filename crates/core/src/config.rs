@@ -73,6 +73,13 @@ pub struct ProviderSettings {
     pub personal_token_url: Option<Url>,
     /// A personal-key door's API base: `TRIBUTARY_<P>_PERSONAL_API_URL`.
     pub personal_api_url: Option<Url>,
+    /// A second OAuth door's authorize, token and API base (Polar AccessLink v4):
+    /// `TRIBUTARY_<P>_V4_AUTH_URL`, `_V4_TOKEN_URL`, `_V4_API_URL`.
+    pub v4_auth_url: Option<Url>,
+    /// See [`Self::v4_auth_url`].
+    pub v4_token_url: Option<Url>,
+    /// See [`Self::v4_auth_url`].
+    pub v4_api_url: Option<Url>,
 }
 
 /// The core's configuration.
@@ -165,6 +172,9 @@ impl Config {
                 door: var("DOOR"),
                 personal_token_url: url("PERSONAL_TOKEN_URL")?,
                 personal_api_url: url("PERSONAL_API_URL")?,
+                v4_auth_url: url("V4_AUTH_URL")?,
+                v4_token_url: url("V4_TOKEN_URL")?,
+                v4_api_url: url("V4_API_URL")?,
             };
             config.providers.insert(kind, settings);
         }

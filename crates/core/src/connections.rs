@@ -36,6 +36,11 @@ pub struct ConnectionCard {
     pub latest_run: Option<crate::domain::SyncRun>,
     /// Where its recordings stand (filled in by [`crate::Core::dashboard`]).
     pub recordings: Option<crate::recording::queue::Progress>,
+    /// The door it is on (its provider's API and sign-in).
+    pub door: Option<crate::providers::Door>,
+    /// The provider's newer door, when the connection is on an older one that still works
+    /// (Polar AccessLink v3): signing in again moves it there, keeping every activity.
+    pub moves_to: Option<crate::providers::Door>,
 }
 
 /// An open attention episode, as the dashboard lists it.
@@ -74,6 +79,9 @@ pub struct Disconnected {
     pub revoked_at_provider: bool,
     /// Why revocation failed, if it did (the local disconnect happens regardless).
     pub revoke_error: Option<String>,
+    /// The connection's door has no revoke API (Polar AccessLink v4, a Garmin personal key):
+    /// nothing was asked of the provider, and this says where the athlete takes the access back.
+    pub revoke_by_hand: Option<String>,
     /// Activities deleted (0 when they were kept).
     pub activities_deleted: u64,
 }
@@ -188,12 +196,28 @@ impl Connections {
     ) -> Result<Disconnected> {
         let connection = self.by_provider(provider).await?;
         self.inner.engine.cancel(provider).await;
-        let (revoked, revoke_error) = match self.revoke(&connection).await {
-            Ok(done) => (done, None),
-            Err(e) => {
-                tracing::warn!(%provider, error = %e, "revocation at the provider failed");
-                (false, Some(e.to_string()))
-            }
+        let capabilities = self
+            .inner
+            .registry
+            .for_connection(&connection)?
+            .capabilities();
+        let (revoked, revoke_error, revoke_by_hand) = match capabilities.door.revoke_by_hand {
+            // No API to ask: say so, rather than report a failure that never happened.
+            Some(place) => (
+                false,
+                None,
+                Some(format!(
+                    "{} has no revoke API for {}: take Tributary's access back yourself at {place}",
+                    capabilities.display_name, capabilities.door.name
+                )),
+            ),
+            None => match self.revoke(&connection).await {
+                Ok(done) => (done, None, None),
+                Err(e) => {
+                    tracing::warn!(%provider, error = %e, "revocation at the provider failed");
+                    (false, Some(e.to_string()), None)
+                }
+            },
         };
         // The row goes first, then its keyring entry: a failure between leaves an entry no row
         // points at (and already revoked), never a connection without tokens.
@@ -219,6 +243,7 @@ impl Connections {
             provider,
             revoked_at_provider: revoked,
             revoke_error,
+            revoke_by_hand,
             activities_deleted,
         })
     }
@@ -250,7 +275,7 @@ impl Connections {
         let Some(stored) = self.inner.vault.load(provider).await? else {
             return Ok(false);
         };
-        let client = self.inner.registry.get(provider)?;
+        let client = self.inner.registry.for_connection(connection)?;
         let creds = self
             .inner
             .vault
@@ -303,11 +328,7 @@ impl Connections {
             .list()
             .await?
             .into_iter()
-            .map(|connection| ConnectionCard {
-                connection,
-                latest_run: None,
-                recordings: None,
-            })
+            .map(|connection| self.card(connection, None))
             .collect();
         Ok(self.available_providers_with(&cards).await)
     }
@@ -356,6 +377,27 @@ impl Connections {
         })
     }
 
+    /// One card: the connection, its latest run, and the door it is on and may move to.
+    fn card(
+        &self,
+        connection: Connection,
+        latest_run: Option<crate::domain::SyncRun>,
+    ) -> ConnectionCard {
+        let registry = &self.inner.registry;
+        let door = registry.door_of(connection.provider, connection.door.as_deref());
+        let current = registry
+            .get(connection.provider)
+            .ok()
+            .map(|c| c.capabilities().door);
+        ConnectionCard {
+            moves_to: current.filter(|c| door.is_some_and(|d| d != *c)),
+            door,
+            connection,
+            latest_run,
+            recordings: None,
+        }
+    }
+
     async fn dashboard_parts(&self) -> Result<(Vec<ConnectionCard>, Summary)> {
         let pool = self.inner.store.pool();
         let athlete = self.inner.athlete_id;
@@ -386,11 +428,7 @@ impl Connections {
                 failed_syncs: failed,
                 last_status: last.as_ref().map(|r| r.status),
             });
-            cards.push(ConnectionCard {
-                connection: c,
-                latest_run: last,
-                recordings: None,
-            });
+            cards.push(self.card(c, last));
         }
         let summary = Summary {
             total_connections: lines.len() as i64,

@@ -323,6 +323,9 @@ pub struct Connection {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// The provider's door it was made through (`v4`, `personal`); `None` for a connection
+    /// made before doors were kept, which is on the provider's legacy door.
+    pub door: Option<String>,
     /// Bumped whenever who decides the state changes (reconnect, toggle, a run's end): the end of
     /// a run writes its state only if this is still what it read at its start.
     #[serde(skip)]

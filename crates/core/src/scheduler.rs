@@ -582,7 +582,7 @@ impl Scheduler {
         let pool = self.store.pool();
         let mut out = Vec::new();
         for c in store::connections::list(pool, self.athlete_id).await? {
-            let Ok(client) = self.registry.get(c.provider) else {
+            let Ok(client) = self.registry.for_connection(&c) else {
                 continue;
             };
             let recent = store::sync_history::history(pool, c.id, 8, 0).await?;

@@ -34,6 +34,7 @@ pub mod garmin_personal;
 pub mod generate;
 pub mod google_health;
 pub mod polar;
+pub mod polar_v4;
 pub mod recording;
 mod state;
 pub mod strava;
@@ -204,6 +205,12 @@ impl Sandbox {
             .into_iter()
             .map(|(id, _)| id)
             .collect()
+    }
+
+    /// The activity ids a complete walk of Polar's AccessLink v4 lists now (each with its
+    /// workout's index).
+    pub fn polar_v4_truth(&self) -> Vec<(String, usize)> {
+        polar_v4::truth(&self.shared.world())
     }
 
     /// Which of the providers' copies are the same session (see `/_control/ground_truth`).

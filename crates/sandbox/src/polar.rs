@@ -1,4 +1,6 @@
-//! Polar AccessLink's twin: authorize page, token endpoint with Basic client authentication, the
+//! Polar AccessLink's twins. v4 (new connections) is in `polar_v4`, under the same prefix.
+//!
+//! v3's twin: authorize page, token endpoint with Basic client authentication, the
 //! authorize request's `redirect_uri` repeated exactly (RFC 6749 4.1.3), and single-use codes
 //! whose reuse revokes the tokens they produced, long-lived tokens without refresh,
 //! the mandatory registration (`POST /v3/users`: 200, then 409), de-registration, and
@@ -32,11 +34,20 @@ pub(crate) const TWIN: crate::Twin = crate::Twin {
     token: "oauth2/token",
     api: "",
     truth,
-    extra_vars: &[],
+    extra_vars: &[
+        crate::polar_v4::VARS[0],
+        crate::polar_v4::VARS[1],
+        crate::polar_v4::VARS[2],
+    ],
     defaults: &[],
 };
 
+/// What a complete listing returns at the door the athlete is connected through: v4's while a
+/// v4 grant lives, else v3's.
 fn truth(world: &crate::state::World) -> Vec<(String, usize)> {
+    if crate::polar_v4::connected(world) {
+        return crate::polar_v4::truth(world);
+    }
     listed(world)
         .map(|w| (exercise_id(w.index), w.index))
         .collect()
@@ -68,6 +79,7 @@ fn router() -> Router<Arc<Shared>> {
         .route("/v3/users/{id}", get(user).delete(deregister))
         .route("/v3/exercises", get(exercises))
         .route("/v3/exercises/{id}/{format}", get(exercise_file))
+        .merge(crate::polar_v4::router())
 }
 
 fn oauth_error(error: &str) -> Response {
@@ -158,7 +170,7 @@ async fn token(
     .into_response()
 }
 
-fn rate_headers(limits: (u32, u32), used: (u32, u32), spent: bool) -> HeaderMap {
+pub(crate) fn rate_headers(limits: (u32, u32), used: (u32, u32), spent: bool) -> HeaderMap {
     let mut rate = HeaderMap::new();
     let usage = if spent { limits } else { used };
     let now = Utc::now();
@@ -177,7 +189,7 @@ fn rate_headers(limits: (u32, u32), used: (u32, u32), spent: bool) -> HeaderMap 
 }
 
 async fn gate(s: &Shared, headers: &HeaderMap) -> Result<Gated, Response> {
-    crate::api::gate(
+    let gated = crate::api::gate(
         s,
         headers,
         PROVIDER,
@@ -185,7 +197,17 @@ async fn gate(s: &Shared, headers: &HeaderMap) -> Result<Gated, Response> {
         || json!({"error": "rate limit exceeded"}),
         || json!({"error": "unauthorized"}),
     )
-    .await
+    .await?;
+    // A v4 token is no v3 token [3P].
+    if crate::polar_v4::is_v4_token(&s.world(), headers) {
+        return Err((
+            StatusCode::UNAUTHORIZED,
+            gated.rate,
+            axum::Json(json!({"error": "unauthorized"})),
+        )
+            .into_response());
+    }
+    Ok(gated)
 }
 
 async fn register(

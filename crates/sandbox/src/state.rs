@@ -636,6 +636,15 @@ impl World {
         self.persisted.backfills.clear();
     }
 
+    /// The live grants of `provider`.
+    pub fn live_grants<'a>(&'a self, provider: &'a str) -> impl Iterator<Item = &'a AccessGrant> {
+        let now = Utc::now().timestamp();
+        self.persisted
+            .access
+            .values()
+            .filter(move |g| g.provider == provider && g.expires_at > now)
+    }
+
     /// Unrevoked access tokens of `provider`.
     pub fn live_tokens(&self, provider: &str) -> usize {
         self.persisted

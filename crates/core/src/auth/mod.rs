@@ -447,12 +447,27 @@ impl Connector {
         let tokens_lock = self.inner.vault.hold(provider).await;
         let (slot, old_slot) = self.inner.vault.save_new(provider, &tokens).await?;
         let athlete = self.inner.athlete_id;
+        let door = client.capabilities().door.id;
+        // The grant this one replaces belongs to the door the connection was on.
+        let before =
+            store::connections::get_by_provider(self.inner.store.pool(), athlete, provider).await?;
+        let old_client = match &before {
+            Some(c) => self.inner.registry.for_connection(c)?,
+            None => client.clone(),
+        };
+        // A door that names no account (Polar v4's token answer has no user id) keeps the one
+        // the connection had: the athlete signed in again from this connection's card, and its
+        // copies stay attached to it (`adopt` would set apart copies of another account).
+        if profile.provider_user_id.is_none() {
+            profile.provider_user_id = before.as_ref().and_then(|c| c.provider_user_id.clone());
+        }
         let saved = async {
             let mut tx = self.inner.store.begin().await?;
             let mut connection = store::connections::upsert(
                 &mut *tx,
                 athlete,
                 provider,
+                door,
                 &profile,
                 &granted,
                 tokens.expires_at,
@@ -460,6 +475,15 @@ impl Connector {
             )
             .await?;
             store::connections::set_token_slot(&mut *tx, connection.id, slot).await?;
+            if let Some(before) = &before
+                && old_client.capabilities().door.id != door
+            {
+                // A move to another door: the old door's cursors and stream position mean
+                // nothing to the new one, whose first run walks the whole history (the copies
+                // the old door brought are matched, not duplicated: see `sync::run`).
+                store::sync_state::forget(&mut *tx, before.id).await?;
+                tracing::info!(%provider, from = old_client.capabilities().door.id, to = door, "connection moved to another door");
+            }
             store::activities::adopt(
                 &mut tx,
                 provider,
@@ -498,7 +522,7 @@ impl Connector {
         if let Some(old) = old_slot.filter(|o| *o != slot) {
             // The grant this one replaced is revoked at the provider where it can be alone
             // (best effort: the new grant is in use whatever happens), then forgotten.
-            self.revoke_grant(provider, client.as_ref(), old, meter)
+            self.revoke_grant(provider, old_client.as_ref(), old, meter)
                 .await;
             if let Err(e) = self.inner.vault.delete_slot(provider, old).await {
                 tracing::warn!(%provider, error = %e, "could not remove the replaced tokens");
@@ -542,6 +566,12 @@ impl Connector {
         else {
             return;
         };
+        // The grant to end is the one the connection holds, through its own door.
+        let client = self
+            .inner
+            .registry
+            .for_connection(&connection)
+            .unwrap_or(client);
         let meter = std::sync::Arc::new(Meter::default());
         let token = match self
             .inner

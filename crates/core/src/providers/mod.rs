@@ -142,6 +142,30 @@ pub struct Capabilities {
     /// (Wahoo: ten, `DELETE /v1/permissions`): a sign-in that replaces a grant ends it before
     /// exchanging the new code, so reconnecting never piles grants up toward the cap.
     pub revoke_before_new_grant: bool,
+    /// The door (API and sign-in) this client talks to; each connection keeps the one it was
+    /// made through, so a provider can open a new door while old connections keep theirs.
+    pub door: Door,
+    /// Doors of the same provider whose activity ids differ from this door's (Polar v3's hashed
+    /// exercise ids against v4's session ids): when a connection moves here from one of them,
+    /// the copies it brought are matched by their start, not by id, and take the new id.
+    pub ids_differ_from: Vec<&'static str>,
+    /// Whether an activity missing from a complete walk of the history was deleted at the
+    /// provider. False where the provider says nothing of deletions and a list may leave
+    /// sessions out (Polar v4: no deletion feed) or where we read a stream (Garmin's inbox).
+    pub absence_is_deletion: bool,
+}
+
+/// One of a provider's doors: the API (and its sign-in) a connection is made through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Door {
+    /// Stable id, kept with the connection and with each copy it brought (`v4`, `personal`).
+    pub id: &'static str,
+    /// Its name for the athlete ("AccessLink v4").
+    pub name: &'static str,
+    /// Where the athlete ends a grant by hand, for a door with no revoke API (Polar v4, a
+    /// Garmin personal key); `None`: disconnecting revokes through the API.
+    pub revoke_by_hand: Option<&'static str>,
 }
 
 /// What a provider's API offers of an activity's recording (the download queue's work).
@@ -580,95 +604,205 @@ pub trait Provider: Send + Sync + 'static {
     }
 }
 
-/// How one provider module is built: its constructor and its rate-limit header parser.
+/// How one provider module is built: its doors and its rate-limit header parser.
 struct Entry {
     kind: ProviderKind,
-    build: fn(&ProviderSettings, Http) -> Result<Arc<dyn Provider>>,
+    build: fn(&ProviderSettings, Http) -> Result<Doors>,
     rate: http::RateParser,
+}
+
+/// A provider's clients, one per door.
+pub struct Doors {
+    /// The door new connections use.
+    current: Arc<dyn Provider>,
+    /// Doors older connections may still use.
+    others: Vec<Arc<dyn Provider>>,
+    /// The door of a connection that names none (made before doors were kept).
+    legacy: &'static str,
+}
+
+impl Doors {
+    /// A provider with one door.
+    pub fn one(client: Arc<dyn Provider>) -> Self {
+        let legacy = client.capabilities().door.id;
+        Self {
+            current: client,
+            others: Vec::new(),
+            legacy,
+        }
+    }
+
+    /// A provider whose new connections use `current` while older ones keep theirs; a
+    /// connection that names no door was made through `legacy`.
+    pub fn with_older(
+        current: Arc<dyn Provider>,
+        others: Vec<Arc<dyn Provider>>,
+        legacy: &'static str,
+    ) -> Self {
+        Self {
+            current,
+            others,
+            legacy,
+        }
+    }
+
+    fn find(&self, door: &str) -> Option<&Arc<dyn Provider>> {
+        std::iter::once(&self.current)
+            .chain(&self.others)
+            .find(|c| c.capabilities().door.id == door)
+    }
 }
 
 /// The one place that lists provider modules.
 const PROVIDERS: [Entry; 6] = [
     Entry {
         kind: ProviderKind::Strava,
-        build: |s, h| Ok(Arc::new(strava::Strava::new(s, h)?)),
+        build: |s, h| Ok(Doors::one(Arc::new(strava::Strava::new(s, h)?))),
         rate: strava::rate_budget,
     },
     Entry {
         kind: ProviderKind::Polar,
-        build: |s, h| Ok(Arc::new(polar::Polar::new(s, h)?)),
+        // AccessLink v4 for new connections (`TRIBUTARY_POLAR_DOOR=v3` keeps new ones on v3);
+        // v3 for those made before v4 (they name no door).
+        build: |s, h| {
+            let v4: Arc<dyn Provider> = Arc::new(polar::v4::PolarV4::new(s, h.clone())?);
+            let v3: Arc<dyn Provider> = Arc::new(polar::Polar::new(s, h)?);
+            let (current, older) = match s.door.as_deref() {
+                Some("v3") => (v3, v4),
+                _ => (v4, v3),
+            };
+            Ok(Doors::with_older(current, vec![older], polar::V3_DOOR.id))
+        },
         rate: polar::rate_budget,
     },
     Entry {
         kind: ProviderKind::Coros,
-        build: |s, h| Ok(Arc::new(coros::Coros::new(s, h)?)),
+        build: |s, h| Ok(Doors::one(Arc::new(coros::Coros::new(s, h)?))),
         rate: coros::rate_budget,
     },
     Entry {
         kind: ProviderKind::Garmin,
-        // Two doors: the Personal API (athletes' own keys) unless the partner one is chosen.
-        build: |s, h| match garmin::personal::chosen(s) {
-            true => Ok(Arc::new(garmin::personal::GarminPersonal::new(s, h)?)),
-            false => Ok(Arc::new(garmin::Garmin::new(s, h)?)),
+        // Two doors: the Personal API (athletes' own keys) unless the partner one is chosen; a
+        // connection keeps the door it was made through.
+        build: |s, h| {
+            let personal: Arc<dyn Provider> =
+                Arc::new(garmin::personal::GarminPersonal::new(s, h.clone())?);
+            let partner: Arc<dyn Provider> = Arc::new(garmin::Garmin::new(s, h)?);
+            let (current, other) = match garmin::personal::chosen(s) {
+                true => (personal, partner),
+                false => (partner, personal),
+            };
+            // Connections made before doors were kept used the door configured then, which
+            // is the one configured now unless it was changed since.
+            let legacy = current.capabilities().door.id;
+            Ok(Doors::with_older(current, vec![other], legacy))
         },
         rate: garmin::rate_budget,
     },
     Entry {
         kind: ProviderKind::GoogleHealth,
-        build: |s, h| Ok(Arc::new(google_health::GoogleHealth::new(s, h)?)),
+        build: |s, h| {
+            Ok(Doors::one(Arc::new(google_health::GoogleHealth::new(
+                s, h,
+            )?)))
+        },
         rate: google_health::rate_budget,
     },
     Entry {
         kind: ProviderKind::Wahoo,
-        build: |s, h| Ok(Arc::new(wahoo::Wahoo::new(s, h)?)),
+        build: |s, h| Ok(Doors::one(Arc::new(wahoo::Wahoo::new(s, h)?))),
         rate: wahoo::rate_budget,
     },
 ];
 
 /// The providers this build knows, keyed by kind.
 pub struct Registry {
-    clients: BTreeMap<ProviderKind, Arc<dyn Provider>>,
+    doors: BTreeMap<ProviderKind, Doors>,
 }
 
 impl Registry {
     /// Build every provider module from configuration.
     pub fn new(config: &Config, http: &reqwest::Client) -> Result<Self> {
-        let providers = PROVIDERS
+        let doors = PROVIDERS
             .iter()
             .map(|entry| {
                 let client = Http::new(http.clone(), entry.kind, config.retry, entry.rate);
-                (entry.build)(&config.provider(entry.kind), client)
+                Ok((
+                    entry.kind,
+                    (entry.build)(&config.provider(entry.kind), client)?,
+                ))
             })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Self::from_providers(providers))
+            .collect::<Result<BTreeMap<_, _>>>()?;
+        Ok(Self { doors })
     }
 
-    /// A registry of the given clients (tests use scripted providers).
+    /// A registry of the given clients, one door each (tests use scripted providers).
     pub fn from_providers(providers: impl IntoIterator<Item = Arc<dyn Provider>>) -> Self {
+        Self::from_doors(providers.into_iter().map(Doors::one))
+    }
+
+    /// A registry of the given doors (tests with a provider of two doors).
+    pub fn from_doors(doors: impl IntoIterator<Item = Doors>) -> Self {
         Self {
-            clients: providers.into_iter().map(|p| (p.kind(), p)).collect(),
+            doors: doors.into_iter().map(|d| (d.current.kind(), d)).collect(),
         }
     }
 
-    /// The client for `kind`, or a clear error if this build has none.
+    /// The client new connections to `kind` use (its current door), or a clear error if this
+    /// build has none.
     pub fn get(&self, kind: ProviderKind) -> Result<Arc<dyn Provider>> {
-        self.clients.get(&kind).cloned().ok_or_else(|| {
+        self.doors
+            .get(&kind)
+            .map(|d| d.current.clone())
+            .ok_or_else(|| {
+                Error::Validation(format!(
+                    "{kind} is not supported by this build of Tributary yet"
+                ))
+            })
+    }
+
+    /// The client of the door `connection` was made through (a door this build no longer has
+    /// falls to the current one, whose sign-in then moves it).
+    pub fn for_connection(
+        &self,
+        connection: &crate::domain::Connection,
+    ) -> Result<Arc<dyn Provider>> {
+        self.door(connection.provider, connection.door.as_deref())
+    }
+
+    /// The client of `door` of `kind` (`None`: a connection that names no door).
+    pub fn door(&self, kind: ProviderKind, door: Option<&str>) -> Result<Arc<dyn Provider>> {
+        let doors = self.doors.get(&kind).ok_or_else(|| {
             Error::Validation(format!(
                 "{kind} is not supported by this build of Tributary yet"
             ))
-        })
+        })?;
+        Ok(doors
+            .find(door.unwrap_or(doors.legacy))
+            .unwrap_or(&doors.current)
+            .clone())
     }
 
-    /// Every provider with its capabilities.
+    /// The door a connection that names `door` is on, as the provider names it now (the legacy
+    /// door for `None`).
+    pub fn door_of(&self, kind: ProviderKind, door: Option<&str>) -> Option<Door> {
+        self.door(kind, door).ok().map(|c| c.capabilities().door)
+    }
+
+    /// Every provider with its capabilities (its current door's).
     pub fn described(&self) -> impl Iterator<Item = (ProviderKind, Capabilities)> + '_ {
-        self.clients.iter().map(|(k, c)| (*k, c.capabilities()))
+        self.doors
+            .iter()
+            .map(|(k, d)| (*k, d.current.capabilities()))
     }
 
-    /// Every deep-link host a provider's redirect may use (`oauth`, `localhost`, ...).
+    /// Every deep-link host a provider's redirect may use (`oauth`, `localhost`, ...), at any
+    /// door.
     pub fn deep_link_hosts(&self) -> Vec<&'static str> {
         let mut hosts: Vec<_> = self
-            .clients
+            .doors
             .values()
+            .flat_map(|d| std::iter::once(&d.current).chain(&d.others))
             .map(|c| c.capabilities().deep_link_host)
             .collect();
         hosts.sort_unstable();

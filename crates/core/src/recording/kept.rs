@@ -42,9 +42,10 @@ impl Kept {
             Ok(streams) => {
                 let index = serde_json::to_string(&streams.index())
                     .map_err(|e| Error::Internal(format!("cannot write a stream index: {e}")))?;
-                // A provider's streams carry no laps: NULL until they are fetched (when the
-                // activity is opened), unlike a file's, which has them or has none.
-                let laps = match original.is_some() {
+                // A provider's streams usually carry no laps: NULL until they are fetched (when
+                // the activity is opened), unlike a file's, which has them or has none. Streams
+                // that came with their laps (Polar v4's samples and laps, one answer) keep them.
+                let laps = match original.is_some() || !streams.laps.is_empty() {
                     true => Some(
                         serde_json::to_string(&streams.laps)
                             .map_err(|e| Error::Internal(format!("cannot write laps: {e}")))?,

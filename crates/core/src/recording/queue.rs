@@ -169,7 +169,7 @@ impl Downloader {
 
     /// How many requests the queue may make for `connection` now.
     pub async fn allowance(&self, connection: &Connection) -> Result<Allowance> {
-        let client = self.inner.registry.get(connection.provider)?;
+        let client = self.inner.registry.for_connection(connection)?;
         let caps = client.capabilities();
         let now = self.inner.clock.now();
         let pool = self.inner.store.pool();
@@ -209,7 +209,7 @@ impl Downloader {
 
     /// Where `connection`'s recordings stand.
     pub async fn progress(&self, connection: &Connection) -> Result<Progress> {
-        let client = self.inner.registry.get(connection.provider)?;
+        let client = self.inner.registry.for_connection(connection)?;
         let caps = client.capabilities();
         if caps.recordings == Recordings::None {
             return Ok(Progress {
@@ -255,7 +255,7 @@ impl Downloader {
         if !connection.enabled || connection.state.waits_for_athlete() {
             return Ok(None);
         }
-        let client = self.inner.registry.get(connection.provider)?;
+        let client = self.inner.registry.for_connection(connection)?;
         if client.capabilities().recordings == Recordings::None {
             return Ok(None);
         }
@@ -284,7 +284,7 @@ impl Downloader {
             store::connections::get_by_provider(inner.store.pool(), inner.athlete_id, provider)
                 .await?
                 .ok_or_else(|| Error::not_found(format!("a {provider} connection")))?;
-        let client = inner.registry.get(provider)?;
+        let client = inner.registry.for_connection(&connection)?;
         let mut report = BatchReport {
             provider: Some(provider),
             ..BatchReport::default()
@@ -383,7 +383,7 @@ impl Downloader {
         let Some(connection) = self.connection_of(activity_id).await? else {
             return Ok(None); // kept after a disconnect: nobody to ask
         };
-        let client = inner.registry.get(connection.provider)?;
+        let client = inner.registry.for_connection(&connection)?;
         let caps = client.capabilities();
         if caps.recordings == Recordings::None {
             // Nothing to ask: say so once, as a stored outcome, rather than "not fetched yet".
@@ -447,7 +447,7 @@ impl Downloader {
         if self.allowance(&connection).await?.now == 0 {
             return Ok(false); // the laps can wait for the budget; the streams are shown
         }
-        let client = inner.registry.get(connection.provider)?;
+        let client = inner.registry.for_connection(&connection)?;
         let summary: serde_json::Value =
             serde_json::from_str(&item.raw_json).unwrap_or(serde_json::Value::Null);
         let request = RecordingRequest {

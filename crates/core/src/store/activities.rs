@@ -202,7 +202,8 @@ pub async fn upsert_page(
         // The account the copy was read from is the connection's, at the time of reading.
         sqlx::query(
             "UPDATE activities
-             SET account = (SELECT provider_user_id FROM provider_connections WHERE id = ?1)
+             SET (account, door) =
+                 (SELECT provider_user_id, door FROM provider_connections WHERE id = ?1)
              WHERE id IN (SELECT value FROM json_each(?2))",
         )
         .bind(connection_id)
@@ -222,6 +223,90 @@ pub async fn upsert_page(
         .await?;
     }
     Ok((outcomes, changed))
+}
+
+/// How far apart two doors' starts of one session may be and still be matched. Polar writes
+/// both from one record, so they should agree to the second; a client that runs both doors
+/// matches within 120 s [3P], and two sessions of one athlete a minute apart do not happen.
+/// The nearest start wins.
+const SAME_START_MS: i64 = 60_000;
+
+/// Give the copies `connection_id` brought through an older door whose ids differ from its
+/// current door's (`older`; a copy that names no door predates doors and came through one of
+/// them) the ids the current door lists: a listed id not stored yet whose start is within a
+/// minute of such a copy's is that copy, listed again under its new id. The copy keeps its row,
+/// so its workout, recording and history stay. Returns how many copies took a new id. Does
+/// nothing, in one indexed query, once no such copy is left.
+pub async fn rekey_from_older_doors(
+    db: &mut SqliteConnection,
+    connection_id: i64,
+    provider: ProviderKind,
+    older: &[&str],
+    activities: &[&NewActivity],
+) -> Result<u64> {
+    if older.is_empty() || activities.is_empty() {
+        return Ok(0);
+    }
+    let older = serde_json::Value::from(older.to_vec()).to_string();
+    let any_left: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM activities
+         WHERE connection_id = ?1 AND (door IS NULL OR door IN (SELECT value FROM json_each(?2))))",
+    )
+    .bind(connection_id)
+    .bind(&older)
+    .fetch_one(&mut *db)
+    .await?;
+    if !any_left {
+        return Ok(0);
+    }
+    let ids = serde_json::Value::from(
+        activities
+            .iter()
+            .map(|a| a.provider_activity_id.clone())
+            .collect::<Vec<_>>(),
+    )
+    .to_string();
+    let stored: HashSet<String> = sqlx::query_scalar(
+        "SELECT provider_activity_id FROM activities
+         WHERE provider = ?1 AND provider_activity_id IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(provider.as_str())
+    .bind(&ids)
+    .fetch_all(&mut *db)
+    .await?
+    .into_iter()
+    .collect();
+    let mut moved = 0;
+    let mut done = HashSet::new();
+    for activity in activities {
+        let id = activity.provider_activity_id.as_str();
+        if stored.contains(id) || !done.insert(id) {
+            continue;
+        }
+        let start = to_ms(activity.start_utc);
+        // The nearest start wins; the copy then names the current door and is no candidate
+        // for another listed id.
+        moved += sqlx::query(
+            "UPDATE activities
+             SET provider_activity_id = ?4,
+                 door = (SELECT door FROM provider_connections WHERE id = ?1)
+             WHERE id = (SELECT id FROM activities
+                         WHERE connection_id = ?1 AND provider = ?2
+                           AND (door IS NULL OR door IN (SELECT value FROM json_each(?3)))
+                           AND start_utc BETWEEN ?5 - ?6 AND ?5 + ?6
+                         ORDER BY abs(start_utc - ?5), id LIMIT 1)",
+        )
+        .bind(connection_id)
+        .bind(provider.as_str())
+        .bind(&older)
+        .bind(id)
+        .bind(start)
+        .bind(SAME_START_MS)
+        .execute(&mut *db)
+        .await?
+        .rows_affected();
+    }
+    Ok(moved)
 }
 
 /// Insert or update one activity (see [`upsert_page`]).

@@ -26,6 +26,7 @@ struct Row {
     last_sync_error: Option<String>,
     created_at: i64,
     updated_at: i64,
+    door: Option<String>,
     generation: i64,
 }
 
@@ -51,6 +52,7 @@ impl Row {
             last_sync_error: self.last_sync_error,
             created_at: from_ms(self.created_at),
             updated_at: from_ms(self.updated_at),
+            door: self.door,
             generation: self.generation,
         })
     }
@@ -64,7 +66,7 @@ fn split_scopes(scopes: &str) -> Vec<String> {
 /// runtime-built SQL unless asserted safe).
 macro_rules! connection_columns {
     () => {
-        "id, athlete_id, provider, provider_user_id, username, email, provider_profile, granted_scopes, token_expires_at, enabled, state, rate_limited_until, last_sync_at, last_sync_error, created_at, updated_at, generation"
+        "id, athlete_id, provider, provider_user_id, username, email, provider_profile, granted_scopes, token_expires_at, enabled, state, rate_limited_until, last_sync_at, last_sync_error, created_at, updated_at, door, generation"
     };
 }
 
@@ -113,19 +115,22 @@ pub async fn get_by_provider(
 }
 
 /// Create the connection, or update the existing row when the provider is connected again.
-/// A (re)connect switches the connection on, makes it `active` and clears old errors.
+/// A (re)connect switches the connection on, makes it `active`, clears old errors and puts it on
+/// the door it was made through.
+#[allow(clippy::too_many_arguments)]
 pub async fn upsert(
     db: impl SqliteExecutor<'_>,
     athlete_id: i64,
     provider: ProviderKind,
+    door: &str,
     profile: &ConnectionProfile,
     granted_scopes: &[String],
     token_expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Connection> {
     let row: Row = sqlx::query_as(concat!("INSERT INTO provider_connections (athlete_id, provider, provider_user_id, username, email,
-             provider_profile, granted_scopes, token_expires_at, enabled, state, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 'active', ?9, ?9)
+             provider_profile, granted_scopes, token_expires_at, enabled, state, created_at, updated_at, door)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 'active', ?9, ?9, ?10)
          ON CONFLICT (athlete_id, provider) DO UPDATE SET
              provider_user_id = excluded.provider_user_id,
              username = excluded.username,
@@ -138,6 +143,7 @@ pub async fn upsert(
              rate_limited_until = NULL,
              last_sync_error = NULL,
              updated_at = excluded.updated_at,
+             door = excluded.door,
              generation = generation + 1
          RETURNING ", connection_columns!(), ""))
     .bind(athlete_id)
@@ -149,6 +155,7 @@ pub async fn upsert(
     .bind(granted_scopes.join(" "))
     .bind(token_expires_at.map(to_ms))
     .bind(to_ms(now))
+    .bind(door)
     .fetch_one(db)
     .await?;
     row.into_domain()

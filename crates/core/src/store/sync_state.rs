@@ -94,3 +94,13 @@ pub async fn put(
     .await?;
     Ok(())
 }
+
+/// Forget where `connection_id`'s syncing stood (it moved to another door, whose cursors and
+/// positions are its own): its next run is a first one.
+pub async fn forget(db: impl SqliteExecutor<'_>, connection_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM sync_state WHERE connection_id = ?1")
+        .bind(connection_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

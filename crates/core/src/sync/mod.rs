@@ -252,7 +252,7 @@ impl SyncEngine {
             }
             return Err(Error::RateLimited { provider, until });
         }
-        let client = inner.registry.get(provider)?;
+        let client = inner.registry.for_connection(&connection)?;
         if inner.runs.lock().contains_key(&connection.id) {
             return Err(Error::AlreadyRunning { provider });
         }

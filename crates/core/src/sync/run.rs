@@ -11,7 +11,7 @@
 use super::{SyncEngine, SyncMode};
 use crate::domain::{Connection, ConnectionState, ProviderKind, SyncCounters, SyncRun, SyncStatus};
 use crate::events::{CoreEvent, Estimate};
-use crate::providers::{ActivityPage, Call, Delivery, ListRequest, Meter, Provider, RateBudget};
+use crate::providers::{ActivityPage, Call, ListRequest, Meter, Provider, RateBudget};
 use crate::store::Store;
 use crate::store::activities::Upserted;
 use crate::store::sync_state::SyncState;
@@ -465,6 +465,16 @@ impl RunContext {
             Walk::Full { started } => Some(started),
             Walk::Incremental => None,
         };
+        // A connection that moved here from a door with other ids (Polar v3 to v4): what it
+        // brought through the old door is listed again under new ids, and is the same session.
+        store::activities::rekey_from_older_doors(
+            &mut tx,
+            connection.id,
+            connection.provider,
+            &self.client.capabilities().ids_differ_from,
+            &activities,
+        )
+        .await?;
         let (outcomes, changed) = store::activities::upsert_page(
             &mut tx,
             connection.id,
@@ -485,9 +495,10 @@ impl RunContext {
         }
         if let (Walk::Full { started }, true) = (self.plan.walk, complete) {
             let capabilities = self.client.capabilities();
-            // Only a provider that lists its history can say what it no longer lists; a stream
-            // (Garmin's inbox) cannot.
-            if capabilities.delivery == Delivery::Pull {
+            // Only a provider that lists its history, and lists all of it, can say what it no
+            // longer lists; a stream (Garmin's inbox) cannot, nor a list without a deletion feed
+            // that may leave sessions out (Polar v4).
+            if capabilities.absence_is_deletion {
                 // A day's margin inside the provider's window, where its edge is fuzzy.
                 let since = capabilities
                     .history_window_days

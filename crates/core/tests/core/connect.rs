@@ -486,7 +486,13 @@ async fn providers_list_all_six_with_honest_capabilities() {
         polar.capabilities.client_auth,
         tributary_core::providers::ClientAuth::Basic
     );
-    assert_eq!(polar.capabilities.history_window_days, Some(30));
+    // New Polar connections use AccessLink v4: the whole history, no registration window.
+    assert_eq!(polar.capabilities.door.id, "v4");
+    assert_eq!(polar.capabilities.history_window_days, None);
+    assert!(
+        !polar.capabilities.absence_is_deletion,
+        "v4 has no deletion feed"
+    );
     assert!(providers.iter().all(|p| !p.connected));
     // Every door with an API application names where it is registered, on the provider's own
     // https site: the wizard's first step opens it (issue 19 item 9).

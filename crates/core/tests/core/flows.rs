@@ -1,6 +1,6 @@
 //! The same life for every provider against its sandbox twin: connect → sync → re-sync creates
 //! nothing → an outage fails a run → the next run recovers → disconnect revokes at the provider
-//! and wipes the keyring.
+//! (or, for a door with no revoke API, says where the athlete does it) and wipes the keyring.
 
 use crate::harness::Harness;
 use tributary_core::domain::{ConnectionState, ProviderKind, SyncStatus, SyncTrigger};
@@ -14,9 +14,20 @@ fn served(provider: ProviderKind, h: &Harness, count: usize) -> i64 {
     let all = tributary_sandbox::generate::workouts(count, 42, 3, h.sandbox.anchor());
     let now = chrono::Utc::now();
     let today = now.date_naive();
+    let door = h
+        .core
+        .registry()
+        .get(provider)
+        .unwrap()
+        .capabilities()
+        .door
+        .id;
     match provider {
-        // Only what reached Polar after the athlete registered: the uploads `life` makes.
-        ProviderKind::Polar => POLAR_UPLOADS,
+        // AccessLink v3: only what reached Polar after the athlete registered: the uploads
+        // `life` makes.
+        ProviderKind::Polar if door == "v3" => POLAR_UPLOADS,
+        // v4: the whole history, and those uploads.
+        ProviderKind::Polar => all.len() as i64 + POLAR_UPLOADS,
         // About three months back from today, by calendar day.
         ProviderKind::Coros => {
             let floor = today - chrono::Duration::days(89);
@@ -35,14 +46,20 @@ fn served(provider: ProviderKind, h: &Harness, count: usize) -> i64 {
 }
 
 async fn life(provider: ProviderKind) {
-    let h = Harness::new(400).await;
+    life_of(provider, Harness::new(400).await).await;
+}
+
+async fn life_of(provider: ProviderKind, h: Harness) {
     let expected = served(provider, &h, 400);
     assert!(expected > 0, "{provider}: the twin serves something");
     let connection = h.connect_to(provider).await;
     assert_eq!(connection.state, ConnectionState::Active, "{provider}");
-    assert!(
+    // Polar's v4 token answer names no user (its reference); every other door does.
+    let door = h.core.registry().get(provider).unwrap().capabilities().door;
+    assert_eq!(
         connection.provider_user_id.is_some(),
-        "{provider}: the user id is known"
+        door.id != "v4",
+        "{provider}: the user id is known where the provider tells it"
     );
     if provider == ProviderKind::Polar {
         for hours in 1..=POLAR_UPLOADS {
@@ -108,21 +125,41 @@ async fn life(provider: ProviderKind) {
 
     survive_every_fault(&h, provider, expected).await;
 
+    let door = h.core.registry().get(provider).unwrap().capabilities().door;
     let gone = h.core.disconnect(provider, false).await.unwrap();
-    assert!(
-        gone.revoked_at_provider,
-        "{provider}: {:?}",
-        gone.revoke_error
-    );
     assert!(
         h.secrets.keys().is_empty(),
         "{provider}: keyring entries gone"
     );
     let state = h.sandbox_state().await;
-    assert_eq!(
-        state["live_access_tokens"], 0,
-        "{provider}: revoked at the provider"
-    );
+    match door.revoke_by_hand {
+        // No revoke API (Polar v4): the truth, and where the athlete does it.
+        Some(place) => {
+            assert!(!gone.revoked_at_provider, "{provider}");
+            assert!(
+                gone.revoke_by_hand
+                    .as_deref()
+                    .is_some_and(|t| t.contains(place)),
+                "{provider}: {:?}",
+                gone.revoke_by_hand
+            );
+            assert_ne!(
+                state["live_access_tokens"], 0,
+                "{provider}: the grant lives on at the provider, as the app says"
+            );
+        }
+        None => {
+            assert!(
+                gone.revoked_at_provider,
+                "{provider}: {:?}",
+                gone.revoke_error
+            );
+            assert_eq!(
+                state["live_access_tokens"], 0,
+                "{provider}: revoked at the provider"
+            );
+        }
+    }
 }
 
 /// Each injected fault ends the run honestly, and the next run recovers with nothing lost or
@@ -231,6 +268,11 @@ async fn strava_lives_a_full_life() {
 #[tokio::test]
 async fn polar_lives_a_full_life() {
     life(ProviderKind::Polar).await;
+}
+
+#[tokio::test]
+async fn polar_v3_lives_a_full_life() {
+    life_of(ProviderKind::Polar, Harness::polar_v3(400).await).await;
 }
 
 #[tokio::test]

@@ -101,6 +101,23 @@ impl Harness {
         .await
     }
 
+    /// Polar's new connections through AccessLink v3 (as every one was before v4), to test v3
+    /// and the move from it.
+    pub async fn polar_v3(activities: usize) -> Self {
+        Self::build(
+            activities,
+            Arc::new(SystemClock),
+            Arc::new(SwitchableStore::default()),
+            None,
+            |config| {
+                if let Some(polar) = config.providers.get_mut(&ProviderKind::Polar) {
+                    polar.door = Some("v3".to_owned());
+                }
+            },
+        )
+        .await
+    }
+
     async fn build(
         activities: usize,
         clock: Arc<dyn Clock>,

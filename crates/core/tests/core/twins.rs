@@ -17,7 +17,7 @@ async fn a_disconnect_after_the_access_token_expired_still_revokes_or_says_it_co
         .await;
         let gone = h.core.disconnect(provider, false).await.unwrap();
         let live = &h.sandbox_state().await["live"][provider.as_str()];
-        let refreshable = h
+        let capabilities = h
             .core
             .available_providers()
             .await
@@ -25,10 +25,23 @@ async fn a_disconnect_after_the_access_token_expired_still_revokes_or_says_it_co
             .into_iter()
             .find(|p| p.provider == provider)
             .unwrap()
-            .capabilities
-            .refresh
-            != tributary_core::providers::RefreshStyle::None;
-        if refreshable {
+            .capabilities;
+        let refreshable = capabilities.refresh != tributary_core::providers::RefreshStyle::None;
+        if let Some(place) = capabilities.door.revoke_by_hand {
+            // No revoke API (Polar v4): nothing was asked, nothing claimed, the place is named.
+            assert!(!gone.revoked_at_provider, "{provider}");
+            assert_eq!(
+                gone.revoke_error, None,
+                "{provider}: no failure that never happened"
+            );
+            assert!(
+                gone.revoke_by_hand
+                    .as_deref()
+                    .is_some_and(|t| t.contains(place)),
+                "{provider}: {:?}",
+                gone.revoke_by_hand
+            );
+        } else if refreshable {
             assert!(
                 gone.revoked_at_provider,
                 "{provider}: refreshed, then revoked ({:?})",
@@ -200,8 +213,8 @@ async fn the_twins_accept_only_the_redirects_their_providers_accept() {
 }
 
 #[tokio::test]
-async fn polar_lists_only_exercises_uploaded_after_the_athlete_registered() {
-    let h = Harness::new(400).await;
+async fn polar_v3_lists_only_exercises_uploaded_after_the_athlete_registered() {
+    let h = Harness::polar_v3(400).await;
     let recent = tributary_sandbox::generate::workouts(400, 42, 3, h.sandbox.anchor())
         .iter()
         .filter(|w| w.start >= chrono::Utc::now() - chrono::Duration::days(30))

@@ -392,6 +392,13 @@ pub fn capabilities() -> Capabilities {
         app_settings_url: Some("https://support.coros.com"),
         activity_page: None,
         revoke_before_new_grant: false,
+        door: super::Door {
+            id: "open_api",
+            name: "COROS Open API",
+            revoke_by_hand: None,
+        },
+        ids_differ_from: vec![],
+        absence_is_deletion: true,
     }
 }
 

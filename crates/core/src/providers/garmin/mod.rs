@@ -320,6 +320,14 @@ pub fn capabilities() -> Capabilities {
         app_settings_url: Some("https://developerportal.garmin.com"),
         activity_page: Some("https://connect.garmin.com/modern/activity/{id}"),
         revoke_before_new_grant: false,
+        door: super::Door {
+            id: "partner",
+            name: "Garmin Connect Developer Program",
+            revoke_by_hand: None,
+        },
+        ids_differ_from: vec![],
+        // An inbox is a stream: what it did not deliver again was not deleted.
+        absence_is_deletion: false,
     }
 }
 

@@ -289,6 +289,13 @@ impl Provider for GarminPersonal {
             app_settings_url: None,
             activity_page: Some("https://connect.garmin.com/modern/activity/{id}"),
             revoke_before_new_grant: false,
+            door: super::super::Door {
+                id: "personal",
+                name: "Garmin Connect Personal API",
+                revoke_by_hand: Some(KEY_PAGE),
+            },
+            ids_differ_from: vec![],
+            absence_is_deletion: true,
         }
     }
 

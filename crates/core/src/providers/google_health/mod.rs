@@ -273,6 +273,13 @@ pub fn capabilities() -> Capabilities {
         app_settings_url: Some("https://console.cloud.google.com/apis/credentials"),
         activity_page: None,
         revoke_before_new_grant: false,
+        door: super::Door {
+            id: "google_health",
+            name: "Google Health API",
+            revoke_by_hand: None,
+        },
+        ids_differ_from: vec![],
+        absence_is_deletion: true,
     }
 }
 

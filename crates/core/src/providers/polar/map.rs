@@ -93,7 +93,7 @@ pub(super) fn sport(sport: &str, detail: &str) -> Sport {
 }
 
 /// Polar exercises carry no title: name them by sport, as Polar Flow does.
-fn title(sport: Sport) -> String {
+pub(super) fn title(sport: Sport) -> String {
     let name = sport.as_str().replace('_', " ");
     let mut chars = name.chars();
     chars

@@ -1,9 +1,13 @@
-//! Polar AccessLink v3: OAuth2 with HTTP Basic on the token call, no PKCE, no refresh token (a
+//! Polar AccessLink, two doors. New connections use v4 (see [`v4`]); connections made before
+//! it keep v3 until the athlete moves them, with one sign-in.
+//!
+//! v3 (this module): OAuth2 with HTTP Basic on the token call, no PKCE, no refresh token (a
 //! long-lived access token; 401 means connect again), the mandatory user registration after
 //! connecting, and `/v3/exercises`, which returns the last 30 days in one unpaged list.
 //! Facts and sources: `shared/providers.md`, section 3.
 
 mod map;
+pub mod v4;
 mod wire;
 
 use super::SignIn;
@@ -23,6 +27,12 @@ use serde_json::{Value, json};
 use url::Url;
 
 const KIND: ProviderKind = ProviderKind::Polar;
+/// AccessLink v3, the door of every Polar connection made before v4 (they name no door).
+pub const V3_DOOR: super::Door = super::Door {
+    id: "v3",
+    name: "AccessLink v3",
+    revoke_by_hand: None,
+};
 /// The loopback port Tributary registers with Polar (which compares the whole redirect URL):
 /// `http://localhost:47613/callback`.
 pub const LOOPBACK_PORT: u16 = 47613;
@@ -241,13 +251,18 @@ pub fn capabilities() -> Capabilities {
         app_settings_url: Some("https://admin.polaraccesslink.com"),
         activity_page: None,
         revoke_before_new_grant: false,
+        door: V3_DOOR,
+        ids_differ_from: vec![],
+        absence_is_deletion: true,
     }
 }
 
-/// `RateLimit-Usage`, `RateLimit-Limit` and `RateLimit-Reset` ("short,long"; reset in seconds).
+/// `RateLimit-Usage`, `RateLimit-Limit` and `RateLimit-Reset` ("short,long"; reset in seconds),
+/// for both doors; a single value (one window, as v4 may send) counts as both.
 pub fn rate_budget(headers: &HeaderMap, now: DateTime<Utc>) -> Option<RateBudget> {
     let pair = |name: &str| -> Option<(i64, i64)> {
-        let (a, b) = headers.get(name)?.to_str().ok()?.split_once(',')?;
+        let text = headers.get(name)?.to_str().ok()?;
+        let (a, b) = text.split_once(',').unwrap_or((text, text));
         Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
     };
     let (usage, limit, reset) = (

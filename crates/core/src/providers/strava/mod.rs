@@ -485,6 +485,13 @@ pub fn capabilities() -> Capabilities {
         app_settings_url: Some(APP_SETTINGS),
         activity_page: Some("https://www.strava.com/activities/{id}"),
         revoke_before_new_grant: false,
+        door: super::Door {
+            id: "v3",
+            name: "Strava API v3",
+            revoke_by_hand: None,
+        },
+        ids_differ_from: vec![],
+        absence_is_deletion: true,
     }
 }
 

@@ -244,6 +244,13 @@ pub fn capabilities() -> Capabilities {
         app_settings_url: Some("https://developers.wahooligan.com"),
         activity_page: None,
         revoke_before_new_grant: true,
+        door: super::Door {
+            id: "cloud_api",
+            name: "Wahoo Cloud API",
+            revoke_by_hand: None,
+        },
+        ids_differ_from: vec![],
+        absence_is_deletion: true,
     }
 }
 
