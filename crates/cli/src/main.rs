@@ -476,7 +476,25 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
     let out = output::Out { json };
     match command {
         Command::Providers => out.providers(&core.available_providers().await?),
-        Command::Connections => out.connections(&core.list_connections().await?),
+        Command::Connections => {
+            let connections = core.list_connections().await?;
+            // A connection on an older door that still works: the command that moves it.
+            let moves: Vec<Option<String>> = connections
+                .iter()
+                .map(|c| {
+                    let registry = core.registry();
+                    let on = registry.door_of(c.provider, c.door.as_deref())?;
+                    let current = registry.get(c.provider).ok()?.capabilities().door;
+                    (on != current).then(|| {
+                        format!(
+                            "on {}; `tributary connect {}` moves it to {}, keeping every activity",
+                            on.name, c.provider, current.name
+                        )
+                    })
+                })
+                .collect();
+            out.connections(&connections, &moves)
+        }
         Command::Connect {
             provider,
             personal_key_stdin: true,

@@ -97,14 +97,14 @@ impl Out {
         }
     }
 
-    pub fn connections(&self, connections: &[Connection]) {
+    pub fn connections(&self, connections: &[Connection], moves: &[Option<String>]) {
         if self.json {
             return self.print_json(&connections);
         }
         if connections.is_empty() {
             say!("no connections yet: try `tributary connect strava`");
         }
-        for c in connections {
+        for (i, c) in connections.iter().enumerate() {
             say!(
                 "{:<14} {:<13} {:<8} user: {:<20} last sync: {}{}",
                 c.provider.as_str(),
@@ -116,6 +116,9 @@ impl Out {
                     .as_deref()
                     .map_or_else(String::new, |e| format!("  error: {e}")),
             );
+            if let Some(Some(how)) = moves.get(i) {
+                say!("{:<14} {how}", "");
+            }
         }
     }
 
@@ -240,10 +243,12 @@ impl Out {
         say!(
             "{}: disconnected; {}; {} activities deleted",
             d.provider,
-            match &d.revoke_error {
-                None if d.revoked_at_provider => "access revoked at the provider".to_owned(),
-                None => "no tokens were stored".to_owned(),
-                Some(e) =>
+            match (&d.revoke_error, &d.revoke_by_hand) {
+                (_, Some(by_hand)) => by_hand.clone(),
+                (None, None) if d.revoked_at_provider =>
+                    "access revoked at the provider".to_owned(),
+                (None, None) => "no tokens were stored".to_owned(),
+                (Some(e), None) =>
                     format!("revoking at the provider failed ({e}); revoke it there by hand"),
             },
             d.activities_deleted,

@@ -867,9 +867,9 @@ fn show_and_the_originals_export_cover_all_six_providers() {
         "garmin: {}",
         String::from_utf8_lossy(&connected.stderr)
     );
-    // Polar lists only what arrives after linking: two workouts arrive at the twin, through its
-    // control API on the sandbox's own state file (between two invocations, as a late upload
-    // arrives while the CLI is not running), then a sync reads them.
+    // Two workouts arrive at the twin, through its control API on the sandbox's own state file
+    // (between two invocations, as a late upload arrives while the CLI is not running), then a
+    // sync reads them.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let sandbox = tributary_sandbox::Sandbox::start(
@@ -906,7 +906,7 @@ fn show_and_the_originals_export_cover_all_six_providers() {
             .unwrap_or_else(|| panic!("a {provider} activity"))["id"]
             .to_string()
     };
-    for provider in ["garmin", "polar", "coros", "wahoo"] {
+    for provider in ["garmin", "coros", "wahoo"] {
         let show = json(&["--json", "show", &first(provider)]);
         assert_eq!(show["original"]["format"], "fit", "{provider}: {show}");
         assert!(
@@ -914,12 +914,15 @@ fn show_and_the_originals_export_cover_all_six_providers() {
             "{provider}: {show}"
         );
     }
-    let strava = json(&["--json", "show", &first("strava")]);
-    assert!(strava["original"]["sha256"].is_null());
-    assert!(
-        !strava["streams"].as_array().unwrap().is_empty(),
-        "{strava}"
-    );
+    // Strava and Polar's AccessLink v4 have no files: their streams.
+    for provider in ["strava", "polar"] {
+        let show = json(&["--json", "show", &first(provider)]);
+        assert!(show["original"]["sha256"].is_null(), "{provider}: {show}");
+        assert!(
+            !show["streams"].as_array().unwrap().is_empty(),
+            "{provider}: {show}"
+        );
+    }
     let google = json(&["--json", "show", &first("google_health")]);
     assert!(
         google["original"]["reason"]
@@ -950,16 +953,18 @@ fn show_and_the_originals_export_cover_all_six_providers() {
             )
         })
         .collect();
-    for provider in ["garmin", "polar", "coros", "wahoo"] {
+    for provider in ["garmin", "coros", "wahoo"] {
         assert!(
             seen.contains(&(provider.to_owned(), "fit".to_owned())),
             "{provider}: {seen:?}"
         );
     }
-    assert!(
-        seen.contains(&("strava".to_owned(), "gpx (from streams)".to_owned())),
-        "{seen:?}"
-    );
+    for provider in ["strava", "polar"] {
+        assert!(
+            seen.contains(&(provider.to_owned(), "gpx (from streams)".to_owned())),
+            "{provider}: {seen:?}"
+        );
+    }
 }
 
 /// Sample archives of `count` generated workouts in every layout, in `dir`.
@@ -1064,4 +1069,124 @@ fn import_reads_each_layout_and_a_killed_import_finishes_on_a_rerun() {
     let id = list["items"][0]["id"].as_i64().unwrap().to_string();
     let shown = json(other.path(), &["--json", "show", &id]);
     assert!(shown.to_string().contains("sha256"), "{shown}");
+}
+
+/// Connect `provider` with extra environment (a door choice), playing the athlete.
+fn connect_with(data: &std::path::Path, provider: &str, env: &[(&str, &str)]) {
+    let mut cmd = tributary(
+        data,
+        &[
+            "--sandbox-activities",
+            "40",
+            "connect",
+            provider,
+            "--no-browser",
+        ],
+    );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut connect = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(connect.stdout.take().unwrap());
+    let mut url = String::new();
+    stdout.read_line(&mut url).unwrap();
+    approve(url.trim());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(connect.wait().unwrap().success(), "{rest}");
+}
+
+#[test]
+fn polar_moves_from_v3_to_v4_and_v4_syncs_and_disconnects_truthfully_in_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    // A connection made through AccessLink v3 (the door before v4), with two workouts uploaded
+    // after it (v3 lists nothing older).
+    connect_with(data, "polar", &[("TRIBUTARY_POLAR_DOOR", "v3")]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let sandbox = tributary_sandbox::Sandbox::start(
+            tributary_sandbox::SandboxConfig {
+                state_file: Some(data.join("sandbox").join("sandbox-state.json")),
+                ..Default::default()
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let client = reqwest::Client::new();
+        for days in [1, 2] {
+            let start = chrono::Utc::now() - chrono::Duration::days(days);
+            let response = client
+                .post(format!("{}/_control/upload", sandbox.base_url()))
+                .json(&serde_json::json!({"start": start.to_rfc3339()}))
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+        }
+        sandbox.stop().await;
+    });
+    let runs = json(data, &["--json", "sync", "polar"]);
+    assert_eq!(runs[0]["counters"]["created"], 2, "{runs}");
+    // This build opens v4: the v3 connection keeps working and says how to move.
+    let listed = run(data, &["connections"]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("on AccessLink v3; `tributary connect polar` moves it to AccessLink v4"),
+        "{text}"
+    );
+    let runs = json(data, &["--json", "sync", "polar"]);
+    assert_eq!(runs[0]["status"], "success", "{runs}");
+    let ids = |listing: &Value| -> Vec<i64> {
+        listing["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_i64().unwrap())
+            .collect()
+    };
+    let before = ids(&json(data, &["--json", "activities", "--limit", "500"]));
+    assert_eq!(before.len(), 2);
+    // The move: one sign-in (its first sync walks v4's history); the two copies keep their
+    // rows under v4's ids, and the 40 sessions v3 never listed arrive.
+    connect_with(data, "polar", &[]);
+    let runs = json(data, &["--json", "sync", "polar"]);
+    assert_eq!(runs[0]["status"], "success", "{runs}");
+    assert_eq!(
+        json(data, &["summary", "--json"])["total_activities"],
+        42,
+        "every session once"
+    );
+    let after = ids(&json(data, &["--json", "activities", "--limit", "500"]));
+    assert!(
+        before.iter().all(|id| after.contains(id)),
+        "the v3 rows kept"
+    );
+    let again = json(data, &["--json", "sync", "polar", "--full"]);
+    assert_eq!(
+        (
+            &again[0]["counters"]["created"],
+            &again[0]["counters"]["updated"],
+            &again[0]["counters"]["deleted"]
+        ),
+        (&Value::from(0), &Value::from(0), &Value::from(0)),
+        "idempotent: {again}"
+    );
+    let listed = run(data, &["connections"]);
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("moves it"));
+    // No revoke API on v4: the truth, and where to do it.
+    let gone = run(data, &["disconnect", "polar"]);
+    let said = String::from_utf8_lossy(&gone.stdout);
+    assert!(gone.status.success());
+    assert!(
+        said.contains("Polar has no revoke API for AccessLink v4")
+            && said.contains("https://flow.polar.com/settings"),
+        "{said}"
+    );
+    assert!(!said.contains("failed"), "nothing failed: {said}");
 }
