@@ -168,6 +168,20 @@ describe("cardAction", () => {
     expect(cardAction(limited, Date.parse(LATER) + 1).disabled).toBe(false);
   });
 
+  it("an older door that still works: the sync stays the action, the move sits beside it", () => {
+    const base = cardInput(providers().find((p) => p.provider === "polar")!, card("polar"), false);
+    const input = { ...base, movesTo: "AccessLink v4" };
+    expect(cardAction(input, NOW)).toMatchObject({ kind: "sync", label: "Sync now", move: "Move to AccessLink v4" });
+    // Not while a run goes, a sign-in waits, or no sign-in could keep its tokens.
+    expect(cardAction({ ...input, running: true }, NOW).move).toBeNull();
+    expect(cardAction({ ...input, connecting: true }, NOW).move).toBeNull();
+    expect(cardAction({ ...input, keyringProblem: true }, NOW).move).toBeNull();
+    // A state that needs the athlete keeps its own one action.
+    const reauth = { ...input, connection: { ...input.connection!, state: "needs_reauth" as const } };
+    expect(cardAction(reauth, NOW)).toMatchObject({ kind: "reauth", move: null });
+    expect(cardAction(base, NOW).move).toBeNull();
+  });
+
   it("reads its input from the dashboard's provider and card", () => {
     const info = providers({ polar: false }).find((p) => p.provider === "polar")!;
     const polar = card("polar", { state: "error" }, run(5, 0, { status: "failed", error_code: "credentials_missing" }));
@@ -184,6 +198,7 @@ describe("cardAction", () => {
       appSettingsUrl: "https://admin.polaraccesslink.com",
       running: false,
       connecting: false,
+      movesTo: null,
     });
     expect(cardInput(info, undefined, false).connection).toBeNull();
     const strava = providers({}).find((p) => p.provider === "strava")!;

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { act } from "preact/test-utils";
 import { clock, etaLine, when } from "../src/lib/format";
-import { card, dashboard, providers, run } from "./fixtures";
+import { CAPABILITIES, POLAR_V3_DOOR, card, dashboard, providers, run } from "./fixtures";
 import { disabled, flush, mount, type Mounted } from "./helpers";
 
 let app: Mounted;
@@ -49,6 +49,29 @@ describe("one-click actions", () => {
     expect(app.fake.last).toEqual({ cmd: "open_app_settings", args: ["strava"] });
     await app.click("sync-strava");
     expect(app.fake.calls.some((c) => c.cmd === "start_sync" && c.args[0] === "strava")).toBe(true);
+  });
+
+  it("a connection on an older door keeps syncing and offers the move to the newer one (Polar v3 → v4)", async () => {
+    const v3 = { ...card("polar"), door: POLAR_V3_DOOR, moves_to: CAPABILITIES.polar.door };
+    app = await one(v3);
+    expect(app.text("state-polar")).toBe("Active");
+    expect(app.text("sync-polar")).toBe("Sync now");
+    expect(app.text("move-polar")).toBe("Move to AccessLink v4");
+    expect(app.text("door-polar")).toContain("AccessLink v3, still working");
+    expect(app.text("door-polar")).toContain("keeps every activity");
+    await app.click("move-polar");
+    expect(app.fake.last).toEqual({ cmd: "connect_provider", args: ["polar"] });
+    // Back from the browser on the new door: nothing left to move to.
+    app.fake.completeConnect("polar", { ...v3.connection, door: "v4" });
+    await flush();
+    expect(app.$("move-polar")).toBeNull();
+    expect(app.$("door-polar")).toBeNull();
+  });
+
+  it("a connection on the current door offers no move", async () => {
+    app = await one(card("polar"));
+    expect(app.$("move-polar")).toBeNull();
+    expect(app.$("door-polar")).toBeNull();
   });
 
   it("no browser: the sign-in page's link to open by hand, said plainly, not the launcher's error", async () => {

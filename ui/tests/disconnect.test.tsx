@@ -3,7 +3,7 @@
 // provider's terms (Strava: delete).
 import { afterEach, describe, expect, it } from "vitest";
 import { disconnectedText } from "../src/lib/store";
-import { card, dashboard, summary, withGarminKey } from "./fixtures";
+import { CAPABILITIES, POLAR_V3_DOOR, card, dashboard, summary, withGarminKey } from "./fixtures";
 import { mount, type Mounted } from "./helpers";
 
 let app: Mounted;
@@ -31,17 +31,43 @@ async function disconnect(p: string, choice: "keep" | "delete") {
 
 describe("the notice after a disconnect", () => {
   it("revoked, activities deleted: says both, with the count", async () => {
-    app = await connected("polar");
-    await disconnect("polar", "delete");
-    expect(app.fake.calls.find((c) => c.cmd === "disconnect_connection")?.args).toEqual(["polar", false]);
-    expect(app.text("notice")).toBe("Disconnected Polar. Access revoked at Polar. 250 activities deleted.×");
+    app = await connected("wahoo");
+    await disconnect("wahoo", "delete");
+    expect(app.fake.calls.find((c) => c.cmd === "disconnect_connection")?.args).toEqual(["wahoo", false]);
+    expect(app.text("notice")).toBe("Disconnected Wahoo. Access revoked at Wahoo. 250 activities deleted.×");
     expect(app.$("notice")?.className).toContain("ok");
   });
 
   it("revoked, activities kept", async () => {
+    app = await connected("wahoo");
+    await disconnect("wahoo", "keep");
+    expect(app.fake.calls.find((c) => c.cmd === "disconnect_connection")?.args).toEqual(["wahoo", true]);
+    expect(app.text("notice")).toBe("Disconnected Wahoo. Access revoked at Wahoo. Activities kept.×");
+  });
+
+  it("Polar's AccessLink v4 has no revoke API: said before and after, and no failure is claimed", async () => {
     app = await connected("polar");
-    await disconnect("polar", "keep");
-    expect(app.fake.calls.find((c) => c.cmd === "disconnect_connection")?.args).toEqual(["polar", true]);
+    await app.click("disconnect-polar");
+    expect(app.text("confirm-disconnect-polar")).toContain(
+      "Polar has no revoke API for AccessLink v4: Tributary forgets its tokens, and you remove Tributary yourself at https://flow.polar.com/settings.",
+    );
+    await app.click("disconnect-keep-polar");
+    expect(app.text("notice")).toBe(
+      "Disconnected Polar. Polar has no revoke API for AccessLink v4: take Tributary's access back yourself at https://flow.polar.com/settings. Activities kept.×",
+    );
+    expect(app.text("notice")).not.toContain("Could not");
+  });
+
+  it("a Polar connection still on AccessLink v3 is revoked as before", async () => {
+    app = await mount({
+      dashboard: dashboard({
+        cards: [{ ...card("polar"), door: POLAR_V3_DOOR, moves_to: CAPABILITIES.polar.door }],
+        summary: summary(5, { connections: [line("polar", 5)] }),
+      }),
+    });
+    await app.click("disconnect-polar");
+    expect(app.text("confirm-disconnect-polar")).toContain("Tributary asks Polar to revoke its access");
+    await app.click("disconnect-keep-polar");
     expect(app.text("notice")).toBe("Disconnected Polar. Access revoked at Polar. Activities kept.×");
   });
 
@@ -81,13 +107,14 @@ describe("the notice after a disconnect", () => {
     );
     await app.click("disconnect-keep-garmin");
     const text = app.text("notice")!;
-    expect(text).toContain("Could not revoke access at Garmin: Garmin's Personal API has no way to revoke a key");
+    expect(text).toContain("Garmin has no revoke API for Garmin Connect Personal API");
+    expect(text).not.toContain("Could not");
     expect(text.split("https://connect.garmin.com/app/settings/personalApiToken")).toHaveLength(2);
     expect(text).toContain("Activities kept.");
   });
 
   it("a revocation refused without a reason still says where to do it", () => {
-    const text = disconnectedText("Polar", { provider: "polar", revoked_at_provider: false, revoke_error: null, activities_deleted: 1 }, false, "browser");
+    const text = disconnectedText("Polar", { provider: "polar", revoked_at_provider: false, revoke_error: null, revoke_by_hand: null, activities_deleted: 1 }, false, "browser");
     expect(text).toBe("Disconnected Polar. Could not revoke access at Polar — revoke it yourself at https://flow.polar.com/settings. 1 activity deleted.");
   });
 });

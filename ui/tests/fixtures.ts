@@ -37,6 +37,9 @@ const base = {
   app_settings_url: null,
   activity_page: null,
   revoke_before_new_grant: false,
+  door: { id: "api", name: "API", revoke_by_hand: null },
+  ids_differ_from: [] as string[],
+  absence_is_deletion: true,
 } as const;
 
 export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
@@ -63,19 +66,24 @@ export const CAPABILITIES: Record<ProviderKind, Capabilities> = {
     scopes: [],
     required_scopes: [],
     rate_limits: [limit("1 min", 60, 100)],
+    door: { id: "partner", name: "Garmin Connect Developer Program", revoke_by_hand: null },
+    absence_is_deletion: false,
   },
+  // AccessLink v4, the door new Polar connections use (v3's are in POLAR_V3).
   polar: {
     ...base,
     display_name: "Polar",
     app_settings_url: "https://admin.polaraccesslink.com",
     client_auth: "basic",
-    refresh: "none",
-    history_window_days: 30,
-    overlap_days: 30,
-    scopes: ["accesslink.read_all"],
-    required_scopes: [],
-    rate_limits: [limit("15 min", 900, 500), limit("24 h", 86400, 5000)],
+    overlap_days: 7,
+    scopes: ["training_sessions:read", "sports:read", "profile:read"],
+    required_scopes: ["training_sessions:read"],
+    rate_limits: [limit("15 min", 900, 3000), limit("24 h", 86400, 100000)],
     redirects: { deep_link: true, loopback_port: 47613 },
+    recordings: "streams",
+    door: { id: "v4", name: "AccessLink v4", revoke_by_hand: "https://flow.polar.com/settings" },
+    ids_differ_from: ["v3"],
+    absence_is_deletion: false,
   },
   coros: {
     ...base,
@@ -128,7 +136,15 @@ export const GARMIN_PERSONAL: Capabilities = {
   required_scopes: [],
   rate_limits: [],
   redirects: { deep_link: false, loopback_port: null },
+  door: {
+    id: "personal",
+    name: "Garmin Connect Personal API",
+    revoke_by_hand: "https://connect.garmin.com/app/settings/personalApiToken",
+  },
 };
+
+/** The door of a Polar connection made before AccessLink v4. */
+export const POLAR_V3_DOOR = { id: "v3", name: "AccessLink v3", revoke_by_hand: null };
 
 export const KINDS = Object.keys(CAPABILITIES) as ProviderKind[];
 
@@ -161,6 +177,7 @@ export const connection = (p: ProviderKind, over: Partial<Connection> = {}): Con
   last_sync_error: null,
   created_at: "2026-11-25T09:00:00Z",
   updated_at: "2026-11-25T10:00:30Z",
+  door: null,
   ...over,
 });
 
@@ -197,6 +214,9 @@ export const card = (p: ProviderKind, over: Partial<Connection> = {}, latest: Sy
   connection: connection(p, over),
   latest_run: latest,
   recordings: null,
+  // The core names the door; null here reads as the provider's current one.
+  door: null,
+  moves_to: null,
 });
 
 export const dashboard = (over: Partial<Dashboard> = {}): Dashboard => {

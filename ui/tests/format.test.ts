@@ -30,7 +30,8 @@ const info = (p: string) => providers().find((i) => i.provider === p)!;
 describe("format", () => {
   it("describes a provider's capabilities in one line", () => {
     expect(capabilityLine(info("strava"))).toBe("OAuth2 · pull · full history · refresh tokens · 200/15 min per app");
-    expect(capabilityLine(info("polar"))).toBe("OAuth2 (Basic auth) · pull · history: 30 days · no refresh token · 500/15 min per app");
+    // AccessLink v4 (new Polar connections): the whole history, refresh tokens.
+    expect(capabilityLine(info("polar"))).toBe("OAuth2 (Basic auth) · pull · full history · refresh tokens · 3000/15 min per app");
     expect(capabilityLine(info("garmin"))).toBe("OAuth2 + PKCE · push (via relay) · history: 30 days · refresh tokens · 100/1 min per app");
     expect(capabilityLine({ ...info("garmin"), capabilities: GARMIN_PERSONAL })).toBe(
       "personal API key · pull · full history · key exchanged for tokens",
@@ -210,7 +211,7 @@ describe("recordingsLine", () => {
 describe("plain words and one rule for times (issue 19, items 5 and 7)", () => {
   it("a provider's capabilities in the athlete's words", () => {
     expect(plainCapabilityLine(info("strava"))).toBe("Syncs your whole history · up to 200 requests every 15 minutes");
-    expect(plainCapabilityLine(info("polar"))).toBe("Syncs the last 30 days · up to 500 requests every 15 minutes");
+    expect(plainCapabilityLine(info("polar"))).toBe("Syncs your whole history · up to 3,000 requests every 15 minutes");
     expect(plainCapabilityLine(info("garmin"))).toBe(
       "Syncs the last 30 days · new activities arrive through your relay · up to 100 requests every minute",
     );

@@ -86,7 +86,11 @@ describe("the callback to register, derived from the capabilities", () => {
     expect(strava).toContain("needs a Strava subscription");
     expect(app.text("wizard-garmin")).toContain("push: the provider sends activities to your relay");
     expect(app.text("wizard-garmin")).toContain("closed to new developers");
-    expect(app.text("wizard-polar")).toContain("the last 30 days");
+    // Both Polar doors explained: v4 for new connections, v3 kept, the move, no revoke API.
+    expect(app.text("wizard-polar")).toContain("New connections use AccessLink v4");
+    expect(app.text("wizard-polar")).toContain("AccessLink v3, which lists only the last 30 days");
+    expect(app.text("wizard-polar")).toContain("its card offers the move to v4");
+    expect(app.text("wizard-polar")).toContain("AccessLink v4 has no revoke API");
     expect(app.text("wizard-google_health")).toContain("not onboarding new projects");
     expect(app.text("wizard-google_health")).toContain("a project that already has access still works");
     expect(app.text("wizard-google_health")).toContain("Google Takeout");

@@ -18,6 +18,15 @@ export function CardDetails({ info, card, running }: Props) {
     <dl>
       <dt>Account</dt>
       <dd>{c.username ?? c.provider_user_id ?? "—"}</dd>
+      {card.moves_to && card.door && (
+        <>
+          <dt>API</dt>
+          <dd data-testid={`door-${p}`}>
+            {card.door.name}, still working. {info.capabilities.display_name}'s newer {card.moves_to.name} is
+            offered beside it: moving takes one sign-in and keeps every activity.
+          </dd>
+        </>
+      )}
       <dt>Last sync</dt>
       <dd data-testid={`last-sync-${p}`}>
         {when(c.last_sync_at)}

@@ -1,6 +1,6 @@
 import { useEffect, useRef } from "preact/hooks";
 import { deleteOnDisconnect, revokePlace } from "../lib/guide";
-import { useAppStore } from "../lib/hooks";
+import { useAppStore, useStore } from "../lib/hooks";
 import type { ProviderInfo } from "../lib/types";
 
 type Props = { info: ProviderInfo; onClose: () => void };
@@ -12,6 +12,8 @@ type Props = { info: ProviderInfo; onClose: () => void };
 export function DisconnectConfirm({ info, onClose }: Props) {
   const store = useAppStore();
   const p = info.provider;
+  // The door this connection is on decides whether an app can revoke it (Polar v4 cannot).
+  const door = useStore((s) => s.cards[p]?.door) ?? info.capabilities.door;
   const name = info.capabilities.display_name;
   const byTerms = deleteOnDisconnect(p);
   const preferred = useRef<HTMLButtonElement>(null);
@@ -49,7 +51,9 @@ export function DisconnectConfirm({ info, onClose }: Props) {
         Disconnect {name}?{" "}
         {info.capabilities.sign_in === "personal_key"
           ? `An app cannot revoke a personal key: delete it yourself at ${place.url ?? place.where}.`
-          : `Tributary asks ${name} to revoke its access and tells you whether it did.`}
+          : door.revoke_by_hand
+            ? `${name} has no revoke API for ${door.name}: Tributary forgets its tokens, and you remove Tributary yourself at ${door.revoke_by_hand}.`
+            : `Tributary asks ${name} to revoke its access and tells you whether it did.`}
       </span>
       {byTerms && (
         <span class="terms" data-testid={`disconnect-terms-${p}`}>

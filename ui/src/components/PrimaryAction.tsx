@@ -49,6 +49,16 @@ export function PrimaryAction({ provider: p, action, busy }: Props) {
           {action.note}
         </span>
       )}
+      {action.move && (
+        <button
+          data-testid={`move-${p}`}
+          disabled={busy}
+          title="One sign-in at the provider; every activity stays, none is fetched twice."
+          onClick={() => void store.connect(p)}
+        >
+          {action.move}
+        </button>
+      )}
       {action.appSettings && (
         <button data-testid={`app-settings-${p}`} onClick={() => void store.openAppSettings(p)}>
           {action.appSettings}

@@ -23,6 +23,9 @@ export type CardInput = {
   running: boolean;
   /** A sign-in was sent to the browser and has not come back yet. */
   connecting?: boolean;
+  /** The provider's newer door, when the connection is on an older one that still works (the
+   * core's `ConnectionCard.moves_to`): its name. */
+  movesTo?: string | null;
 };
 
 export type CardAction = {
@@ -40,6 +43,8 @@ export type CardAction = {
   key: boolean;
   /** A second button that opens the provider's page for its API application (its label). */
   appSettings: string | null;
+  /** A second button that signs in through the provider's newer door (its label). */
+  move: string | null;
 };
 
 const action = (kind: CardAction["kind"], label: string, more: Partial<CardAction> = {}): CardAction => ({
@@ -51,6 +56,7 @@ const action = (kind: CardAction["kind"], label: string, more: Partial<CardActio
   until: null,
   key: false,
   appSettings: null,
+  move: null,
   ...more,
 });
 
@@ -64,6 +70,20 @@ export const NEEDS_KEYRING = "needs a working keyring (see the message at the to
 const KEY_REFUSED: ReadonlySet<string> = new Set(WAITS_FOR_ATHLETE);
 
 export function cardAction(input: CardInput, now: number): CardAction {
+  const decided = decide(input, now);
+  // A connection on an older door that still works keeps its action; the move to the newer
+  // door is offered beside it (one sign-in), when a sign-in could happen now.
+  const movable =
+    input.movesTo &&
+    input.connection &&
+    !input.running &&
+    !input.connecting &&
+    !input.keyringProblem &&
+    decided.kind === "sync";
+  return movable ? { ...decided, move: `Move to ${input.movesTo}` } : decided;
+}
+
+function decide(input: CardInput, now: number): CardAction {
   const c = input.connection;
   const keyed = input.signIn === "personal_key";
   // Every sign-in ends with tokens (or the key) in the keyring: without one, none can last.
@@ -150,5 +170,6 @@ export function cardInput(
     appSettingsUrl: info.capabilities.app_settings_url,
     running,
     connecting,
+    movesTo: card?.moves_to?.name ?? null,
   };
 }

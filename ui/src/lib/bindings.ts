@@ -502,6 +502,23 @@ export type Capabilities_Deserialize = {
 	 *  exchanging the new code, so reconnecting never piles grants up toward the cap.
 	 */
 	revoke_before_new_grant: boolean,
+	/**
+	 *  The door (API and sign-in) this client talks to; each connection keeps the one it was
+	 *  made through, so a provider can open a new door while old connections keep theirs.
+	 */
+	door: Door_Deserialize,
+	/**
+	 *  Doors of the same provider whose activity ids differ from this door's (Polar v3's hashed
+	 *  exercise ids against v4's session ids): when a connection moves here from one of them,
+	 *  the copies it brought are matched by their start, not by id, and take the new id.
+	 */
+	ids_differ_from: string[],
+	/**
+	 *  Whether an activity missing from a complete walk of the history was deleted at the
+	 *  provider. False where the provider says nothing of deletions and a list may leave
+	 *  sessions out (Polar v4: no deletion feed) or where we read a stream (Garmin's inbox).
+	 */
+	absence_is_deletion: boolean,
 };
 
 /**  Everything shared code and the UI need to know about a provider, as one value. */
@@ -565,6 +582,23 @@ export type Capabilities_Serialize = {
 	 *  exchanging the new code, so reconnecting never piles grants up toward the cap.
 	 */
 	revoke_before_new_grant: boolean,
+	/**
+	 *  The door (API and sign-in) this client talks to; each connection keeps the one it was
+	 *  made through, so a provider can open a new door while old connections keep theirs.
+	 */
+	door: Door_Serialize,
+	/**
+	 *  Doors of the same provider whose activity ids differ from this door's (Polar v3's hashed
+	 *  exercise ids against v4's session ids): when a connection moves here from one of them,
+	 *  the copies it brought are matched by their start, not by id, and take the new id.
+	 */
+	ids_differ_from: string[],
+	/**
+	 *  Whether an activity missing from a complete walk of the history was deleted at the
+	 *  provider. False where the provider says nothing of deletions and a list may leave
+	 *  sessions out (Polar v4: no deletion feed) or where we read a stream (Garmin's inbox).
+	 */
+	absence_is_deletion: boolean,
 };
 
 /**  How the client authenticates at the token endpoint. */
@@ -604,6 +638,13 @@ export type ConnectionCard_Deserialize = {
 	latest_run?: SyncRun_Deserialize | null,
 	/**  Where its recordings stand (filled in by [`crate::Core::dashboard`]). */
 	recordings?: Progress_Deserialize | null,
+	/**  The door it is on (its provider's API and sign-in). */
+	door?: Door_Deserialize | null,
+	/**
+	 *  The provider's newer door, when the connection is on an older one that still works
+	 *  (Polar AccessLink v3): signing in again moves it there, keeping every activity.
+	 */
+	moves_to?: Door_Deserialize | null,
 };
 
 /**  A connection with its latest run: one dashboard card. */
@@ -614,6 +655,13 @@ export type ConnectionCard_Serialize = {
 	latest_run: SyncRun_Serialize | null,
 	/**  Where its recordings stand (filled in by [`crate::Core::dashboard`]). */
 	recordings: Progress_Serialize | null,
+	/**  The door it is on (its provider's API and sign-in). */
+	door: Door_Serialize | null,
+	/**
+	 *  The provider's newer door, when the connection is on an older one that still works
+	 *  (Polar AccessLink v3): signing in again moves it there, keeping every activity.
+	 */
+	moves_to: Door_Serialize | null,
 };
 
 /**  Where a connection stands, and so which action the athlete is offered. */
@@ -720,6 +768,11 @@ export type Connection_Deserialize = {
 	created_at: string,
 	/**  Last changed. */
 	updated_at: string,
+	/**
+	 *  The provider's door it was made through (`v4`, `personal`); `None` for a connection
+	 *  made before doors were kept, which is on the provider's legacy door.
+	 */
+	door?: string | null,
 };
 
 /**  One row of `provider_connections`. Holds no token. */
@@ -756,6 +809,11 @@ export type Connection_Serialize = {
 	created_at: string,
 	/**  Last changed. */
 	updated_at: string,
+	/**
+	 *  The provider's door it was made through (`v4`, `personal`); `None` for a connection
+	 *  made before doors were kept, which is on the provider's legacy door.
+	 */
+	door: string | null,
 };
 
 /**  One copy's recording, in brief. */
@@ -1109,6 +1167,11 @@ export type Disconnected_Deserialize = {
 	revoked_at_provider: boolean,
 	/**  Why revocation failed, if it did (the local disconnect happens regardless). */
 	revoke_error?: string | null,
+	/**
+	 *  The connection's door has no revoke API (Polar AccessLink v4, a Garmin personal key):
+	 *  nothing was asked of the provider, and this says where the athlete takes the access back.
+	 */
+	revoke_by_hand?: string | null,
 	/**  Activities deleted (0 when they were kept). */
 	activities_deleted: number,
 };
@@ -1121,8 +1184,42 @@ export type Disconnected_Serialize = {
 	revoked_at_provider: boolean,
 	/**  Why revocation failed, if it did (the local disconnect happens regardless). */
 	revoke_error: string | null,
+	/**
+	 *  The connection's door has no revoke API (Polar AccessLink v4, a Garmin personal key):
+	 *  nothing was asked of the provider, and this says where the athlete takes the access back.
+	 */
+	revoke_by_hand: string | null,
 	/**  Activities deleted (0 when they were kept). */
 	activities_deleted: number,
+};
+
+/**  One of a provider's doors: the API (and its sign-in) a connection is made through. */
+export type Door = Door_Serialize | Door_Deserialize;
+
+/**  One of a provider's doors: the API (and its sign-in) a connection is made through. */
+export type Door_Deserialize = {
+	/**  Stable id, kept with the connection and with each copy it brought (`v4`, `personal`). */
+	id: string,
+	/**  Its name for the athlete ("AccessLink v4"). */
+	name: string,
+	/**
+	 *  Where the athlete ends a grant by hand, for a door with no revoke API (Polar v4, a
+	 *  Garmin personal key); `None`: disconnecting revokes through the API.
+	 */
+	revoke_by_hand?: string | null,
+};
+
+/**  One of a provider's doors: the API (and its sign-in) a connection is made through. */
+export type Door_Serialize = {
+	/**  Stable id, kept with the connection and with each copy it brought (`v4`, `personal`). */
+	id: string,
+	/**  Its name for the athlete ("AccessLink v4"). */
+	name: string,
+	/**
+	 *  Where the athlete ends a grant by hand, for a door with no revoke API (Polar v4, a
+	 *  Garmin personal key); `None`: disconnecting revokes through the API.
+	 */
+	revoke_by_hand: string | null,
 };
 
 /**  Stable error codes: front ends branch on these, never on message text. */

@@ -68,10 +68,11 @@ export const APP_GUIDES: Record<ProviderKind, AppGuide> = {
       "Any Polar Flow account can create an AccessLink client. Register every redirect URL below: Polar accepts several and compares each one whole, port included. The client id and secret are shown once.",
     callbackField: "Redirect URLs",
     notes: [
-      "Polar lists only exercises uploaded to Flow after you connected.",
-      "Polar's budget grows with your client's users: 20 more requests per 15 minutes and 100 more per day for each.",
+      "New connections use AccessLink v4, Polar's current API: your whole training history, including sessions recorded in the Polar Flow phone app, with their samples, laps and route. Its tokens last hours and renew by themselves.",
+      "A connection made earlier uses AccessLink v3, which lists only the last 30 days of exercises uploaded after you connected. It keeps working; its card offers the move to v4, one sign-in that keeps every activity.",
+      "AccessLink v4 has no revoke API: after disconnecting, remove Tributary yourself in Polar Flow's settings.",
     ],
-    revoke: { url: "https://flow.polar.com/settings", where: "Polar Flow's settings (partners)" },
+    revoke: { url: "https://flow.polar.com/settings", where: "Polar Flow's settings (connected services)" },
   },
   coros: {
     portal: "COROS support: “Submit an API Application”",

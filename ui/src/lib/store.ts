@@ -528,7 +528,7 @@ export class Store {
     if (!done) return;
     const signIn = this.state.providers.find((i) => i.provider === p)?.capabilities.sign_in ?? "browser";
     await this.remove(p);
-    this.notify(done.revoked_at_provider ? "ok" : "error", disconnectedText(this.name(p), done, keepActivities, signIn));
+    this.notify(done.revoked_at_provider || done.revoke_by_hand ? "ok" : "error", disconnectedText(this.name(p), done, keepActivities, signIn));
   }
 
   /** Connect with a personal API key; the key is not kept here (nor anywhere but the keyring).
@@ -674,6 +674,8 @@ export function disconnectedText(
     ? "Activities kept."
     : `${done.activities_deleted} ${done.activities_deleted === 1 ? "activity" : "activities"} deleted.`;
   if (done.revoked_at_provider) return `Disconnected ${name}. Access revoked at ${name}. ${activities}`;
+  // The door has no revoke API: nothing failed, the athlete is told where to do it.
+  if (done.revoke_by_hand) return `Disconnected ${name}. ${done.revoke_by_hand.replace(/[.\s]+$/, "")}. ${activities}`;
   const place = revokePlace(done.provider, signIn);
   const reason = done.revoke_error?.replace(/[.\s]+$/, "") ?? "";
   const why = reason ? `: ${reason}` : "";

@@ -4,7 +4,6 @@
 // order, and the library's lists, links and totals (fakeLibrary.ts).
 import { IpcError, type Backend } from "../../src/lib/backend";
 import { FakeLibrary, type SeedActivity } from "./fakeLibrary";
-import { GARMIN_KEY_PAGE } from "../../src/lib/guide";
 import type {
   ActivityFilter,
   AppInfo,
@@ -222,8 +221,10 @@ export class FakeBackend implements Backend {
   /** The browser came back: the connection is made and the deep link's outcome is reported. */
   completeConnect(p: ProviderKind, connection: Connection) {
     const card = this.dashboard.cards.find((c) => c.connection.provider === p);
-    if (card) card.connection = clone(connection);
-    else this.dashboard.cards.push({ connection: clone(connection), latest_run: null, recordings: null });
+    // As the core: a sign-in puts the connection on the provider's current door.
+    const door = this.provider(p).capabilities.door;
+    if (card) Object.assign(card, { connection: clone(connection), door, moves_to: null });
+    else this.dashboard.cards.push({ connection: clone(connection), latest_run: null, recordings: null, door, moves_to: null });
     this.emit({ type: "connection_changed", provider: p, state: connection.state });
     const name = this.dashboard.providers.find((i) => i.provider === p)?.capabilities.display_name ?? p;
     this.deepLink({ ok: true, provider: p, message: `Connected to ${name}.` });
@@ -325,7 +326,7 @@ export class FakeBackend implements Backend {
 
   disconnectConnection = (p: ProviderKind, keepActivities: boolean) =>
     this.call("disconnect_connection", [p, keepActivities], () => {
-      this.card(p);
+      const card = this.card(p);
       const info = this.provider(p);
       const deleted = keepActivities ? 0 : (this.dashboard.summary.connections.find((c) => c.provider === p)?.activities ?? 0);
       this.dashboard.cards = this.dashboard.cards.filter((c) => c.connection.provider !== p);
@@ -334,15 +335,15 @@ export class FakeBackend implements Backend {
       info.connected = false;
       delete this.runs[p];
       this.emit({ type: "connection_removed", provider: p });
-      // As the core: a personal key cannot be revoked from an app, only deleted by the athlete.
-      const keyed = info.capabilities.sign_in === "personal_key";
+      // As the core: a door with no revoke API (a personal key, Polar v4) asks nothing and says
+      // where the athlete takes the access back; the others revoke (or fail to).
       delete this.keys[p];
-      const revoke_error =
-        this.revokeError ??
-        (keyed
-          ? `${info.capabilities.display_name}'s Personal API has no way to revoke a key from an app: delete it yourself at ${GARMIN_KEY_PAGE}`
-          : null);
-      return { provider: p, revoked_at_provider: !revoke_error, revoke_error, activities_deleted: deleted };
+      const door = card?.door ?? info.capabilities.door;
+      const revoke_by_hand = door.revoke_by_hand
+        ? `${info.capabilities.display_name} has no revoke API for ${door.name}: take Tributary's access back yourself at ${door.revoke_by_hand}`
+        : null;
+      const revoke_error = revoke_by_hand ? null : (this.revokeError ?? null);
+      return { provider: p, revoked_at_provider: !revoke_error && !revoke_by_hand, revoke_error, revoke_by_hand, activities_deleted: deleted };
     });
 
   /** Whether the next sign-in finds a browser to open. */
@@ -407,9 +408,10 @@ export class FakeBackend implements Backend {
         last_sync_error: null,
         created_at: before?.connection.created_at ?? now(),
         updated_at: now(),
+        door: info.capabilities.door.id,
       };
-      if (before) before.connection = connection;
-      else this.dashboard.cards.push({ connection, latest_run: null, recordings: null });
+      if (before) Object.assign(before, { connection, door: info.capabilities.door, moves_to: null });
+      else this.dashboard.cards.push({ connection, latest_run: null, recordings: null, door: info.capabilities.door, moves_to: null });
       info.connected = true;
       this.emit({ type: "connection_changed", provider: p, state: connection.state });
       if (this.syncAfterConnect) this.begin(p, "after_connect");
