@@ -327,13 +327,16 @@ test("disconnect revokes and removes the connection", async () => {
   assert.equal(await d.text("summary-activities"), "250", "Wahoo's copies stay");
 });
 
-test("Polar (Basic auth, no refresh token) lists only what arrives after linking", async () => {
+test("Polar (AccessLink v4: Basic auth, refresh tokens) brings the whole history, then what arrives", async () => {
   await app.connect("polar", "Polar");
-  // AccessLink serves only exercises uploaded after the athlete registered: none yet.
-  await d.waitFor(async () => (await created("polar")) === 0, "Polar's first sync (nothing yet)", 60_000);
+  // New connections use AccessLink v4: the whole history, not v3's 30 days after registering.
+  await d.waitFor(async () => (await created("polar")) === SANDBOX_ACTIVITIES, "Polar's first sync: the whole history", 60_000);
   await app.control("upload", { start: new Date(Date.now() - 3 * 3600_000).toISOString() });
   await d.click("sync-polar");
   await d.waitFor(async () => (await created("polar")) === 1, "the new upload", 60_000);
+  await d.click("sync-polar");
+  await d.waitFor(async () => (await created("polar")) === 0, "a re-sync stores nothing twice", 60_000);
+  assert.equal(await d.find("move-polar"), null, "a new connection is on v4 already");
   await app.shot("polar");
 });
 

@@ -59,6 +59,12 @@ describe("one-click actions", () => {
     expect(app.text("move-polar")).toBe("Move to AccessLink v4");
     expect(app.text("door-polar")).toContain("AccessLink v3, still working");
     expect(app.text("door-polar")).toContain("keeps every activity");
+    // A run on the old door ends and the connection is read again: the offer stays (it was
+    // lost once, in the window, when the card was rebuilt from the connection alone).
+    await app.click("sync-polar");
+    await app.during(() => app.fake.finish("polar", "success", { counters: { fetched: 2, created: 0 } }));
+    expect(app.text("move-polar")).toBe("Move to AccessLink v4");
+    expect(app.text("door-polar")).toContain("AccessLink v3");
     await app.click("move-polar");
     expect(app.fake.last).toEqual({ cmd: "connect_provider", args: ["polar"] });
     // Back from the browser on the new door: nothing left to move to.

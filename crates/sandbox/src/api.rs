@@ -43,7 +43,7 @@ pub async fn gate(
     let (fault, rate, over, scope, spent_rate) = {
         let mut world = s.world();
         *world.calls.entry(provider.to_owned()).or_default() += 1;
-        let (limits, used, over) = world.spend(Utc::now());
+        let (limits, used, over) = world.spend(provider, Utc::now());
         let scope = world.access_for(&token, provider).map(|g| g.scope.clone());
         if scope.is_some() && world.first_use(&token) {
             s.save(&world);

@@ -190,8 +190,10 @@ pub struct World {
     pub faults: VecDeque<Fault>,
     /// API calls served, per provider.
     pub calls: BTreeMap<String, u64>,
-    /// Usage in the current (15-minute window start, day) buckets.
-    usage: (DateTime<Utc>, u32, DateTime<Utc>, u32),
+    /// Usage in the current (15-minute window start, day) buckets, per provider: each provider
+    /// counts its own requests, as each real one does (one provider's downloads never spend
+    /// another's budget).
+    usage: HashMap<String, (DateTime<Utc>, u32, DateTime<Utc>, u32)>,
 }
 
 /// The sandbox's state behind one lock, saved to `state_file` after changes that must persist.
@@ -226,7 +228,7 @@ impl Shared {
                 codes: HashMap::new(),
                 faults: VecDeque::new(),
                 calls: BTreeMap::new(),
-                usage: (epoch, 0, epoch, 0),
+                usage: HashMap::new(),
             }),
             state_file: config.state_file,
         };
@@ -330,8 +332,7 @@ impl Shared {
         let mut world = self.world();
         world.persisted.budget_short = short;
         world.persisted.budget_daily = daily;
-        world.usage.1 = 0;
-        world.usage.3 = 0;
+        world.usage.clear();
         self.save(&world);
     }
 
@@ -677,24 +678,28 @@ impl World {
 
     /// Count one API call against the windows; returns (limits, usages) after counting, and
     /// whether the call is over budget.
-    pub fn spend(&mut self, now: DateTime<Utc>) -> ((u32, u32), (u32, u32), bool) {
+    pub fn spend(&mut self, provider: &str, now: DateTime<Utc>) -> ((u32, u32), (u32, u32), bool) {
         let window = now.duration_trunc(Duration::minutes(15)).unwrap_or(now);
         let day = now.duration_trunc(Duration::days(1)).unwrap_or(now);
-        if self.usage.0 != window {
-            self.usage.0 = window;
-            self.usage.1 = 0;
+        let usage = self
+            .usage
+            .entry(provider.to_owned())
+            .or_insert((window, 0, day, 0));
+        if usage.0 != window {
+            usage.0 = window;
+            usage.1 = 0;
         }
-        if self.usage.2 != day {
-            self.usage.2 = day;
-            self.usage.3 = 0;
+        if usage.2 != day {
+            usage.2 = day;
+            usage.3 = 0;
         }
         let limits = (self.persisted.budget_short, self.persisted.budget_daily);
         // Rejected requests still count toward the daily limit, as on Strava.
-        self.usage.3 += 1;
-        let over = self.usage.1 >= limits.0 || self.usage.3 > limits.1;
+        usage.3 += 1;
+        let over = usage.1 >= limits.0 || usage.3 > limits.1;
         if !over {
-            self.usage.1 += 1;
+            usage.1 += 1;
         }
-        (limits, (self.usage.1, self.usage.3.min(limits.1)), over)
+        (limits, (usage.1, usage.3.min(limits.1)), over)
     }
 }

@@ -268,7 +268,7 @@ export class Store {
     const adopted = orphan ? { ...orphan, connection_id: connection.id } : null;
     this.removals.delete(p); // connected (again): a later removal is a new one
     this.set((s) => ({
-      cards: { ...s.cards, [p]: { connection, latest_run: s.cards[p]?.latest_run ?? adopted, recordings: s.cards[p]?.recordings ?? null } },
+      cards: { ...s.cards, [p]: { connection, latest_run: s.cards[p]?.latest_run ?? adopted, recordings: s.cards[p]?.recordings ?? null, ...doorOf(s, p, connection) } },
       providers: s.providers.map((i) => (i.provider === p ? { ...i, connected: true } : i)),
       connecting: without(s.connecting, p),
       attention: s.attention.filter((a) => {
@@ -660,6 +660,15 @@ export class Store {
   dismissAttention(entry: AttentionEntry) {
     this.set((s) => ({ attention: s.attention.filter((a) => a !== entry) }));
   }
+}
+
+/** The door a connection read again is on, and the one it may move to: the card's (the core's)
+ * while its door is unchanged; after a sign-in moved it, the provider's current door, with
+ * nothing left to move to (a sign-in always lands there). */
+function doorOf(s: State, p: ProviderKind, connection: Connection): Pick<ConnectionCard, "door" | "moves_to"> {
+  const card = s.cards[p];
+  if (card && card.connection.door === connection.door) return { door: card.door, moves_to: card.moves_to };
+  return { door: s.providers.find((i) => i.provider === p)?.capabilities.door ?? null, moves_to: null };
 }
 
 /** What a disconnect did, said exactly: revoked or not (and where to do it by hand), and what
