@@ -180,6 +180,12 @@ describe("cardAction", () => {
     const reauth = { ...input, connection: { ...input.connection!, state: "needs_reauth" as const } };
     expect(cardAction(reauth, NOW)).toMatchObject({ kind: "reauth", move: null });
     expect(cardAction(base, NOW).move).toBeNull();
+    // Onto a door whose sign-in is a key (Garmin's Personal API): the move opens the wizard.
+    expect(cardAction({ ...input, signIn: "personal_key" }, NOW)).toMatchObject({ moveByKey: true });
+    // A retired door: the one action is the move, named by the core.
+    const retired = { ...input, connection: { ...input.connection!, state: "deprecated" as const } };
+    expect(cardAction(retired, NOW)).toMatchObject({ kind: "reauth", label: "Move to AccessLink v4", move: null });
+    expect(cardAction({ ...retired, provider: "google_health", movesTo: null }, NOW).label).toBe("Move to Google Health API");
   });
 
   it("reads its input from the dashboard's provider and card", () => {

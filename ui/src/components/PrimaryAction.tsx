@@ -49,7 +49,12 @@ export function PrimaryAction({ provider: p, action, busy }: Props) {
           {action.note}
         </span>
       )}
-      {action.move && (
+      {action.move && action.moveByKey && (
+        <a class="button" href={wizard} data-testid={`move-${p}`}>
+          {action.move}
+        </a>
+      )}
+      {action.move && !action.moveByKey && (
         <button
           data-testid={`move-${p}`}
           disabled={busy}

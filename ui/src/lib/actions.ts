@@ -45,6 +45,8 @@ export type CardAction = {
   appSettings: string | null;
   /** A second button that signs in through the provider's newer door (its label). */
   move: string | null;
+  /** That sign-in is a personal key pasted in the wizard, not the browser. */
+  moveByKey: boolean;
 };
 
 const action = (kind: CardAction["kind"], label: string, more: Partial<CardAction> = {}): CardAction => ({
@@ -57,6 +59,7 @@ const action = (kind: CardAction["kind"], label: string, more: Partial<CardActio
   key: false,
   appSettings: null,
   move: null,
+  moveByKey: false,
   ...more,
 });
 
@@ -80,7 +83,7 @@ export function cardAction(input: CardInput, now: number): CardAction {
     !input.connecting &&
     !input.keyringProblem &&
     decided.kind === "sync";
-  return movable ? { ...decided, move: `Move to ${input.movesTo}` } : decided;
+  return movable ? { ...decided, move: `Move to ${input.movesTo}`, moveByKey: input.signIn === "personal_key" } : decided;
 }
 
 function decide(input: CardInput, now: number): CardAction {
@@ -126,10 +129,13 @@ function decide(input: CardInput, now: number): CardAction {
     case "scope_missing":
       return signIn("reauth", "Connect again", { note: "keep every permission ticked" });
     case "deprecated":
-      // Fitbit's Web API is the one retired so far: connecting again moves it to its successor.
-      return signIn("reauth", input.provider === "google_health" ? "Move to Google Health API" : "Connect again", {
-        note: "the provider retired this API",
-      });
+      // The provider retired the door this connection is on: connecting again moves it to the
+      // current one (the core names it; Fitbit's Web API predates doors and is named here).
+      return signIn(
+        "reauth",
+        input.movesTo ? `Move to ${input.movesTo}` : input.provider === "google_health" ? "Move to Google Health API" : "Connect again",
+        { note: "the provider retired this API" },
+      );
   }
   // The provider refuses the API application itself: signing in cannot help, its owner must
   // re-activate it. The core probes daily; a click retries now.

@@ -520,6 +520,20 @@ async fn v4_brings_the_whole_history_with_samples_laps_and_route_and_renews_its_
         run.counters.created as usize,
         h.sandbox.polar_v4_truth().len()
     );
+    // Bounded: 90-day windows back to the oldest session, then three empty years, plus the
+    // sports catalogue (a walk to 2010 would be about 70 windows).
+    let oldest = tributary_sandbox::generate::workouts(40, 42, 3, h.sandbox.anchor())
+        .iter()
+        .map(|w| w.start)
+        .min()
+        .unwrap();
+    let span_days = (chrono::Utc::now() - oldest).num_days() + 2;
+    let windows = (span_days + 89) / 90 + 12;
+    assert!(
+        run.api_calls <= windows + 2,
+        "{} calls for {windows} windows",
+        run.api_calls
+    );
     // Sports come from Polar's catalogue: no "other" among the twin's sports.
     let sports: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT sport FROM activities WHERE provider = 'polar'")
