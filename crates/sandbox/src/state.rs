@@ -220,7 +220,6 @@ impl Shared {
             },
         };
         let workouts = all_workouts(&persisted);
-        let epoch = DateTime::<Utc>::UNIX_EPOCH;
         let shared = Self {
             world: Mutex::new(World {
                 persisted,
