@@ -870,30 +870,7 @@ fn show_and_the_originals_export_cover_all_six_providers() {
     // Two workouts arrive at the twin, through its control API on the sandbox's own state file
     // (between two invocations, as a late upload arrives while the CLI is not running), then a
     // sync reads them.
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let sandbox = tributary_sandbox::Sandbox::start(
-            tributary_sandbox::SandboxConfig {
-                state_file: Some(data.join("sandbox").join("sandbox-state.json")),
-                ..Default::default()
-            },
-            0,
-        )
-        .await
-        .unwrap();
-        let client = reqwest::Client::new();
-        for days in [1, 2] {
-            let start = chrono::Utc::now() - chrono::Duration::days(days);
-            let response = client
-                .post(format!("{}/_control/upload", sandbox.base_url()))
-                .json(&serde_json::json!({"start": start.to_rfc3339()}))
-                .send()
-                .await
-                .unwrap();
-            assert!(response.status().is_success());
-        }
-        sandbox.stop().await;
-    });
+    upload_between_runs(data, &[1, 2]);
     json(&["--json", "sync", "polar"]);
     json(&["--json", "files"]);
     let activities = json(&["--json", "activities", "--limit", "500"]);
@@ -1071,6 +1048,35 @@ fn import_reads_each_layout_and_a_killed_import_finishes_on_a_rerun() {
     assert!(shown.to_string().contains("sha256"), "{shown}");
 }
 
+/// Workouts that reach the twins `days` ago each, through the control API on the sandbox's own
+/// state file, between two invocations (as a late upload arrives while the CLI is not running).
+fn upload_between_runs(data: &std::path::Path, days: &[i64]) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let sandbox = tributary_sandbox::Sandbox::start(
+            tributary_sandbox::SandboxConfig {
+                state_file: Some(data.join("sandbox").join("sandbox-state.json")),
+                ..Default::default()
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let client = reqwest::Client::new();
+        for days in days {
+            let start = chrono::Utc::now() - chrono::Duration::days(*days);
+            let response = client
+                .post(format!("{}/_control/upload", sandbox.base_url()))
+                .json(&serde_json::json!({"start": start.to_rfc3339()}))
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+        }
+        sandbox.stop().await;
+    });
+}
+
 /// Connect `provider` with extra environment (a door choice), playing the athlete.
 fn connect_with(data: &std::path::Path, provider: &str, env: &[(&str, &str)]) {
     let mut cmd = tributary(
@@ -1107,30 +1113,7 @@ fn polar_moves_from_v3_to_v4_and_v4_syncs_and_disconnects_truthfully_in_the_cli(
     // A connection made through AccessLink v3 (the door before v4), with two workouts uploaded
     // after it (v3 lists nothing older).
     connect_with(data, "polar", &[("TRIBUTARY_POLAR_DOOR", "v3")]);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let sandbox = tributary_sandbox::Sandbox::start(
-            tributary_sandbox::SandboxConfig {
-                state_file: Some(data.join("sandbox").join("sandbox-state.json")),
-                ..Default::default()
-            },
-            0,
-        )
-        .await
-        .unwrap();
-        let client = reqwest::Client::new();
-        for days in [1, 2] {
-            let start = chrono::Utc::now() - chrono::Duration::days(days);
-            let response = client
-                .post(format!("{}/_control/upload", sandbox.base_url()))
-                .json(&serde_json::json!({"start": start.to_rfc3339()}))
-                .send()
-                .await
-                .unwrap();
-            assert!(response.status().is_success());
-        }
-        sandbox.stop().await;
-    });
+    upload_between_runs(data, &[1, 2]);
     let runs = json(data, &["--json", "sync", "polar"]);
     assert_eq!(runs[0]["counters"]["created"], 2, "{runs}");
     // This build opens v4: the v3 connection keeps working and says how to move.
