@@ -484,13 +484,11 @@ async fn command(core: &Core, command: Command, json: bool) -> Result<ExitCode, 
                 .map(|c| {
                     let registry = core.registry();
                     let on = registry.door_of(c.provider, c.door.as_deref())?;
-                    let current = registry.get(c.provider).ok()?.capabilities().door;
-                    (on != current).then(|| {
-                        format!(
-                            "on {}; `tributary connect {}` moves it to {}, keeping every activity",
-                            on.name, c.provider, current.name
-                        )
-                    })
+                    let to = registry.moves_to(c.provider, c.door.as_deref())?;
+                    Some(format!(
+                        "on {}; `tributary connect {}` moves it to {}, keeping every activity",
+                        on.name, c.provider, to.name
+                    ))
                 })
                 .collect();
             out.connections(&connections, &moves)

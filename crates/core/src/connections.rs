@@ -385,12 +385,8 @@ impl Connections {
     ) -> ConnectionCard {
         let registry = &self.inner.registry;
         let door = registry.door_of(connection.provider, connection.door.as_deref());
-        let current = registry
-            .get(connection.provider)
-            .ok()
-            .map(|c| c.capabilities().door);
         ConnectionCard {
-            moves_to: current.filter(|c| door.is_some_and(|d| d != *c)),
+            moves_to: registry.moves_to(connection.provider, connection.door.as_deref()),
             door,
             connection,
             latest_run,

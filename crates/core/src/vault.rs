@@ -465,6 +465,14 @@ impl TokenVault {
         rejected: Option<&Sensitive<String>>,
     ) -> Result<Sensitive<String>> {
         let kind = connection.provider;
+        // A sign-in moved the connection to another door since the caller read it: the stored
+        // tokens are the new door's, never to be sent, or refreshed, through the old door's
+        // client. The caller's work ends as cancelled; the next one reads the new door.
+        if store::connections::door(self.inner.store.pool(), connection.id).await?
+            != connection.door
+        {
+            return Err(Error::Cancelled);
+        }
         let single_flight = self.hold(kind).await;
         let (slot, tokens) = self.load_with_slot(kind).await?;
         let tokens = tokens.ok_or_else(|| Error::NeedsReauth {

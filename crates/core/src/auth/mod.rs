@@ -457,9 +457,20 @@ impl Connector {
         };
         // A door that names no account (Polar v4's token answer has no user id) keeps the one
         // the connection had: the athlete signed in again from this connection's card, and its
-        // copies stay attached to it (`adopt` would set apart copies of another account).
+        // copies stay attached to it (`adopt` would set apart copies of another account). With
+        // no connection (connecting again after a disconnect that kept its copies), the one
+        // account those copies came from, so they are taken back and matched, not doubled; of
+        // two or more accounts, none is guessed.
         if profile.provider_user_id.is_none() {
-            profile.provider_user_id = before.as_ref().and_then(|c| c.provider_user_id.clone());
+            profile.provider_user_id = match &before {
+                Some(c) => c.provider_user_id.clone(),
+                None => {
+                    let mut kept =
+                        store::activities::detached_accounts(self.inner.store.pool(), provider)
+                            .await?;
+                    (kept.len() == 1).then(|| kept.remove(0))
+                }
+            };
         }
         let saved = async {
             let mut tx = self.inner.store.begin().await?;

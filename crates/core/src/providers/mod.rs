@@ -619,6 +619,9 @@ pub struct Doors {
     others: Vec<Arc<dyn Provider>>,
     /// The door of a connection that names none (made before doors were kept).
     legacy: &'static str,
+    /// Doors the provider is leaving behind (Polar's v3): a connection on one is offered the
+    /// move to the current door, unless the current door is one of them too.
+    retiring: &'static [&'static str],
 }
 
 impl Doors {
@@ -629,6 +632,7 @@ impl Doors {
             current: client,
             others: Vec::new(),
             legacy,
+            retiring: &[],
         }
     }
 
@@ -643,6 +647,15 @@ impl Doors {
             current,
             others,
             legacy,
+            retiring: &[],
+        }
+    }
+
+    /// The doors the provider is leaving behind (see [`Doors::retiring`]).
+    pub fn retiring(self, doors: &'static [&'static str]) -> Self {
+        Self {
+            retiring: doors,
+            ..self
         }
     }
 
@@ -671,7 +684,8 @@ const PROVIDERS: [Entry; 6] = [
                 Some("v3") => (v3, v4),
                 _ => (v4, v3),
             };
-            Ok(Doors::with_older(current, vec![older], polar::V3_DOOR.id))
+            Ok(Doors::with_older(current, vec![older], polar::V3_DOOR.id)
+                .retiring(&[polar::V3_DOOR.id]))
         },
         rate: polar::rate_budget,
     },
@@ -787,6 +801,16 @@ impl Registry {
     /// door for `None`).
     pub fn door_of(&self, kind: ProviderKind, door: Option<&str>) -> Option<Door> {
         self.door(kind, door).ok().map(|c| c.capabilities().door)
+    }
+
+    /// The door a connection on `door` of `kind` is offered to move to: the current one, when
+    /// the connection's is retiring and the current one is not (never back to an older door).
+    pub fn moves_to(&self, kind: ProviderKind, door: Option<&str>) -> Option<Door> {
+        let doors = self.doors.get(&kind)?;
+        let on = self.door_of(kind, door)?;
+        let current = doors.current.capabilities().door;
+        (on != current && doors.retiring.contains(&on.id) && !doors.retiring.contains(&current.id))
+            .then_some(current)
     }
 
     /// Every provider with its capabilities (its current door's).
@@ -934,5 +958,49 @@ pub(crate) mod fuzz {
                 Value::Object(map)
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod door_tests {
+    use super::*;
+    use crate::domain::ProviderKind::{Garmin, Polar};
+
+    fn registry(polar_door: Option<&str>) -> Registry {
+        let config = Config::from_lookup(|k| match k {
+            "TRIBUTARY_POLAR_DOOR" => polar_door.map(str::to_owned),
+            _ => None,
+        })
+        .unwrap();
+        Registry::new(&config, &reqwest::Client::new()).unwrap()
+    }
+
+    #[test]
+    fn a_connection_is_routed_by_its_door_and_offered_only_the_move_forward() {
+        let r = registry(None);
+        assert_eq!(r.get(Polar).unwrap().capabilities().door.id, "v4");
+        assert_eq!(
+            r.door(Polar, Some("v3")).unwrap().capabilities().door.id,
+            "v3"
+        );
+        // A connection made before doors were kept was made through v3.
+        assert_eq!(r.door(Polar, None).unwrap().capabilities().door.id, "v3");
+        // A door this build does not know falls to the current one.
+        assert_eq!(
+            r.door(Polar, Some("v9")).unwrap().capabilities().door.id,
+            "v4"
+        );
+        assert_eq!(r.moves_to(Polar, Some("v3")).map(|d| d.id), Some("v4"));
+        assert_eq!(r.moves_to(Polar, Some("v4")), None);
+        // Garmin's doors are two ways in, not an old and a new one.
+        assert_eq!(r.moves_to(Garmin, Some("partner")), None);
+        // New connections sent to v3 (tests of v3): a v4 connection is never offered v3.
+        let back = registry(Some("v3"));
+        assert_eq!(back.get(Polar).unwrap().capabilities().door.id, "v3");
+        assert_eq!(back.moves_to(Polar, Some("v4")), None);
+        assert_eq!(
+            back.door(Polar, Some("v4")).unwrap().capabilities().door.id,
+            "v4"
+        );
     }
 }

@@ -537,7 +537,9 @@ impl Downloader {
                     | Error::Network { .. }
                     | Error::Deprecated { .. }
                     | Error::CredentialsMissing { .. }
-                    | Error::SecretStore(_) => Ok(Step::Stop(error)),
+                    | Error::SecretStore(_)
+                    // The connection moved to another door under the batch: nothing learned.
+                    | Error::Cancelled => Ok(Step::Stop(error)),
                     // A bad answer for this one activity: note it, try again later, go on.
                     other => {
                         let wait =

@@ -228,15 +228,27 @@ pub async fn upsert_page(
 /// How far apart two doors' starts of one session may be and still be matched. Polar writes
 /// both from one record, so they should agree to the second; a client that runs both doors
 /// matches within 120 s [3P], and two sessions of one athlete a minute apart do not happen.
-/// The nearest start wins.
 const SAME_START_MS: i64 = 60_000;
+/// The most two copies' UTC starts of one session may differ when one door's offset was a
+/// guess (Polar v4 without `timezoneOffsetMinutes`): their local wall times still agree.
+const OFFSET_GUESS_MS: i64 = 14 * 3_600_000;
+
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    id: i64,
+    start_utc: i64,
+    local: i64,
+    deleted: bool,
+}
 
 /// Give the copies `connection_id` brought through an older door whose ids differ from its
-/// current door's (`older`; a copy that names no door predates doors and came through one of
-/// them) the ids the current door lists: a listed id not stored yet whose start is within a
-/// minute of such a copy's is that copy, listed again under its new id. The copy keeps its row,
-/// so its workout, recording and history stay. Returns how many copies took a new id. Does
-/// nothing, in one indexed query, once no such copy is left.
+/// current door's (`older`) the ids the current door lists: a listed id not stored yet whose
+/// start is within a minute of such a copy's, in UTC or in local wall time (one door's offset
+/// may be a guess), is that copy, listed again under its new id. Pairs are made nearest first
+/// across the page, a live copy before one flagged deleted. The copy keeps its row, so its
+/// workout and history stay; a recording the old door could not give (none, failed) is asked
+/// for again through the new one. Returns how many copies took a new id. Does nothing, in one
+/// indexed query, once no such copy is left.
 pub async fn rekey_from_older_doors(
     db: &mut SqliteConnection,
     connection_id: i64,
@@ -250,7 +262,7 @@ pub async fn rekey_from_older_doors(
     let older = serde_json::Value::from(older.to_vec()).to_string();
     let any_left: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM activities
-         WHERE connection_id = ?1 AND (door IS NULL OR door IN (SELECT value FROM json_each(?2))))",
+         WHERE connection_id = ?1 AND door IN (SELECT value FROM json_each(?2)))",
     )
     .bind(connection_id)
     .bind(&older)
@@ -276,35 +288,62 @@ pub async fn rekey_from_older_doors(
     .await?
     .into_iter()
     .collect();
-    let mut moved = 0;
-    let mut done = HashSet::new();
-    for activity in activities {
+    // Every (distance, listed copy, stored copy) pair within reach, then nearest first.
+    let mut pairs: Vec<((bool, i64), usize, i64)> = Vec::new();
+    let mut seen = HashSet::new();
+    for (n, activity) in activities.iter().enumerate() {
         let id = activity.provider_activity_id.as_str();
-        if stored.contains(id) || !done.insert(id) {
+        if stored.contains(id) || !seen.insert(id) {
             continue;
         }
         let start = to_ms(activity.start_utc);
-        // The nearest start wins; the copy then names the current door and is no candidate
-        // for another listed id.
-        moved += sqlx::query(
-            "UPDATE activities
-             SET provider_activity_id = ?4,
-                 door = (SELECT door FROM provider_connections WHERE id = ?1)
-             WHERE id = (SELECT id FROM activities
-                         WHERE connection_id = ?1 AND provider = ?2
-                           AND (door IS NULL OR door IN (SELECT value FROM json_each(?3)))
-                           AND start_utc BETWEEN ?5 - ?6 AND ?5 + ?6
-                         ORDER BY abs(start_utc - ?5), id LIMIT 1)",
+        let local =
+            start.saturating_add(i64::from(activity.utc_offset_seconds.unwrap_or(0)) * 1000);
+        let candidates: Vec<Candidate> = sqlx::query_as(
+            "SELECT id, start_utc, start_utc + COALESCE(utc_offset_seconds, 0) * 1000 AS local,
+                    deleted_at IS NOT NULL AS deleted
+             FROM activities
+             WHERE connection_id = ?1 AND provider = ?2
+               AND door IN (SELECT value FROM json_each(?3))
+               AND start_utc BETWEEN ?4 - ?5 AND ?4 + ?5",
         )
         .bind(connection_id)
         .bind(provider.as_str())
         .bind(&older)
-        .bind(id)
         .bind(start)
-        .bind(SAME_START_MS)
+        .bind(OFFSET_GUESS_MS)
+        .fetch_all(&mut *db)
+        .await?;
+        for c in candidates {
+            let apart = (c.start_utc - start).abs().min((c.local - local).abs());
+            if apart <= SAME_START_MS {
+                pairs.push(((c.deleted, apart), n, c.id));
+            }
+        }
+    }
+    pairs.sort_unstable();
+    let (mut listed, mut rows) = (HashSet::new(), HashSet::new());
+    let mut moved = 0;
+    for (_, n, row) in pairs {
+        if listed.contains(&n) || rows.contains(&row) {
+            continue;
+        }
+        listed.insert(n);
+        rows.insert(row);
+        moved += sqlx::query(
+            "UPDATE activities
+             SET provider_activity_id = ?2,
+                 door = (SELECT door FROM provider_connections WHERE id = ?3)
+             WHERE id = ?1",
+        )
+        .bind(row)
+        .bind(&activities[n].provider_activity_id)
+        .bind(connection_id)
         .execute(&mut *db)
         .await?
         .rows_affected();
+        // What the old door could not give may come through the new one.
+        super::recordings::forget_unfetched(db, row).await?;
     }
     Ok(moved)
 }
@@ -530,6 +569,21 @@ pub async fn adopt(
     .execute(&mut *db)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// The accounts whose copies of `provider` are kept without a connection (a disconnect that
+/// kept them), at most two (enough to tell one from several).
+pub async fn detached_accounts(
+    db: impl SqliteExecutor<'_>,
+    provider: ProviderKind,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT account FROM activities
+         WHERE provider = ?1 AND connection_id IS NULL AND account IS NOT NULL LIMIT 2",
+    )
+    .bind(provider.as_str())
+    .fetch_all(db)
+    .await?)
 }
 
 /// Whether any activity is stored.

@@ -259,6 +259,16 @@ pub async fn is_enabled(db: impl SqliteExecutor<'_>, id: i64) -> Result<bool> {
     Ok(enabled == Some(1))
 }
 
+/// The door connection `id` is on now (`None`: the legacy door, or no such connection).
+pub async fn door(db: impl SqliteExecutor<'_>, id: i64) -> Result<Option<String>> {
+    let door: Option<Option<String>> =
+        sqlx::query_scalar("SELECT door FROM provider_connections WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+    Ok(door.flatten())
+}
+
 /// Record the end of a sync run on the connection.
 pub async fn record_sync(
     db: impl SqliteExecutor<'_>,

@@ -146,6 +146,30 @@ pub struct Counts {
     pub pending: i64,
 }
 
+/// Forget what the queue learned of `activity_id`'s recording when it learned nothing (none, or
+/// failed): the copy moved to a door that may have it, and is queued again. The counts the
+/// triggers keep are kept here too (no trigger follows a deleted recording: a cascade from its
+/// activity is counted by the activity's).
+pub async fn forget_unfetched(db: &mut sqlx::SqliteConnection, activity_id: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE connection_counts SET
+             rec_none = rec_none - (r.status = 'none'),
+             rec_given_up = rec_given_up - (r.status = 'failed' AND r.attempts >= ?2)
+         FROM recordings r JOIN activities a ON a.id = r.activity_id
+         WHERE r.activity_id = ?1 AND a.deleted_at IS NULL
+           AND connection_counts.connection_id = a.connection_id",
+    )
+    .bind(activity_id)
+    .bind(MAX_ATTEMPTS)
+    .execute(&mut *db)
+    .await?;
+    sqlx::query("DELETE FROM recordings WHERE activity_id = ?1 AND status IN ('none', 'failed')")
+        .bind(activity_id)
+        .execute(&mut *db)
+        .await?;
+    Ok(())
+}
+
 /// `connection_id`'s recordings, counted: read from the counts the triggers keep
 /// (`connection_counts`), one row by primary key, whatever the library's size.
 pub async fn counts(db: impl SqliteExecutor<'_>, connection_id: i64) -> Result<Counts> {

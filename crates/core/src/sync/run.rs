@@ -224,6 +224,7 @@ impl RunContext {
             };
             let committed = match committed {
                 Ok(committed) => committed,
+                Err(Error::Cancelled) => return Ending::new(SyncStatus::Cancelled, None),
                 Err(error) => return Ending::new(SyncStatus::Failed, Some(error)),
             };
             pages += 1;
@@ -444,6 +445,13 @@ impl RunContext {
         }
 
         let mut tx = inner.store.begin().await?;
+        // A sign-in moved the connection to another door while this run read the old one: what
+        // it read carries the old door's ids and cursor, and would be stamped with the new door
+        // (never to be matched again) and its cursor kept as the new door's. Nothing of it is
+        // written; the run ends cancelled and the next one reads the new door.
+        if store::connections::door(&mut *tx, connection.id).await? != connection.door {
+            return Err(Error::Cancelled);
+        }
         let mut activities = Vec::with_capacity(page.items.len());
         for item in &page.items {
             counters.fetched += 1;
@@ -585,10 +593,13 @@ impl RunContext {
                 store::connections::record_sync(pool, connection.id, now, message.as_deref())
                     .await?;
             }
-            if ending.drop_cursor {
-                let mut state = store::sync_state::get(pool, connection.id)
-                    .await?
-                    .unwrap_or_else(|| self.plan.state.clone());
+            // Only a state that still exists loses its cursor: a missing one was forgotten
+            // (a move to another door) or never written, and the plan's copy is the old door's.
+            let kept = match ending.drop_cursor {
+                true => store::sync_state::get(pool, connection.id).await?,
+                false => None,
+            };
+            if let Some(mut state) = kept {
                 match self.plan.walk {
                     Walk::Incremental => {
                         state.walk_cursor = None;

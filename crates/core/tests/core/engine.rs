@@ -716,3 +716,57 @@ async fn a_run_whose_end_cannot_be_recorded_is_announced_and_never_left_running(
     let stored = h.core.list_activities(Some(STRAVA), 100, 0).await.unwrap();
     assert_eq!(stored.len(), 30);
 }
+
+// --- A sign-in moves the connection to another door while a run reads the old one ------------
+
+#[tokio::test]
+async fn a_page_read_through_a_door_the_connection_left_during_the_run_is_not_written() {
+    let (h, provider) = scripted(STRAVA).await;
+    let pool = h.core.store().pool().clone();
+    // While the page is in flight, the connection moves (what a sign-in through a newer door
+    // writes: the door, and a new generation). Without the guard the page's copies were stored
+    // stamped with the new door (never to be matched to its ids) and the old door's position
+    // kept as the new one's.
+    provider.on_list(move |_, _| {
+        let pool = pool.clone();
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE provider_connections SET door = 'newer', generation = generation + 1",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            Ok(ActivityPage {
+                position: Some("old-door-position".into()),
+                ..page(vec![activity("a1", Utc::now() - Duration::days(1))], None)
+            })
+        })
+    });
+    let run = h.core.sync(STRAVA, MANUAL, INCREMENTAL).await.unwrap();
+    assert_eq!(run.status, SyncStatus::Cancelled, "{:?}", run.error_message);
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM activities")
+        .fetch_one(h.core.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "nothing the old door read is written");
+    let positions: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sync_state WHERE position IS NOT NULL")
+            .fetch_one(h.core.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(positions, 0, "the old door's position is not the new one's");
+    // The next run reads again, through the door the connection is on now.
+    provider.on_list(|_, _| {
+        Box::pin(async {
+            Ok(page(
+                vec![activity("a1", Utc::now() - Duration::days(1))],
+                None,
+            ))
+        })
+    });
+    let next = h.core.sync(STRAVA, MANUAL, INCREMENTAL).await.unwrap();
+    assert_eq!(
+        (next.status, next.counters.created),
+        (SyncStatus::Success, 1)
+    );
+}

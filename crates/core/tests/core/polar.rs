@@ -208,6 +208,23 @@ async fn a_v3_connection_keeps_working_and_moves_to_v4_without_losing_or_duplica
         (SyncStatus::Success, 3)
     );
     let before = polar_rows(&h.core).await;
+    // As a connection made before doors were kept: no door named anywhere, until the migration
+    // that says every such Polar connection and copy came through v3.
+    let pool = h.core.store().pool();
+    sqlx::query("UPDATE provider_connections SET door = NULL")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE activities SET door = NULL")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::raw_sql(include_str!(
+        "../../../../migrations/20261210010000_polar_v3_doors.sql"
+    ))
+    .execute(pool)
+    .await
+    .unwrap();
 
     // This build opens AccessLink v4 for new connections: the old one keeps v3, keeps working,
     // and its card offers the move.
@@ -582,5 +599,89 @@ async fn v4_brings_the_whole_history_with_samples_laps_and_route_and_renews_its_
             .unwrap()
             .state,
         ConnectionState::Active
+    );
+}
+
+#[tokio::test]
+async fn an_incremental_v4_walk_reads_back_to_its_mark_and_no_further() {
+    let h = Harness::new(40).await;
+    h.connect_to(POLAR).await;
+    let first = h
+        .core
+        .sync(POLAR, SyncTrigger::Manual, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(first.status, SyncStatus::Success);
+    // The last complete walk saw up to 120 days ago (an athlete back after a break): the next
+    // walk reads two 90-day windows, not the whole history again (the engine gives `since`
+    // to the first page only: the cursor carries the floor).
+    let mark = chrono::Utc::now() - chrono::Duration::days(120);
+    sqlx::query("UPDATE sync_state SET mark = ?1")
+        .bind(mark.timestamp_millis())
+        .execute(h.core.store().pool())
+        .await
+        .unwrap();
+    let calls = || async {
+        h.sandbox_state().await["calls"]["polar"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = calls().await;
+    let next = h
+        .core
+        .sync(POLAR, SyncTrigger::Manual, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(next.status, SyncStatus::Success, "{:?}", next.error_message);
+    assert_eq!(calls().await - before, 2, "two windows back to the mark");
+    assert_eq!((next.counters.created, next.counters.updated), (0, 0));
+}
+
+#[tokio::test]
+async fn connecting_v4_after_a_disconnect_that_kept_v3_copies_takes_them_back_without_doubles() {
+    let h = Harness::polar_v3(30).await;
+    h.connect_to(POLAR).await;
+    for hours in [5, 50] {
+        let start = chrono::Utc::now() - chrono::Duration::hours(hours);
+        h.control("upload", serde_json::json!({ "start": start }))
+            .await;
+    }
+    let first = h
+        .core
+        .sync(POLAR, SyncTrigger::Manual, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(first.counters.created, 2);
+    h.core.disconnect(POLAR, true).await.unwrap();
+    let kept = polar_rows(&h.core).await;
+    assert_eq!(kept.len(), 2, "kept, detached");
+    // Connecting again in a build that opens v4, whose token names no account.
+    let core = h.reopen().await;
+    let request = core
+        .begin_connect(POLAR, RedirectTarget::DeepLink)
+        .await
+        .unwrap();
+    let redirect = h.approve(&request.authorize_url, "approve").await;
+    let connected = core.complete_redirect(&redirect).await.unwrap().connection;
+    assert_eq!(
+        connected.provider_user_id.as_deref(),
+        Some("2718281"),
+        "the one account the kept copies came from"
+    );
+    let run = core
+        .sync(POLAR, SyncTrigger::Manual, SyncMode::Incremental)
+        .await
+        .unwrap();
+    assert_eq!(run.status, SyncStatus::Success, "{:?}", run.error_message);
+    let after = polar_rows(&core).await;
+    assert_eq!(
+        after.len(),
+        h.sandbox.polar_v4_truth().len(),
+        "nothing doubled"
+    );
+    assert!(
+        kept.iter()
+            .all(|(_, row)| after.iter().any(|(_, r)| r == row)),
+        "the kept rows taken back"
     );
 }

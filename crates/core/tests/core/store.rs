@@ -860,3 +860,126 @@ async fn a_database_from_a_newer_version_is_refused_plainly_and_left_alone() {
         "nothing copied or changed: {leftovers:?}"
     );
 }
+
+#[tokio::test]
+async fn copies_of_an_older_door_take_the_new_ids_nearest_first_live_first_by_utc_or_local_time() {
+    let (_dir, store) = store().await;
+    let mut db = store.pool().acquire().await.unwrap();
+    let c = connections::upsert(
+        store.pool(),
+        ME,
+        ProviderKind::Polar,
+        "v3",
+        &profile("p"),
+        &[],
+        None,
+        at(2026, 3, 1),
+    )
+    .await
+    .unwrap();
+    let base = at(2026, 3, 10);
+    let copy = |id: &str, start: chrono::DateTime<chrono::Utc>, offset: i32| NewActivity {
+        start_utc: start,
+        utc_offset_seconds: Some(offset),
+        ..activity(id, 10)
+    };
+    // What v3 brought: a copy of a run that Polar since deleted, the run at 10:00 UTC (local
+    // 12:00, UTC+2), a ride 50 s later, and an evening run.
+    let v3 = [
+        copy("old-run-deleted", base, 7200),
+        copy("old-run", base, 7200),
+        copy("old-ride", base + chrono::Duration::seconds(50), 7200),
+        copy("old-evening", base + chrono::Duration::hours(8), 7200),
+    ];
+    let refs: Vec<&NewActivity> = v3.iter().collect();
+    activities::upsert_page(
+        &mut db,
+        c.id,
+        ProviderKind::Polar,
+        &refs,
+        None,
+        at(2026, 3, 11),
+    )
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE activities SET deleted_at = 1 WHERE provider_activity_id = 'old-run-deleted'",
+    )
+    .execute(&mut *db)
+    .await
+    .unwrap();
+    // A recording the old door had none of, and the figures the triggers keep.
+    let evening: i64 =
+        sqlx::query_scalar("SELECT id FROM activities WHERE provider_activity_id = 'old-evening'")
+            .fetch_one(&mut *db)
+            .await
+            .unwrap();
+    sqlx::query(
+        "INSERT INTO recordings (activity_id, status, reason, attempts, updated_at)
+         VALUES (?1, 'none', 'v3 had no file', 1, 0)",
+    )
+    .bind(evening)
+    .execute(&mut *db)
+    .await
+    .unwrap();
+    // The connection moves to v4. Its list: the ride first, 20 s after the run (nearer the run's
+    // copy than its own: only pairing nearest first across the page gives each its own), the
+    // run, and the evening run placed by a guessed offset (UTC+1: an hour off in UTC, the same
+    // local 20:00).
+    sqlx::query("UPDATE provider_connections SET door = 'v4' WHERE id = ?1")
+        .bind(c.id)
+        .execute(&mut *db)
+        .await
+        .unwrap();
+    let v4 = [
+        copy("new-ride", base + chrono::Duration::seconds(20), 7200),
+        copy("new-run", base, 7200),
+        copy("new-evening", base + chrono::Duration::hours(9), 3600),
+        copy("new-unrelated", base + chrono::Duration::days(2), 7200),
+    ];
+    let refs: Vec<&NewActivity> = v4.iter().collect();
+    let moved =
+        activities::rekey_from_older_doors(&mut db, c.id, ProviderKind::Polar, &["v3"], &refs)
+            .await
+            .unwrap();
+    assert_eq!(moved, 3);
+    let ids: Vec<(String, Option<String>, bool)> = sqlx::query_as(
+        "SELECT provider_activity_id, door, deleted_at IS NOT NULL FROM activities ORDER BY id",
+    )
+    .fetch_all(&mut *db)
+    .await
+    .unwrap();
+    assert_eq!(
+        ids,
+        [
+            ("old-run-deleted".into(), Some("v3".into()), true),
+            ("new-run".into(), Some("v4".into()), false),
+            ("new-ride".into(), Some("v4".into()), false),
+            ("new-evening".into(), Some("v4".into()), false),
+        ],
+        "the live run, not its deleted twin; the ride to the ride; the evening by local time"
+    );
+    let recordings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recordings")
+        .fetch_one(&mut *db)
+        .await
+        .unwrap();
+    assert_eq!(recordings, 0, "asked for again through the new door");
+    let kept = tributary_core::store::recordings::counts(&mut *db, c.id)
+        .await
+        .unwrap();
+    let rows = tributary_core::store::recordings::counts_from_rows(&mut *db, c.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (kept.none, kept.pending),
+        (rows.none, rows.pending),
+        "the kept figures follow"
+    );
+    // Nothing left of the old door but the deleted copy: listing it again changes nothing.
+    assert_eq!(
+        activities::rekey_from_older_doors(&mut db, c.id, ProviderKind::Polar, &["v3"], &refs)
+            .await
+            .unwrap(),
+        0
+    );
+}

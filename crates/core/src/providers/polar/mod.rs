@@ -252,7 +252,8 @@ pub fn capabilities() -> Capabilities {
         activity_page: None,
         revoke_before_new_grant: false,
         door: V3_DOOR,
-        ids_differ_from: vec![],
+        // A connection sent back to v3 (`TRIBUTARY_POLAR_DOOR=v3`) finds its v4 copies by start.
+        ids_differ_from: vec![v4::DOOR.id],
         absence_is_deletion: true,
     }
 }

@@ -81,6 +81,9 @@ pub struct PolarV4 {
     /// Polar's sport catalogue (`/v4/data/sports/list`: id → name), read once per process: it
     /// is the same for every athlete and changes with Polar's releases, not with a sync.
     sports: Mutex<Option<Arc<HashMap<String, String>>>>,
+    /// The athlete's offset from their account (`Some(None)`: asked, not told), read once per
+    /// process: one Polar connection per app.
+    offset: Mutex<Option<Option<i32>>>,
 }
 
 impl PolarV4 {
@@ -103,6 +106,7 @@ impl PolarV4 {
                 )?,
             },
             sports: Mutex::new(None),
+            offset: Mutex::new(None),
         })
     }
 
@@ -174,6 +178,28 @@ impl PolarV4 {
                 message: format!("trainingSessions is not a list: {}", kind_of(&other)),
             }),
         }
+    }
+
+    /// The athlete's offset from UTC in minutes, from their account's localisation settings
+    /// (`profile:read`), read once: the best guess for a session listed without its own.
+    async fn account_offset(&self, call: &Call<'_>) -> Option<i32> {
+        if let Some(known) = self.offset.lock().ok().and_then(|o| *o) {
+            return known;
+        }
+        let url = self.data("user/account-data");
+        let offset = match self.http.send(call, |c| c.get(url.clone())).await {
+            Ok(r) if r.status.is_success() => r.json::<Value>(KIND).ok().and_then(|body| {
+                let account = body.get("accountData").unwrap_or(&body);
+                number(account.pointer("/localizationSettings/timezoneOffsetMinutes"))
+                    .filter(|m| m.abs() <= 24.0 * 60.0 && m.fract() == 0.0)
+                    .map(|m| m as i32)
+            }),
+            _ => None,
+        };
+        if let Ok(mut kept) = self.offset.lock() {
+            *kept = Some(offset);
+        }
+        offset
     }
 
     /// Polar's sport names by id, read once; empty when the catalogue cannot be read (the
@@ -296,30 +322,23 @@ impl Provider for PolarV4 {
         // Local times are within ±14 h of UTC: the first window ends two days ahead, so no
         // session started "today" anywhere is left out.
         let end = day_start(now.date_naive() + Duration::days(2));
-        // The cursor: where the next window ends, and how many empty windows came before it.
-        let (to, empty) = match &request.cursor {
-            Some(cursor) => {
-                let (at, empty) = cursor.split_once('/').unwrap_or((cursor, "0"));
-                match (
-                    NaiveDateTime::parse_from_str(at, LOCAL),
-                    empty.parse::<u32>(),
-                ) {
-                    (Ok(at), Ok(empty)) => (at, empty),
-                    _ => {
-                        return Err(Error::Validation(format!(
-                            "'{cursor}' is not a Polar v4 cursor"
-                        )));
-                    }
-                }
-            }
-            None => (end, 0),
-        };
-        // The walk's floor: a day before `since` (the window is in local time), or the history's.
-        let floor = request
+        // The walk's floor: a day before `since` (the windows are in local time), or the
+        // history's. Later pages carry it in the cursor (the engine passes `since` only once).
+        let history = day_start(HISTORY_FLOOR);
+        let since_floor = request
             .since
-            .map(|s| day_start(s.date_naive() - Duration::days(1)))
-            .unwrap_or(day_start(HISTORY_FLOOR))
-            .max(day_start(HISTORY_FLOOR));
+            .map(|s| day_start(s.date_naive() - Duration::days(1)).max(history));
+        // The cursor: where the next window ends, how many empty windows came before it, and
+        // the walk's floor when it has one ("to/empty[/floor]").
+        let (to, empty, floor) = match &request.cursor {
+            Some(cursor) => Cursor::parse(cursor).ok_or_else(|| {
+                // Internal: the engine forgets a cursor it cannot resume from.
+                Error::Internal(format!("'{cursor}' is not a Polar v4 cursor"))
+            })?,
+            None => (end, 0, since_floor),
+        };
+        let bounded = floor.is_some();
+        let floor = floor.unwrap_or(history);
         let from = (to - Duration::days(WINDOW_DAYS)).max(floor);
         if from >= to {
             return Ok(ActivityPage::default());
@@ -334,13 +353,21 @@ impl Provider for PolarV4 {
         let empty = if sessions.is_empty() { empty + 1 } else { 0 };
         // A walk since a date reads every window to it; a walk of the whole history stops
         // after years of nothing.
-        let more = from > floor && (request.since.is_some() || empty < EMPTY_WINDOWS_END);
+        let more = from > floor && (bounded || empty < EMPTY_WINDOWS_END);
+        // A session without its offset is placed by the athlete's (read once, when one comes).
+        let fallback = match sessions
+            .iter()
+            .any(|s| s.get("timezoneOffsetMinutes").is_none())
+        {
+            true => self.account_offset(call).await,
+            false => None,
+        };
         Ok(ActivityPage {
             items: sessions
                 .into_iter()
-                .map(|raw| session(raw, &sports))
+                .map(|raw| session(raw, &sports, fallback))
                 .collect(),
-            next_cursor: more.then(|| format!("{}/{empty}", from.format(LOCAL))),
+            next_cursor: more.then(|| Cursor::format(from, empty, bounded.then_some(floor))),
             position: None,
             progress: Some(((end - from).num_seconds() as f64 / span).clamp(0.0, 1.0)),
         })
@@ -437,6 +464,29 @@ pub fn capabilities() -> Capabilities {
         ids_differ_from: vec![super::V3_DOOR.id],
         // No deletion feed; a list is no proof a session is gone.
         absence_is_deletion: false,
+    }
+}
+
+/// A walk's place: the next window's end, the empty windows so far, the walk's floor if any.
+struct Cursor;
+
+impl Cursor {
+    fn format(to: NaiveDateTime, empty: u32, floor: Option<NaiveDateTime>) -> String {
+        match floor {
+            Some(floor) => format!("{}/{empty}/{}", to.format(LOCAL), floor.format(LOCAL)),
+            None => format!("{}/{empty}", to.format(LOCAL)),
+        }
+    }
+
+    fn parse(text: &str) -> Option<(NaiveDateTime, u32, Option<NaiveDateTime>)> {
+        let mut parts = text.split('/');
+        let to = NaiveDateTime::parse_from_str(parts.next()?, LOCAL).ok()?;
+        let empty = parts.next().map_or(Some(0), |e| e.parse().ok())?;
+        let floor = match parts.next() {
+            Some(f) => Some(NaiveDateTime::parse_from_str(f, LOCAL).ok()?),
+            None => None,
+        };
+        parts.next().is_none().then_some((to, empty, floor))
     }
 }
 
@@ -560,6 +610,7 @@ fn sport_catalogue(body: &Value) -> HashMap<String, String> {
 pub(crate) fn session(
     raw: Value,
     sports: &HashMap<String, String>,
+    fallback_offset: Option<i32>,
 ) -> std::result::Result<NewActivity, Unmappable> {
     let id = raw
         .pointer("/identifier/id")
@@ -585,11 +636,12 @@ pub(crate) fn session(
         .ok_or_else(|| fail("the session has no startTime".to_owned()))?;
     let local = local_time(start)
         .ok_or_else(|| fail(format!("startTime '{start}' is not a local date-time")))?;
-    // Minutes east of UTC; absent means unknown, which we cannot place: read as UTC, and the
-    // raw record keeps what Polar said.
+    // Minutes east of UTC. Absent: the athlete's account's offset (a guess, right outside a
+    // daylight-saving change; a move from v3 matches such a copy by its local time), else
+    // unknown, placed as UTC with no offset said.
     let offset_min = match raw.get("timezoneOffsetMinutes") {
-        None | Some(Value::Null) => 0,
-        Some(v) => {
+        None | Some(Value::Null) => fallback_offset,
+        Some(v) => Some({
             let m = number(Some(v))
                 .ok_or_else(|| fail(format!("timezoneOffsetMinutes {v} is not a number")))?;
             if m.abs() > 24.0 * 60.0 || m.fract() != 0.0 {
@@ -598,10 +650,10 @@ pub(crate) fn session(
                 )));
             }
             m as i32
-        }
+        }),
     };
     let start_utc = local
-        .checked_sub_signed(Duration::minutes(i64::from(offset_min)))
+        .checked_sub_signed(Duration::minutes(i64::from(offset_min.unwrap_or(0))))
         .map(|utc| Utc.from_utc_datetime(&utc))
         .ok_or_else(|| fail(format!("startTime '{start}' is out of range")))?;
     let elapsed = duration_seconds(&raw).map_err(fail)?;
@@ -637,7 +689,7 @@ pub(crate) fn session(
         sport,
         name: Some(v3map::title(sport)),
         start_utc,
-        utc_offset_seconds: Some(offset_min * 60),
+        utc_offset_seconds: offset_min.map(|m| m * 60),
         elapsed_seconds: elapsed,
         moving_seconds: None,
         distance_m: positive("distanceMeters"),
@@ -814,6 +866,7 @@ mod tests {
                 "exercises": [{"ascentMeters": 120.5}, {"ascentMeters": "30"}]
             }),
             &catalogue(),
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -834,11 +887,24 @@ mod tests {
         let b = session(
             json!({"identifier": {"id": "x"}, "startTime": "2026-05-29T18:07:39", "duration": "80s", "sport": {"id": 1}}),
             &catalogue(),
+            None,
         )
         .unwrap();
         assert_eq!(b.elapsed_seconds, Some(80));
         assert_eq!(b.sport, crate::domain::Sport::Run);
-        assert_eq!(b.utc_offset_seconds, Some(0));
+        assert_eq!(b.utc_offset_seconds, None, "no offset said, none guessed");
+        // Without its own offset, the account's places it.
+        let c = session(
+            json!({"identifier": {"id": "y"}, "startTime": "2026-05-29T18:07:39"}),
+            &catalogue(),
+            Some(120),
+        )
+        .unwrap();
+        assert_eq!(
+            c.start_utc,
+            Utc.with_ymd_and_hms(2026, 5, 29, 16, 7, 39).unwrap()
+        );
+        assert_eq!(c.utc_offset_seconds, Some(7200));
     }
 
     #[test]
@@ -864,8 +930,32 @@ mod tests {
             ),
             (json!([1, 2]), "not an object"),
         ] {
-            let e = session(raw, &catalogue()).unwrap_err();
+            let e = session(raw, &catalogue(), None).unwrap_err();
             assert!(e.reason.contains(why), "{why}: {}", e.reason);
+        }
+    }
+
+    #[test]
+    fn a_cursor_keeps_the_walks_floor_and_garbage_is_no_cursor() {
+        let to = day_start(NaiveDate::from_ymd_opt(2026, 3, 1).unwrap());
+        let floor = day_start(NaiveDate::from_ymd_opt(2025, 11, 1).unwrap());
+        assert_eq!(
+            Cursor::parse(&Cursor::format(to, 3, Some(floor))),
+            Some((to, 3, Some(floor)))
+        );
+        assert_eq!(
+            Cursor::parse(&Cursor::format(to, 0, None)),
+            Some((to, 0, None))
+        );
+        assert_eq!(Cursor::parse("2026-03-01T00:00:00"), Some((to, 0, None)));
+        for garbage in [
+            "",
+            "x",
+            "2026-03-01T00:00:00/-1",
+            "2026-03-01T00:00:00/1/x",
+            "2026-03-01T00:00:00/1/2026-01-01T00:00:00/9",
+        ] {
+            assert_eq!(Cursor::parse(garbage), None, "{garbage}");
         }
     }
 
@@ -964,11 +1054,11 @@ mod tests {
             for (k, v) in fields {
                 raw[k] = v;
             }
-            if let Ok(a) = session(raw.clone(), &catalogue()) {
+            if let Ok(a) = session(raw.clone(), &catalogue(), None) {
                 prop_assert!(a.elapsed_seconds.is_none_or(|e| (0..=14 * 86_400).contains(&e)));
                 prop_assert!(a.distance_m.is_none_or(|d| d >= 0.0 && d.is_finite()));
                 prop_assert!(a.avg_heart_rate.is_none_or(|h| (1.0..=300.0).contains(&h)));
-                prop_assert!(a.utc_offset_seconds.is_some_and(|o| o.abs() <= 86_400));
+                prop_assert!(a.utc_offset_seconds.is_none_or(|o| o.abs() <= 86_400));
             }
             let _ = streams(&raw);
         }
