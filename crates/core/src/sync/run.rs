@@ -350,9 +350,12 @@ impl RunContext {
 
     /// How a run ends when a page cannot be fetched after `pages` were committed.
     fn fetch_failed(&self, error: Error, pages: u32, flagged: i64) -> Ending {
-        // Pages already committed stay; a rate limit is a pause, not a failure.
+        // Pages already committed stay; a rate limit is a pause, not a failure; a connection
+        // that moved to another door under the run (the vault refuses the old door) ends it as
+        // cancelled, not failed: nothing went wrong, the next run reads the new door.
         let status = match error {
             Error::RateLimited { .. } => SyncStatus::Partial,
+            Error::Cancelled => return Ending::new(SyncStatus::Cancelled, None),
             _ => SyncStatus::Failed,
         };
         let drop_cursor = pages == 0 && self.plan.resumed && blames_the_cursor(&error);

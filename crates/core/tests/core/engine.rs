@@ -770,3 +770,40 @@ async fn a_page_read_through_a_door_the_connection_left_during_the_run_is_not_wr
         (SyncStatus::Success, 1)
     );
 }
+
+#[tokio::test]
+async fn the_vault_gives_no_token_to_a_caller_that_read_the_connection_before_it_moved() {
+    let (h, provider) = scripted(STRAVA).await;
+    let before = h.core.get_connection_by_provider(STRAVA).await.unwrap();
+    let meter = Arc::new(tributary_core::providers::Meter::default());
+    let client: Arc<dyn tributary_core::providers::Provider> = provider.clone();
+    assert!(
+        h.core
+            .vault()
+            .access_token(&before, client.clone(), meter.clone(), None)
+            .await
+            .is_ok()
+    );
+    // A sign-in moves the connection to another door (its tokens are then the new door's).
+    sqlx::query("UPDATE provider_connections SET door = 'newer', generation = generation + 1")
+        .execute(h.core.store().pool())
+        .await
+        .unwrap();
+    let refused = h
+        .core
+        .vault()
+        .access_token(&before, client.clone(), meter.clone(), None)
+        .await;
+    assert!(
+        matches!(refused, Err(Error::Cancelled)),
+        "the old door's client gets nothing: {refused:?}"
+    );
+    let now = h.core.get_connection_by_provider(STRAVA).await.unwrap();
+    assert!(
+        h.core
+            .vault()
+            .access_token(&now, client, meter, None)
+            .await
+            .is_ok()
+    );
+}
